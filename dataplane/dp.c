@@ -1,0 +1,725 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dp: the switch's command side. Every change to dataplane state is a
+ * command function run by the loop thread between batches (dp_call() posts
+ * it and waits); reads of counters and statistics are lock-free.
+ */
+#include "dp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dp_internal.h"
+
+static const struct dp_config dp_defaults = {
+	.nbufs = 1024,
+	.buf_size = 65536 + 128,
+	.tx_slots = 4096,
+	.fdb_capacity = 4096,
+	.fdb_age_ms = 300000,
+};
+
+static int dp_config_check(struct dp_config *c)
+{
+#define DEF(f)                                                                                     \
+	if (!c->f)                                                                                 \
+	c->f = dp_defaults.f
+	DEF(nbufs);
+	DEF(buf_size);
+	DEF(tx_slots);
+	DEF(fdb_capacity);
+	DEF(fdb_age_ms);
+#undef DEF
+	if (c->nbufs & (c->nbufs - 1) || c->nbufs > 32768) {
+		log_error("dp config: nbufs %u must be a power of two up to 32768", c->nbufs);
+		return -EINVAL;
+	}
+	if (c->buf_size < 2048) {
+		log_error("dp config: buf_size %u is below 2048", c->buf_size);
+		return -EINVAL;
+	}
+	if (c->tx_slots > 65536) {
+		log_error("dp config: tx_slots %u is above 65536", c->tx_slots);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int dp_create(const struct dp_config *cfg, struct dp **out)
+{
+	struct dp *dp = calloc(1, sizeof(*dp));
+	int err;
+
+	if (!dp)
+		return -ENOMEM;
+	if (cfg)
+		dp->cfg = *cfg;
+	err = dp_config_check(&dp->cfg);
+	if (err)
+		goto fail;
+	dp->tx = calloc(dp->cfg.tx_slots, sizeof(*dp->tx));
+	if (!dp->tx) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (uint32_t i = 0; i < dp->cfg.tx_slots; i++)
+		dp->tx[i].next_free = i + 1 < dp->cfg.tx_slots ? i + 1 : DP_TX_NIL;
+	dp->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dp->wakefd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	pthread_mutex_init(&dp->qlock, NULL);
+	pthread_cond_init(&dp->qcond, NULL);
+	*out = dp;
+	return 0;
+fail:
+	free(dp->tx);
+	free(dp);
+	return err;
+}
+
+int dp_start(struct dp *dp)
+{
+	if (dp->thread_started)
+		return -EALREADY;
+	dp->start_result = 1;
+	if (pthread_create(&dp->thread, NULL, loop_main, dp))
+		return -EAGAIN;
+	dp->thread_started = true;
+	pthread_mutex_lock(&dp->qlock);
+	while (dp->start_result == 1)
+		pthread_cond_wait(&dp->qcond, &dp->qlock);
+	pthread_mutex_unlock(&dp->qlock);
+	if (dp->start_result) {
+		pthread_join(dp->thread, NULL);
+		dp->thread_started = false;
+	}
+	return dp->start_result;
+}
+
+static int cmd_stop(struct dp *dp, struct dp_cmd *c)
+{
+	(void)c;
+	dp->stopping = true;
+	return 0;
+}
+
+void dp_stop(struct dp *dp)
+{
+	struct dp_cmd c = {.fn = cmd_stop};
+
+	if (!dp->thread_started)
+		return;
+	dp_call(dp, &c);
+	pthread_join(dp->thread, NULL);
+	dp->thread_started = false;
+}
+
+void dp_destroy(struct dp *dp)
+{
+	if (!dp)
+		return;
+	dp_stop(dp);
+	for (unsigned int i = 0; i < DP_MAX_PORTS; i++)
+		port_destroy(dp->ports[i].port);
+	for (unsigned int i = 0; i < DP_MAX_BRIDGES; i++)
+		fdb_destroy(dp->bridges[i].fdb);
+	if (dp->wakefd >= 0)
+		close(dp->wakefd);
+	pthread_mutex_destroy(&dp->qlock);
+	pthread_cond_destroy(&dp->qcond);
+	free(dp->tx);
+	free(dp);
+}
+
+int dp_call(struct dp *dp, struct dp_cmd *cmd)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&dp->qlock);
+	if (!dp->loop_running) {
+		cmd->result = cmd->fn(dp, cmd);
+		pthread_mutex_unlock(&dp->qlock);
+		return cmd->result;
+	}
+	cmd->done = false;
+	cmd->next = NULL;
+	if (dp->qtail)
+		dp->qtail->next = cmd;
+	else
+		dp->qhead = cmd;
+	dp->qtail = cmd;
+	pthread_mutex_unlock(&dp->qlock);
+	if (write(dp->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("dp: cannot wake the loop: %s", strerror(errno));
+	pthread_mutex_lock(&dp->qlock);
+	while (!cmd->done)
+		pthread_cond_wait(&dp->qcond, &dp->qlock);
+	pthread_mutex_unlock(&dp->qlock);
+	return cmd->result;
+}
+
+void dp_drain_commands(struct dp *dp)
+{
+	struct dp_cmd *c, *next;
+	uint64_t v;
+
+	if (read(dp->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("dp: reading the wake eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&dp->qlock);
+	c = dp->qhead;
+	dp->qhead = dp->qtail = NULL;
+	pthread_mutex_unlock(&dp->qlock);
+	for (; c; c = next) {
+		int r = c->fn(dp, c);
+
+		next = c->next;
+		atomic_fetch_add_explicit(&dp->stats.commands, 1, memory_order_relaxed);
+		pthread_mutex_lock(&dp->qlock);
+		c->result = r;
+		c->done = true;
+		pthread_mutex_unlock(&dp->qlock);
+	}
+	pthread_mutex_lock(&dp->qlock);
+	pthread_cond_broadcast(&dp->qcond);
+	pthread_mutex_unlock(&dp->qlock);
+}
+
+struct dp_port *dp_port_get(struct dp *dp, uint32_t id)
+{
+	unsigned int slot = dp_id_slot(id);
+
+	if (id == 0 || slot >= DP_MAX_PORTS)
+		return NULL;
+	if (atomic_load_explicit(&dp->ports[slot].live_id, memory_order_acquire) != id)
+		return NULL;
+	return &dp->ports[slot];
+}
+
+struct dp_bridge *dp_bridge_get(struct dp *dp, uint32_t id)
+{
+	unsigned int slot = dp_id_slot(id);
+
+	if (id == 0 || slot >= DP_MAX_BRIDGES)
+		return NULL;
+	if (atomic_load_explicit(&dp->bridges[slot].live_id, memory_order_acquire) != id)
+		return NULL;
+	return &dp->bridges[slot];
+}
+
+/* ---- bridges ---- */
+
+static int cmd_bridge_find(struct dp *dp, struct dp_cmd *c)
+{
+	for (unsigned int i = 0; i < DP_MAX_BRIDGES; i++) {
+		struct dp_bridge *b = &dp->bridges[i];
+		uint32_t id = atomic_load(&b->live_id);
+
+		if (id && strcmp(b->name, c->name) == 0) {
+			c->out_id = id;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int cmd_bridge_add(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_bridge *b = NULL;
+	unsigned int slot;
+
+	if (cmd_bridge_find(dp, c) == 0)
+		return -EEXIST;
+	for (slot = 0; slot < DP_MAX_BRIDGES; slot++) {
+		if (!atomic_load(&dp->bridges[slot].live_id)) {
+			b = &dp->bridges[slot];
+			break;
+		}
+	}
+	if (!b)
+		return -ENOSPC;
+	fdb_destroy(b->fdb);
+	b->fdb = c->ptr;
+	c->ptr = NULL;
+	snprintf(b->name, sizeof(b->name), "%s", c->name);
+	b->nports = 0;
+	b->gen = (uint16_t)(b->gen + 1 ? b->gen + 1 : 1);
+	c->out_id = dp_make_id(b->gen, slot);
+	atomic_store_explicit(&b->live_id, c->out_id, memory_order_release);
+	atomic_fetch_add(&dp->stats.bridges, 1);
+	return 0;
+}
+
+int dp_bridge_add(struct dp *dp, const char *name, uint32_t *id)
+{
+	struct dp_cmd c = {.fn = cmd_bridge_add, .name = name};
+	struct fdb *fdb;
+	int err;
+
+	if (!name[0] || strlen(name) >= DP_BRIDGE_NAME_MAX)
+		return -ENAMETOOLONG;
+	err = fdb_create(dp->cfg.fdb_capacity, (uint64_t)dp->cfg.fdb_age_ms * 1000000ull, &fdb);
+	if (err)
+		return err;
+	c.ptr = fdb;
+	err = dp_call(dp, &c);
+	fdb_destroy(c.ptr); /* still set when the command failed */
+	if (!err)
+		*id = c.out_id;
+	return err;
+}
+
+int dp_bridge_find(struct dp *dp, const char *name, uint32_t *id)
+{
+	struct dp_cmd c = {.fn = cmd_bridge_find, .name = name};
+	int err = dp_call(dp, &c);
+
+	if (!err)
+		*id = c.out_id;
+	return err;
+}
+
+int dp_bridge_name(struct dp *dp, uint32_t id, char *buf)
+{
+	struct dp_bridge *b = dp_bridge_get(dp, id);
+
+	if (!b)
+		return -ENOENT;
+	memcpy(buf, b->name, DP_BRIDGE_NAME_MAX); /* a name never changes while the id lives */
+	return 0;
+}
+
+size_t dp_bridge_list(struct dp *dp, uint32_t *ids, size_t max)
+{
+	size_t n = 0;
+
+	for (unsigned int i = 0; i < DP_MAX_BRIDGES && n < max; i++) {
+		uint32_t id = atomic_load(&dp->bridges[i].live_id);
+
+		if (id)
+			ids[n++] = id;
+	}
+	return n;
+}
+
+/* ---- ports ---- */
+
+static int cmd_port_find(struct dp *dp, struct dp_cmd *c)
+{
+	for (unsigned int i = 0; i < DP_MAX_PORTS; i++) {
+		struct dp_port *p = &dp->ports[i];
+
+		if (p->port && strcmp(port_name(p->port), c->name) == 0) {
+			c->out_id = atomic_load(&p->live_id);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int cmd_port_add(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_bridge *b = dp_bridge_get(dp, c->a);
+	struct port *port = c->ptr;
+	struct dp_port *p = NULL;
+	unsigned int slot;
+
+	if (!b)
+		return -ENOENT;
+	c->name = port_name(port);
+	if (cmd_port_find(dp, c) == 0)
+		return -EEXIST;
+	for (slot = 0; slot < DP_MAX_PORTS; slot++) {
+		if (!dp->ports[slot].port) {
+			p = &dp->ports[slot];
+			break;
+		}
+	}
+	if (!p)
+		return -ENOSPC;
+	p->port = port;
+	c->ptr = NULL;
+	p->fd = port_fd(port);
+	p->hdr_len = port_hdr_len(port);
+	p->bridge = (uint16_t)dp_id_slot(c->a);
+	p->up = true;
+	p->gone = false;
+	p->read_armed = false;
+	p->need_rearm = false;
+	p->tx_inflight = 0;
+	counters_reset(&p->ctr);
+	memset(&p->rl, 0, sizeof(p->rl));
+	partition_clear_port(&dp->part, slot);
+	p->gen = (uint16_t)(p->gen + 1 ? p->gen + 1 : 1);
+	b->ports[b->nports++] = (uint16_t)slot;
+	c->out_id = dp_make_id(p->gen, slot);
+	atomic_store_explicit(&p->live_id, c->out_id, memory_order_release);
+	atomic_fetch_add(&dp->stats.ports, 1);
+	loop_arm_read(dp, slot);
+	return 0;
+}
+
+int dp_port_add(struct dp *dp, uint32_t bridge, struct port *port, uint32_t *id)
+{
+	struct dp_cmd c = {.fn = cmd_port_add, .a = bridge, .ptr = port};
+	int err = dp_call(dp, &c);
+
+	if (err) {
+		port_destroy(c.ptr);
+		return err;
+	}
+	*id = c.out_id;
+	return 0;
+}
+
+/* Detach slot from its bridge and free it; the port is handed back in *out. */
+static void dp_port_release(struct dp *dp, unsigned int slot, struct port **out)
+{
+	struct dp_port *p = &dp->ports[slot];
+	struct dp_bridge *b = &dp->bridges[p->bridge];
+
+	for (unsigned int i = 0; i < b->nports; i++) {
+		if (b->ports[i] == slot) {
+			b->ports[i] = b->ports[--b->nports];
+			break;
+		}
+	}
+	if (b->fdb)
+		fdb_flush(b->fdb, (int)slot);
+	partition_clear_port(&dp->part, slot);
+	if (p->read_armed)
+		loop_cancel_read(dp, slot);
+	atomic_store_explicit(&p->live_id, 0, memory_order_release);
+	*out = p->port;
+	p->port = NULL;
+	atomic_fetch_sub(&dp->stats.ports, 1);
+}
+
+static int cmd_port_del(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_port *p = dp_port_get(dp, c->a);
+	struct port *port;
+
+	if (!p)
+		return -ENOENT;
+	dp_port_release(dp, dp_id_slot(c->a), &port);
+	c->ptr = port;
+	return 0;
+}
+
+int dp_port_del(struct dp *dp, uint32_t id)
+{
+	struct dp_cmd c = {.fn = cmd_port_del, .a = id};
+	int err = dp_call(dp, &c);
+
+	if (!err)
+		port_destroy(c.ptr);
+	return err;
+}
+
+static int cmd_bridge_del(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_bridge *b = dp_bridge_get(dp, c->a);
+	struct port **ports = c->ptr;
+
+	if (!b)
+		return -ENOENT;
+	c->n = 0;
+	while (b->nports) {
+		unsigned int slot = b->ports[0];
+
+		dp_port_release(dp, slot, &ports[c->n++]);
+	}
+	atomic_store_explicit(&b->live_id, 0, memory_order_release);
+	fdb_flush(b->fdb, -1);
+	atomic_fetch_sub(&dp->stats.bridges, 1);
+	return 0;
+}
+
+int dp_bridge_del(struct dp *dp, uint32_t id)
+{
+	struct port *ports[DP_MAX_PORTS];
+	struct dp_cmd c = {.fn = cmd_bridge_del, .a = id, .ptr = ports};
+	int err = dp_call(dp, &c);
+
+	for (size_t i = 0; !err && i < c.n; i++)
+		port_destroy(ports[i]);
+	return err;
+}
+
+int dp_port_find(struct dp *dp, const char *name, uint32_t *id)
+{
+	struct dp_cmd c = {.fn = cmd_port_find, .name = name};
+	int err = dp_call(dp, &c);
+
+	if (!err)
+		*id = c.out_id;
+	return err;
+}
+
+static int cmd_port_info(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_port *p = dp_port_get(dp, c->a);
+	struct dp_port_info *info = c->ptr;
+
+	if (!p)
+		return -ENOENT;
+	info->id = c->a;
+	info->bridge = atomic_load(&dp->bridges[p->bridge].live_id);
+	snprintf(info->name, sizeof(info->name), "%s", port_name(p->port));
+	info->kind = port_kind(p->port);
+	info->up = p->up;
+	info->gone = p->gone;
+	info->created = port_created(p->port);
+	info->offloads = port_offloads(p->port);
+	return 0;
+}
+
+int dp_port_info(struct dp *dp, uint32_t id, struct dp_port_info *info)
+{
+	struct dp_cmd c = {.fn = cmd_port_info, .a = id, .ptr = info};
+
+	return dp_call(dp, &c);
+}
+
+static int cmd_port_list(struct dp *dp, struct dp_cmd *c)
+{
+	uint32_t *ids = c->ptr;
+
+	c->n = 0;
+	for (unsigned int i = 0; i < DP_MAX_PORTS && c->n < c->max; i++) {
+		struct dp_port *p = &dp->ports[i];
+
+		if (!p->port)
+			continue;
+		if (c->a != DP_ALL && atomic_load(&dp->bridges[p->bridge].live_id) != c->a)
+			continue;
+		ids[c->n++] = atomic_load(&p->live_id);
+	}
+	return 0;
+}
+
+size_t dp_port_list(struct dp *dp, uint32_t bridge, uint32_t *ids, size_t max)
+{
+	struct dp_cmd c = {.fn = cmd_port_list, .a = bridge, .ptr = ids, .max = max};
+
+	dp_call(dp, &c);
+	return c.n;
+}
+
+static int cmd_port_set_link(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_port *p = dp_port_get(dp, c->a);
+	int err;
+
+	if (!p)
+		return -ENOENT;
+	p->up = c->flag;
+	err = port_set_carrier(p->port, c->flag);
+	if (err && err != -EOPNOTSUPP && !p->gone)
+		log_warn("%s: cannot set carrier %s: %s", port_name(p->port), c->flag ? "on" : "off",
+			 strerror(-err));
+	return 0;
+}
+
+int dp_port_set_link(struct dp *dp, uint32_t id, bool up)
+{
+	struct dp_cmd c = {.fn = cmd_port_set_link, .a = id, .flag = up};
+
+	return dp_call(dp, &c);
+}
+
+/* ---- partitions ---- */
+
+static int cmd_partition(struct dp *dp, struct dp_cmd *c)
+{
+	if (!dp_port_get(dp, c->a) || !dp_port_get(dp, c->b))
+		return -ENOENT;
+	if (c->n) /* query */
+		return partition_blocked(&dp->part, dp_id_slot(c->a), dp_id_slot(c->b));
+	return partition_set(&dp->part, dp_id_slot(c->a), dp_id_slot(c->b), c->flag);
+}
+
+int dp_partition_set(struct dp *dp, uint32_t from, uint32_t to, bool cut)
+{
+	struct dp_cmd c = {.fn = cmd_partition, .a = from, .b = to, .flag = cut};
+
+	return dp_call(dp, &c);
+}
+
+int dp_partition_get(struct dp *dp, uint32_t from, uint32_t to)
+{
+	struct dp_cmd c = {.fn = cmd_partition, .a = from, .b = to, .n = 1};
+
+	return dp_call(dp, &c);
+}
+
+static int cmd_partition_heal_all(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_bridge *b;
+
+	if (c->a == DP_ALL) {
+		partition_clear(&dp->part);
+		return 0;
+	}
+	b = dp_bridge_get(dp, c->a);
+	if (!b)
+		return -ENOENT;
+	for (unsigned int i = 0; i < b->nports; i++)
+		partition_clear_port(&dp->part, b->ports[i]);
+	return 0;
+}
+
+int dp_partition_heal_all(struct dp *dp, uint32_t bridge)
+{
+	struct dp_cmd c = {.fn = cmd_partition_heal_all, .a = bridge};
+
+	return dp_call(dp, &c);
+}
+
+/* ---- counters and MAC table ---- */
+
+int dp_port_counters(struct dp *dp, uint32_t id, struct dp_counters *out)
+{
+	struct dp_port *p = dp_port_get(dp, id);
+
+	if (!p)
+		return -ENOENT;
+	counters_read(&p->ctr, out);
+	return dp_port_get(dp, id) ? 0 : -ENOENT; /* removed while reading */
+}
+
+static int cmd_counters_reset(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_port *p;
+
+	if (c->a != DP_ALL) {
+		p = dp_port_get(dp, c->a);
+		if (!p)
+			return -ENOENT;
+		counters_reset(&p->ctr);
+		return 0;
+	}
+	for (unsigned int i = 0; i < DP_MAX_PORTS; i++)
+		if (dp->ports[i].port)
+			counters_reset(&dp->ports[i].ctr);
+	return 0;
+}
+
+int dp_counters_reset(struct dp *dp, uint32_t id)
+{
+	struct dp_cmd c = {.fn = cmd_counters_reset, .a = id};
+
+	return dp_call(dp, &c);
+}
+
+static int cmd_fdb_dump(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_bridge *b = dp_bridge_get(dp, c->a);
+	struct dp_fdb_entry *out = c->ptr;
+	struct fdb_info info[256];
+	uint64_t now = dp_now_ns();
+	size_t n;
+
+	if (!b)
+		return -ENOENT;
+	c->n = 0;
+	n = fdb_dump(b->fdb, info, sizeof(info) / sizeof(info[0]), now);
+	for (size_t i = 0; i < n && c->n < c->max; i++) {
+		struct dp_fdb_entry *e = &out[c->n++];
+
+		memcpy(e->mac, info[i].mac, 6);
+		e->port = atomic_load(&dp->ports[info[i].port].live_id);
+		e->idle_ms = info[i].idle_ns / 1000000;
+	}
+	return 0;
+}
+
+int dp_fdb_dump(struct dp *dp, uint32_t bridge, struct dp_fdb_entry *out, size_t max, size_t *n)
+{
+	struct dp_cmd c = {.fn = cmd_fdb_dump, .a = bridge, .ptr = out, .max = max};
+	int err = dp_call(dp, &c);
+
+	*n = err ? 0 : c.n;
+	return err;
+}
+
+static int cmd_fdb_flush(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_bridge *b = dp_bridge_get(dp, c->a);
+
+	if (!b)
+		return -ENOENT;
+	if (c->b == DP_ALL) {
+		fdb_flush(b->fdb, -1);
+		return 0;
+	}
+	if (!dp_port_get(dp, c->b))
+		return -ENOENT;
+	fdb_flush(b->fdb, (int)dp_id_slot(c->b));
+	return 0;
+}
+
+int dp_fdb_flush(struct dp *dp, uint32_t bridge, uint32_t port)
+{
+	struct dp_cmd c = {.fn = cmd_fdb_flush, .a = bridge, .b = port};
+
+	return dp_call(dp, &c);
+}
+
+static int cmd_fdb_set_age(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_bridge *b = dp_bridge_get(dp, c->a);
+
+	if (!b)
+		return -ENOENT;
+	fdb_set_age(b->fdb, (uint64_t)c->b * 1000000ull);
+	return 0;
+}
+
+int dp_fdb_set_age(struct dp *dp, uint32_t bridge, uint32_t age_ms)
+{
+	struct dp_cmd c = {.fn = cmd_fdb_set_age, .a = bridge, .b = age_ms};
+
+	return dp_call(dp, &c);
+}
+
+void dp_get_stats(struct dp *dp, struct dp_stats *st)
+{
+	struct dp_stats_live *l = &dp->stats;
+
+	st->batches = atomic_load_explicit(&l->batches, memory_order_relaxed);
+	st->cqes = atomic_load_explicit(&l->cqes, memory_order_relaxed);
+	st->reads = atomic_load_explicit(&l->reads, memory_order_relaxed);
+	st->writes = atomic_load_explicit(&l->writes, memory_order_relaxed);
+	st->read_rearms = atomic_load_explicit(&l->read_rearms, memory_order_relaxed);
+	st->no_buffer = atomic_load_explicit(&l->no_buffer, memory_order_relaxed);
+	st->commands = atomic_load_explicit(&l->commands, memory_order_relaxed);
+	st->floods = atomic_load_explicit(&l->floods, memory_order_relaxed);
+	st->gso_frames = atomic_load_explicit(&l->gso_frames, memory_order_relaxed);
+	st->ports = atomic_load(&l->ports);
+	st->bridges = atomic_load(&l->bridges);
+	st->bufs_free = atomic_load(&l->bufs_free);
+	st->multishot = atomic_load(&l->multishot);
+	st->running = atomic_load(&l->running);
+}
+
+static int cmd_nop(struct dp *dp, struct dp_cmd *c)
+{
+	(void)dp;
+	(void)c;
+	return 0;
+}
+
+int dp_sync(struct dp *dp)
+{
+	struct dp_cmd c = {.fn = cmd_nop};
+
+	return dp_call(dp, &c);
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dp_internal: the switch's state, shared by dp.c (the command side) and
+ * loop.c (the io_uring loop). Nothing outside dataplane/ includes this.
+ */
+#ifndef TAPYARD_DP_INTERNAL_H
+#define TAPYARD_DP_INTERNAL_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "dp.h"
+#include "log.h"
+#include "partition.h"
+
+_Static_assert(DP_MAX_PORTS <= PARTITION_MAX_PORTS, "partition matrix too small");
+
+/* Completion tags: kind in the top byte, then slot and generation or index. */
+enum dp_tag_kind { TAG_READ = 1, TAG_WRITE, TAG_WAKE, TAG_TIMER, TAG_CANCEL };
+
+/* A write's buffer id with this bit set names a segment buffer, not a receive buffer. */
+#define TX_SEGBUF 0x8000
+/* Segment buffers: GSO frames cut into wire packets for ports without offloads. */
+#define DP_SEG_COUNT 512
+#define DP_SEG_SIZE 16384
+#define DP_TX_NIL UINT32_MAX
+
+/* One port slot. The loop owns everything but the atomics, which others read. */
+struct dp_port {
+	struct port *port; /* NULL: free */
+	_Atomic uint32_t live_id; /* id while in use, 0 when free */
+	uint16_t gen;
+	uint16_t bridge; /* bridge slot */
+	int fd;
+	size_t hdr_len;
+	bool up;          /* link state */
+	bool gone;        /* netdev disappeared */
+	bool read_armed;  /* a read request is outstanding */
+	bool need_rearm;  /* re-arm the read after this batch */
+	uint32_t tx_inflight;
+	struct dp_counters_live ctr;
+	struct log_ratelimit rl;
+};
+
+struct dp_bridge {
+	_Atomic uint32_t live_id; /* 0 when free */
+	uint16_t gen;
+	char name[DP_BRIDGE_NAME_MAX];
+	struct fdb *fdb;
+	uint16_t nports;
+	uint16_t ports[DP_MAX_PORTS]; /* member port slots */
+};
+
+/* A write in flight: which buffer, to which port, and its iovecs. */
+struct dp_tx {
+	uint16_t bid;  /* receive buffer it writes from, or TX_SEGBUF | segment buffer */
+	uint16_t port; /* destination slot */
+	uint16_t gen;  /* destination generation */
+	uint32_t bytes;
+	uint32_t next_free;
+	struct iovec iov[2];
+};
+
+/* A command posted to the loop; see dp_call(). */
+struct dp_cmd {
+	int (*fn)(struct dp *dp, struct dp_cmd *cmd);
+	uint32_t a, b;
+	bool flag;
+	const char *name;
+	void *ptr;
+	size_t n, max;
+	uint32_t out_id;
+	int result;
+	bool done;
+	struct dp_cmd *next;
+};
+
+struct dp_stats_live {
+	_Atomic uint64_t batches, cqes, reads, writes, read_rearms, no_buffer, commands, floods,
+		gso_frames;
+	_Atomic uint32_t ports, bridges, bufs_free;
+	_Atomic bool multishot, running;
+};
+
+struct dp {
+	struct dp_config cfg;
+	struct io_uring ring;
+	bool ring_ready;
+	bool multishot;
+	bool stopping;
+	uint64_t now; /* CLOCK_MONOTONIC ns, read once per batch */
+
+	/* receive buffers: one provided-buffer ring */
+	uint8_t *bufs;
+	size_t bufs_bytes;
+	struct io_uring_buf_ring *br;
+	size_t br_bytes;
+	uint16_t *bufref; /* writes still using each buffer */
+	unsigned int br_pending; /* buffers added since the last advance */
+	unsigned int bufs_out;   /* buffers held by the switch */
+	uint8_t *segbufs;
+	uint16_t *seg_free; /* stack of free segment buffers */
+	unsigned int seg_nfree;
+
+	struct dp_tx *tx;
+	uint32_t tx_free;
+
+	struct dp_port ports[DP_MAX_PORTS];
+	struct dp_bridge bridges[DP_MAX_BRIDGES];
+	struct partition part;
+	struct dp_stats_live stats;
+
+	int wakefd;
+	struct __kernel_timespec tick;
+	uint8_t zero_hdr[16];
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	bool loop_running; /* protected by qlock */
+	struct dp_cmd *qhead, *qtail;
+	int start_result;
+};
+
+/* Post cmd to the loop (or run it inline when the loop is not running) and wait. */
+int dp_call(struct dp *dp, struct dp_cmd *cmd);
+
+/* Run every queued command (loop thread). */
+void dp_drain_commands(struct dp *dp);
+
+/* Loop thread entry. */
+void *loop_main(void *arg);
+
+/* Set up the ring and buffers (loop thread). Returns 0 or a negative errno. */
+int loop_setup(struct dp *dp);
+
+/* Arm the read of port slot (loop thread, or inline before the loop runs). */
+void loop_arm_read(struct dp *dp, unsigned int slot);
+
+/* Cancel the read of port slot (loop thread). */
+void loop_cancel_read(struct dp *dp, unsigned int slot);
+
+/* Port and bridge ids. */
+static inline uint32_t dp_make_id(uint16_t gen, unsigned int slot)
+{
+	return (uint32_t)gen << 16 | slot;
+}
+
+static inline unsigned int dp_id_slot(uint32_t id)
+{
+	return id & 0xffff;
+}
+
+/* The port slot for a live id, or NULL. */
+struct dp_port *dp_port_get(struct dp *dp, uint32_t id);
+
+/* The bridge slot for a live id, or NULL. */
+struct dp_bridge *dp_bridge_get(struct dp *dp, uint32_t id);
+
+static inline uint64_t dp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#endif

@@ -1,0 +1,670 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop: the one io_uring loop that forwards frames.
+ *
+ * Reads: one multishot read per port (IORING_OP_READ_MULTISHOT, set in the
+ * SQE by hand as liburing 2.3 has no helper) selecting buffers from one
+ * provided-buffer ring; where the kernel lacks it, single-shot reads that are
+ * re-armed after each frame. Writes: one writev per output port, sharing the
+ * received buffer, which returns to the ring when its last write completes.
+ *
+ * Each completion carries a 64-bit tag (kind, slot, generation or write slot)
+ * decoded by one switch. After each batch of completions: recycled buffers are
+ * published to the ring, stopped reads re-armed, queued commands run.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dp_internal.h"
+#include "frame.h"
+#include "gso.h"
+
+#define LOOP_BGID 1
+#define LOOP_OP_READ_MULTISHOT 49 /* IORING_OP_READ_MULTISHOT, Linux 6.7 */
+#define LOOP_SQ_ENTRIES 1024
+#define LOOP_CQ_ENTRIES 16384
+
+/* ---- tags ---- */
+
+static uint64_t tag_port(enum dp_tag_kind kind, unsigned int slot, uint16_t gen)
+{
+	return (uint64_t)kind << 56 | (uint64_t)gen << 16 | slot;
+}
+
+static uint64_t tag_tx(uint32_t tx)
+{
+	return (uint64_t)TAG_WRITE << 56 | tx;
+}
+
+static enum dp_tag_kind tag_kind(uint64_t tag)
+{
+	return (enum dp_tag_kind)(tag >> 56);
+}
+
+/* An SQE, submitting what is queued first when the submission queue is full. */
+static struct io_uring_sqe *loop_sqe(struct dp *dp)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&dp->ring);
+
+	if (!sqe) {
+		io_uring_submit(&dp->ring);
+		sqe = io_uring_get_sqe(&dp->ring);
+	}
+	return sqe;
+}
+
+/* ---- buffers ---- */
+
+static uint8_t *loop_buf(struct dp *dp, uint16_t bid)
+{
+	return dp->bufs + (size_t)bid * dp->cfg.buf_size;
+}
+
+/* Hand buffer bid back to the kernel (published at the end of the batch). */
+static void loop_recycle(struct dp *dp, uint16_t bid)
+{
+	io_uring_buf_ring_add(dp->br, loop_buf(dp, bid), dp->cfg.buf_size, bid,
+			      io_uring_buf_ring_mask(dp->cfg.nbufs), (int)dp->br_pending++);
+	dp->bufs_out--;
+}
+
+/* A write using buffer bid completed: release the buffer when it was the last one. */
+static void loop_buf_put(struct dp *dp, uint16_t bid)
+{
+	if (bid & TX_SEGBUF)
+		dp->seg_free[dp->seg_nfree++] = bid & ~TX_SEGBUF;
+	else if (--dp->bufref[bid] == 0)
+		loop_recycle(dp, bid);
+}
+
+static int loop_bufs_setup(struct dp *dp)
+{
+	struct io_uring_buf_reg reg = {0};
+	int err;
+
+	dp->bufs_bytes = (size_t)dp->cfg.nbufs * dp->cfg.buf_size;
+	dp->bufs = mmap(NULL, dp->bufs_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	if (dp->bufs == MAP_FAILED) {
+		dp->bufs = NULL;
+		return -ENOMEM;
+	}
+	dp->br_bytes = dp->cfg.nbufs * sizeof(struct io_uring_buf);
+	dp->br = mmap(NULL, dp->br_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		      0);
+	if (dp->br == MAP_FAILED) {
+		dp->br = NULL;
+		return -ENOMEM;
+	}
+	dp->bufref = calloc(dp->cfg.nbufs, sizeof(*dp->bufref));
+	dp->segbufs = malloc((size_t)DP_SEG_COUNT * DP_SEG_SIZE);
+	dp->seg_free = malloc(DP_SEG_COUNT * sizeof(*dp->seg_free));
+	if (!dp->bufref || !dp->segbufs || !dp->seg_free)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < DP_SEG_COUNT; i++)
+		dp->seg_free[i] = (uint16_t)i;
+	dp->seg_nfree = DP_SEG_COUNT;
+	io_uring_buf_ring_init(dp->br);
+	reg.ring_addr = (unsigned long)dp->br;
+	reg.ring_entries = dp->cfg.nbufs;
+	reg.bgid = LOOP_BGID;
+	err = io_uring_register_buf_ring(&dp->ring, &reg, 0);
+	if (err)
+		return err;
+	dp->bufs_out = dp->cfg.nbufs;
+	dp->br_pending = 0;
+	for (unsigned int i = 0; i < dp->cfg.nbufs; i++)
+		loop_recycle(dp, (uint16_t)i);
+	io_uring_buf_ring_advance(dp->br, (int)dp->br_pending);
+	dp->br_pending = 0;
+	return 0;
+}
+
+static void loop_bufs_teardown(struct dp *dp)
+{
+	if (dp->bufs)
+		munmap(dp->bufs, dp->bufs_bytes);
+	if (dp->br)
+		munmap(dp->br, dp->br_bytes);
+	free(dp->bufref);
+	free(dp->segbufs);
+	free(dp->seg_free);
+	dp->bufs = NULL;
+	dp->br = NULL;
+	dp->bufref = NULL;
+	dp->segbufs = NULL;
+	dp->seg_free = NULL;
+}
+
+/* ---- reads ---- */
+
+void loop_arm_read(struct dp *dp, unsigned int slot)
+{
+	struct dp_port *p = &dp->ports[slot];
+	struct io_uring_sqe *sqe;
+
+	if (!dp->ring_ready || p->read_armed || p->gone) {
+		p->need_rearm = !p->gone;
+		return;
+	}
+	sqe = loop_sqe(dp);
+	if (!sqe) {
+		p->need_rearm = true;
+		return;
+	}
+	if (dp->multishot) {
+		io_uring_prep_rw(LOOP_OP_READ_MULTISHOT, sqe, p->fd, NULL, 0, 0);
+	} else {
+		io_uring_prep_rw(IORING_OP_READ, sqe, p->fd, NULL, dp->cfg.buf_size, 0);
+	}
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = LOOP_BGID;
+	io_uring_sqe_set_data64(sqe, tag_port(TAG_READ, slot, p->gen));
+	p->read_armed = true;
+	p->need_rearm = false;
+}
+
+void loop_cancel_read(struct dp *dp, unsigned int slot)
+{
+	struct dp_port *p = &dp->ports[slot];
+	struct io_uring_sqe *sqe;
+
+	if (!dp->ring_ready || !p->read_armed)
+		return;
+	sqe = loop_sqe(dp);
+	if (!sqe)
+		return;
+	io_uring_prep_cancel64(sqe, tag_port(TAG_READ, slot, p->gen), 0);
+	io_uring_sqe_set_data64(sqe, (uint64_t)TAG_CANCEL << 56);
+	p->read_armed = false;
+}
+
+/* The port's netdev is gone (its namespace was deleted): stop using it, keep the slot. */
+static void loop_port_gone(struct dp_port *p, int err)
+{
+	if (p->gone)
+		return;
+	p->gone = true;
+	p->need_rearm = false;
+	ctr_add(&p->ctr.drop_port_gone, 1);
+	log_warn("%s: port gone (%s); forwarding continues for the other ports",
+		 port_name(p->port), err ? strerror(-err) : "end of file");
+}
+
+/* ---- forwarding ---- */
+
+/* What one received frame needs while it is sent to its outputs. */
+struct fwd_ctx {
+	unsigned int in;
+	uint16_t bid;
+	struct frame all; /* with the virtio-net header, if any */
+	struct frame eth; /* the Ethernet frame */
+	struct vnet_hdr vh;
+	bool gso;
+	bool csum_done;
+};
+
+/*
+ * Post one write of iov to port out. bid is the receive buffer (or segment
+ * buffer) the iovecs point into; it is released when the write completes.
+ * Returns false when the write could not be posted (counted as a drop).
+ */
+static bool loop_tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *iov,
+			 unsigned int cnt, uint32_t bytes)
+{
+	struct dp_port *o = &dp->ports[out];
+	struct io_uring_sqe *sqe = NULL;
+	uint32_t ti = dp->tx_free;
+	struct dp_tx *tx;
+
+	if (ti != DP_TX_NIL && o->tx_inflight < dp->cfg.nbufs / 8)
+		sqe = loop_sqe(dp);
+	if (!sqe) {
+		ctr_add(ti == DP_TX_NIL || o->tx_inflight < dp->cfg.nbufs / 8
+				? &o->ctr.drop_no_buffer
+				: &o->ctr.drop_queue_full,
+			1);
+		ctr_add(&o->ctr.rx_dropped, 1);
+		return false;
+	}
+	tx = &dp->tx[ti];
+	dp->tx_free = tx->next_free;
+	tx->bid = bid;
+	tx->port = (uint16_t)out;
+	tx->gen = o->gen;
+	tx->bytes = bytes;
+	memcpy(tx->iov, iov, cnt * sizeof(*iov));
+	io_uring_prep_writev(sqe, o->fd, tx->iov, cnt, 0);
+	io_uring_sqe_set_data64(sqe, tag_tx(ti));
+	if (!(bid & TX_SEGBUF))
+		dp->bufref[bid]++;
+	o->tx_inflight++;
+	return true;
+}
+
+/* Write the received frame to out, adding or dropping the virtio-net header as out needs. */
+static void loop_tx(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
+{
+	struct dp_port *in = &dp->ports[fx->in], *o = &dp->ports[out];
+	struct iovec iov[2];
+	unsigned int cnt = 1;
+
+	if (o->hdr_len && in->hdr_len) {
+		iov[0] = (struct iovec){fx->all.data, fx->all.len};
+	} else if (o->hdr_len) {
+		iov[0] = (struct iovec){dp->zero_hdr, o->hdr_len};
+		iov[1] = (struct iovec){fx->eth.data, fx->eth.len};
+		cnt = 2;
+	} else {
+		iov[0] = (struct iovec){fx->eth.data, fx->eth.len};
+	}
+	loop_tx_post(dp, out, fx->bid, iov, cnt, (uint32_t)fx->eth.len);
+}
+
+/*
+ * A GSO super-frame for a port without offloads: cut it into wire packets in
+ * segment buffers, one write each.
+ */
+static void loop_tx_segments(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
+{
+	struct dp_port *o = &dp->ports[out];
+	unsigned int n = gso_wire_count(&fx->eth, &fx->vh);
+
+	if (n == 0) {
+		ctr_add(&o->ctr.drop_no_offload, 1);
+		ctr_add(&o->ctr.rx_dropped, 1);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t seg;
+		uint8_t *buf;
+		int len;
+
+		if (dp->seg_nfree == 0) {
+			ctr_add(&o->ctr.drop_no_buffer, 1);
+			ctr_add(&o->ctr.rx_dropped, 1);
+			continue;
+		}
+		seg = dp->seg_free[--dp->seg_nfree];
+		buf = dp->segbufs + (size_t)seg * DP_SEG_SIZE;
+		len = gso_segment(&fx->eth, &fx->vh, i, buf, DP_SEG_SIZE);
+		if (len < 0) {
+			dp->seg_free[dp->seg_nfree++] = seg;
+			ctr_add(&o->ctr.drop_no_offload, 1);
+			ctr_add(&o->ctr.rx_dropped, 1);
+			continue;
+		}
+		if (!loop_tx_post(dp, out, TX_SEGBUF | seg, &(struct iovec){buf, (size_t)len}, 1,
+				  (uint32_t)len))
+			dp->seg_free[dp->seg_nfree++] = seg;
+	}
+}
+
+/* Send the frame to output port out, unless something on the path drops it. */
+static void loop_fwd_one(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
+{
+	struct dp_port *in = &dp->ports[fx->in], *o = &dp->ports[out];
+
+	if (o->gone) {
+		ctr_add(&o->ctr.drop_port_gone, 1);
+		ctr_add(&o->ctr.rx_dropped, 1);
+		return;
+	}
+	if (!o->up) {
+		ctr_add(&o->ctr.drop_link_down, 1);
+		ctr_add(&o->ctr.rx_dropped, 1);
+		return;
+	}
+	if (partition_blocked(&dp->part, fx->in, out)) {
+		ctr_add(&in->ctr.drop_partition, 1);
+		ctr_add(&in->ctr.tx_dropped, 1);
+		return;
+	}
+	if (in->hdr_len && !o->hdr_len) {
+		if (fx->gso) {
+			loop_tx_segments(dp, fx, out);
+			return;
+		}
+		if ((fx->vh.flags & VNET_F_NEEDS_CSUM) && !fx->csum_done) {
+			/* Complete once in place; offloading outputs accept a full checksum too. */
+			if (gso_csum_complete(&fx->eth, &fx->vh) == 0) {
+				fx->vh.flags = VNET_F_DATA_VALID;
+				vnet_hdr_write(&fx->vh, fx->all.data);
+			}
+			fx->csum_done = true;
+		}
+	}
+	loop_tx(dp, fx, out);
+}
+
+/* Validate a frame read from port in. Returns 0, or -1 when it was dropped (and counted). */
+static int loop_check(struct dp *dp, struct fwd_ctx *fx, struct frame_eth *eth)
+{
+	struct dp_port *in = &dp->ports[fx->in];
+	_Atomic uint64_t *why = NULL;
+
+	if (fx->all.len >= dp->cfg.buf_size)
+		why = &in->ctr.drop_oversize;
+	else if (!in->up)
+		why = &in->ctr.drop_link_down;
+	else if (in->hdr_len && vnet_hdr_parse(&fx->all, &fx->vh))
+		why = &in->ctr.drop_malformed;
+	if (!why) {
+		fx->eth = frame_tail(&fx->all, in->hdr_len);
+		fx->gso = (fx->vh.gso_type & ~VNET_GSO_ECN) != VNET_GSO_NONE;
+		if (frame_eth_parse(&fx->eth, eth))
+			why = &in->ctr.drop_runt;
+		else if (!fx->gso && fx->eth.len > FRAME_MAX_LEN)
+			why = &in->ctr.drop_oversize;
+	}
+	if (!why)
+		return 0;
+	ctr_add(why, 1);
+	ctr_add(&in->ctr.tx_dropped, 1);
+	if (why != &in->ctr.drop_link_down)
+		ctr_add(&in->ctr.tx_errors, 1);
+	return -1;
+}
+
+static void loop_fwd(struct dp *dp, unsigned int slot, uint16_t bid, size_t len)
+{
+	struct dp_port *in = &dp->ports[slot];
+	struct dp_bridge *b = &dp->bridges[in->bridge];
+	struct fwd_ctx fx = {.in = slot, .bid = bid, .all = {loop_buf(dp, bid), len}};
+	struct frame_eth eth;
+	int out;
+
+	dp->bufref[bid] = 0;
+	ctr_add(&in->ctr.tx_packets, 1);
+	ctr_add(&in->ctr.tx_bytes, len > in->hdr_len ? len - in->hdr_len : 0);
+	if (loop_check(dp, &fx, &eth))
+		goto done;
+	if (fx.gso)
+		atomic_fetch_add_explicit(&dp->stats.gso_frames, 1, memory_order_relaxed);
+	fdb_learn(b->fdb, eth.src, (uint16_t)slot, dp->now);
+	if (mac_is_multicast(eth.dst)) {
+		ctr_add(&in->ctr.multicast, 1);
+	} else {
+		out = fdb_lookup(b->fdb, eth.dst, dp->now);
+		if (out >= 0) {
+			if ((unsigned int)out != slot) /* no hairpin */
+				loop_fwd_one(dp, &fx, (unsigned int)out);
+			goto done;
+		}
+	}
+	atomic_fetch_add_explicit(&dp->stats.floods, 1, memory_order_relaxed);
+	for (unsigned int i = 0; i < b->nports; i++)
+		if (b->ports[i] != slot)
+			loop_fwd_one(dp, &fx, b->ports[i]);
+done:
+	if (dp->bufref[bid] == 0)
+		loop_recycle(dp, bid);
+}
+
+/* ---- completions ---- */
+
+static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe *cqe)
+{
+	unsigned int slot = tag & 0xffff;
+	uint16_t gen = (uint16_t)(tag >> 16);
+	struct dp_port *p = &dp->ports[slot];
+	bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
+	uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+
+	if (has_buf)
+		dp->bufs_out++;
+	if (!p->port || p->gen != gen) { /* the port was removed */
+		if (has_buf)
+			loop_recycle(dp, bid);
+		return;
+	}
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		p->read_armed = false;
+		p->need_rearm = true;
+		atomic_fetch_add_explicit(&dp->stats.read_rearms, 1, memory_order_relaxed);
+	}
+	if (cqe->res <= 0 || !has_buf) {
+		if (has_buf)
+			loop_recycle(dp, bid);
+		if (cqe->res == -ENOBUFS)
+			atomic_fetch_add_explicit(&dp->stats.no_buffer, 1, memory_order_relaxed);
+		else if (cqe->res != -EAGAIN && cqe->res != -EINTR && cqe->res != -ECANCELED)
+			loop_port_gone(p, cqe->res);
+		return;
+	}
+	atomic_fetch_add_explicit(&dp->stats.reads, 1, memory_order_relaxed);
+	loop_fwd(dp, slot, bid, (size_t)cqe->res);
+}
+
+static void loop_on_write(struct dp *dp, uint64_t tag, int res)
+{
+	uint32_t ti = (uint32_t)(tag & 0xffffffff);
+	struct dp_tx *tx = &dp->tx[ti];
+	struct dp_port *p = &dp->ports[tx->port];
+
+	if (p->port && p->gen == tx->gen) {
+		p->tx_inflight--;
+		if (res >= 0) {
+			ctr_add(&p->ctr.rx_packets, 1);
+			ctr_add(&p->ctr.rx_bytes, tx->bytes);
+		} else if (res == -EBADFD) {
+			loop_port_gone(p, res);
+		} else if (res == -EAGAIN || res == -ENOBUFS) {
+			ctr_add(&p->ctr.drop_queue_full, 1);
+			ctr_add(&p->ctr.rx_dropped, 1);
+		} else {
+			ctr_add(&p->ctr.drop_tx_error, 1);
+			ctr_add(&p->ctr.rx_errors, 1);
+			if (res != -EIO) /* EIO: the guest's interface is down */
+				log_ratelimited(&p->rl, LOG_LVL_WARN, "%s: write failed: %s",
+						port_name(p->port), strerror(-res));
+		}
+	}
+	atomic_fetch_add_explicit(&dp->stats.writes, 1, memory_order_relaxed);
+	loop_buf_put(dp, tx->bid);
+	tx->next_free = dp->tx_free;
+	dp->tx_free = ti;
+}
+
+static void loop_arm_wake(struct dp *dp)
+{
+	struct io_uring_sqe *sqe = loop_sqe(dp);
+
+	if (!sqe)
+		return;
+	io_uring_prep_poll_multishot(sqe, dp->wakefd, POLLIN);
+	io_uring_sqe_set_data64(sqe, (uint64_t)TAG_WAKE << 56);
+}
+
+static void loop_arm_timer(struct dp *dp)
+{
+	struct io_uring_sqe *sqe = loop_sqe(dp);
+
+	if (!sqe)
+		return;
+	dp->tick.tv_sec = 1;
+	dp->tick.tv_nsec = 0;
+	io_uring_prep_timeout(sqe, &dp->tick, 0, 0);
+	io_uring_sqe_set_data64(sqe, (uint64_t)TAG_TIMER << 56);
+}
+
+/* Once a second: age the MAC tables. */
+static void loop_on_timer(struct dp *dp)
+{
+	for (unsigned int i = 0; i < DP_MAX_BRIDGES; i++)
+		if (atomic_load_explicit(&dp->bridges[i].live_id, memory_order_relaxed))
+			fdb_age(dp->bridges[i].fdb, dp->now);
+	loop_arm_timer(dp);
+}
+
+/* Returns true when queued commands must run after this batch. */
+static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
+{
+	uint64_t tag = io_uring_cqe_get_data64(cqe);
+
+	switch (tag_kind(tag)) {
+	case TAG_READ:
+		loop_on_read(dp, tag, cqe);
+		break;
+	case TAG_WRITE:
+		loop_on_write(dp, tag, cqe->res);
+		break;
+	case TAG_WAKE:
+		if (!(cqe->flags & IORING_CQE_F_MORE))
+			loop_arm_wake(dp);
+		return true;
+	case TAG_TIMER:
+		loop_on_timer(dp);
+		break;
+	case TAG_CANCEL:
+		break;
+	}
+	return false;
+}
+
+/* Per-batch work: publish recycled buffers, re-arm stopped reads, publish statistics. */
+static void loop_batch_end(struct dp *dp)
+{
+	if (dp->br_pending) {
+		io_uring_buf_ring_advance(dp->br, (int)dp->br_pending);
+		dp->br_pending = 0;
+	}
+	if (dp->bufs_out < dp->cfg.nbufs) {
+		for (unsigned int i = 0; i < DP_MAX_PORTS; i++)
+			if (dp->ports[i].port && dp->ports[i].need_rearm)
+				loop_arm_read(dp, i);
+	}
+	atomic_store_explicit(&dp->stats.bufs_free, dp->cfg.nbufs - dp->bufs_out,
+			      memory_order_relaxed);
+	atomic_fetch_add_explicit(&dp->stats.batches, 1, memory_order_relaxed);
+}
+
+/* ---- set-up and the loop ---- */
+
+static int loop_ring_init(struct dp *dp)
+{
+	struct io_uring_params p = {0};
+	struct io_uring_probe *probe;
+	int err;
+
+	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
+		  IORING_SETUP_SUBMIT_ALL;
+	p.cq_entries = LOOP_CQ_ENTRIES;
+	err = io_uring_queue_init_params(LOOP_SQ_ENTRIES, &dp->ring, &p);
+	if (err == -EINVAL) { /* older kernel: plain ring */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE;
+		p.cq_entries = LOOP_CQ_ENTRIES;
+		err = io_uring_queue_init_params(LOOP_SQ_ENTRIES, &dp->ring, &p);
+	}
+	if (err)
+		return err;
+	probe = io_uring_get_probe_ring(&dp->ring);
+	dp->multishot = probe && !dp->cfg.no_multishot &&
+			io_uring_opcode_supported(probe, LOOP_OP_READ_MULTISHOT);
+	free(probe);
+	atomic_store(&dp->stats.multishot, dp->multishot);
+	return 0;
+}
+
+int loop_setup(struct dp *dp)
+{
+	int err = loop_ring_init(dp);
+
+	if (err) {
+		log_error("io_uring unavailable: %s", strerror(-err));
+		return err;
+	}
+	dp->ring_ready = true;
+	err = loop_bufs_setup(dp);
+	if (err) {
+		log_error("cannot set up %u receive buffers of %u bytes: %s", dp->cfg.nbufs,
+			  dp->cfg.buf_size, strerror(-err));
+		return err;
+	}
+	loop_arm_wake(dp);
+	loop_arm_timer(dp);
+	for (unsigned int i = 0; i < DP_MAX_PORTS; i++) {
+		dp->ports[i].read_armed = false;
+		if (dp->ports[i].port)
+			loop_arm_read(dp, i);
+	}
+	return 0;
+}
+
+static void loop_teardown(struct dp *dp)
+{
+	if (dp->ring_ready)
+		io_uring_queue_exit(&dp->ring);
+	dp->ring_ready = false;
+	loop_bufs_teardown(dp);
+	for (unsigned int i = 0; i < DP_MAX_PORTS; i++) {
+		dp->ports[i].read_armed = false;
+		dp->ports[i].tx_inflight = 0;
+	}
+	/* Writes in flight died with the ring: rebuild the write slot list. */
+	for (uint32_t i = 0; i < dp->cfg.tx_slots; i++)
+		dp->tx[i].next_free = i + 1 < dp->cfg.tx_slots ? i + 1 : DP_TX_NIL;
+	dp->tx_free = 0;
+}
+
+static void loop_run(struct dp *dp)
+{
+	while (!dp->stopping) {
+		struct io_uring_cqe *cqe;
+		unsigned int head, n = 0;
+		bool wake = false;
+		int err = io_uring_submit_and_wait(&dp->ring, 1);
+
+		if (err < 0 && err != -EINTR && err != -EBUSY && err != -EAGAIN) {
+			log_error("io_uring_submit_and_wait: %s; the loop stops", strerror(-err));
+			break;
+		}
+		dp->now = dp_now_ns();
+		io_uring_for_each_cqe(&dp->ring, head, cqe)
+		{
+			wake |= loop_on_cqe(dp, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&dp->ring, n);
+		atomic_fetch_add_explicit(&dp->stats.cqes, n, memory_order_relaxed);
+		if (wake)
+			dp_drain_commands(dp);
+		loop_batch_end(dp);
+	}
+}
+
+void *loop_main(void *arg)
+{
+	struct dp *dp = arg;
+	int err = loop_setup(dp);
+
+	pthread_mutex_lock(&dp->qlock);
+	dp->start_result = err;
+	dp->loop_running = !err;
+	pthread_cond_broadcast(&dp->qcond);
+	pthread_mutex_unlock(&dp->qlock);
+	if (!err) {
+		atomic_store(&dp->stats.running, true);
+		loop_run(dp);
+	}
+	loop_teardown(dp);
+	/* From now on commands run inline; finish the queued ones the same way, under the lock. */
+	pthread_mutex_lock(&dp->qlock);
+	dp->loop_running = false;
+	for (struct dp_cmd *c = dp->qhead, *next; c; c = next) {
+		next = c->next;
+		c->result = c->fn(dp, c);
+		c->done = true;
+	}
+	dp->qhead = dp->qtail = NULL;
+	pthread_cond_broadcast(&dp->qcond);
+	pthread_mutex_unlock(&dp->qlock);
+	dp->stopping = false;
+	atomic_store(&dp->stats.running, false);
+	return NULL;
+}

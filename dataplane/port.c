@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* port: what every port class shares: allocation, accessors, error text. */
+#include "port.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "port_impl.h"
+
+struct port *port_alloc(const struct port_class *cls, int fd, const char *name)
+{
+	struct port *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->cls = cls;
+	p->fd = fd;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	return p;
+}
+
+void port_destroy(struct port *port)
+{
+	if (!port)
+		return;
+	port->cls->destroy(port);
+	free(port);
+}
+
+const char *port_name(const struct port *port)
+{
+	return port->name;
+}
+
+const char *port_kind(const struct port *port)
+{
+	return port->cls->name;
+}
+
+bool port_created(const struct port *port)
+{
+	return port->created;
+}
+
+bool port_offloads(const struct port *port)
+{
+	return port->hdr_len != 0;
+}
+
+int port_set_carrier(struct port *port, bool up)
+{
+	if (!port->cls->set_carrier)
+		return -EOPNOTSUPP;
+	return port->cls->set_carrier(port, up);
+}
+
+int port_fd(const struct port *port)
+{
+	return port->fd;
+}
+
+size_t port_hdr_len(const struct port *port)
+{
+	return port->hdr_len;
+}
+
+const char *port_strerror(int err)
+{
+	switch (err) {
+	case -ENAMETOOLONG:
+		return "interface name too long (at most 15 characters)";
+	case -EEXIST:
+		return "an interface of that name exists and is not a TAP";
+	case -ENODEV:
+		return "no such interface";
+	case -EPERM:
+	case -EACCES:
+		return "permission denied (creating TAPs needs root or CAP_NET_ADMIN)";
+	case -ENOENT:
+		return "/dev/net/tun is missing (no tun/tap support in this kernel?)";
+	case -EBUSY:
+		return "the TAP is already attached to another program";
+	case -EINVAL:
+		return "invalid interface name";
+	default:
+		return strerror(-err);
+	}
+}

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_loop: the real io_uring loop over `pair` ports, without root:
+ * flooding, learning, unicast, no hairpin, link down, partitions, drop
+ * reasons, port removal and a peer that goes away. Every test runs with
+ * multishot reads and again with the single-shot fallback.
+ *
+ * Absence is proven without timeouts: after the frame that must not arrive,
+ * a marker frame is sent that must arrive, and it has to be the first one.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dp.h"
+
+#define NPORTS 3
+
+struct lab {
+	struct dp *dp;
+	uint32_t br;
+	uint32_t id[NPORTS];
+	int peer[NPORTS];
+};
+
+static bool no_multishot;
+
+static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+static void mac_of(int i, uint8_t *mac)
+{
+	const uint8_t m[6] = {0x02, 0, 0, 0, 0, (uint8_t)(0x10 + i)};
+
+	memcpy(mac, m, 6);
+}
+
+static int lab_setup(void **state)
+{
+	static struct lab lab;
+	struct dp_config cfg = {.nbufs = 64, .buf_size = 4096, .no_multishot = no_multishot};
+	char name[16];
+
+	memset(&lab, 0, sizeof(lab));
+	assert_int_equal(dp_create(&cfg, &lab.dp), 0);
+	assert_int_equal(dp_start(lab.dp), 0);
+	assert_int_equal(dp_bridge_add(lab.dp, "br0", &lab.br), 0);
+	for (int i = 0; i < NPORTS; i++) {
+		struct port *p;
+
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_int_equal(port_pair_open(name, &p, &lab.peer[i]), 0);
+		assert_int_equal(dp_port_add(lab.dp, lab.br, p, &lab.id[i]), 0);
+	}
+	*state = &lab;
+	return 0;
+}
+
+static int lab_teardown(void **state)
+{
+	struct lab *lab = *state;
+
+	dp_destroy(lab->dp);
+	for (int i = 0; i < NPORTS; i++)
+		if (lab->peer[i] >= 0)
+			close(lab->peer[i]);
+	return 0;
+}
+
+/* Send a frame from peer i to dst with a one-byte tag and len bytes in all. */
+static void send_frame(struct lab *lab, int i, const uint8_t *dst, uint8_t tag, size_t len)
+{
+	uint8_t f[4096] = {0};
+
+	assert_true(len >= 15 && len <= sizeof(f));
+	memcpy(f, dst, 6);
+	mac_of(i, f + 6);
+	f[12] = 0x88;
+	f[13] = 0xb5; /* local experimental ethertype */
+	f[14] = tag;
+	assert_int_equal(write(lab->peer[i], f, len), (ssize_t)len);
+}
+
+static void send_to(struct lab *lab, int from, int to, uint8_t tag)
+{
+	uint8_t dst[6];
+
+	mac_of(to, dst);
+	send_frame(lab, from, dst, tag, 60);
+}
+
+/* Receive the next frame on peer i (waits up to 5 s); returns its tag or -1. */
+static int recv_tag(struct lab *lab, int i)
+{
+	struct pollfd pfd = {.fd = lab->peer[i], .events = POLLIN};
+	uint8_t f[4096];
+	ssize_t n;
+
+	if (poll(&pfd, 1, 5000) != 1)
+		return -1;
+	n = read(lab->peer[i], f, sizeof(f));
+	if (n < 15)
+		return -1;
+	return f[14];
+}
+
+/* Assert that peer i has nothing queued before a marker broadcast from `from`. */
+static void assert_nothing_before_marker(struct lab *lab, int i, int from)
+{
+	send_frame(lab, from, mac_bcast, 0xee, 60);
+	assert_int_equal(recv_tag(lab, i), 0xee);
+}
+
+static uint64_t ctr(struct lab *lab, int i, size_t off)
+{
+	struct dp_counters c;
+
+	assert_int_equal(dp_port_counters(lab->dp, lab->id[i], &c), 0);
+	return *(uint64_t *)((char *)&c + off);
+}
+#define CTR(lab, i, name) ctr(lab, i, offsetof(struct dp_counters, name))
+
+/* Wait (up to 5 s) until a counter reaches want; frames on other ports are not ordered. */
+static uint64_t wait_ctr(struct lab *lab, int i, size_t off, uint64_t want)
+{
+	uint64_t v = 0;
+
+	for (int n = 0; n < 500 && (v = ctr(lab, i, off)) < want; n++)
+		usleep(10000);
+	return v;
+}
+#define WAIT_CTR(lab, i, name, want) wait_ctr(lab, i, offsetof(struct dp_counters, name), want)
+
+/* Wait until the loop has run every command posted so far. */
+static void sync_all(struct lab *lab)
+{
+	assert_int_equal(dp_sync(lab->dp), 0);
+}
+
+static void test_flood_broadcast(void **state)
+{
+	struct lab *lab = *state;
+
+	send_frame(lab, 0, mac_bcast, 1, 60);
+	assert_int_equal(recv_tag(lab, 1), 1);
+	assert_int_equal(recv_tag(lab, 2), 1);
+	/* No hairpin: port 0 never gets its own frame back. */
+	assert_nothing_before_marker(lab, 0, 1);
+	assert_int_equal(CTR(lab, 0, tx_packets), 1);
+	assert_int_equal(CTR(lab, 0, multicast), 1);
+}
+
+static void test_learn_then_unicast(void **state)
+{
+	struct lab *lab = *state;
+
+	send_to(lab, 0, 1, 2); /* 1 unknown: flooded */
+	assert_int_equal(recv_tag(lab, 1), 2);
+	assert_int_equal(recv_tag(lab, 2), 2);
+	send_to(lab, 1, 0, 3); /* 0 was learned: unicast */
+	assert_int_equal(recv_tag(lab, 0), 3);
+	assert_nothing_before_marker(lab, 2, 1);
+	send_to(lab, 0, 1, 4); /* 1 learned now */
+	assert_int_equal(recv_tag(lab, 1), 4);
+	assert_nothing_before_marker(lab, 2, 0);
+	/* Port 1 received the flood, the unicast, and port 0's marker broadcast. */
+	sync_all(lab);
+	assert_int_equal(CTR(lab, 1, rx_packets), 3);
+	assert_int_equal(CTR(lab, 1, rx_bytes), 3 * 60);
+	assert_int_equal(CTR(lab, 0, tx_bytes), 2 * 60 + 60);
+}
+
+static void test_fdb_dump_and_flush(void **state)
+{
+	struct lab *lab = *state;
+	struct dp_fdb_entry e[8];
+	size_t n;
+
+	send_to(lab, 0, 1, 5);
+	send_to(lab, 1, 0, 6);
+	assert_int_equal(recv_tag(lab, 0), 6);
+	assert_int_equal(dp_fdb_dump(lab->dp, lab->br, e, 8, &n), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t m[6];
+		int who = e[i].port == lab->id[0] ? 0 : 1;
+
+		mac_of(who, m);
+		assert_memory_equal(e[i].mac, m, 6);
+	}
+	assert_int_equal(dp_fdb_flush(lab->dp, lab->br, lab->id[0]), 0);
+	assert_int_equal(dp_fdb_dump(lab->dp, lab->br, e, 8, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(e[0].port, lab->id[1]);
+	assert_int_equal(dp_fdb_flush(lab->dp, lab->br, DP_ALL), 0);
+	assert_int_equal(dp_fdb_dump(lab->dp, lab->br, e, 8, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_link_down(void **state)
+{
+	struct lab *lab = *state;
+
+	send_to(lab, 1, 0, 7);
+	assert_int_equal(recv_tag(lab, 0), 7); /* learn 1 */
+	assert_int_equal(dp_port_set_link(lab->dp, lab->id[1], false), 0);
+	send_to(lab, 0, 1, 8); /* to a down port: dropped */
+	send_frame(lab, 1, mac_bcast, 9, 60); /* from a down port: dropped */
+	assert_int_equal(WAIT_CTR(lab, 1, drop_link_down, 2), 2);
+	assert_nothing_before_marker(lab, 0, 2);
+	assert_int_equal(WAIT_CTR(lab, 1, drop_link_down, 3), 3); /* the marker's flood to 1 */
+	assert_int_equal(dp_port_set_link(lab->dp, lab->id[1], true), 0);
+	send_to(lab, 0, 1, 10);
+	assert_int_equal(recv_tag(lab, 1), 10);
+}
+
+static void test_partition_one_way(void **state)
+{
+	struct lab *lab = *state;
+
+	send_to(lab, 0, 1, 11);
+	assert_int_equal(recv_tag(lab, 1), 11);
+	send_to(lab, 1, 0, 12);
+	assert_int_equal(recv_tag(lab, 0), 12);
+	assert_int_equal(dp_partition_set(lab->dp, lab->id[0], lab->id[1], true), 0);
+	assert_int_equal(dp_partition_get(lab->dp, lab->id[0], lab->id[1]), 1);
+	assert_int_equal(dp_partition_get(lab->dp, lab->id[1], lab->id[0]), 0);
+	send_to(lab, 0, 1, 13); /* cut */
+	send_to(lab, 1, 0, 14); /* the other way passes */
+	assert_int_equal(recv_tag(lab, 0), 14);
+	assert_int_equal(WAIT_CTR(lab, 0, drop_partition, 1), 1);
+	assert_nothing_before_marker(lab, 1, 2);
+	assert_int_equal(dp_partition_heal_all(lab->dp, lab->br), 0);
+	send_to(lab, 0, 1, 15);
+	assert_int_equal(recv_tag(lab, 1), 15);
+}
+
+static void test_runt_and_oversize(void **state)
+{
+	struct lab *lab = *state;
+	static uint8_t big[5000];
+
+	assert_int_equal(write(lab->peer[0], big, 10), 10);
+	memset(big, 0xff, 12);
+	assert_int_equal(write(lab->peer[0], big, sizeof(big)), (ssize_t)sizeof(big));
+	assert_nothing_before_marker(lab, 1, 0);
+	assert_int_equal(CTR(lab, 0, drop_runt), 1);
+	assert_int_equal(CTR(lab, 0, drop_oversize), 1);
+	assert_int_equal(CTR(lab, 0, tx_errors), 2);
+	/* The loop still forwards. */
+	send_frame(lab, 0, mac_bcast, 16, 60);
+	assert_int_equal(recv_tag(lab, 2), 0xee);
+	assert_int_equal(recv_tag(lab, 2), 16);
+}
+
+static void test_port_delete_and_stale_id(void **state)
+{
+	struct lab *lab = *state;
+	struct dp_counters c;
+	uint32_t id;
+
+	send_to(lab, 1, 0, 17); /* flooded: 0 is not learned yet */
+	assert_int_equal(recv_tag(lab, 0), 17);
+	assert_int_equal(recv_tag(lab, 2), 17);
+	assert_int_equal(dp_port_del(lab->dp, lab->id[1]), 0);
+	assert_int_equal(dp_port_counters(lab->dp, lab->id[1], &c), -ENOENT);
+	assert_int_equal(dp_port_del(lab->dp, lab->id[1]), -ENOENT);
+	assert_int_equal(dp_port_find(lab->dp, "p1", &id), -ENOENT);
+	/* The learned address went with the port: flooded to the survivors. */
+	send_to(lab, 0, 1, 18);
+	assert_int_equal(recv_tag(lab, 2), 18);
+	/* A new port reuses the slot under a new id. */
+	{
+		struct port *p;
+		int peer;
+
+		assert_int_equal(port_pair_open("p1", &p, &peer), 0);
+		assert_int_equal(dp_port_add(lab->dp, lab->br, p, &id), 0);
+		assert_int_not_equal(id, lab->id[1]);
+		close(lab->peer[1]);
+		lab->peer[1] = peer;
+		lab->id[1] = id;
+	}
+	send_frame(lab, 0, mac_bcast, 19, 60);
+	assert_int_equal(recv_tag(lab, 1), 19);
+}
+
+static void test_peer_gone(void **state)
+{
+	struct lab *lab = *state;
+	struct dp_port_info info;
+
+	close(lab->peer[2]);
+	lab->peer[2] = -1;
+	sync_all(lab);
+	/* Wait until the loop has seen the end of file. */
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(dp_port_info(lab->dp, lab->id[2], &info), 0);
+		if (info.gone)
+			break;
+		usleep(10000);
+	}
+	assert_true(info.gone);
+	send_frame(lab, 0, mac_bcast, 20, 60);
+	assert_int_equal(recv_tag(lab, 1), 20);
+	send_to(lab, 1, 0, 21);
+	assert_int_equal(recv_tag(lab, 0), 21);
+}
+
+static void test_duplicate_names_and_bad_ids(void **state)
+{
+	struct lab *lab = *state;
+	struct port *p;
+	uint32_t id;
+	int peer;
+
+	assert_int_equal(dp_bridge_add(lab->dp, "br0", &id), -EEXIST);
+	assert_int_equal(port_pair_open("p0", &p, &peer), 0);
+	assert_int_equal(dp_port_add(lab->dp, lab->br, p, &id), -EEXIST);
+	close(peer);
+	assert_int_equal(dp_port_set_link(lab->dp, 12345, false), -ENOENT);
+	assert_int_equal(dp_partition_set(lab->dp, lab->id[0], 999, true), -ENOENT);
+	assert_int_equal(dp_counters_reset(lab->dp, 0), -ENOENT);
+	assert_int_equal(dp_fdb_flush(lab->dp, 77, DP_ALL), -ENOENT);
+}
+
+static void test_bridge_delete(void **state)
+{
+	struct lab *lab = *state;
+	struct dp_stats st;
+	uint32_t ids[8];
+
+	assert_int_equal(dp_bridge_del(lab->dp, lab->br), 0);
+	assert_int_equal(dp_port_list(lab->dp, DP_ALL, ids, 8), 0);
+	dp_get_stats(lab->dp, &st);
+	assert_int_equal(st.ports, 0);
+	assert_int_equal(st.bridges, 0);
+	assert_true(st.running);
+	/* Peers see end of file once their port is closed. */
+	{
+		uint8_t b[16];
+
+		assert_int_equal(read(lab->peer[0], b, sizeof(b)), 0);
+	}
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, lab_setup, lab_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_flood_broadcast),   T(test_learn_then_unicast),
+		T(test_fdb_dump_and_flush), T(test_link_down),
+		T(test_partition_one_way), T(test_runt_and_oversize),
+		T(test_port_delete_and_stale_id), T(test_peer_gone),
+		T(test_duplicate_names_and_bad_ids), T(test_bridge_delete),
+	};
+	int fails = cmocka_run_group_tests_name("loop (multishot)", tests, NULL, NULL);
+
+	no_multishot = true;
+	fails += cmocka_run_group_tests_name("loop (single-shot fallback)", tests, NULL, NULL);
+	return fails;
+}
