@@ -180,7 +180,7 @@ void dp_drain_commands(struct dp *dp)
 		int r = c->fn(dp, c);
 
 		next = c->next;
-		atomic_fetch_add_explicit(&dp->stats.commands, 1, memory_order_relaxed);
+		ctr_add(&dp->stats.commands, 1);
 		pthread_mutex_lock(&dp->qlock);
 		c->result = r;
 		c->done = true;

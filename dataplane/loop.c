@@ -221,13 +221,13 @@ static bool loop_tx_post(struct dp *dp, unsigned int out, uint16_t bid, const st
 	uint32_t ti = dp->tx_free;
 	struct dp_tx *tx;
 
-	if (ti != DP_TX_NIL && o->tx_inflight < dp->cfg.nbufs / 8)
+	/* One port whose writes never complete may hold at most half the buffers. */
+	bool full = o->tx_inflight >= dp->cfg.nbufs / 2;
+
+	if (ti != DP_TX_NIL && !full)
 		sqe = loop_sqe(dp);
 	if (!sqe) {
-		ctr_add(ti == DP_TX_NIL || o->tx_inflight < dp->cfg.nbufs / 8
-				? &o->ctr.drop_no_buffer
-				: &o->ctr.drop_queue_full,
-			1);
+		ctr_add(full ? &o->ctr.drop_queue_full : &o->ctr.drop_no_buffer, 1);
 		ctr_add(&o->ctr.rx_dropped, 1);
 		return false;
 	}
@@ -384,7 +384,7 @@ static void loop_fwd(struct dp *dp, unsigned int slot, uint16_t bid, size_t len)
 	if (loop_check(dp, &fx, &eth))
 		goto done;
 	if (fx.gso)
-		atomic_fetch_add_explicit(&dp->stats.gso_frames, 1, memory_order_relaxed);
+		ctr_add(&dp->stats.gso_frames, 1);
 	fdb_learn(b->fdb, eth.src, (uint16_t)slot, dp->now);
 	if (mac_is_multicast(eth.dst)) {
 		ctr_add(&in->ctr.multicast, 1);
@@ -396,7 +396,7 @@ static void loop_fwd(struct dp *dp, unsigned int slot, uint16_t bid, size_t len)
 			goto done;
 		}
 	}
-	atomic_fetch_add_explicit(&dp->stats.floods, 1, memory_order_relaxed);
+	ctr_add(&dp->stats.floods, 1);
 	for (unsigned int i = 0; i < b->nports; i++)
 		if (b->ports[i] != slot)
 			loop_fwd_one(dp, &fx, b->ports[i]);
@@ -425,18 +425,18 @@ static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe 
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		p->read_armed = false;
 		p->need_rearm = true;
-		atomic_fetch_add_explicit(&dp->stats.read_rearms, 1, memory_order_relaxed);
+		ctr_add(&dp->stats.read_rearms, 1);
 	}
 	if (cqe->res <= 0 || !has_buf) {
 		if (has_buf)
 			loop_recycle(dp, bid);
 		if (cqe->res == -ENOBUFS)
-			atomic_fetch_add_explicit(&dp->stats.no_buffer, 1, memory_order_relaxed);
+			ctr_add(&dp->stats.no_buffer, 1);
 		else if (cqe->res != -EAGAIN && cqe->res != -EINTR && cqe->res != -ECANCELED)
 			loop_port_gone(p, cqe->res);
 		return;
 	}
-	atomic_fetch_add_explicit(&dp->stats.reads, 1, memory_order_relaxed);
+	ctr_add(&dp->stats.reads, 1);
 	loop_fwd(dp, slot, bid, (size_t)cqe->res);
 }
 
@@ -464,7 +464,7 @@ static void loop_on_write(struct dp *dp, uint64_t tag, int res)
 						port_name(p->port), strerror(-res));
 		}
 	}
-	atomic_fetch_add_explicit(&dp->stats.writes, 1, memory_order_relaxed);
+	ctr_add(&dp->stats.writes, 1);
 	loop_buf_put(dp, tx->bid);
 	tx->next_free = dp->tx_free;
 	dp->tx_free = ti;
@@ -540,7 +540,7 @@ static void loop_batch_end(struct dp *dp)
 	}
 	atomic_store_explicit(&dp->stats.bufs_free, dp->cfg.nbufs - dp->bufs_out,
 			      memory_order_relaxed);
-	atomic_fetch_add_explicit(&dp->stats.batches, 1, memory_order_relaxed);
+	ctr_add(&dp->stats.batches, 1);
 }
 
 /* ---- set-up and the loop ---- */
@@ -631,7 +631,7 @@ static void loop_run(struct dp *dp)
 			n++;
 		}
 		io_uring_cq_advance(&dp->ring, n);
-		atomic_fetch_add_explicit(&dp->stats.cqes, n, memory_order_relaxed);
+		ctr_add(&dp->stats.cqes, n);
 		if (wake)
 			dp_drain_commands(dp);
 		loop_batch_end(dp);

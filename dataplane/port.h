@@ -52,6 +52,12 @@ int port_tap_open(const char *ifname, const struct port_tap_opts *opts, struct p
  */
 int port_pair_open(const char *name, struct port **out, int *peer_fd);
 
+/*
+ * port_pair_open_vnet() - like port_pair_open(), but frames carry a virtio-net
+ * header and may be GSO super-frames, as on a TAP (tests use it without root).
+ */
+int port_pair_open_vnet(const char *name, struct port **out, int *peer_fd);
+
 /* Close and free a port (a TAP tapyard created is deleted). NULL is a no-op. */
 void port_destroy(struct port *port);
 

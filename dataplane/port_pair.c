@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "port_impl.h"
 
 static void pair_destroy(struct port *port)
@@ -24,7 +25,7 @@ static const struct port_class pair_class = {
 	.destroy = pair_destroy,
 };
 
-int port_pair_open(const char *name, struct port **out, int *peer_fd)
+static int pair_open(const char *name, size_t hdr_len, struct port **out, int *peer_fd)
 {
 	int sv[2], buf = 4 << 20;
 	struct port *p;
@@ -42,7 +43,18 @@ int port_pair_open(const char *name, struct port **out, int *peer_fd)
 		close(sv[1]);
 		return -ENOMEM;
 	}
+	p->hdr_len = hdr_len;
 	*out = p;
 	*peer_fd = sv[1];
 	return 0;
+}
+
+int port_pair_open(const char *name, struct port **out, int *peer_fd)
+{
+	return pair_open(name, 0, out, peer_fd);
+}
+
+int port_pair_open_vnet(const char *name, struct port **out, int *peer_fd)
+{
+	return pair_open(name, VNET_HDR_LEN, out, peer_fd);
 }

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "dp.h"
+#include "frame.h"
 
 #define NPORTS 3
 
@@ -352,6 +353,204 @@ static void test_bridge_delete(void **state)
 	}
 }
 
+static void test_stuck_reader_costs_only_its_own_frames(void **state)
+{
+	struct lab *lab = *state;
+	const int n = 20000;
+
+	/* Port 2's peer never reads: its socket fills, its frames drop; port 1 loses nothing. */
+	for (int i = 0; i < n; i++) {
+		send_frame(lab, 0, mac_bcast, (uint8_t)i, 200);
+		assert_int_equal(recv_tag(lab, 1), (uint8_t)i);
+	}
+	assert_int_equal(WAIT_CTR(lab, 1, rx_packets, (uint64_t)n), n);
+	assert_int_equal(CTR(lab, 1, rx_dropped), 0);
+	assert_true(CTR(lab, 2, drop_queue_full) > 0);
+	/* Every frame for port 2 was written, dropped, or is one of the <= nbufs/2 writes pending. */
+	assert_in_range(CTR(lab, 2, rx_packets) + CTR(lab, 2, rx_dropped), n - 64 / 2, n);
+}
+
+/* ---- virtio-net headers between offloading and plain ports ---- */
+
+/* Frames from a vnet port (v) to a plain port (the lab's port 0) and back. */
+struct vlab {
+	struct lab *lab;
+	uint32_t vid;
+	int vpeer;
+};
+
+static void vlab_open(struct lab *lab, struct vlab *v)
+{
+	struct port *p;
+
+	v->lab = lab;
+	assert_int_equal(port_pair_open_vnet("v0", &p, &v->vpeer), 0);
+	assert_int_equal(dp_port_add(lab->dp, lab->br, p, &v->vid), 0);
+}
+
+/* A TCPv4 frame from MAC 02::20 to port 0's MAC with payload_len bytes after the headers. */
+static size_t build_tcp4(uint8_t *f, size_t payload_len)
+{
+	size_t ip_len = 20 + 20 + payload_len;
+
+	memset(f, 0, 54 + payload_len);
+	mac_of(0, f);
+	memcpy(f + 6, (uint8_t[]){0x02, 0, 0, 0, 0, 0x20}, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)(ip_len >> 8);
+	f[17] = (uint8_t)ip_len;
+	f[22] = 64;
+	f[23] = 6; /* TCP */
+	memcpy(f + 26, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
+	f[34 + 12] = 5 << 4; /* doff */
+	f[34 + 13] = 0x18;   /* PSH|ACK */
+	for (size_t i = 0; i < payload_len; i++)
+		f[54 + i] = (uint8_t)i;
+	return 54 + payload_len;
+}
+
+static uint16_t csum16(const uint8_t *p, size_t n, uint32_t sum)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* True when the TCPv4 checksum of frame f verifies. */
+static bool tcp4_csum_ok(const uint8_t *f, size_t len)
+{
+	size_t tcp_len = len - 34;
+	uint32_t sum = 0;
+
+	sum += csum16(f + 26, 8, 0);
+	sum += 6 + (uint32_t)tcp_len;
+	return csum16(f + 34, tcp_len, sum) == 0xffff;
+}
+
+static void test_vnet_gso_to_plain_port(void **state)
+{
+	struct lab *lab = *state;
+	uint8_t buf[4096], got[4096];
+	struct vlab v;
+	size_t len;
+
+	vlab_open(lab, &v);
+	/* A GSO super-frame of three 100-byte segments plus one of 50 bytes. */
+	memset(buf, 0, VNET_HDR_LEN);
+	len = build_tcp4(buf + VNET_HDR_LEN, 350);
+	vnet_hdr_write(&(struct vnet_hdr){.flags = VNET_F_NEEDS_CSUM, .gso_type = VNET_GSO_TCPV4,
+					  .hdr_len = 54, .gso_size = 100, .csum_start = 34,
+					  .csum_offset = 16},
+		       buf);
+	assert_int_equal(write(v.vpeer, buf, VNET_HDR_LEN + len), (ssize_t)(VNET_HDR_LEN + len));
+	for (int i = 0; i < 4; i++) {
+		struct pollfd pfd = {.fd = lab->peer[0], .events = POLLIN};
+		ssize_t n;
+
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		n = read(lab->peer[0], got, sizeof(got));
+		assert_int_equal(n, 54 + (i < 3 ? 100 : 50));
+		assert_int_equal(got[54], (uint8_t)(i * 100)); /* payload in order */
+		assert_true(tcp4_csum_ok(got, (size_t)n));
+	}
+	assert_int_equal(WAIT_CTR(lab, 0, rx_packets, 4), 4);
+	/* Port 1 and 2 (plain too) got the same four wire packets by flooding. */
+	assert_int_equal(WAIT_CTR(lab, 1, rx_packets, 4), 4);
+}
+
+static void test_vnet_partial_csum_to_plain_port(void **state)
+{
+	struct lab *lab = *state;
+	uint8_t buf[4096], got[4096];
+	struct vlab v;
+	size_t len;
+
+	vlab_open(lab, &v);
+	memset(buf, 0, VNET_HDR_LEN);
+	len = build_tcp4(buf + VNET_HDR_LEN, 33);
+	{
+		/* NEEDS_CSUM: the field holds the pseudo-header sum, as a guest kernel leaves it. */
+		uint8_t *f = buf + VNET_HDR_LEN;
+		uint16_t ph = csum16(f + 26, 8, 6 + (uint32_t)(len - 34));
+
+		f[34 + 16] = (uint8_t)(ph >> 8);
+		f[34 + 17] = (uint8_t)ph;
+	}
+	vnet_hdr_write(&(struct vnet_hdr){.flags = VNET_F_NEEDS_CSUM, .csum_start = 34,
+					  .csum_offset = 16},
+		       buf);
+	assert_int_equal(write(v.vpeer, buf, VNET_HDR_LEN + len), (ssize_t)(VNET_HDR_LEN + len));
+	assert_int_equal(read(lab->peer[0], got, sizeof(got)), (ssize_t)len);
+	assert_true(tcp4_csum_ok(got, len));
+}
+
+static void test_plain_to_vnet_gets_header(void **state)
+{
+	struct lab *lab = *state;
+	uint8_t got[4096];
+	static const uint8_t zero[VNET_HDR_LEN];
+	struct vlab v;
+
+	vlab_open(lab, &v);
+	send_frame(lab, 0, mac_bcast, 42, 60);
+	assert_int_equal(read(v.vpeer, got, sizeof(got)), VNET_HDR_LEN + 60);
+	assert_memory_equal(got, zero, VNET_HDR_LEN);
+	assert_int_equal(got[VNET_HDR_LEN + 14], 42);
+}
+
+static void test_vnet_to_vnet_passes_gso_whole(void **state)
+{
+	struct lab *lab = *state;
+	uint8_t buf[4096], got[4096];
+	struct vlab v;
+	struct port *p;
+	uint32_t id;
+	int peer;
+	size_t len;
+
+	vlab_open(lab, &v);
+	assert_int_equal(port_pair_open_vnet("v1", &p, &peer), 0);
+	assert_int_equal(dp_port_add(lab->dp, lab->br, p, &id), 0);
+	memset(buf, 0, VNET_HDR_LEN);
+	len = build_tcp4(buf + VNET_HDR_LEN, 300);
+	vnet_hdr_write(&(struct vnet_hdr){.flags = VNET_F_NEEDS_CSUM, .gso_type = VNET_GSO_TCPV4,
+					  .hdr_len = 54, .gso_size = 100, .csum_start = 34,
+					  .csum_offset = 16},
+		       buf);
+	assert_int_equal(write(v.vpeer, buf, VNET_HDR_LEN + len), (ssize_t)(VNET_HDR_LEN + len));
+	assert_int_equal(read(peer, got, sizeof(got)), (ssize_t)(VNET_HDR_LEN + len));
+	assert_memory_equal(got, buf, VNET_HDR_LEN + len); /* untouched, header included */
+	close(peer);
+}
+
+static void test_vnet_malformed_header(void **state)
+{
+	struct lab *lab = *state;
+	uint8_t buf[128] = {0};
+	struct vlab v;
+	struct dp_counters c;
+
+	vlab_open(lab, &v);
+	build_tcp4(buf + VNET_HDR_LEN, 10);
+	/* csum_start past the frame */
+	vnet_hdr_write(&(struct vnet_hdr){.flags = VNET_F_NEEDS_CSUM, .csum_start = 200}, buf);
+	assert_int_equal(write(v.vpeer, buf, VNET_HDR_LEN + 64), VNET_HDR_LEN + 64);
+	assert_int_equal(write(v.vpeer, buf, 6), 6); /* shorter than the header */
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(dp_port_counters(lab->dp, v.vid, &c), 0);
+		if (c.drop_malformed >= 2)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(c.drop_malformed, 2);
+	assert_int_equal(c.tx_errors, 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, lab_setup, lab_teardown)
 
 int main(void)
@@ -362,6 +561,9 @@ int main(void)
 		T(test_partition_one_way), T(test_runt_and_oversize),
 		T(test_port_delete_and_stale_id), T(test_peer_gone),
 		T(test_duplicate_names_and_bad_ids), T(test_bridge_delete),
+		T(test_vnet_gso_to_plain_port), T(test_vnet_partial_csum_to_plain_port),
+		T(test_plain_to_vnet_gets_header), T(test_vnet_to_vnet_passes_gso_whole),
+		T(test_vnet_malformed_header), T(test_stuck_reader_costs_only_its_own_frames),
 	};
 	int fails = cmocka_run_group_tests_name("loop (multishot)", tests, NULL, NULL);
 
