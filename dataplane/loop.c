@@ -498,7 +498,8 @@ static void loop_on_timer(struct dp *dp)
 	for (unsigned int i = 0; i < DP_MAX_BRIDGES; i++)
 		if (atomic_load_explicit(&dp->bridges[i].live_id, memory_order_relaxed))
 			fdb_age(dp->bridges[i].fdb, dp->now);
-	loop_arm_timer(dp);
+	if (!dp->stopping)
+		loop_arm_timer(dp);
 }
 
 /* Returns true when queued commands must run after this batch. */
@@ -514,7 +515,7 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 		loop_on_write(dp, tag, cqe->res);
 		break;
 	case TAG_WAKE:
-		if (!(cqe->flags & IORING_CQE_F_MORE))
+		if (!(cqe->flags & IORING_CQE_F_MORE) && !dp->stopping)
 			loop_arm_wake(dp);
 		return true;
 	case TAG_TIMER:
@@ -596,10 +597,44 @@ int loop_setup(struct dp *dp)
 	return 0;
 }
 
+/*
+ * Cancel every request and reap the completions, so that no request still
+ * holds a port's file when the ring goes: a TAP tapyard created must be gone
+ * by the time dp_destroy() returns, not when the kernel's ring teardown runs.
+ */
+static void loop_quiesce(struct dp *dp)
+{
+	struct __kernel_timespec idle = {.tv_nsec = 100 * 1000 * 1000};
+	struct io_uring_sqe *sqe = loop_sqe(dp);
+	struct io_uring_cqe *cqe;
+
+	if (!sqe)
+		return;
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+	io_uring_sqe_set_data64(sqe, (uint64_t)TAG_CANCEL << 56);
+	dp->stopping = true;
+	for (int i = 0; i < 50; i++) { /* at most 5 s of stragglers */
+		if (io_uring_submit_and_wait_timeout(&dp->ring, &cqe, 1, &idle, NULL) < 0)
+			break;
+		unsigned int head, n = 0;
+
+		io_uring_for_each_cqe(&dp->ring, head, cqe)
+		{
+			loop_on_cqe(dp, cqe);
+			n++;
+		}
+		io_uring_cq_advance(&dp->ring, n);
+		if (n == 0)
+			break;
+	}
+}
+
 static void loop_teardown(struct dp *dp)
 {
-	if (dp->ring_ready)
+	if (dp->ring_ready) {
+		loop_quiesce(dp);
 		io_uring_queue_exit(&dp->ring);
+	}
 	dp->ring_ready = false;
 	loop_bufs_teardown(dp);
 	for (unsigned int i = 0; i < DP_MAX_PORTS; i++) {

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl: the one command vocabulary over the dataplane.
+ *
+ * Every operation is a named command with a JSON request and a JSON reply:
+ *   request  {"cmd": "port/add", "args": {...}, "id": any (optional, echoed)}
+ *   reply    {"ok": true, "result": ...}
+ *            {"ok": false, "error": {"code": "ENOENT", "message": "..."}}
+ * The socket server, the CLI (through the server) and the Lua bindings all
+ * call ctl_dispatch(); no operation has a second implementation. Objects are
+ * named by name (bridge name, port name = interface name) and mapped to
+ * dataplane ids here.
+ *
+ * Threads: ctl_dispatch() may be called from any thread except the dp loop's;
+ * calls are serialised by a mutex, so multi-step commands (isolate, cut of a
+ * set of ports) apply as a whole with respect to other commands.
+ */
+#ifndef TAPYARD_CTL_H
+#define TAPYARD_CTL_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "dp.h"
+
+struct ctl;
+
+/*
+ * ctl_create() - a command dispatcher over dp.
+ * @dp: the switch; the caller keeps ownership and must outlive the ctl
+ * Return: 0 with *out set, or -ENOMEM.
+ */
+int ctl_create(struct dp *dp, struct ctl **out);
+
+/* Free the dispatcher (the switch is left alone). NULL is a no-op. */
+void ctl_destroy(struct ctl *ctl);
+
+/*
+ * ctl_dispatch() - run one request.
+ * @request: borrowed; any JSON value (a non-object gets an error reply)
+ * Return: a new reference to the reply object, never NULL (out of memory aborts).
+ */
+json_t *ctl_dispatch(struct ctl *ctl, json_t *request);
+
+/*
+ * ctl_dispatch_text() - run one request given as JSON text.
+ * @text, @len: the request, without its newline; malformed JSON gets an error reply
+ * Return: the reply as compact JSON text (no newline) the caller frees with free().
+ */
+char *ctl_dispatch_text(struct ctl *ctl, const char *text, size_t len);
+
+/*
+ * ctl_call() - run command cmd with args (stolen; NULL means {}).
+ * Return: a new reference to the reply, as ctl_dispatch().
+ */
+json_t *ctl_call(struct ctl *ctl, const char *cmd, json_t *args);
+
+/*
+ * ctl_error_reply() - build an error reply.
+ * @err: a negative errno; its name ("ENOENT") becomes error.code
+ * @fmt: the message, naming the bad field or unknown object
+ * Return: a new reference.
+ */
+json_t *ctl_error_reply(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * ctl_reply_error() - the error of a reply.
+ * @code, @message: receive borrowed strings (either may be NULL)
+ * Return: 0 when the reply says ok, -EINVAL when it carries an error,
+ * -EPROTO when it is not a well-formed reply.
+ */
+int ctl_reply_error(json_t *reply, const char **code, const char **message);
+
+/*
+ * ctl_attach_port() - attach an already opened port (a pair port in tests, or
+ * a port Lua built) to a bridge by name; not reachable from the wire.
+ * @port: owned by the switch from now on; destroyed on failure
+ * @id: receives the port id (may be NULL)
+ * Return: 0, -ENOENT (no such bridge), -EEXIST (a port of that name), -ENOSPC.
+ */
+int ctl_attach_port(struct ctl *ctl, const char *bridge, struct port *port, uint32_t *id);
+
+/* The switch this dispatcher drives. */
+struct dp *ctl_dp(struct ctl *ctl);
+
+/* The name of a negative errno, "ENOENT" for -ENOENT ("EIO" when unknown). */
+const char *ctl_errno_name(int err);
+
+#endif

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_cli: `tapyard ctl`. One table lists every command's words, usage,
+ * wire command and how its positional words and options become args; the
+ * request goes to the daemon through ctl_client and the reply is printed by
+ * ctl_print (or as JSON).
+ */
+#include "ctl_cli.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "counters.h"
+#include "ctl_client.h"
+#include "ctl_print.h"
+#include "ctl_server.h"
+
+#define CTL_CLI_TIMEOUT_MS 60000 /* longest wait for a reply */
+
+/* Command-specific options. */
+enum {
+	CLI_EXISTING = 1 << 0, /* --existing */
+	CLI_ONEWAY = 1 << 1, /* --oneway */
+	CLI_BRIDGE = 1 << 2, /* --bridge B */
+	CLI_VALUE = 1 << 3, /* --value NAME */
+};
+
+struct cli;
+
+struct cli_cmd {
+	const char *words; /* what the user types, e.g. "port add" */
+	const char *usage; /* positional words and options after them */
+	const char *help; /* one line */
+	const char *name; /* wire command */
+	unsigned int opts; /* CLI_* options accepted */
+	int min, max; /* positional words; max < 0: any number */
+	const char *keys[2]; /* args names of the first positional words */
+	int (*build)(struct cli *cli, json_t *args); /* extra args; NULL: keys only */
+	void (*print)(FILE *f, json_t *result); /* NULL: print nothing */
+};
+
+/* One invocation of `tapyard ctl`, as parsed. */
+struct cli {
+	const char *socket;
+	bool json, help, existing, oneway;
+	const char *bridge, *value;
+	char **pos; /* positional words after the command's words */
+	int npos;
+	const struct cli_cmd *cmd;
+};
+
+static int cli_build_link(struct cli *cli, json_t *args);
+static int cli_build_partition(struct cli *cli, json_t *args);
+static int cli_build_counters(struct cli *cli, json_t *args);
+
+/* clang-format off */
+static const struct cli_cmd cli_cmds[] = {
+	{"status", "", "show version, uptime and loop statistics", "status", 0, 0, 0, {0}, NULL,
+	 ctl_print_status},
+	{"bridge add", "NAME", "add a bridge", "bridge/add", 0, 1, 1, {"name"}, NULL, NULL},
+	{"bridge del", "NAME", "delete a bridge and its ports", "bridge/del", 0, 1, 1, {"name"},
+	 NULL, NULL},
+	{"bridge list", "", "list bridges and their ports", "bridge/list", 0, 0, 0, {0}, NULL,
+	 ctl_print_bridges},
+	{"port add", "BRIDGE IFNAME [--existing]",
+	 "attach a TAP: created, or opened if it exists", "port/add",
+	 CLI_EXISTING, 2, 2, {"bridge", "name"}, NULL, NULL},
+	{"port del", "IFNAME", "detach a port (deleting a TAP tapyard created)", "port/del", 0, 1,
+	 1, {"name"}, NULL, NULL},
+	{"port list", "[BRIDGE]", "list ports", "port/list", 0, 0, 1, {"bridge"}, NULL,
+	 ctl_print_ports},
+	{"link set", "PORT up|down", "set a port's link (the guest sees the carrier)",
+	 "link/set", 0, 2, 2, {"port"}, cli_build_link, NULL},
+	{"partition cut", "A B [--oneway]",
+	 "cut A from B (a,b,...: several ports) both ways",
+	 "partition/cut", CLI_ONEWAY, 2, 2, {0}, cli_build_partition, NULL},
+	{"partition heal", "A B [--oneway]", "heal what partition cut did", "partition/heal",
+	 CLI_ONEWAY, 2, 2, {0}, cli_build_partition, NULL},
+	{"partition isolate", "PORT", "cut PORT from every other port of its bridge",
+	 "partition/isolate", 0, 1, 1, {"port"}, NULL, NULL},
+	{"partition unisolate", "PORT", "heal every path to and from PORT", "partition/unisolate",
+	 0, 1, 1, {"port"}, NULL, NULL},
+	{"partition heal-all", "[BRIDGE]", "heal every cut path (of one bridge)",
+	 "partition/heal_all", 0, 0, 1, {"bridge"}, NULL, NULL},
+	{"partition list", "[BRIDGE]", "list cut paths", "partition/list", 0, 0, 1, {"bridge"},
+	 NULL, ctl_print_partitions},
+	{"counters", "[PORT...] [--bridge B] [--value NAME]",
+	 "port counters (--value: one number per port)", "counters/get",
+	 CLI_BRIDGE | CLI_VALUE, 0, -1, {0}, cli_build_counters, ctl_print_counters},
+	{"counters reset", "[PORT]", "zero the counters of one port or of all",
+	 "counters/reset", 0, 0, 1, {"port"}, NULL, NULL},
+	{"fdb show", "BRIDGE", "list learned MAC addresses", "fdb/show", 0, 1, 1, {"bridge"},
+	 NULL, ctl_print_fdb},
+	{"fdb flush", "BRIDGE [PORT]", "forget learned addresses (of one port)", "fdb/flush", 0, 1,
+	 2, {"bridge", "port"}, NULL, NULL},
+	{"log set", "LEVEL", "log level: error, warn, info or debug", "log/set", 0,
+	 1, 1, {"level"}, NULL, NULL},
+};
+/* clang-format on */
+
+#define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
+
+static int cli_usage_error(const char *fmt, const char *arg)
+{
+	fputs("tapyard: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\n(see tapyard ctl --help)\n", stderr);
+	return CTL_EXIT_USAGE;
+}
+
+static void cli_print_cmd(FILE *f, const struct cli_cmd *c)
+{
+	char line[96];
+
+	snprintf(line, sizeof(line), "%s%s%s", c->words, c->usage[0] ? " " : "", c->usage);
+	fprintf(f, "  %-46s  %s\n", line, c->help);
+}
+
+/* Is the first word of c's words group? */
+static bool cli_in_group(const struct cli_cmd *c, const char *group)
+{
+	size_t len = strlen(group);
+
+	return strncmp(c->words, group, len) == 0 && (c->words[len] == ' ' || !c->words[len]);
+}
+
+/* How many commands start with word. */
+static int cli_group_size(const char *word)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < CLI_NCMDS; i++)
+		n += cli_in_group(&cli_cmds[i], word);
+	return n;
+}
+
+/* Print the usage of every command whose first word is group (NULL: all). */
+static void cli_print_usage(FILE *f, const char *group)
+{
+	fprintf(f, "usage: tapyard ctl [--socket PATH] [--json] COMMAND ...\n\ncommands:\n");
+	for (size_t i = 0; i < CLI_NCMDS; i++) {
+		if (!group || cli_in_group(&cli_cmds[i], group))
+			cli_print_cmd(f, &cli_cmds[i]);
+	}
+	if (group)
+		return;
+	fprintf(f,
+		"\noptions:\n"
+		"  --socket PATH  the daemon's socket (default $TAPYARD_SOCKET, else %s)\n"
+		"  --json         print the daemon's JSON reply\n"
+		"  --help         help for any command, e.g. tapyard ctl port add --help\n"
+		"\nexit codes: 0 ok, 1 command failed, 2 usage, 3 cannot reach the daemon\n",
+		CTL_SERVER_DEFAULT_SOCKET);
+}
+
+/* How many of argv's words match the words of c (0: not all of them). */
+static int cli_match_words(const struct cli_cmd *c, char **argv, int argc)
+{
+	const char *w = c->words;
+	int n = 0;
+	size_t len;
+
+	while (*w) {
+		len = strcspn(w, " ");
+		if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], w, len) != 0)
+			return 0;
+		n++;
+		w += len + (w[len] == ' ');
+	}
+	return n;
+}
+
+/* The command argv starts with (the longest match), and how many words it took. */
+static const struct cli_cmd *cli_find(char **argv, int argc, int *used)
+{
+	const struct cli_cmd *best = NULL;
+	int n;
+
+	*used = 0;
+	for (size_t i = 0; i < CLI_NCMDS; i++) {
+		n = cli_match_words(&cli_cmds[i], argv, argc);
+		if (n > *used) {
+			best = &cli_cmds[i];
+			*used = n;
+		}
+	}
+	return best;
+}
+
+/* Take an option's value from --opt VALUE or --opt=VALUE; NULL when it has none. */
+static const char *cli_opt_value(const char *opt, char **argv, int argc, int *i)
+{
+	size_t len = strlen(opt);
+
+	if (strncmp(argv[*i], opt, len) == 0 && argv[*i][len] == '=')
+		return argv[*i] + len + 1;
+	if (*i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
+
+static bool cli_is_opt(const char *arg, const char *opt)
+{
+	size_t len = strlen(opt);
+
+	return strncmp(arg, opt, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+}
+
+/* Strip --socket, --json and --help from anywhere; the rest goes to words. */
+static int cli_parse_global(struct cli *cli, int argc, char **argv, char **words, int *nwords)
+{
+	for (int i = 1; i < argc; i++) {
+		if (cli_is_opt(argv[i], "--socket")) {
+			cli->socket = cli_opt_value("--socket", argv, argc, &i);
+			if (!cli->socket || !cli->socket[0])
+				return cli_usage_error("--socket needs a PATH%s", "");
+		} else if (strcmp(argv[i], "--json") == 0) {
+			cli->json = true;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			cli->help = true;
+		} else {
+			words[(*nwords)++] = argv[i];
+		}
+	}
+	return CTL_EXIT_OK;
+}
+
+/* Store the value of option opt (at argv[*i]) in *val. */
+static int cli_take(const char *opt, const char **val, char **argv, int argc, int *i)
+{
+	*val = cli_opt_value(opt, argv, argc, i);
+	if (!*val || !(*val)[0])
+		return cli_usage_error("%s needs a value", opt);
+	return CTL_EXIT_OK;
+}
+
+/* Parse the command's own options; the other words are positional. */
+static int cli_parse_cmd(struct cli *cli, char **argv, int argc)
+{
+	const struct cli_cmd *c = cli->cmd;
+	int rc = CTL_EXIT_OK;
+
+	for (int i = 0; !rc && i < argc; i++) {
+		if ((c->opts & CLI_EXISTING) && strcmp(argv[i], "--existing") == 0)
+			cli->existing = true;
+		else if ((c->opts & CLI_ONEWAY) && strcmp(argv[i], "--oneway") == 0)
+			cli->oneway = true;
+		else if ((c->opts & CLI_BRIDGE) && cli_is_opt(argv[i], "--bridge"))
+			rc = cli_take("--bridge", &cli->bridge, argv, argc, &i);
+		else if ((c->opts & CLI_VALUE) && cli_is_opt(argv[i], "--value"))
+			rc = cli_take("--value", &cli->value, argv, argc, &i);
+		else if (argv[i][0] == '-' && argv[i][1])
+			rc = cli_usage_error("unknown option %s", argv[i]);
+		else
+			cli->pos[cli->npos++] = argv[i];
+	}
+	if (rc)
+		return rc;
+	if (cli->npos < c->min || (c->max >= 0 && cli->npos > c->max)) {
+		fprintf(stderr, "tapyard: usage: tapyard ctl %s %s\n", c->words, c->usage);
+		return CTL_EXIT_USAGE;
+	}
+	return CTL_EXIT_OK;
+}
+
+static int cli_build_link(struct cli *cli, json_t *args)
+{
+	const char *state = cli->pos[1];
+
+	if (strcmp(state, "up") != 0 && strcmp(state, "down") != 0)
+		return cli_usage_error("link set: expected up or down, not \"%s\"", state);
+	json_object_set_new(args, "up", json_boolean(strcmp(state, "up") == 0));
+	return CTL_EXIT_OK;
+}
+
+/* "a,b,c" as a JSON array of names. */
+static int cli_names(const char *list, json_t **out)
+{
+	const char *p = list;
+	size_t len;
+
+	*out = json_array();
+	for (;;) {
+		len = strcspn(p, ",");
+		if (!len) {
+			json_decref(*out);
+			return cli_usage_error("empty port name in \"%s\"", list);
+		}
+		json_array_append_new(*out, json_stringn(p, len));
+		if (!p[len])
+			return CTL_EXIT_OK;
+		p += len + 1;
+	}
+}
+
+static int cli_build_partition(struct cli *cli, json_t *args)
+{
+	json_t *from, *to;
+	int rc;
+
+	rc = cli_names(cli->pos[0], &from);
+	if (rc)
+		return rc;
+	rc = cli_names(cli->pos[1], &to);
+	if (rc) {
+		json_decref(from);
+		return rc;
+	}
+	json_object_set_new(args, "from", from);
+	json_object_set_new(args, "to", to);
+	return CTL_EXIT_OK;
+}
+
+static int cli_build_counters(struct cli *cli, json_t *args)
+{
+	json_t *ports;
+	unsigned int i;
+
+	if (cli->value) {
+		for (i = 0; i < dp_counter_count; i++) {
+			if (strcmp(cli->value, dp_counter_names[i]) == 0)
+				break;
+		}
+		if (i == dp_counter_count)
+			return cli_usage_error("unknown counter \"%s\"", cli->value);
+	}
+	if (cli->bridge)
+		json_object_set_new(args, "bridge", json_string(cli->bridge));
+	if (!cli->npos)
+		return CTL_EXIT_OK;
+	ports = json_array();
+	for (int j = 0; j < cli->npos; j++)
+		json_array_append_new(ports, json_string(cli->pos[j]));
+	json_object_set_new(args, "port", ports);
+	return CTL_EXIT_OK;
+}
+
+/* The request for the parsed command. */
+static int cli_request(struct cli *cli, json_t **req)
+{
+	const struct cli_cmd *c = cli->cmd;
+	json_t *args = json_object();
+	int rc = CTL_EXIT_OK;
+
+	for (int i = 0; i < 2 && c->keys[i] && i < cli->npos; i++)
+		json_object_set_new(args, c->keys[i], json_string(cli->pos[i]));
+	if (cli->existing)
+		json_object_set_new(args, "existing", json_true());
+	if (cli->oneway)
+		json_object_set_new(args, "oneway", json_true());
+	if (c->build)
+		rc = c->build(cli, args);
+	if (rc) {
+		json_decref(args);
+		return rc;
+	}
+	*req = json_pack("{s:s, s:o}", "cmd", c->name, "args", args);
+	return CTL_EXIT_OK;
+}
+
+static void cli_print_values(const char *counter, json_t *result)
+{
+	json_t *port;
+	size_t i;
+
+	json_array_foreach(json_object_get(result, "ports"), i, port)
+		printf("%" JSON_INTEGER_FORMAT "\n",
+		       json_integer_value(
+			       json_object_get(json_object_get(port, "counters"), counter)));
+}
+
+/* Print a reply; returns the exit code it means. */
+static int cli_output(struct cli *cli, json_t *reply)
+{
+	const char *message;
+	char *text;
+
+	if (cli->json) {
+		text = json_dumps(reply, JSON_INDENT(2));
+		if (text)
+			puts(text);
+		free(text);
+	}
+	if (ctl_reply_error(reply, NULL, &message)) {
+		fprintf(stderr, "tapyard: error: %s\n", message ? message : "malformed reply");
+		return CTL_EXIT_ERROR;
+	}
+	if (cli->json)
+		return CTL_EXIT_OK;
+	if (cli->value)
+		cli_print_values(cli->value, json_object_get(reply, "result"));
+	else if (cli->cmd->print)
+		cli->cmd->print(stdout, json_object_get(reply, "result"));
+	return CTL_EXIT_OK;
+}
+
+/* Send the request and print the reply. */
+static int cli_run(struct cli *cli, json_t *req)
+{
+	struct ctl_client *client;
+	json_t *reply;
+	int err, rc;
+
+	err = ctl_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
+	if (!err) {
+		err = ctl_client_call(client, req, &reply);
+		ctl_client_close(client);
+	}
+	if (err) {
+		fprintf(stderr, "tapyard: cannot reach the daemon at %s: %s%s\n", cli->socket,
+			strerror(-err),
+			err == -ENOENT || err == -ECONNREFUSED ? " (is tapyard daemon running?)"
+							       : "");
+		return CTL_EXIT_UNREACHABLE;
+	}
+	rc = cli_output(cli, reply);
+	json_decref(reply);
+	return rc;
+}
+
+/* No command matched: help or a usage error for the group or everything. */
+static int cli_no_command(struct cli *cli, char **words, int nwords)
+{
+	const char *group = nwords && cli_group_size(words[0]) ? words[0] : NULL;
+
+	if (cli->help) {
+		cli_print_usage(stdout, group);
+		return CTL_EXIT_OK;
+	}
+	if (!nwords) {
+		cli_print_usage(stderr, NULL);
+		return CTL_EXIT_USAGE;
+	}
+	if (!group)
+		return cli_usage_error("unknown command \"%s\"", words[0]);
+	fprintf(stderr, "tapyard: unknown %s command%s%s\n", group, nwords > 1 ? " " : "",
+		nwords > 1 ? words[1] : "");
+	cli_print_usage(stderr, group);
+	return CTL_EXIT_USAGE;
+}
+
+int ctl_cli_main(int argc, char **argv)
+{
+	struct cli cli = {0};
+	char **words;
+	int nwords = 0, used, rc;
+	json_t *req = NULL;
+
+	cli.socket = getenv("TAPYARD_SOCKET");
+	if (!cli.socket || !cli.socket[0])
+		cli.socket = CTL_SERVER_DEFAULT_SOCKET;
+	words = calloc((size_t)argc + 1, sizeof(*words));
+	cli.pos = calloc((size_t)argc + 1, sizeof(*cli.pos));
+	if (!words || !cli.pos) {
+		rc = CTL_EXIT_ERROR;
+		goto out;
+	}
+	rc = cli_parse_global(&cli, argc, argv, words, &nwords);
+	if (rc)
+		goto out;
+	cli.cmd = cli_find(words, nwords, &used);
+	if (!cli.cmd) {
+		rc = cli_no_command(&cli, words, nwords);
+		goto out;
+	}
+	if (cli.help && used == 1 && cli_group_size(words[0]) > 1) {
+		cli_print_usage(stdout, words[0]);
+		goto out;
+	}
+	if (cli.help) {
+		printf("usage: tapyard ctl [--socket PATH] [--json] %s %s\n  %s\n", cli.cmd->words,
+		       cli.cmd->usage, cli.cmd->help);
+		goto out;
+	}
+	rc = cli_parse_cmd(&cli, words + used, nwords - used);
+	if (!rc)
+		rc = cli_request(&cli, &req);
+	if (!rc)
+		rc = cli_run(&cli, req);
+out:
+	json_decref(req);
+	free(words);
+	free(cli.pos);
+	return rc;
+}

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl_print: aligned human-readable tables of command results for `tapyard ctl`. */
+#include "ctl_print.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CTL_PRINT_GROUP_COLS 6 /* numbers per row in a counter block */
+
+/* A table filled cell by cell, row after row, printed with aligned columns. */
+struct ctl_print_table {
+	unsigned int ncols;
+	unsigned int right; /* bit i set: right-align column i */
+	size_t n, cap; /* cells filled and allocated */
+	char **cells;
+};
+
+/* Append one cell; out of memory leaves it empty. */
+static void ctl_print_cell(struct ctl_print_table *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void ctl_print_cell(struct ctl_print_table *t, const char *fmt, ...)
+{
+	char **grown;
+	va_list ap;
+
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 32;
+		grown = realloc(t->cells, t->cap * sizeof(*grown));
+		if (!grown) {
+			t->cap = t->n;
+			return;
+		}
+		t->cells = grown;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&t->cells[t->n], fmt, ap) < 0)
+		t->cells[t->n] = NULL;
+	va_end(ap);
+	t->n++;
+}
+
+/* Start a table whose header row is the NULL-terminated column names in ap. */
+static void ctl_print_table_init(struct ctl_print_table *t, unsigned int right, va_list ap)
+{
+	const char *name;
+	va_list count;
+
+	*t = (struct ctl_print_table){.right = right};
+	va_copy(count, ap);
+	while (va_arg(count, const char *))
+		t->ncols++;
+	va_end(count);
+	while ((name = va_arg(ap, const char *)))
+		ctl_print_cell(t, "%s", name);
+}
+
+static const char *ctl_print_cell_at(const struct ctl_print_table *t, size_t i)
+{
+	return i < t->n && t->cells[i] ? t->cells[i] : "";
+}
+
+/* Print the table with columns two spaces apart, then free it. */
+static void ctl_print_table_out(struct ctl_print_table *t, FILE *f, const char *indent)
+{
+	size_t width[32] = {0}, len;
+	unsigned int c;
+	const char *s;
+
+	for (size_t i = 0; i < t->n; i++) {
+		len = strlen(ctl_print_cell_at(t, i));
+		c = (unsigned int)(i % t->ncols);
+		if (c < 32 && len > width[c])
+			width[c] = len;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		c = (unsigned int)(i % t->ncols);
+		s = ctl_print_cell_at(t, i);
+		if (c == 0)
+			fputs(indent, f);
+		if (t->right & (1u << c))
+			fprintf(f, "%*s", (int)width[c], s);
+		else if (c + 1 == t->ncols || i + 1 == t->n)
+			fputs(s, f); /* no trailing blanks */
+		else
+			fprintf(f, "%-*s", (int)width[c], s);
+		fputs(c + 1 == t->ncols || i + 1 == t->n ? "\n" : "  ", f);
+	}
+	for (size_t i = 0; i < t->n; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->n = t->cap = 0;
+}
+
+/* A string member of obj, or "-" when absent. */
+static const char *ctl_print_str(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "-";
+}
+
+/*
+ * Print names over their values in aligned columns, CTL_PRINT_GROUP_COLS per
+ * row, label before the first row: the layout of `ip -s link`.
+ */
+static void ctl_print_group(FILE *f, const char *label, const char *const *names, json_t **values,
+			    size_t n)
+{
+	struct ctl_print_table t;
+	size_t cols;
+
+	for (size_t start = 0; start < n; start += CTL_PRINT_GROUP_COLS) {
+		cols = n - start < CTL_PRINT_GROUP_COLS ? n - start : CTL_PRINT_GROUP_COLS;
+		t = (struct ctl_print_table){.ncols = (unsigned int)cols + 1, .right = ~1u};
+		ctl_print_cell(&t, "%-6s", start ? "" : label);
+		for (size_t i = 0; i < cols; i++)
+			ctl_print_cell(&t, "%s", names[start + i]);
+		ctl_print_cell(&t, "%s", "");
+		for (size_t i = 0; i < cols; i++)
+			ctl_print_cell(&t, "%" JSON_INTEGER_FORMAT,
+				       json_integer_value(values[start + i]));
+		ctl_print_table_out(&t, f, "    ");
+	}
+}
+
+static void ctl_print_uptime(FILE *f, json_int_t s)
+{
+	if (s >= 86400)
+		fprintf(f, "%" JSON_INTEGER_FORMAT "d ", s / 86400);
+	if (s >= 3600)
+		fprintf(f, "%02" JSON_INTEGER_FORMAT "h ", s / 3600 % 24);
+	if (s >= 60)
+		fprintf(f, "%02" JSON_INTEGER_FORMAT "m ", s / 60 % 60);
+	fprintf(f, "%02" JSON_INTEGER_FORMAT "s", s % 60);
+}
+
+void ctl_print_status(FILE *f, json_t *result)
+{
+	json_t *loop = json_object_get(result, "loop"), *v, *values[32];
+	const char *names[32], *key;
+	size_t n = 0;
+
+	fprintf(f, "tapyard %s, up ", ctl_print_str(result, "version"));
+	ctl_print_uptime(f, json_integer_value(json_object_get(result, "uptime_s")));
+	fprintf(f, ", log level %s\n", ctl_print_str(result, "log_level"));
+	fprintf(f, "bridges %" JSON_INTEGER_FORMAT ", ports %" JSON_INTEGER_FORMAT "\n",
+		json_integer_value(json_object_get(result, "bridges")),
+		json_integer_value(json_object_get(result, "ports")));
+	fprintf(f, "loop: %s, %s reads\n",
+		json_is_true(json_object_get(loop, "running")) ? "running" : "stopped",
+		json_is_true(json_object_get(loop, "multishot")) ? "multishot" : "single-shot");
+	json_object_foreach(loop, key, v) {
+		if (json_is_integer(v) && n < 32) {
+			names[n] = key;
+			values[n++] = v;
+		}
+	}
+	ctl_print_group(f, "", names, values, n);
+}
+
+/* Fills the cells of one row from one element of a result array. */
+typedef void (*ctl_print_row_fn)(struct ctl_print_table *t, json_t *item);
+
+/*
+ * One row per element of the array items, under a header row of the
+ * NULL-terminated column names; nothing at all for an empty array.
+ */
+static void ctl_print_rows(FILE *f, json_t *items, ctl_print_row_fn row, unsigned int right, ...)
+{
+	struct ctl_print_table t;
+	json_t *item;
+	va_list ap;
+	size_t i;
+
+	if (!json_array_size(items))
+		return;
+	va_start(ap, right);
+	ctl_print_table_init(&t, right, ap);
+	va_end(ap);
+	json_array_foreach(items, i, item)
+		row(&t, item);
+	ctl_print_table_out(&t, f, "");
+}
+
+static void ctl_print_bridge_row(struct ctl_print_table *t, json_t *br)
+{
+	char *ports = NULL;
+	size_t len = 0, j;
+	json_t *port;
+	FILE *m = open_memstream(&ports, &len);
+
+	if (m) {
+		json_array_foreach(json_object_get(br, "ports"), j, port)
+			fprintf(m, "%s%s", j ? " " : "", json_string_value(port));
+		fclose(m);
+	}
+	ctl_print_cell(t, "%s", ctl_print_str(br, "name"));
+	ctl_print_cell(t, "%s", len ? ports : "-");
+	free(ports);
+}
+
+void ctl_print_bridges(FILE *f, json_t *result)
+{
+	ctl_print_rows(f, result, ctl_print_bridge_row, 0, "NAME", "PORTS", NULL);
+}
+
+static void ctl_print_port_row(struct ctl_print_table *t, json_t *p)
+{
+	ctl_print_cell(t, "%s", ctl_print_str(p, "name"));
+	ctl_print_cell(t, "%s", ctl_print_str(p, "bridge"));
+	ctl_print_cell(t, "%s", ctl_print_str(p, "kind"));
+	ctl_print_cell(t, "%s", json_is_true(json_object_get(p, "up")) ? "up" : "down");
+	ctl_print_cell(t, "%s%s%s",
+		       json_is_true(json_object_get(p, "created")) ? "created" : "existing",
+		       json_is_true(json_object_get(p, "offloads")) ? ",offloads" : "",
+		       json_is_true(json_object_get(p, "gone")) ? ",gone" : "");
+}
+
+void ctl_print_ports(FILE *f, json_t *result)
+{
+	ctl_print_rows(f, result, ctl_print_port_row, 0, "NAME", "BRIDGE", "KIND", "LINK", "FLAGS",
+		       NULL);
+}
+
+static void ctl_print_partition_row(struct ctl_print_table *t, json_t *p)
+{
+	ctl_print_cell(t, "%s", ctl_print_str(p, "from"));
+	ctl_print_cell(t, "->");
+	ctl_print_cell(t, "%s", ctl_print_str(p, "to"));
+}
+
+void ctl_print_partitions(FILE *f, json_t *result)
+{
+	ctl_print_rows(f, result, ctl_print_partition_row, 0, "FROM", "", "TO", NULL);
+}
+
+/* The group a counter is shown in, and its name there. */
+static int ctl_print_counter_group(const char *name, const char **shown)
+{
+	static const char *const prefixes[] = {"rx_", "tx_", "drop_"};
+
+	for (int g = 0; g < 3; g++) {
+		if (strncmp(name, prefixes[g], strlen(prefixes[g])) == 0) {
+			*shown = name + strlen(prefixes[g]);
+			return g;
+		}
+	}
+	*shown = name;
+	return 1; /* multicast and other counters of what the guest sent */
+}
+
+static void ctl_print_counter_block(FILE *f, json_t *port)
+{
+	static const char *const labels[] = {"RX:", "TX:", "drops:"};
+	const char *names[3][64], *key, *shown;
+	json_t *values[3][64], *v;
+	size_t n[3] = {0};
+	int g;
+
+	fprintf(f, "%s (bridge %s)\n", ctl_print_str(port, "name"), ctl_print_str(port, "bridge"));
+	json_object_foreach(json_object_get(port, "counters"), key, v) {
+		g = ctl_print_counter_group(key, &shown);
+		if (n[g] < 64) {
+			names[g][n[g]] = shown;
+			values[g][n[g]++] = v;
+		}
+	}
+	for (g = 0; g < 3; g++)
+		ctl_print_group(f, labels[g], names[g], values[g], n[g]);
+}
+
+void ctl_print_counters(FILE *f, json_t *result)
+{
+	json_t *port;
+	size_t i;
+
+	json_array_foreach(json_object_get(result, "ports"), i, port)
+		ctl_print_counter_block(f, port);
+}
+
+static void ctl_print_fdb_row(struct ctl_print_table *t, json_t *e)
+{
+	ctl_print_cell(t, "%s", ctl_print_str(e, "mac"));
+	ctl_print_cell(t, "%s", ctl_print_str(e, "port"));
+	ctl_print_cell(t, "%.1fs",
+		       (double)json_integer_value(json_object_get(e, "idle_ms")) / 1000.0);
+}
+
+void ctl_print_fdb(FILE *f, json_t *result)
+{
+	ctl_print_rows(f, result, ctl_print_fdb_row, 1u << 2, "MAC", "PORT", "IDLE", NULL);
+}

@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_server: the Unix control socket. A poll() loop accepts clients, reads
+ * request lines into a per-client buffer, dispatches each complete line and
+ * queues its reply in a per-client output buffer flushed as the socket takes
+ * it.
+ *
+ * A client's life: accepted (peer uid and client cap checked, else one error
+ * line and closed) -> serving (read, dispatch, flush) -> closing (after an
+ * oversize line: flush the error, then close) or eof (the client shut its
+ * side: finish the requests already read, flush, close). A send or read
+ * error drops the client at once. Output waiting beyond CTL_CONN_OUT_HIGH
+ * pauses reading from that client, so a client that never reads cannot make
+ * the server grow without bound.
+ */
+#include "ctl_server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define CTL_CONN_OUT_HIGH (256 * 1024) /* stop reading a client with this much unsent */
+#define CTL_CONN_IN_MAX (CTL_SERVER_LINE_MAX + 1) /* a longest line and its newline */
+#define CTL_ACCEPT_BATCH 64
+
+struct ctl_conn {
+	int fd; /* -1: free slot */
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_off, out_len, out_cap; /* bytes out[out_off, out_len) wait to be sent */
+	bool eof; /* the client will send nothing more */
+	bool closing; /* close once the output is flushed */
+};
+
+struct ctl_server {
+	struct ctl *ctl;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+	uid_t uid;
+	unsigned int max_clients, nconns;
+	struct ctl_conn *conns; /* max_clients slots */
+	struct pollfd *pfds; /* stop fd, listening socket, then one per client */
+	unsigned int *pfd_conn; /* slot of each client pollfd */
+	struct log_ratelimit rl;
+};
+
+static int ctl_server_addr(const char *path, struct sockaddr_un *addr)
+{
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(addr->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr->sun_path, path);
+	return 0;
+}
+
+/* Is a server listening on path? Optionally remove a stale socket. */
+static int ctl_server_check(const char *path, bool remove_stale)
+{
+	struct sockaddr_un addr;
+	struct stat st;
+	int fd, err;
+
+	err = ctl_server_addr(path, &addr);
+	if (err)
+		return err;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	err = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
+	close(fd);
+	if (err == 0 || err == -EAGAIN)
+		return -EADDRINUSE; /* accepted, or listening with a full backlog */
+	if (err != -ECONNREFUSED)
+		return err;
+	if (remove_stale && unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int ctl_server_probe(const char *path)
+{
+	return ctl_server_check(path, false);
+}
+
+/* Bind and listen on path with mode 0600; fills srv->fd, dev and ino. */
+static int ctl_server_listen(struct ctl_server *srv, const char *path)
+{
+	struct sockaddr_un addr;
+	struct stat st;
+	mode_t old;
+	int err;
+
+	err = ctl_server_addr(path, &addr);
+	if (err)
+		return err;
+	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (srv->fd < 0)
+		return -errno;
+	old = umask(0177);
+	err = bind(srv->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
+	umask(old);
+	if (err)
+		return err;
+	if (chmod(path, 0600) < 0 || listen(srv->fd, 128) < 0 || stat(path, &st) < 0) {
+		err = -errno;
+		unlink(path);
+		return err;
+	}
+	srv->dev = st.st_dev;
+	srv->ino = st.st_ino;
+	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	return 0;
+}
+
+int ctl_server_create(struct ctl *ctl, const char *path, const struct ctl_server_opts *opts,
+		      struct ctl_server **out)
+{
+	struct ctl_server *srv;
+	unsigned int max;
+	int err;
+
+	max = opts && opts->max_clients ? opts->max_clients : CTL_SERVER_DEFAULT_CLIENTS;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->fd = -1;
+	srv->ctl = ctl;
+	srv->uid = geteuid();
+	srv->max_clients = max;
+	srv->conns = calloc(max, sizeof(*srv->conns));
+	srv->pfds = calloc(max + 2, sizeof(*srv->pfds));
+	srv->pfd_conn = calloc(max + 2, sizeof(*srv->pfd_conn));
+	err = -ENOMEM;
+	if (!srv->conns || !srv->pfds || !srv->pfd_conn)
+		goto err_free;
+	for (unsigned int i = 0; i < max; i++)
+		srv->conns[i].fd = -1;
+	err = ctl_server_check(path, true);
+	if (err)
+		goto err_free;
+	err = ctl_server_listen(srv, path);
+	if (err)
+		goto err_free;
+	*out = srv;
+	return 0;
+
+err_free:
+	ctl_server_destroy(srv);
+	return err;
+}
+
+static void ctl_conn_close(struct ctl_server *srv, struct ctl_conn *c)
+{
+	log_debug("control client %d closed", c->fd);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	srv->nconns--;
+}
+
+void ctl_server_destroy(struct ctl_server *srv)
+{
+	struct stat st;
+
+	if (!srv)
+		return;
+	for (unsigned int i = 0; srv->conns && i < srv->max_clients; i++) {
+		if (srv->conns[i].fd >= 0)
+			ctl_conn_close(srv, &srv->conns[i]);
+	}
+	if (srv->fd >= 0) {
+		close(srv->fd);
+		/* Remove the socket only if it is still ours. */
+		if (srv->path[0] && stat(srv->path, &st) == 0 && st.st_dev == srv->dev &&
+		    st.st_ino == srv->ino)
+			unlink(srv->path);
+	}
+	free(srv->conns);
+	free(srv->pfds);
+	free(srv->pfd_conn);
+	free(srv);
+}
+
+/* Queue len bytes of s and a newline for the client. Returns 0 or -ENOMEM. */
+static int ctl_conn_queue(struct ctl_conn *c, const char *s, size_t len)
+{
+	size_t need, cap;
+	char *grown;
+
+	if (c->out_off) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	need = c->out_len + len + 1;
+	if (need > c->out_cap) {
+		cap = c->out_cap ? c->out_cap : 4096;
+		while (cap < need)
+			cap *= 2;
+		grown = realloc(c->out, cap);
+		if (!grown)
+			return -ENOMEM;
+		c->out = grown;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, s, len);
+	c->out[c->out_len + len] = '\n';
+	c->out_len = need;
+	return 0;
+}
+
+/* Queue a reply to the client. Returns 0 or -ENOMEM. */
+static int ctl_conn_queue_reply(struct ctl_conn *c, json_t *reply)
+{
+	char *text = json_dumps(reply, JSON_COMPACT);
+	int err;
+
+	json_decref(reply);
+	if (!text)
+		return -ENOMEM;
+	err = ctl_conn_queue(c, text, strlen(text));
+	free(text);
+	return err;
+}
+
+/* Dispatch one request line (without its newline). */
+static int ctl_conn_request(struct ctl_server *srv, struct ctl_conn *c, char *line, size_t len)
+{
+	char *reply;
+	int err;
+
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (!len)
+		return 0;
+	reply = ctl_dispatch_text(srv->ctl, line, len);
+	err = ctl_conn_queue(c, reply, strlen(reply));
+	free(reply);
+	return err;
+}
+
+/* Handle the complete lines read so far, while the output backlog allows. */
+static int ctl_conn_process(struct ctl_server *srv, struct ctl_conn *c)
+{
+	size_t start = 0, len;
+	char *nl;
+	int err = 0;
+
+	while (!err && !c->closing && c->out_len - c->out_off < CTL_CONN_OUT_HIGH) {
+		nl = memchr(c->in + start, '\n', c->in_len - start);
+		if (nl) {
+			len = (size_t)(nl - (c->in + start));
+			err = ctl_conn_request(srv, c, c->in + start, len);
+			start += len + 1;
+		} else if (c->in_len - start >= CTL_CONN_IN_MAX) {
+			err = ctl_conn_queue_reply(
+				c, ctl_error_reply(-EMSGSIZE, "request line longer than %d bytes",
+						   CTL_SERVER_LINE_MAX));
+			c->closing = true;
+		} else if (c->eof && c->in_len > start) {
+			/* A last request without its newline. */
+			err = ctl_conn_request(srv, c, c->in + start, c->in_len - start);
+			start = c->in_len;
+		} else {
+			break;
+		}
+	}
+	memmove(c->in, c->in + start, c->in_len - start);
+	c->in_len -= start;
+	return err;
+}
+
+/* Read what the client sent. Returns 0 or a negative errno (drop the client). */
+static int ctl_conn_read(struct ctl_conn *c)
+{
+	size_t cap;
+	ssize_t n;
+	char *grown;
+
+	if (c->in_len == c->in_cap) {
+		cap = c->in_cap ? c->in_cap * 2 : 4096;
+		if (cap > CTL_CONN_IN_MAX)
+			cap = CTL_CONN_IN_MAX;
+		if (cap == c->in_cap)
+			return 0; /* full: wait until the lines in it are handled */
+		grown = realloc(c->in, cap);
+		if (!grown)
+			return -ENOMEM;
+		c->in = grown;
+		c->in_cap = cap;
+	}
+	n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		c->eof = true;
+	c->in_len += (size_t)n;
+	return 0;
+}
+
+/* Send queued output. Returns 0 (sent or would block) or a negative errno. */
+static int ctl_conn_flush(struct ctl_conn *c)
+{
+	ssize_t n;
+
+	while (c->out_off < c->out_len) {
+		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	return 0;
+}
+
+static bool ctl_conn_pending(const struct ctl_conn *c)
+{
+	return c->out_off < c->out_len;
+}
+
+/* True when the client has nothing more to say or hear. */
+static bool ctl_conn_done(const struct ctl_conn *c)
+{
+	if (ctl_conn_pending(c))
+		return false;
+	return c->closing || (c->eof && !c->in_len);
+}
+
+/* Handle poll events of one client; closes it when it is done or broken. */
+static void ctl_conn_service(struct ctl_server *srv, struct ctl_conn *c, short revents)
+{
+	int err = 0;
+
+	if (revents & (POLLIN | POLLHUP))
+		err = ctl_conn_read(c);
+	if (!err && (revents & POLLERR) && !(revents & POLLIN))
+		err = -ECONNRESET;
+	while (!err) {
+		err = ctl_conn_process(srv, c);
+		if (!err)
+			err = ctl_conn_flush(c);
+		if (err || ctl_conn_pending(c) || c->closing || !memchr(c->in, '\n', c->in_len))
+			break;
+	}
+	if (err && err != -EPIPE && err != -ECONNRESET)
+		log_debug("control client %d: %s", c->fd, strerror(-err));
+	if (err || ctl_conn_done(c))
+		ctl_conn_close(srv, c);
+}
+
+/* Refuse a new client with one error line (best effort) and close it. */
+static void ctl_server_refuse(struct ctl_server *srv, int fd, json_t *reply)
+{
+	char *text = json_dumps(reply, JSON_COMPACT);
+	const char *msg =
+		json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+	struct iovec iov[2] = {{text, text ? strlen(text) : 0}, {"\n", 1}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+
+	log_ratelimited(&srv->rl, LOG_LVL_WARN, "control socket: %s", msg ? msg : "refused");
+	if (text && sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_debug("control socket: refusal not sent: %s", strerror(errno));
+	free(text);
+	json_decref(reply);
+	close(fd);
+}
+
+/* Admit a new client, or refuse it with a reason. */
+static void ctl_server_admit(struct ctl_server *srv, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		ctl_server_refuse(srv, fd, ctl_error_reply(-errno, "cannot read peer credentials"));
+		return;
+	}
+	if (cred.uid != 0 && cred.uid != srv->uid) {
+		ctl_server_refuse(
+			srv, fd,
+			ctl_error_reply(-EACCES,
+					"permission denied: uid %u may not use the control socket",
+					(unsigned int)cred.uid));
+		return;
+	}
+	if (srv->nconns >= srv->max_clients) {
+		ctl_server_refuse(
+			srv, fd,
+			ctl_error_reply(-EBUSY,
+					"too many control clients (%u connected); try again later",
+					srv->nconns));
+		return;
+	}
+	for (unsigned int i = 0; i < srv->max_clients; i++) {
+		if (srv->conns[i].fd < 0) {
+			srv->conns[i].fd = fd;
+			srv->nconns++;
+			log_debug("control client %d connected (pid %d, uid %u)", fd, (int)cred.pid,
+				  (unsigned int)cred.uid);
+			return;
+		}
+	}
+}
+
+static void ctl_server_accept(struct ctl_server *srv)
+{
+	int fd;
+
+	for (int i = 0; i < CTL_ACCEPT_BATCH; i++) {
+		fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_ratelimited(&srv->rl, LOG_LVL_WARN,
+						"control socket: accept: %s", strerror(errno));
+			return;
+		}
+		ctl_server_admit(srv, fd);
+	}
+}
+
+/* Fill srv->pfds for the next poll(); returns how many entries. */
+static nfds_t ctl_server_pollset(struct ctl_server *srv, int stop_fd)
+{
+	struct ctl_conn *c;
+	nfds_t n = 2;
+
+	srv->pfds[0] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
+	srv->pfds[1] = (struct pollfd){.fd = srv->fd, .events = POLLIN};
+	for (unsigned int i = 0; i < srv->max_clients; i++) {
+		c = &srv->conns[i];
+		if (c->fd < 0)
+			continue;
+		srv->pfds[n] = (struct pollfd){.fd = c->fd};
+		if (!c->eof && !c->closing && c->out_len - c->out_off < CTL_CONN_OUT_HIGH)
+			srv->pfds[n].events |= POLLIN;
+		if (ctl_conn_pending(c))
+			srv->pfds[n].events |= POLLOUT;
+		srv->pfd_conn[n++] = i;
+	}
+	return n;
+}
+
+int ctl_server_run(struct ctl_server *srv, int stop_fd)
+{
+	nfds_t n;
+
+	for (;;) {
+		n = ctl_server_pollset(srv, stop_fd);
+		if (poll(srv->pfds, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (srv->pfds[0].revents)
+			return 0;
+		for (nfds_t i = 2; i < n; i++) {
+			if (srv->pfds[i].revents)
+				ctl_conn_service(srv, &srv->conns[srv->pfd_conn[i]],
+						 srv->pfds[i].revents);
+		}
+		if (srv->pfds[1].revents & POLLIN)
+			ctl_server_accept(srv);
+	}
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* main: the `tapyard` entry point; hands each subcommand to its module. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl_cli.h"
+#include "ctl_daemon.h"
+
+#ifndef TAPYARD_VERSION
+#define TAPYARD_VERSION "unknown"
+#endif
+
+static const char main_usage[] =
+	"usage: tapyard COMMAND [ARGS]\n"
+	"\n"
+	"  daemon [OPTIONS]   run the switch in the foreground (tapyard daemon --help)\n"
+	"  ctl COMMAND ...    control a running daemon (tapyard ctl --help)\n"
+	"  --help             this text\n"
+	"  --version          print the version\n";
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(main_usage, stderr);
+		return CTL_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(main_usage, stdout);
+		return CTL_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("tapyard %s\n", TAPYARD_VERSION);
+		return CTL_EXIT_OK;
+	}
+	if (strcmp(argv[1], "daemon") == 0)
+		return ctl_daemon_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "ctl") == 0)
+		return ctl_cli_main(argc - 1, argv + 1);
+	fprintf(stderr, "tapyard: unknown command \"%s\"\n%s", argv[1], main_usage);
+	return CTL_EXIT_USAGE;
+}

@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_ctl_server: the control socket server on a socket in a temporary
+ * directory, run on its own thread over a real dataplane. Requests through
+ * ctl_client and through raw sockets: malformed JSON, pipelined and split
+ * lines, an oversize line, a client that sends nothing, 100 clients at once,
+ * a client that disconnects mid-reply, the client cap, stale and live
+ * sockets, and the peer uid check. After each abuse the server must still
+ * answer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctl.h"
+#include "ctl_client.h"
+#include "ctl_server.h"
+#include "log.h"
+
+#define NCLIENTS 100
+#define NPAIRS 40
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct dp *dp;
+	struct ctl *ctl;
+	struct ctl_server *srv;
+	int stopfd;
+	pthread_t thread;
+	int rc;
+	int peers[NPAIRS];
+	int npeers;
+};
+
+static struct fixture fx;
+
+/* A raw client connection with a line buffer. */
+struct conn {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+};
+
+static void *serve(void *arg)
+{
+	struct fixture *f = arg;
+
+	f->rc = ctl_server_run(f->srv, f->stopfd);
+	return NULL;
+}
+
+static void server_start(unsigned int max_clients)
+{
+	struct ctl_server_opts opts = {.max_clients = max_clients};
+
+	assert_int_equal(ctl_server_create(fx.ctl, fx.path, &opts, &fx.srv), 0);
+	fx.stopfd = eventfd(0, EFD_CLOEXEC);
+	assert_true(fx.stopfd >= 0);
+	fx.rc = -1;
+	assert_int_equal(pthread_create(&fx.thread, NULL, serve, &fx), 0);
+}
+
+static void server_stop(void)
+{
+	struct stat st;
+
+	assert_int_equal(eventfd_write(fx.stopfd, 1), 0);
+	assert_int_equal(pthread_join(fx.thread, NULL), 0);
+	assert_int_equal(fx.rc, 0);
+	ctl_server_destroy(fx.srv);
+	close(fx.stopfd);
+	/* The socket file is gone. */
+	assert_int_equal(stat(fx.path, &st), -1);
+}
+
+static int setup_common(unsigned int max_clients)
+{
+	struct dp_config cfg = {.nbufs = 64, .buf_size = 4096, .tx_slots = 256};
+
+	memset(&fx, 0, sizeof(fx));
+	log_set_level(LOG_LVL_ERROR);
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/tyc-srv-XXXXXX");
+	assert_non_null(mkdtemp(fx.dir));
+	snprintf(fx.path, sizeof(fx.path), "%s/ctl.sock", fx.dir);
+	assert_int_equal(dp_create(&cfg, &fx.dp), 0);
+	assert_int_equal(dp_start(fx.dp), 0);
+	assert_int_equal(ctl_create(fx.dp, &fx.ctl), 0);
+	server_start(max_clients);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return setup_common(0);
+}
+
+static int setup_small(void **state)
+{
+	(void)state;
+	return setup_common(4);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	server_stop();
+	ctl_destroy(fx.ctl);
+	dp_destroy(fx.dp);
+	for (int i = 0; i < fx.npeers; i++)
+		close(fx.peers[i]);
+	rmdir(fx.dir);
+	return 0;
+}
+
+static void conn_open(struct conn *c)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+	strcpy(addr.sun_path, fx.path);
+	c->len = 0;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c->fd >= 0);
+	assert_int_equal(connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+}
+
+static void conn_send(struct conn *c, const char *s, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = send(c->fd, s, len, MSG_NOSIGNAL);
+		assert_true(n > 0);
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+static void conn_sends(struct conn *c, const char *s)
+{
+	conn_send(c, s, strlen(s));
+}
+
+/* Read one reply line; fails after 10 s without one. */
+static json_t *conn_reply(struct conn *c)
+{
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	char *nl;
+	json_t *r;
+	ssize_t n;
+	size_t len;
+
+	while (!(nl = memchr(c->buf, '\n', c->len))) {
+		assert_true(c->len < sizeof(c->buf));
+		assert_int_equal(poll(&pfd, 1, 10000), 1);
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		assert_true(n > 0);
+		c->len += (size_t)n;
+	}
+	len = (size_t)(nl - c->buf);
+	r = json_loadb(c->buf, len, 0, NULL);
+	assert_non_null(r);
+	memmove(c->buf, nl + 1, c->len - len - 1);
+	c->len -= len + 1;
+	return r;
+}
+
+/* The next reply must be an error with code and a message containing substring. */
+static void conn_expect_err(struct conn *c, const char *code, const char *substring)
+{
+	json_t *r = conn_reply(c);
+	const char *rc, *rm;
+
+	assert_int_equal(ctl_reply_error(r, &rc, &rm), -EINVAL);
+	assert_string_equal(rc, code);
+	if (!strstr(rm, substring))
+		fail_msg("\"%s\" does not contain \"%s\"", rm, substring);
+	json_decref(r);
+}
+
+static void conn_expect_ok(struct conn *c)
+{
+	json_t *r = conn_reply(c);
+
+	assert_int_equal(ctl_reply_error(r, NULL, NULL), 0);
+	json_decref(r);
+}
+
+/* The server closed the connection (after any replies already read). */
+static void conn_expect_closed(struct conn *c)
+{
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	char buf[256];
+	ssize_t n;
+
+	assert_int_equal(c->len, 0);
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	n = recv(c->fd, buf, sizeof(buf), 0);
+	assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
+}
+
+/* One status request through ctl_client must succeed: the server still answers. */
+static void assert_server_answers(void)
+{
+	struct ctl_client *cl;
+	json_t *req = json_pack("{s:s}", "cmd", "status"), *reply;
+
+	assert_int_equal(ctl_client_connect(fx.path, 10000, &cl), 0);
+	assert_int_equal(ctl_client_call(cl, req, &reply), 0);
+	assert_int_equal(ctl_reply_error(reply, NULL, NULL), 0);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(reply, "result"), "version")),
+		TAPYARD_VERSION);
+	json_decref(reply);
+	json_decref(req);
+	ctl_client_close(cl);
+}
+
+static void test_client_calls(void **state)
+{
+	struct ctl_client *cl;
+	json_t *req, *reply;
+	const char *code;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(stat(fx.path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(ctl_client_connect(fx.path, 10000, &cl), 0);
+	req = json_pack("{s:s, s:{s:s}}", "cmd", "bridge/add", "args", "name", "br0");
+	assert_int_equal(ctl_client_call(cl, req, &reply), 0);
+	assert_int_equal(ctl_reply_error(reply, NULL, NULL), 0);
+	json_decref(reply);
+	/* Same connection, second request: the error comes back as a reply. */
+	assert_int_equal(ctl_client_call(cl, req, &reply), 0);
+	assert_int_equal(ctl_reply_error(reply, &code, NULL), -EINVAL);
+	assert_string_equal(code, "EEXIST");
+	json_decref(reply);
+	json_decref(req);
+	ctl_client_close(cl);
+	assert_server_answers();
+}
+
+static void test_malformed(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	conn_open(&c);
+	conn_sends(&c, "{bad\n");
+	conn_expect_err(&c, "EINVAL", "request: invalid JSON");
+	conn_sends(&c, "[\"x\"]\n");
+	conn_expect_err(&c, "EINVAL", "request: expected an object");
+	conn_sends(&c, "{\"cmd\": \"foo/bar\"}\n");
+	conn_expect_err(&c, "ENOSYS", "unknown command \"foo/bar\"");
+	conn_sends(&c, "{\"cmd\": \"link/set\", \"args\": {\"port\": \"x\", \"up\": 1}}\n");
+	conn_expect_err(&c, "EINVAL", "args.up: expected a boolean");
+	conn_send(&c, "{\"cmd\": \"st\0tus\"}\n", 18);
+	conn_expect_err(&c, "EINVAL", "request: invalid JSON");
+	/* Blank lines are skipped; CRLF works; the connection stays usable. */
+	conn_sends(&c, "\n\r\n{\"cmd\": \"status\"}\r\n");
+	conn_expect_ok(&c);
+	close(c.fd);
+	assert_server_answers();
+}
+
+static void test_pipelined_and_split(void **state)
+{
+	struct conn c;
+	json_t *r;
+
+	(void)state;
+	conn_open(&c);
+	conn_sends(&c, "{\"cmd\":\"status\",\"id\":1}\n{\"cmd\":\"nope\",\"id\":2}\n"
+		       "{\"cmd\":\"status\",\"id\":3}\n");
+	for (int i = 1; i <= 3; i++) {
+		r = conn_reply(&c);
+		assert_int_equal(json_integer_value(json_object_get(r, "id")), i);
+		json_decref(r);
+	}
+	conn_sends(&c, "{\"cmd\":");
+	conn_sends(&c, "\"status\"");
+	conn_sends(&c, "}\n");
+	conn_expect_ok(&c);
+	/* A last request without its newline is answered when the client shuts its side. */
+	conn_sends(&c, "{\"cmd\":\"status\"}");
+	assert_int_equal(shutdown(c.fd, SHUT_WR), 0);
+	conn_expect_ok(&c);
+	conn_expect_closed(&c);
+	close(c.fd);
+}
+
+/* A status request padded with blanks to exactly len bytes, newline excluded. */
+static char *padded_request(size_t len)
+{
+	const char *head = "{\"cmd\":\"status\"";
+	char *s = malloc(len + 2);
+
+	assert_non_null(s);
+	memset(s, ' ', len);
+	memcpy(s, head, strlen(head));
+	s[len - 1] = '}';
+	s[len] = '\n';
+	s[len + 1] = '\0';
+	return s;
+}
+
+static void test_oversize_line(void **state)
+{
+	struct conn c;
+	char *s;
+
+	(void)state;
+	/* The longest line allowed is answered. */
+	s = padded_request(CTL_SERVER_LINE_MAX);
+	conn_open(&c);
+	conn_sends(&c, s);
+	conn_expect_ok(&c);
+	free(s);
+	/* One byte more: an error reply, then the connection is closed. */
+	s = padded_request(CTL_SERVER_LINE_MAX + 1);
+	conn_sends(&c, s);
+	conn_expect_err(&c, "EMSGSIZE", "request line longer than 65536 bytes");
+	conn_expect_closed(&c);
+	close(c.fd);
+	free(s);
+	/* A stream without any newline at all. */
+	s = malloc(200000);
+	memset(s, '{', 200000);
+	conn_open(&c);
+	send(c.fd, s, 200000, MSG_NOSIGNAL | MSG_DONTWAIT);
+	conn_expect_err(&c, "EMSGSIZE", "longer than");
+	close(c.fd);
+	free(s);
+	assert_server_answers();
+}
+
+static void test_silent_clients(void **state)
+{
+	struct conn silent, partial;
+
+	(void)state;
+	conn_open(&silent);
+	conn_open(&partial);
+	conn_sends(&partial, "{\"cmd\": \"sta");
+	for (int i = 0; i < 3; i++)
+		assert_server_answers();
+	/* The partial request completes later and is answered. */
+	conn_sends(&partial, "tus\"}\n");
+	conn_expect_ok(&partial);
+	close(partial.fd);
+	close(silent.fd);
+	assert_server_answers();
+}
+
+static void test_many_clients(void **state)
+{
+	static struct conn c[NCLIENTS];
+	char req[64];
+	json_t *r;
+
+	(void)state;
+	for (int i = 0; i < NCLIENTS; i++)
+		conn_open(&c[i]);
+	for (int i = 0; i < NCLIENTS; i++) {
+		snprintf(req, sizeof(req), "{\"cmd\":\"status\",\"id\":%d}\n", i);
+		conn_sends(&c[i], req);
+	}
+	for (int i = NCLIENTS - 1; i >= 0; i--) {
+		r = conn_reply(&c[i]);
+		assert_int_equal(ctl_reply_error(r, NULL, NULL), 0);
+		assert_int_equal(json_integer_value(json_object_get(r, "id")), i);
+		json_decref(r);
+	}
+	for (int i = 0; i < NCLIENTS; i++)
+		close(c[i].fd);
+	assert_server_answers();
+}
+
+/* Attach NPAIRS pair ports so that counters/get replies are large (tens of KiB). */
+static void add_many_ports(void)
+{
+	struct port *p;
+	char name[16];
+	json_t *r;
+
+	r = ctl_call(fx.ctl, "bridge/add", json_pack("{s:s}", "name", "big"));
+	assert_int_equal(ctl_reply_error(r, NULL, NULL), 0);
+	json_decref(r);
+	for (int i = 0; i < NPAIRS; i++) {
+		snprintf(name, sizeof(name), "q%d", i);
+		assert_int_equal(port_pair_open(name, &p, &fx.peers[fx.npeers]), 0);
+		fx.npeers++;
+		assert_int_equal(ctl_attach_port(fx.ctl, "big", p, NULL), 0);
+	}
+}
+
+static void test_disconnect_mid_reply(void **state)
+{
+	const char *req = "{\"cmd\":\"counters/get\"}\n";
+	size_t len = strlen(req), n = 500;
+	char *many = malloc(len * n + 1);
+	struct conn *c = malloc(sizeof(*c));
+	json_t *r;
+
+	(void)state;
+	add_many_ports();
+	for (size_t i = 0; i < n; i++)
+		memcpy(many + i * len, req, len);
+	many[len * n] = '\0';
+	for (int round = 0; round < 3; round++) {
+		conn_open(c);
+		conn_sends(c, many);
+		/* Read the first reply so the server is surely writing, then vanish. */
+		r = conn_reply(c);
+		assert_int_equal(
+			json_array_size(json_object_get(json_object_get(r, "result"), "ports")),
+			NPAIRS);
+		json_decref(r);
+		close(c->fd);
+		assert_server_answers();
+	}
+	/* A client that vanishes before reading anything. */
+	conn_open(c);
+	conn_sends(c, many);
+	close(c->fd);
+	assert_server_answers();
+	free(many);
+	free(c);
+}
+
+static void test_client_cap(void **state)
+{
+	struct conn c[5];
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		conn_open(&c[i]);
+		conn_sends(&c[i], "{\"cmd\":\"status\"}\n");
+		conn_expect_ok(&c[i]);
+	}
+	conn_open(&c[4]);
+	conn_expect_err(&c[4], "EBUSY", "too many control clients");
+	conn_expect_closed(&c[4]);
+	close(c[4].fd);
+	/* The four still work; once one leaves, a newcomer is served. */
+	for (int i = 0; i < 4; i++) {
+		conn_sends(&c[i], "{\"cmd\":\"status\"}\n");
+		conn_expect_ok(&c[i]);
+	}
+	close(c[0].fd);
+	/* ctl_client reports the refusal as a reply until the server has seen the close. */
+	for (int tries = 0;; tries++) {
+		struct ctl_client *cl;
+		json_t *req = json_pack("{s:s}", "cmd", "status"), *reply = NULL;
+		int err;
+
+		assert_int_equal(ctl_client_connect(fx.path, 10000, &cl), 0);
+		err = ctl_client_call(cl, req, &reply);
+		ctl_client_close(cl);
+		json_decref(req);
+		if (!err && ctl_reply_error(reply, NULL, NULL) == 0) {
+			json_decref(reply);
+			break;
+		}
+		json_decref(reply);
+		assert_true(tries < 1000);
+		usleep(1000);
+	}
+	for (int i = 1; i < 4; i++)
+		close(c[i].fd);
+}
+
+static void test_probe_and_stale(void **state)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct ctl_server *srv;
+	char stale[160], file[160], longp[200];
+	struct ctl_client *cl;
+	int fd;
+
+	(void)state;
+	assert_int_equal(ctl_server_probe(fx.path), -EADDRINUSE);
+	assert_int_equal(ctl_server_create(fx.ctl, fx.path, NULL, &srv), -EADDRINUSE);
+	assert_server_answers(); /* the refused second server left the socket alone */
+
+	/* A stale socket (bound, then its owner went away) is replaced. */
+	snprintf(stale, sizeof(stale), "%s/stale.sock", fx.dir);
+	strcpy(addr.sun_path, stale);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	close(fd);
+	assert_int_equal(ctl_client_connect(stale, 1000, &cl), -ECONNREFUSED);
+	assert_int_equal(ctl_server_probe(stale), 0);
+	assert_int_equal(ctl_server_create(fx.ctl, stale, NULL, &srv), 0);
+	assert_int_equal(ctl_server_probe(stale), -EADDRINUSE);
+	ctl_server_destroy(srv);
+	assert_int_equal(access(stale, F_OK), -1);
+
+	/* Not a socket: refused and left alone. */
+	snprintf(file, sizeof(file), "%s/file", fx.dir);
+	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	close(fd);
+	assert_int_equal(ctl_server_probe(file), -ENOTSOCK);
+	assert_int_equal(ctl_server_create(fx.ctl, file, NULL, &srv), -ENOTSOCK);
+	assert_int_equal(access(file, F_OK), 0);
+	unlink(file);
+
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	assert_int_equal(ctl_server_probe(longp), -ENAMETOOLONG);
+	assert_int_equal(ctl_client_connect(longp, 1000, &cl), -ENAMETOOLONG);
+	snprintf(file, sizeof(file), "%s/none.sock", fx.dir);
+	assert_int_equal(ctl_client_connect(file, 1000, &cl), -ENOENT);
+}
+
+/* Run as uid 65534: connect, read the refusal. Exit 0 when it says EACCES. No cmocka here. */
+static void peer_uid_child(void)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct pollfd pfd = {.events = POLLIN};
+	char buf[512] = "";
+	const char *code = NULL;
+	json_t *r;
+	ssize_t n;
+
+	strcpy(addr.sun_path, fx.path);
+	if (setgid(65534) || setuid(65534))
+		_exit(2);
+	pfd.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (connect(pfd.fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		_exit(3);
+	if (poll(&pfd, 1, 10000) != 1)
+		_exit(4);
+	n = recv(pfd.fd, buf, sizeof(buf) - 1, 0);
+	r = n > 0 ? json_loadb(buf, strcspn(buf, "\n"), 0, NULL) : NULL;
+	_exit(r && ctl_reply_error(r, &code, NULL) == -EINVAL && strcmp(code, "EACCES") == 0 ? 0
+											     : 5);
+}
+
+/* A client of another uid may not talk to the server, even through a 0666 socket. */
+static void test_peer_uid(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(chmod(fx.path, 0666), 0);
+	assert_int_equal(chmod(fx.dir, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		peer_uid_child();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_server_answers();
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_client_calls),
+		T(test_malformed),
+		T(test_pipelined_and_split),
+		T(test_oversize_line),
+		T(test_silent_clients),
+		T(test_many_clients),
+		T(test_disconnect_mid_reply),
+		cmocka_unit_test_setup_teardown(test_client_cap, setup_small, teardown),
+		T(test_probe_and_stale),
+		T(test_peer_uid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
