@@ -370,6 +370,7 @@ static int ctl_port_set_get(struct ctl *ctl, json_t *args, const char *key, bool
 static int ctl_partition_apply(struct ctl *ctl, json_t *args, bool cut, json_t **result,
 			       struct ctl_err *e)
 {
+	static struct dp_path list[2 * DP_MAX_PORTS * DP_MAX_PORTS]; /* ctl runs one command at a time */
 	struct ctl_port_set from, to;
 	unsigned int paths = 0;
 	bool oneway;
@@ -395,15 +396,14 @@ static int ctl_partition_apply(struct ctl *ctl, json_t *args, bool cut, json_t *
 		for (size_t j = 0; j < to.n; j++) {
 			if (from.ids[i] == to.ids[j])
 				continue;
-			err = dp_partition_set(ctl->dp, from.ids[i], to.ids[j], cut);
-			if (!err && !oneway)
-				err = dp_partition_set(ctl->dp, to.ids[j], from.ids[i], cut);
-			if (err)
-				return ctl_dp_fail(e, err,
-						   cut ? "partition/cut" : "partition/heal");
-			paths += oneway ? 1 : 2;
+			list[paths++] = (struct dp_path){from.ids[i], to.ids[j]};
+			if (!oneway)
+				list[paths++] = (struct dp_path){to.ids[j], from.ids[i]};
 		}
 	}
+	err = paths ? dp_partition_apply(ctl->dp, list, paths, cut) : 0;
+	if (err)
+		return ctl_dp_fail(e, err, cut ? "partition/cut" : "partition/heal");
 	if (!paths)
 		return ctl_args_fail(e, -EINVAL, "args.to: names only the ports of args.from");
 	log_info("partition: %s %u path(s)", cut ? "cut" : "healed", paths);
@@ -425,6 +425,7 @@ static int cmd_partition_heal(struct ctl *ctl, json_t *args, json_t **result, st
 static int ctl_partition_isolate(struct ctl *ctl, json_t *args, bool cut, json_t **result,
 				 struct ctl_err *e)
 {
+	struct dp_path list[2 * DP_MAX_PORTS];
 	uint32_t ids[DP_MAX_PORTS], id;
 	struct dp_port_info pi;
 	unsigned int paths = 0;
@@ -443,14 +444,12 @@ static int ctl_partition_isolate(struct ctl *ctl, json_t *args, bool cut, json_t
 	for (size_t i = 0; i < n; i++) {
 		if (ids[i] == id)
 			continue;
-		err = dp_partition_set(ctl->dp, id, ids[i], cut);
-		if (!err)
-			err = dp_partition_set(ctl->dp, ids[i], id, cut);
-		if (err)
-			return ctl_dp_fail(e, err,
-					   cut ? "partition/isolate" : "partition/unisolate");
-		paths += 2;
+		list[paths++] = (struct dp_path){id, ids[i]};
+		list[paths++] = (struct dp_path){ids[i], id};
 	}
+	err = dp_partition_apply(ctl->dp, list, paths, cut);
+	if (err)
+		return ctl_dp_fail(e, err, cut ? "partition/isolate" : "partition/unisolate");
 	log_info("partition: port %s %s", name, cut ? "isolated" : "unisolated");
 	*result = ctl_must(json_pack("{s:i}", "paths", paths));
 	return 0;
@@ -486,23 +485,15 @@ static int cmd_partition_heal_all(struct ctl *ctl, json_t *args, json_t **result
 /* Append {from, to} to list for every cut path among the ports of bridge br. */
 static void ctl_partition_list_bridge(struct ctl *ctl, uint32_t br, json_t *list)
 {
-	struct dp_port_info pi[DP_MAX_PORTS];
-	uint32_t ids[DP_MAX_PORTS];
-	size_t n = dp_port_list(ctl->dp, br, ids, DP_MAX_PORTS);
+	static struct dp_path cut[DP_MAX_PORTS * DP_MAX_PORTS]; /* one command at a time */
+	size_t n = dp_partition_dump(ctl->dp, br, cut, DP_MAX_PORTS * DP_MAX_PORTS);
+	struct dp_port_info from, to;
 
 	for (size_t i = 0; i < n; i++) {
-		if (dp_port_info(ctl->dp, ids[i], &pi[i]) < 0)
-			ids[i] = DP_ALL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < n; j++) {
-			if (i == j || ids[i] == DP_ALL || ids[j] == DP_ALL ||
-			    dp_partition_get(ctl->dp, ids[i], ids[j]) != 1)
-				continue;
-			json_array_append_new(list,
-					      ctl_must(json_pack("{s:s, s:s}", "from", pi[i].name,
-								 "to", pi[j].name)));
-		}
+		if (dp_port_info(ctl->dp, cut[i].from, &from) || dp_port_info(ctl->dp, cut[i].to, &to))
+			continue;
+		json_array_append_new(list, ctl_must(json_pack("{s:s, s:s}", "from", from.name,
+							       "to", to.name)));
 	}
 }
 

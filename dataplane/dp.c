@@ -560,6 +560,54 @@ int dp_partition_get(struct dp *dp, uint32_t from, uint32_t to)
 	return dp_call(dp, &c);
 }
 
+static int cmd_partition_apply(struct dp *dp, struct dp_cmd *c)
+{
+	const struct dp_path *paths = c->ptr;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (!dp_port_get(dp, paths[i].from) || !dp_port_get(dp, paths[i].to))
+			return -ENOENT;
+	for (size_t i = 0; i < c->n; i++)
+		partition_set(&dp->part, dp_id_slot(paths[i].from), dp_id_slot(paths[i].to), c->flag);
+	return 0;
+}
+
+int dp_partition_apply(struct dp *dp, const struct dp_path *paths, size_t n, bool cut)
+{
+	struct dp_cmd c = {.fn = cmd_partition_apply, .ptr = (void *)paths, .n = n, .flag = cut};
+
+	return dp_call(dp, &c);
+}
+
+static int cmd_partition_dump(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_path *out = c->ptr;
+
+	c->n = 0;
+	for (unsigned int f = 0; f < DP_MAX_PORTS; f++) {
+		struct dp_port *pf = &dp->ports[f];
+
+		if (!pf->port || !partition_count_from(&dp->part, f))
+			continue;
+		if (c->a != DP_ALL && atomic_load(&dp->bridges[pf->bridge].live_id) != c->a)
+			continue;
+		for (unsigned int t = 0; t < DP_MAX_PORTS && c->n < c->max; t++) {
+			if (dp->ports[t].port && partition_blocked(&dp->part, f, t))
+				out[c->n++] = (struct dp_path){atomic_load(&pf->live_id),
+							       atomic_load(&dp->ports[t].live_id)};
+		}
+	}
+	return 0;
+}
+
+size_t dp_partition_dump(struct dp *dp, uint32_t bridge, struct dp_path *out, size_t max)
+{
+	struct dp_cmd c = {.fn = cmd_partition_dump, .a = bridge, .ptr = out, .max = max};
+
+	dp_call(dp, &c);
+	return c.n;
+}
+
 static int cmd_partition_heal_all(struct dp *dp, struct dp_cmd *c)
 {
 	struct dp_bridge *b;

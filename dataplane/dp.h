@@ -132,6 +132,21 @@ int dp_port_set_link(struct dp *dp, uint32_t id, bool up);
 /* Cut (cut=true) or heal the one-way path from -> to. Both ports must exist. */
 int dp_partition_set(struct dp *dp, uint32_t from, uint32_t to, bool cut);
 
+/* A one-way path between two ports. */
+struct dp_path {
+	uint32_t from, to;
+};
+
+/*
+ * dp_partition_apply() - cut (cut=true) or heal n paths at once: the loop sees
+ * all of them change between two frames, never half. Every port must exist,
+ * or nothing changes and -ENOENT is returned.
+ */
+int dp_partition_apply(struct dp *dp, const struct dp_path *paths, size_t n, bool cut);
+
+/* Copy up to max cut paths among the ports of bridge (DP_ALL: all) into out; returns how many. */
+size_t dp_partition_dump(struct dp *dp, uint32_t bridge, struct dp_path *out, size_t max);
+
 /* Is the path from -> to cut? Returns 1, 0 or -ENOENT. */
 int dp_partition_get(struct dp *dp, uint32_t from, uint32_t to);
 
