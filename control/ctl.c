@@ -16,26 +16,12 @@
 #include <time.h>
 
 #include "ctl_args.h"
+#include "ctl_impl.h"
 #include "log.h"
 
 #ifndef TAPYARD_VERSION
 #define TAPYARD_VERSION "unknown"
 #endif
-
-struct ctl {
-	struct dp *dp;
-	pthread_mutex_t lock;
-	uint64_t start_ns;
-};
-
-/* A command handler: checks args, acts, sets *result (NULL means {}). */
-typedef int (*ctl_cmd_fn)(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e);
-
-struct ctl_cmd {
-	const char *name;
-	ctl_cmd_fn fn;
-	const char *const *args; /* accepted argument names, NULL-terminated */
-};
 
 static uint64_t ctl_now_ns(void)
 {
@@ -46,7 +32,7 @@ static uint64_t ctl_now_ns(void)
 }
 
 /* jansson returns NULL only when out of memory (or on a format bug): give up. */
-static json_t *ctl_must(json_t *v)
+json_t *ctl_must(json_t *v)
 {
 	if (!v) {
 		fprintf(stderr, "tapyard: error: out of memory building a reply\n");
@@ -63,19 +49,19 @@ const char *ctl_errno_name(int err)
 }
 
 /* Describe a dp error that has no more specific message. */
-static int ctl_dp_fail(struct ctl_err *e, int err, const char *what)
+int ctl_dp_fail(struct ctl_err *e, int err, const char *what)
 {
 	return ctl_args_fail(e, err, "%s: %s", what, strerror(-err));
 }
 
-static int ctl_find_bridge(struct ctl *ctl, const char *name, uint32_t *id, struct ctl_err *e)
+int ctl_find_bridge(struct ctl *ctl, const char *name, uint32_t *id, struct ctl_err *e)
 {
 	if (dp_bridge_find(ctl->dp, name, id) < 0)
 		return ctl_args_fail(e, -ENOENT, "bridge \"%s\" not found", name);
 	return 0;
 }
 
-static int ctl_find_port(struct ctl *ctl, const char *name, uint32_t *id, struct ctl_err *e)
+int ctl_find_port(struct ctl *ctl, const char *name, uint32_t *id, struct ctl_err *e)
 {
 	if (dp_port_find(ctl->dp, name, id) < 0)
 		return ctl_args_fail(e, -ENOENT, "port \"%s\" not found", name);
@@ -83,7 +69,7 @@ static int ctl_find_port(struct ctl *ctl, const char *name, uint32_t *id, struct
 }
 
 /* Find the bridge named by optional argument "bridge"; *id is DP_ALL when absent. */
-static int ctl_find_bridge_opt(struct ctl *ctl, json_t *args, uint32_t *id, struct ctl_err *e)
+int ctl_find_bridge_opt(struct ctl *ctl, json_t *args, uint32_t *id, struct ctl_err *e)
 {
 	const char *name;
 	int err;
@@ -95,7 +81,7 @@ static int ctl_find_bridge_opt(struct ctl *ctl, json_t *args, uint32_t *id, stru
 	return ctl_find_bridge(ctl, name, id, e);
 }
 
-static int ctl_port_info(struct ctl *ctl, uint32_t id, struct dp_port_info *pi, struct ctl_err *e)
+int ctl_port_info(struct ctl *ctl, uint32_t id, struct dp_port_info *pi, struct ctl_err *e)
 {
 	int err = dp_port_info(ctl->dp, id, pi);
 
@@ -714,10 +700,8 @@ static int cmd_log_set(struct ctl *ctl, json_t *args, json_t **result, struct ct
 	return 0;
 }
 
-#define CTL_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define CTL_NO_ARGS ((const char *const[]){NULL})
 
-static const struct ctl_cmd ctl_cmds[] = {
+static const struct ctl_cmd ctl_core_cmds[] = {
 	{"status", cmd_status, CTL_NO_ARGS},
 	{"bridge/add", cmd_bridge_add, CTL_ARGS("name")},
 	{"bridge/del", cmd_bridge_del, CTL_ARGS("name")},
@@ -740,11 +724,18 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{"log/set", cmd_log_set, CTL_ARGS("level")},
 };
 
+/* Every command table; a module adds its table here. */
+static const struct ctl_cmd_table ctl_tables[] = {
+	CTL_TABLE(ctl_core_cmds),
+};
+
 static const struct ctl_cmd *ctl_cmd_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
-		if (strcmp(ctl_cmds[i].name, name) == 0)
-			return &ctl_cmds[i];
+	for (size_t t = 0; t < sizeof(ctl_tables) / sizeof(ctl_tables[0]); t++) {
+		for (size_t i = 0; i < ctl_tables[t].n; i++) {
+			if (strcmp(ctl_tables[t].cmds[i].name, name) == 0)
+				return &ctl_tables[t].cmds[i];
+		}
 	}
 	return NULL;
 }

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_impl: what the dispatcher's command modules share (internal to
+ * control/). A module (ctl.c for the core commands; later impairments,
+ * captures, guests) defines a table of struct ctl_cmd and lists it in
+ * ctl_tables[] in ctl.c; its handlers use the lookups below.
+ */
+#ifndef TAPYARD_CTL_IMPL_H
+#define TAPYARD_CTL_IMPL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "ctl_args.h"
+
+struct ctl {
+	struct dp *dp;
+	pthread_mutex_t lock; /* one command at a time */
+	uint64_t start_ns;
+};
+
+/* A command handler: checks args, acts, sets *result (NULL means {}). Returns 0 or -errno. */
+typedef int (*ctl_cmd_fn)(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e);
+
+struct ctl_cmd {
+	const char *name;
+	ctl_cmd_fn fn;
+	const char *const *args; /* accepted argument names, NULL-terminated */
+};
+
+struct ctl_cmd_table {
+	const struct ctl_cmd *cmds;
+	size_t n;
+};
+
+#define CTL_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define CTL_NO_ARGS ((const char *const[]){NULL})
+#define CTL_TABLE(t) {t, sizeof(t) / sizeof((t)[0])}
+
+/* jansson returns NULL only when out of memory: abort with a message. Returns v. */
+json_t *ctl_must(json_t *v);
+
+/* Describe a dp error that has no more specific message ("what: strerror"). Returns err. */
+int ctl_dp_fail(struct ctl_err *e, int err, const char *what);
+
+/* Look up a bridge or port by name; -ENOENT names it ("bridge \"x\" not found"). */
+int ctl_find_bridge(struct ctl *ctl, const char *name, uint32_t *id, struct ctl_err *e);
+int ctl_find_port(struct ctl *ctl, const char *name, uint32_t *id, struct ctl_err *e);
+
+/* The bridge named by the optional argument "bridge"; *id is DP_ALL when absent. */
+int ctl_find_bridge_opt(struct ctl *ctl, json_t *args, uint32_t *id, struct ctl_err *e);
+
+/* dp_port_info() with an error message. */
+int ctl_port_info(struct ctl *ctl, uint32_t id, struct dp_port_info *pi, struct ctl_err *e);
+
+#endif
