@@ -488,6 +488,29 @@ int dp_port_info(struct dp *dp, uint32_t id, struct dp_port_info *info)
 	return dp_call(dp, &c);
 }
 
+static int cmd_port_netdev(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_port *p = dp_port_get(dp, c->a);
+	int *out = c->ptr;
+
+	if (!p)
+		return -ENOENT;
+	return port_netdev(p->port, &out[0], (char *)c->name, &out[1]);
+}
+
+int dp_port_netdev(struct dp *dp, uint32_t id, int *netns_fd, char *ifname, int *ifindex)
+{
+	int out[2] = {-1, 0};
+	struct dp_cmd c = {.fn = cmd_port_netdev, .a = id, .ptr = out, .name = ifname};
+	int err = dp_call(dp, &c);
+
+	if (!err) {
+		*netns_fd = out[0];
+		*ifindex = out[1];
+	}
+	return err;
+}
+
 static int cmd_port_list(struct dp *dp, struct dp_cmd *c)
 {
 	uint32_t *ids = c->ptr;

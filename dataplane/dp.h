@@ -119,6 +119,16 @@ int dp_port_find(struct dp *dp, const char *name, uint32_t *id);
 /* Describe a port. Returns 0 or -ENOENT. */
 int dp_port_info(struct dp *dp, uint32_t id, struct dp_port_info *info);
 
+/*
+ * dp_port_netdev() - where a TAP port's netdev lives now (a guest may have
+ * moved it into its namespace and renamed it).
+ * @netns_fd: receives a new fd of the netdev's network namespace (the caller closes it)
+ * @ifname: receives its current name (PORT_NAME_MAX bytes)
+ * @ifindex: receives its index in that namespace
+ * Return: 0, -ENOENT (no such port), -EOPNOTSUPP (not a TAP), or a negative errno.
+ */
+int dp_port_netdev(struct dp *dp, uint32_t id, int *netns_fd, char *ifname, int *ifindex);
+
 /* Ids of the ports of bridge (or of all bridges when bridge is DP_ALL); returns how many. */
 size_t dp_port_list(struct dp *dp, uint32_t bridge, uint32_t *ids, size_t max);
 #define DP_ALL UINT32_MAX
@@ -174,6 +184,47 @@ int dp_fdb_flush(struct dp *dp, uint32_t bridge, uint32_t port);
 
 /* Set the MAC ageing time of bridge. */
 int dp_fdb_set_age(struct dp *dp, uint32_t bridge, uint32_t age_ms);
+
+/* ---- hooks for capture (called on the loop thread; they must not block) ---- */
+
+enum dp_hook_dir {
+	DP_HOOK_GUEST_TX, /* the guest sent it: read from the port */
+	DP_HOOK_GUEST_RX, /* the guest received it: written to the port */
+	DP_HOOK_DROP,     /* the switch dropped it on this port's path; see drop_reason */
+};
+
+/* One frame as a hook sees it. */
+struct dp_hook_frame {
+	uint32_t port;           /* port id */
+	enum dp_hook_dir dir;
+	const uint8_t *data;     /* the Ethernet frame, without any virtio-net header */
+	size_t len;              /* bytes at data */
+	uint64_t ts_ns;          /* CLOCK_REALTIME, nanoseconds */
+	const char *drop_reason; /* for DP_HOOK_DROP: the counter name, e.g. "drop_partition" */
+	uint32_t peer;           /* for DP_HOOK_DROP: the other port of the path, or DP_ALL */
+};
+
+typedef void (*dp_hook_fn)(void *ctx, const struct dp_hook_frame *f);
+
+/*
+ * dp_port_set_hook() - call fn(ctx, frame) for every frame port sends,
+ * receives, or loses to a drop; fn NULL removes the hook. One hook per port;
+ * a capture layer multiplexes. Returns 0 or -ENOENT.
+ */
+int dp_port_set_hook(struct dp *dp, uint32_t port, dp_hook_fn fn, void *ctx);
+
+/* Called on the loop thread when a watched fd is readable. */
+typedef void (*dp_fd_fn)(void *ctx);
+
+/*
+ * dp_watch_fd() - have the loop call fn(ctx) whenever fd is readable (a BPF
+ * ring buffer's fd, say), so the loop drains it between batches. The caller
+ * keeps the fd open until dp_unwatch_fd() returns. Returns 0, -EEXIST, -ENOSPC.
+ */
+int dp_watch_fd(struct dp *dp, int fd, dp_fd_fn fn, void *ctx);
+
+/* Stop watching fd; fn is not called after this returns. Returns 0 or -ENOENT. */
+int dp_unwatch_fd(struct dp *dp, int fd);
 
 /* Loop statistics without locking. */
 void dp_get_stats(struct dp *dp, struct dp_stats *st);

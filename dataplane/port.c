@@ -56,6 +56,13 @@ int port_set_carrier(struct port *port, bool up)
 	return port->cls->set_carrier(port, up);
 }
 
+int port_netdev(struct port *port, int *netns_fd, char *ifname, int *ifindex)
+{
+	if (!port->cls->netdev)
+		return -EOPNOTSUPP;
+	return port->cls->netdev(port, netns_fd, ifname, ifindex);
+}
+
 int port_fd(const struct port *port)
 {
 	return port->fd;

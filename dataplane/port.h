@@ -24,6 +24,8 @@ struct port_class {
 	const char *name;
 	/* Show the link as up or down to the other side (carrier). May be NULL. */
 	int (*set_carrier)(struct port *port, bool up);
+	/* Where the netdev lives now; see port_netdev(). May be NULL. */
+	int (*netdev)(struct port *port, int *netns_fd, char *ifname, int *ifindex);
 	/* Release the class's resources (closes the fd). */
 	void (*destroy)(struct port *port);
 };
@@ -81,6 +83,12 @@ int port_fd(const struct port *port);
 
 /* Bytes of virtio-net header before each frame: 0 or VNET_HDR_LEN. */
 size_t port_hdr_len(const struct port *port);
+
+/*
+ * port_netdev() - a TAP's current namespace (new fd), name and index, which
+ * a guest may have changed by moving and renaming it. -EOPNOTSUPP for pairs.
+ */
+int port_netdev(struct port *port, int *netns_fd, char *ifname, int *ifindex);
 
 /* Human text for a port_*_open() error, naming the interface's problem. */
 const char *port_strerror(int err);

@@ -13,6 +13,7 @@
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -32,6 +33,38 @@ static int tap_set_carrier(struct port *port, bool up)
 	return 0;
 }
 
+static int tap_netdev(struct port *port, int *netns_fd, char *ifname, int *ifindex)
+{
+	struct ifreq ifr = {0};
+	int fd, cur, err = 0;
+
+	if (ioctl(port->fd, TUNGETIFF, &ifr))
+		return -errno;
+	fd = ioctl(port->fd, TUNGETDEVNETNS);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifname, PORT_NAME_MAX, "%s", ifr.ifr_name);
+	/* The index is per namespace: look it up inside the device's namespace. */
+	cur = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (cur < 0 || setns(fd, CLONE_NEWNET)) {
+		err = -errno;
+	} else {
+		*ifindex = (int)if_nametoindex(ifname);
+		if (!*ifindex)
+			err = -errno;
+		if (setns(cur, CLONE_NEWNET))
+			err = -errno;
+	}
+	if (cur >= 0)
+		close(cur);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	*netns_fd = fd;
+	return 0;
+}
+
 static void tap_destroy(struct port *port)
 {
 	if (port->fd >= 0)
@@ -41,6 +74,7 @@ static void tap_destroy(struct port *port)
 static const struct port_class tap_class = {
 	.name = "tap",
 	.set_carrier = tap_set_carrier,
+	.netdev = tap_netdev,
 	.destroy = tap_destroy,
 };
 
