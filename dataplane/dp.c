@@ -74,6 +74,8 @@ int dp_create(const struct dp_config *cfg, struct dp **out)
 		err = -errno;
 		goto fail;
 	}
+	for (unsigned int i = 0; i < DP_MAX_WATCH; i++)
+		dp->watch[i].fd = -1;
 	pthread_mutex_init(&dp->qlock, NULL);
 	pthread_cond_init(&dp->qcond, NULL);
 	*out = dp;
@@ -353,6 +355,8 @@ static int cmd_port_add(struct dp *dp, struct dp_cmd *c)
 	p->read_armed = false;
 	p->need_rearm = false;
 	p->tx_inflight = 0;
+	p->hook = NULL;
+	p->hook_ctx = NULL;
 	counters_reset(&p->ctr);
 	memset(&p->rl, 0, sizeof(p->rl));
 	partition_clear_port(&dp->part, slot);
@@ -779,6 +783,80 @@ void dp_get_stats(struct dp *dp, struct dp_stats *st)
 	st->bufs_free = atomic_load(&l->bufs_free);
 	st->multishot = atomic_load(&l->multishot);
 	st->running = atomic_load(&l->running);
+}
+
+/* ---- hooks ---- */
+
+static int cmd_port_set_hook(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_port *p = dp_port_get(dp, c->a);
+
+	if (!p)
+		return -ENOENT;
+	p->hook = (dp_hook_fn)c->out_fn;
+	p->hook_ctx = c->ptr;
+	return 0;
+}
+
+int dp_port_set_hook(struct dp *dp, uint32_t port, dp_hook_fn fn, void *ctx)
+{
+	struct dp_cmd c = {.fn = cmd_port_set_hook, .a = port, .ptr = ctx, .out_fn = (void (*)(void))fn};
+
+	return dp_call(dp, &c);
+}
+
+static int cmd_watch_fd(struct dp *dp, struct dp_cmd *c)
+{
+	struct dp_watch *free_slot = NULL;
+
+	for (unsigned int i = 0; i < DP_MAX_WATCH; i++) {
+		if (dp->watch[i].fd == (int)c->a)
+			return -EEXIST;
+		if (dp->watch[i].fd < 0 && !free_slot)
+			free_slot = &dp->watch[i];
+	}
+	if (!free_slot)
+		return -ENOSPC;
+	free_slot->fd = (int)c->a;
+	free_slot->fn = (dp_fd_fn)c->out_fn;
+	free_slot->ctx = c->ptr;
+	free_slot->gen++;
+	free_slot->armed = false;
+	loop_arm_watch(dp, (unsigned int)(free_slot - dp->watch));
+	return 0;
+}
+
+int dp_watch_fd(struct dp *dp, int fd, dp_fd_fn fn, void *ctx)
+{
+	struct dp_cmd c = {.fn = cmd_watch_fd, .a = (uint32_t)fd, .ptr = ctx,
+			   .out_fn = (void (*)(void))fn};
+
+	if (fd < 0 || !fn)
+		return -EINVAL;
+	return dp_call(dp, &c);
+}
+
+static int cmd_unwatch_fd(struct dp *dp, struct dp_cmd *c)
+{
+	for (unsigned int i = 0; i < DP_MAX_WATCH; i++) {
+		struct dp_watch *w = &dp->watch[i];
+
+		if (w->fd != (int)c->a)
+			continue;
+		loop_cancel_watch(dp, i);
+		w->fd = -1;
+		w->fn = NULL;
+		w->gen++; /* completions of the old poll are ignored */
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int dp_unwatch_fd(struct dp *dp, int fd)
+{
+	struct dp_cmd c = {.fn = cmd_unwatch_fd, .a = (uint32_t)fd};
+
+	return dp_call(dp, &c);
 }
 
 static int cmd_nop(struct dp *dp, struct dp_cmd *c)

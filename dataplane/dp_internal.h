@@ -17,7 +17,18 @@
 _Static_assert(DP_MAX_PORTS <= PARTITION_MAX_PORTS, "partition matrix too small");
 
 /* Completion tags: kind in the top byte, then slot and generation or index. */
-enum dp_tag_kind { TAG_READ = 1, TAG_WRITE, TAG_WAKE, TAG_TIMER, TAG_CANCEL };
+enum dp_tag_kind { TAG_READ = 1, TAG_WRITE, TAG_WAKE, TAG_TIMER, TAG_CANCEL, TAG_WATCH };
+
+#define DP_MAX_WATCH 32
+
+/* An fd the loop polls for another layer (a BPF ring buffer, say). */
+struct dp_watch {
+	int fd; /* -1: free */
+	uint16_t gen;
+	bool armed;
+	dp_fd_fn fn;
+	void *ctx;
+};
 
 /* A write's buffer id with this bit set names a segment buffer, not a receive buffer. */
 #define TX_SEGBUF 0x8000
@@ -39,6 +50,8 @@ struct dp_port {
 	bool read_armed;  /* a read request is outstanding */
 	bool need_rearm;  /* re-arm the read after this batch */
 	uint32_t tx_inflight;
+	dp_hook_fn hook; /* capture hook, or NULL */
+	void *hook_ctx;
 	struct dp_counters_live ctr;
 	struct log_ratelimit rl;
 };
@@ -57,7 +70,8 @@ struct dp_tx {
 	uint16_t bid;  /* receive buffer it writes from, or TX_SEGBUF | segment buffer */
 	uint16_t port; /* destination slot */
 	uint16_t gen;  /* destination generation */
-	uint32_t bytes;
+	uint32_t bytes;     /* Ethernet frame length */
+	const uint8_t *frame; /* the Ethernet frame, for hooks */
 	uint32_t next_free;
 	struct iovec iov[2];
 };
@@ -71,6 +85,7 @@ struct dp_cmd {
 	void *ptr;
 	size_t n, max;
 	uint32_t out_id;
+	void (*out_fn)(void); /* a callback carried by the command (cast back by its user) */
 	int result;
 	bool done;
 	struct dp_cmd *next;
@@ -110,6 +125,7 @@ struct dp {
 	struct dp_bridge bridges[DP_MAX_BRIDGES];
 	struct partition part;
 	struct dp_stats_live stats;
+	struct dp_watch watch[DP_MAX_WATCH];
 
 	int wakefd;
 	struct __kernel_timespec tick;
@@ -141,6 +157,10 @@ void loop_arm_read(struct dp *dp, unsigned int slot);
 
 /* Cancel the read of port slot (loop thread). */
 void loop_cancel_read(struct dp *dp, unsigned int slot);
+
+/* Arm or cancel the poll of watch slot i (loop thread, or nothing before the loop runs). */
+void loop_arm_watch(struct dp *dp, unsigned int i);
+void loop_cancel_watch(struct dp *dp, unsigned int i);
 
 /* Port and bridge ids. */
 static inline uint32_t dp_make_id(uint16_t gen, unsigned int slot)

@@ -13,6 +13,8 @@
  * published to the ring, stopped reads re-armed, queued commands run.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <time.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +185,62 @@ void loop_cancel_read(struct dp *dp, unsigned int slot)
 	p->read_armed = false;
 }
 
+static uint64_t tag_watch(unsigned int i, uint16_t gen)
+{
+	return (uint64_t)TAG_WATCH << 56 | (uint64_t)gen << 16 | i;
+}
+
+void loop_arm_watch(struct dp *dp, unsigned int i)
+{
+	struct dp_watch *w = &dp->watch[i];
+	struct io_uring_sqe *sqe;
+
+	if (!dp->ring_ready || w->fd < 0 || w->armed)
+		return;
+	sqe = loop_sqe(dp);
+	if (!sqe)
+		return;
+	io_uring_prep_poll_multishot(sqe, w->fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, tag_watch(i, w->gen));
+	w->armed = true;
+}
+
+void loop_cancel_watch(struct dp *dp, unsigned int i)
+{
+	struct dp_watch *w = &dp->watch[i];
+	struct io_uring_sqe *sqe;
+
+	if (!dp->ring_ready || !w->armed)
+		return;
+	sqe = loop_sqe(dp);
+	if (sqe) {
+		io_uring_prep_poll_remove(sqe, tag_watch(i, w->gen));
+		io_uring_sqe_set_data64(sqe, (uint64_t)TAG_CANCEL << 56);
+	}
+	w->armed = false;
+}
+
+static void loop_on_watch(struct dp *dp, uint64_t tag, const struct io_uring_cqe *cqe)
+{
+	unsigned int i = tag & 0xffff;
+	struct dp_watch *w = &dp->watch[i];
+
+	if (i >= DP_MAX_WATCH || w->fd < 0 || w->gen != (uint16_t)(tag >> 16))
+		return; /* unwatched */
+	if (!(cqe->flags & IORING_CQE_F_MORE))
+		w->armed = false;
+	if (cqe->res < 0) { /* not re-armed: the fd is unusable */
+		w->armed = false;
+		if (cqe->res != -ECANCELED)
+			log_warn("watched fd %d: poll failed: %s", w->fd, strerror(-cqe->res));
+		return;
+	}
+	if (cqe->res > 0 && !dp->stopping)
+		w->fn(w->ctx);
+	if (!w->armed && !dp->stopping)
+		loop_arm_watch(dp, i);
+}
+
 /* The port's netdev is gone (its namespace was deleted): stop using it, keep the slot. */
 static void loop_port_gone(struct dp_port *p, int err)
 {
@@ -193,6 +251,50 @@ static void loop_port_gone(struct dp_port *p, int err)
 	ctr_add(&p->ctr.drop_port_gone, 1);
 	log_warn("%s: port gone (%s); forwarding continues for the other ports",
 		 port_name(p->port), err ? strerror(-err) : "end of file");
+}
+
+/* ---- hooks and drops ---- */
+
+#define CTR_IDX(name) (offsetof(struct dp_counters_live, name) / sizeof(_Atomic uint64_t))
+
+/* Tell port slot's hook about a frame (only called when the port has a hook). */
+static void loop_hook(struct dp *dp, unsigned int slot, enum dp_hook_dir dir, const uint8_t *data,
+		      size_t len, const char *reason, unsigned int peer)
+{
+	struct dp_port *p = &dp->ports[slot];
+	struct timespec ts;
+	struct dp_hook_frame f = {
+		.port = atomic_load_explicit(&p->live_id, memory_order_relaxed),
+		.dir = dir,
+		.data = data,
+		.len = len,
+		.drop_reason = reason,
+		.peer = peer < DP_MAX_PORTS ? atomic_load_explicit(&dp->ports[peer].live_id,
+								    memory_order_relaxed)
+					    : DP_ALL,
+	};
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	f.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	p->hook(p->hook_ctx, &f);
+}
+
+/*
+ * Count a drop on port slot: the reason counter why and the side counter
+ * (rx_dropped, tx_dropped or rx_errors, by index), and tell the port's hook.
+ * f may be NULL when no frame is at hand; peer is the path's other port or
+ * DP_MAX_PORTS.
+ */
+static void loop_drop(struct dp *dp, unsigned int slot, size_t why, size_t side,
+		      const struct frame *f, unsigned int peer)
+{
+	struct dp_port *p = &dp->ports[slot];
+	_Atomic uint64_t *c = (_Atomic uint64_t *)&p->ctr;
+
+	ctr_add(&c[why], 1);
+	ctr_add(&c[side], 1);
+	if (p->hook && f)
+		loop_hook(dp, slot, DP_HOOK_DROP, f->data, f->len, dp_counter_names[why], peer);
 }
 
 /* ---- forwarding ---- */
@@ -214,7 +316,7 @@ struct fwd_ctx {
  * Returns false when the write could not be posted (counted as a drop).
  */
 static bool loop_tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *iov,
-			 unsigned int cnt, uint32_t bytes)
+			 unsigned int cnt, const struct frame *eth, unsigned int in)
 {
 	struct dp_port *o = &dp->ports[out];
 	struct io_uring_sqe *sqe = NULL;
@@ -227,8 +329,8 @@ static bool loop_tx_post(struct dp *dp, unsigned int out, uint16_t bid, const st
 	if (ti != DP_TX_NIL && !full)
 		sqe = loop_sqe(dp);
 	if (!sqe) {
-		ctr_add(full ? &o->ctr.drop_queue_full : &o->ctr.drop_no_buffer, 1);
-		ctr_add(&o->ctr.rx_dropped, 1);
+		loop_drop(dp, out, full ? CTR_IDX(drop_queue_full) : CTR_IDX(drop_no_buffer),
+			  CTR_IDX(rx_dropped), eth, in);
 		return false;
 	}
 	tx = &dp->tx[ti];
@@ -236,7 +338,8 @@ static bool loop_tx_post(struct dp *dp, unsigned int out, uint16_t bid, const st
 	tx->bid = bid;
 	tx->port = (uint16_t)out;
 	tx->gen = o->gen;
-	tx->bytes = bytes;
+	tx->bytes = (uint32_t)eth->len;
+	tx->frame = eth->data;
 	memcpy(tx->iov, iov, cnt * sizeof(*iov));
 	io_uring_prep_writev(sqe, o->fd, tx->iov, cnt, 0);
 	io_uring_sqe_set_data64(sqe, tag_tx(ti));
@@ -262,7 +365,7 @@ static void loop_tx(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
 	} else {
 		iov[0] = (struct iovec){fx->eth.data, fx->eth.len};
 	}
-	loop_tx_post(dp, out, fx->bid, iov, cnt, (uint32_t)fx->eth.len);
+	loop_tx_post(dp, out, fx->bid, iov, cnt, &fx->eth, fx->in);
 }
 
 /*
@@ -271,12 +374,10 @@ static void loop_tx(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
  */
 static void loop_tx_segments(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
 {
-	struct dp_port *o = &dp->ports[out];
 	unsigned int n = gso_wire_count(&fx->eth, &fx->vh);
 
 	if (n == 0) {
-		ctr_add(&o->ctr.drop_no_offload, 1);
-		ctr_add(&o->ctr.rx_dropped, 1);
+		loop_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth, fx->in);
 		return;
 	}
 	for (unsigned int i = 0; i < n; i++) {
@@ -285,8 +386,8 @@ static void loop_tx_segments(struct dp *dp, struct fwd_ctx *fx, unsigned int out
 		int len;
 
 		if (dp->seg_nfree == 0) {
-			ctr_add(&o->ctr.drop_no_buffer, 1);
-			ctr_add(&o->ctr.rx_dropped, 1);
+			loop_drop(dp, out, CTR_IDX(drop_no_buffer), CTR_IDX(rx_dropped), &fx->eth,
+				  fx->in);
 			continue;
 		}
 		seg = dp->seg_free[--dp->seg_nfree];
@@ -294,12 +395,14 @@ static void loop_tx_segments(struct dp *dp, struct fwd_ctx *fx, unsigned int out
 		len = gso_segment(&fx->eth, &fx->vh, i, buf, DP_SEG_SIZE);
 		if (len < 0) {
 			dp->seg_free[dp->seg_nfree++] = seg;
-			ctr_add(&o->ctr.drop_no_offload, 1);
-			ctr_add(&o->ctr.rx_dropped, 1);
+			loop_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth,
+				  fx->in);
 			continue;
 		}
+		struct frame wire = {buf, (size_t)len};
+
 		if (!loop_tx_post(dp, out, TX_SEGBUF | seg, &(struct iovec){buf, (size_t)len}, 1,
-				  (uint32_t)len))
+				  &wire, fx->in))
 			dp->seg_free[dp->seg_nfree++] = seg;
 	}
 }
@@ -310,18 +413,15 @@ static void loop_fwd_one(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
 	struct dp_port *in = &dp->ports[fx->in], *o = &dp->ports[out];
 
 	if (o->gone) {
-		ctr_add(&o->ctr.drop_port_gone, 1);
-		ctr_add(&o->ctr.rx_dropped, 1);
+		loop_drop(dp, out, CTR_IDX(drop_port_gone), CTR_IDX(rx_dropped), &fx->eth, fx->in);
 		return;
 	}
 	if (!o->up) {
-		ctr_add(&o->ctr.drop_link_down, 1);
-		ctr_add(&o->ctr.rx_dropped, 1);
+		loop_drop(dp, out, CTR_IDX(drop_link_down), CTR_IDX(rx_dropped), &fx->eth, fx->in);
 		return;
 	}
 	if (partition_blocked(&dp->part, fx->in, out)) {
-		ctr_add(&in->ctr.drop_partition, 1);
-		ctr_add(&in->ctr.tx_dropped, 1);
+		loop_drop(dp, fx->in, CTR_IDX(drop_partition), CTR_IDX(tx_dropped), &fx->eth, out);
 		return;
 	}
 	if (in->hdr_len && !o->hdr_len) {
@@ -345,28 +445,27 @@ static void loop_fwd_one(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
 static int loop_check(struct dp *dp, struct fwd_ctx *fx, struct frame_eth *eth)
 {
 	struct dp_port *in = &dp->ports[fx->in];
-	_Atomic uint64_t *why = NULL;
+	size_t why = 0;
 
+	fx->eth = frame_tail(&fx->all, in->hdr_len);
 	if (fx->all.len >= dp->cfg.buf_size)
-		why = &in->ctr.drop_oversize;
+		why = CTR_IDX(drop_oversize);
 	else if (!in->up)
-		why = &in->ctr.drop_link_down;
+		why = CTR_IDX(drop_link_down);
 	else if (in->hdr_len && vnet_hdr_parse(&fx->all, &fx->vh))
-		why = &in->ctr.drop_malformed;
+		why = CTR_IDX(drop_malformed);
 	if (!why) {
-		fx->eth = frame_tail(&fx->all, in->hdr_len);
 		fx->gso = (fx->vh.gso_type & ~VNET_GSO_ECN) != VNET_GSO_NONE;
 		if (frame_eth_parse(&fx->eth, eth))
-			why = &in->ctr.drop_runt;
+			why = CTR_IDX(drop_runt);
 		else if (!fx->gso && fx->eth.len > FRAME_MAX_LEN)
-			why = &in->ctr.drop_oversize;
+			why = CTR_IDX(drop_oversize);
 	}
 	if (!why)
 		return 0;
-	ctr_add(why, 1);
-	ctr_add(&in->ctr.tx_dropped, 1);
-	if (why != &in->ctr.drop_link_down)
+	if (why != CTR_IDX(drop_link_down))
 		ctr_add(&in->ctr.tx_errors, 1);
+	loop_drop(dp, fx->in, why, CTR_IDX(tx_dropped), &fx->eth, DP_MAX_PORTS);
 	return -1;
 }
 
@@ -383,6 +482,8 @@ static void loop_fwd(struct dp *dp, unsigned int slot, uint16_t bid, size_t len)
 	ctr_add(&in->ctr.tx_bytes, len > in->hdr_len ? len - in->hdr_len : 0);
 	if (loop_check(dp, &fx, &eth))
 		goto done;
+	if (in->hook)
+		loop_hook(dp, slot, DP_HOOK_GUEST_TX, fx.eth.data, fx.eth.len, NULL, DP_MAX_PORTS);
 	if (fx.gso)
 		ctr_add(&dp->stats.gso_frames, 1);
 	fdb_learn(b->fdb, eth.src, (uint16_t)slot, dp->now);
@@ -448,17 +549,22 @@ static void loop_on_write(struct dp *dp, uint64_t tag, int res)
 
 	if (p->port && p->gen == tx->gen) {
 		p->tx_inflight--;
+		struct frame f = {(uint8_t *)tx->frame, tx->bytes};
+
 		if (res >= 0) {
 			ctr_add(&p->ctr.rx_packets, 1);
 			ctr_add(&p->ctr.rx_bytes, tx->bytes);
+			if (p->hook)
+				loop_hook(dp, tx->port, DP_HOOK_GUEST_RX, f.data, f.len, NULL,
+					  DP_MAX_PORTS);
 		} else if (res == -EBADFD) {
 			loop_port_gone(p, res);
 		} else if (res == -EAGAIN || res == -ENOBUFS) {
-			ctr_add(&p->ctr.drop_queue_full, 1);
-			ctr_add(&p->ctr.rx_dropped, 1);
+			loop_drop(dp, tx->port, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &f,
+				  DP_MAX_PORTS);
 		} else {
-			ctr_add(&p->ctr.drop_tx_error, 1);
-			ctr_add(&p->ctr.rx_errors, 1);
+			loop_drop(dp, tx->port, CTR_IDX(drop_tx_error), CTR_IDX(rx_errors), &f,
+				  DP_MAX_PORTS);
 			if (res != -EIO) /* EIO: the guest's interface is down */
 				log_ratelimited(&p->rl, LOG_LVL_WARN, "%s: write failed: %s",
 						port_name(p->port), strerror(-res));
@@ -520,6 +626,9 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 		return true;
 	case TAG_TIMER:
 		loop_on_timer(dp);
+		break;
+	case TAG_WATCH:
+		loop_on_watch(dp, tag, cqe);
 		break;
 	case TAG_CANCEL:
 		break;
@@ -594,6 +703,10 @@ int loop_setup(struct dp *dp)
 		if (dp->ports[i].port)
 			loop_arm_read(dp, i);
 	}
+	for (unsigned int i = 0; i < DP_MAX_WATCH; i++) {
+		dp->watch[i].armed = false;
+		loop_arm_watch(dp, i);
+	}
 	return 0;
 }
 
@@ -641,6 +754,8 @@ static void loop_teardown(struct dp *dp)
 		dp->ports[i].read_armed = false;
 		dp->ports[i].tx_inflight = 0;
 	}
+	for (unsigned int i = 0; i < DP_MAX_WATCH; i++)
+		dp->watch[i].armed = false;
 	/* Writes in flight died with the ring: rebuild the write slot list. */
 	for (uint32_t i = 0; i < dp->cfg.tx_slots; i++)
 		dp->tx[i].next_free = i + 1 < dp->cfg.tx_slots ? i + 1 : DP_TX_NIL;

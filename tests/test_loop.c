@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -370,6 +372,127 @@ static void test_stuck_reader_costs_only_its_own_frames(void **state)
 	assert_in_range(CTR(lab, 2, rx_packets) + CTR(lab, 2, rx_dropped), n - 64 / 2, n);
 }
 
+/* ---- hooks and watched fds ---- */
+
+struct seen {
+	pthread_mutex_t lock;
+	int n;
+	struct {
+		uint32_t port, peer;
+		enum dp_hook_dir dir;
+		char reason[32];
+		uint8_t tag;
+	} f[64];
+};
+
+static void on_hook(void *ctx, const struct dp_hook_frame *f)
+{
+	struct seen *s = ctx;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->n < 64) {
+		s->f[s->n].port = f->port;
+		s->f[s->n].peer = f->peer;
+		s->f[s->n].dir = f->dir;
+		snprintf(s->f[s->n].reason, sizeof(s->f[0].reason), "%s",
+			 f->drop_reason ? f->drop_reason : "");
+		s->f[s->n].tag = f->len > 14 ? f->data[14] : 0;
+		s->n++;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int seen_count(struct seen *s, int want)
+{
+	int n = 0;
+
+	for (int i = 0; i < 500; i++) {
+		pthread_mutex_lock(&s->lock);
+		n = s->n;
+		pthread_mutex_unlock(&s->lock);
+		if (n >= want)
+			break;
+		usleep(10000);
+	}
+	return n;
+}
+
+static void test_hooks_see_tx_rx_and_drops(void **state)
+{
+	struct lab *lab = *state;
+	static struct seen s = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+	s.n = 0;
+	assert_int_equal(dp_port_set_hook(lab->dp, lab->id[0], on_hook, &s), 0);
+	assert_int_equal(dp_port_set_hook(lab->dp, lab->id[1], on_hook, &s), 0);
+	assert_int_equal(dp_port_set_hook(lab->dp, 4242, on_hook, &s), -ENOENT);
+	send_to(lab, 0, 1, 50); /* flooded: 0 tx, 1 rx (and 2, not hooked) */
+	assert_int_equal(recv_tag(lab, 1), 50);
+	assert_int_equal(seen_count(&s, 2), 2);
+	for (int i = 0; i < 2; i++) {
+		bool tx = s.f[i].port == lab->id[0];
+
+		assert_int_equal(s.f[i].dir, tx ? DP_HOOK_GUEST_TX : DP_HOOK_GUEST_RX);
+		assert_int_equal(s.f[i].tag, 50);
+	}
+	assert_int_equal(dp_partition_set(lab->dp, lab->id[0], lab->id[1], true), 0);
+	send_to(lab, 0, 1, 51);
+	assert_int_equal(recv_tag(lab, 2), 50);
+	assert_int_equal(recv_tag(lab, 2), 51); /* still flooded to 2 */
+	assert_int_equal(seen_count(&s, 4), 4);
+	assert_int_equal(s.f[2].dir, DP_HOOK_GUEST_TX);
+	assert_int_equal(s.f[3].dir, DP_HOOK_DROP);
+	assert_string_equal(s.f[3].reason, "drop_partition");
+	assert_int_equal(s.f[3].port, lab->id[0]);
+	assert_int_equal(s.f[3].peer, lab->id[1]);
+	assert_int_equal(s.f[3].tag, 51);
+	/* Removed: no more calls. */
+	assert_int_equal(dp_port_set_hook(lab->dp, lab->id[0], NULL, NULL), 0);
+	assert_int_equal(dp_port_set_hook(lab->dp, lab->id[1], NULL, NULL), 0);
+	send_to(lab, 0, 2, 52);
+	assert_int_equal(recv_tag(lab, 2), 52);
+	assert_int_equal(dp_sync(lab->dp), 0);
+	assert_int_equal(seen_count(&s, 0), 4);
+}
+
+static _Atomic int watch_calls;
+
+static void on_watch(void *ctx)
+{
+	uint64_t v;
+
+	if (read(*(int *)ctx, &v, sizeof(v)) == sizeof(v))
+		watch_calls++;
+}
+
+static void test_watch_fd(void **state)
+{
+	struct lab *lab = *state;
+	static int efd;
+	uint64_t one = 1;
+
+	watch_calls = 0;
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(efd >= 0);
+	assert_int_equal(dp_watch_fd(lab->dp, efd, on_watch, &efd), 0);
+	assert_int_equal(dp_watch_fd(lab->dp, efd, on_watch, &efd), -EEXIST);
+	assert_int_equal(dp_watch_fd(lab->dp, -1, on_watch, &efd), -EINVAL);
+	for (int round = 1; round <= 3; round++) {
+		assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+		for (int i = 0; i < 500 && watch_calls < round; i++)
+			usleep(10000);
+		assert_int_equal(watch_calls, round);
+	}
+	assert_int_equal(dp_unwatch_fd(lab->dp, efd), 0);
+	assert_int_equal(dp_unwatch_fd(lab->dp, efd), -ENOENT);
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(dp_sync(lab->dp), 0);
+	usleep(50000);
+	assert_int_equal(dp_sync(lab->dp), 0);
+	assert_int_equal(watch_calls, 3);
+	close(efd);
+}
+
 /* ---- virtio-net headers between offloading and plain ports ---- */
 
 /* Frames from a vnet port (v) to a plain port (the lab's port 0) and back. */
@@ -564,6 +687,7 @@ int main(void)
 		T(test_vnet_gso_to_plain_port), T(test_vnet_partial_csum_to_plain_port),
 		T(test_plain_to_vnet_gets_header), T(test_vnet_to_vnet_passes_gso_whole),
 		T(test_vnet_malformed_header), T(test_stuck_reader_costs_only_its_own_frames),
+		T(test_hooks_see_tx_rx_and_drops), T(test_watch_fd),
 	};
 	int fails = cmocka_run_group_tests_name("loop (multishot)", tests, NULL, NULL);
 
