@@ -38,10 +38,21 @@ deps() {
 
 build() {
 	deps
-	if [ ! -f "$build/build.ninja" ]; then
-		meson setup "$build" "$here" >/dev/null
+	local log
+	log=$(mktemp)
+	if [ ! -f "$build/build.ninja" ] && ! meson setup "$build" "$here" >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		echo "quickstart: meson setup failed" >&2
+		exit 1
 	fi
-	ninja -C "$build" >/dev/null
+	if ! ninja -C "$build" >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		echo "quickstart: build failed" >&2
+		exit 1
+	fi
+	rm -f "$log"
 }
 
 # meson's closing table, turned into the one line any CI reads: "N passed, N failed, N skipped".
