@@ -357,7 +357,7 @@ static int ctl_partition_apply(struct ctl *ctl, json_t *args, bool cut, json_t *
 			       struct ctl_err *e)
 {
 	static struct dp_path list[2 * DP_MAX_PORTS * DP_MAX_PORTS]; /* ctl runs one command at a time */
-	struct ctl_port_set from, to;
+	struct ctl_port_set from = {.n = 0}, to = {.n = 0};
 	unsigned int paths = 0;
 	bool oneway;
 	int err;
@@ -634,7 +634,7 @@ static int cmd_fdb_show(struct ctl *ctl, json_t *args, json_t **result, struct c
 
 static int cmd_fdb_flush(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
-	const char *bridge, *port;
+	const char *bridge, *port = NULL;
 	struct dp_port_info pi;
 	uint32_t br, id = DP_ALL;
 	int err;
