@@ -5,6 +5,7 @@
 #
 # Usage: bench/run.sh [--duration S] [--only LIST] [--tapyard PATH]
 #   --duration S    seconds per measurement (default 5)
+#   --rounds N      measure every path N times, interleaved, and print the medians (default 1)
 #   --only LIST     comma-separated paths out of veth,bridge,tapyard,vde (default: all)
 #   --tapyard PATH  tapyard binary (default: $TAPYARD, else build/tapyard in this repo)
 #
@@ -16,6 +17,7 @@ set -u -o pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DURATION=5
+ROUNDS=1
 ONLY=veth,bridge,tapyard,vde
 TAPYARD=${TAPYARD:-$(cd "$BENCH_DIR/.." && pwd)/build/tapyard}
 
@@ -478,6 +480,43 @@ bench_path()
 	teardown
 }
 
+# Rounds interleave the paths, so a busy moment on a shared machine hits all of them alike; the
+# table shows each figure's median over the rounds.
+declare -A ALL_TCP1 ALL_TCP4 ALL_UDP_RX ALL_UDP_TX ALL_UDP_LOSS
+collect_round()
+{
+	local p=$1
+	ALL_TCP1[$p]+="${TCP1[$p]:-} "
+	ALL_TCP4[$p]+="${TCP4[$p]:-} "
+	ALL_UDP_RX[$p]+="${UDP_RX[$p]:-} "
+	ALL_UDP_TX[$p]+="${UDP_TX[$p]:-} "
+	ALL_UDP_LOSS[$p]+="${UDP_LOSS[$p]:-} "
+	TCP1[$p]= TCP4[$p]= UDP_RX[$p]= UDP_TX[$p]= UDP_LOSS[$p]=
+}
+
+# The median of the numbers given (empty when none).
+median()
+{
+	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+		awk '{v[NR] = $1} END {if (NR) printf "%.2f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+take_medians()
+{
+	local p
+	for p in "${PATHS[@]}"; do
+		# shellcheck disable=SC2086 # word splitting of the collected lists is intended
+		{
+			TCP1[$p]=$(median ${ALL_TCP1[$p]})
+			TCP4[$p]=$(median ${ALL_TCP4[$p]})
+			UDP_RX[$p]=$(median ${ALL_UDP_RX[$p]})
+			UDP_TX[$p]=$(median ${ALL_UDP_TX[$p]})
+			UDP_LOSS[$p]=$(median ${ALL_UDP_LOSS[$p]})
+		}
+		log "$(label_of "$p") tcp1 per round: ${ALL_TCP1[$p]}"
+	done
+}
+
 # a / b to two decimals, or "-" when either is missing.
 ratio()
 {
@@ -545,12 +584,17 @@ parse_args()
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--duration) DURATION=${2:-}; shift 2 || usage 2 ;;
+		--rounds) ROUNDS=${2:-}; shift 2 || usage 2 ;;
 		--only) ONLY=${2:-}; shift 2 || usage 2 ;;
 		--tapyard) TAPYARD=${2:-}; shift 2 || usage 2 ;;
 		-h | --help) usage 0 ;;
 		*) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
 		esac
 	done
+	if ! [[ $ROUNDS =~ ^[0-9]+$ ]] || ((ROUNDS < 1 || ROUNDS > 20)); then
+		echo "run.sh: --rounds must be 1..20" >&2
+		exit 2
+	fi
 	if ! [[ $DURATION =~ ^[0-9]+$ ]] || ((DURATION < 1 || DURATION > 600)); then
 		echo "run.sh: --duration must be 1..600 seconds" >&2
 		exit 2
@@ -592,9 +636,15 @@ main()
 	cc -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$UDPRATE" "$BENCH_DIR/udprate.c" ||
 		{ echo "run.sh: could not build bench/udprate.c" >&2; exit 1; }
 	log "paths: ${PATHS[*]}; $DURATION s per measurement; $(nproc) cpus; kernel $(uname -r)"
-	for p in "${PATHS[@]}"; do
-		bench_path "$p" "$(label_of "$p")"
+	local r
+	for ((r = 1; r <= ROUNDS; r++)); do
+		((ROUNDS > 1)) && log "round $r of $ROUNDS"
+		for p in "${PATHS[@]}"; do
+			bench_path "$p" "$(label_of "$p")"
+			collect_round "$p"
+		done
 	done
+	((ROUNDS > 1)) && take_medians
 	print_table
 	mkdir -p "$BENCH_DIR/results"
 	out=$BENCH_DIR/results/bench-$(date +%Y%m%d-%H%M%S).json
