@@ -16,6 +16,9 @@
 #include <time.h>
 
 #include "ctl_args.h"
+#include "ctl_capture.h"
+#include "ctl_guest.h"
+#include "ctl_impair.h"
 #include "ctl_impl.h"
 #include "log.h"
 
@@ -727,6 +730,9 @@ static const struct ctl_cmd ctl_core_cmds[] = {
 /* Every command table; a module adds its table here. */
 static const struct ctl_cmd_table ctl_tables[] = {
 	CTL_TABLE(ctl_core_cmds),
+	CTL_TABLE(ctl_guest_cmds),
+	CTL_TABLE(ctl_impair_cmds),
+	CTL_TABLE(ctl_capture_cmds),
 };
 
 static const struct ctl_cmd *ctl_cmd_find(const char *name)
@@ -894,12 +900,17 @@ struct dp *ctl_dp(struct ctl *ctl)
 int ctl_create(struct dp *dp, struct ctl **out)
 {
 	struct ctl *ctl = calloc(1, sizeof(*ctl));
+	pthread_mutexattr_t attr;
 
 	if (!ctl)
 		return -ENOMEM;
 	ctl->dp = dp;
 	ctl->start_ns = ctl_now_ns();
-	pthread_mutex_init(&ctl->lock, NULL);
+	/* Recursive: a command may run others through ctl_call() (guest/attach runs port/add). */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&ctl->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	*out = ctl;
 	return 0;
 }
@@ -908,6 +919,8 @@ void ctl_destroy(struct ctl *ctl)
 {
 	if (!ctl)
 		return;
+	ctl_capture_release(ctl);
+	ctl_guest_release(ctl);
 	pthread_mutex_destroy(&ctl->lock);
 	free(ctl);
 }

@@ -3,19 +3,26 @@
  * ctl_cli: `tapyard ctl`. One table lists every command's words, usage,
  * wire command and how its positional words and options become args; the
  * request goes to the daemon through ctl_client and the reply is printed by
- * ctl_print (or as JSON).
+ * ctl_print (or as JSON). A CLI_WATCH command (watch) repeats its request
+ * every --interval on one connection; the hidden global option --repeat N
+ * sends any request N times and prints round-trip latencies instead.
  */
 #include "ctl_cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "counters.h"
+#include "ctl_capture_cli.h"
+#include "ctl_impair_cli.h"
 #include "ctl_client.h"
 #include "ctl_print.h"
 #include "ctl_server.h"
@@ -28,6 +35,11 @@ enum {
 	CLI_ONEWAY = 1 << 1, /* --oneway */
 	CLI_BRIDGE = 1 << 2, /* --bridge B */
 	CLI_VALUE = 1 << 3, /* --value NAME */
+	CLI_INTERVAL = 1 << 4, /* --interval S */
+	CLI_COUNT = 1 << 5, /* --count N */
+	CLI_WATCH = 1 << 6, /* repeat the request every --interval, print rates (no print fn) */
+	CLI_RAW = 1 << 7, /* ctl_capture_cli() parses the words and runs the command */
+	CLI_WORDS = 1 << 8, /* every word, options too, is positional: the build function parses */
 };
 
 struct cli;
@@ -48,7 +60,8 @@ struct cli_cmd {
 struct cli {
 	const char *socket;
 	bool json, help, existing, oneway;
-	const char *bridge, *value;
+	const char *bridge, *value, *interval, *count;
+	long repeat; /* hidden --repeat N: measure N round trips */
 	char **pos; /* positional words after the command's words */
 	int npos;
 	const struct cli_cmd *cmd;
@@ -57,6 +70,7 @@ struct cli {
 static int cli_build_link(struct cli *cli, json_t *args);
 static int cli_build_partition(struct cli *cli, json_t *args);
 static int cli_build_counters(struct cli *cli, json_t *args);
+static int cli_build_impair(struct cli *cli, json_t *args);
 
 /* clang-format off */
 static const struct cli_cmd cli_cmds[] = {
@@ -94,12 +108,41 @@ static const struct cli_cmd cli_cmds[] = {
 	 CLI_BRIDGE | CLI_VALUE, 0, -1, {0}, cli_build_counters, ctl_print_counters},
 	{"counters reset", "[PORT]", "zero the counters of one port or of all",
 	 "counters/reset", 0, 0, 1, {"port"}, NULL, NULL},
+	{"watch", "[PORT...] [--bridge B] [--interval S] [--count N]",
+	 "live counters and rates, like top (S: 1 s)", "counters/get",
+	 CLI_BRIDGE | CLI_INTERVAL | CLI_COUNT | CLI_WATCH, 0, -1, {0}, cli_build_counters, NULL},
 	{"fdb show", "BRIDGE", "list learned MAC addresses", "fdb/show", 0, 1, 1, {"bridge"},
 	 NULL, ctl_print_fdb},
 	{"fdb flush", "BRIDGE [PORT]", "forget learned addresses (of one port)", "fdb/flush", 0, 1,
 	 2, {"bridge", "port"}, NULL, NULL},
 	{"log set", "LEVEL", "log level: error, warn, info or debug", "log/set", 0,
 	 1, 1, {"level"}, NULL, NULL},
+	{"impair set", "TARGET KNOB VALUE... [--replace]",
+	 "impair --bridge B, --port P --dir tx|rx or --from A --to B (netem words)",
+	 "impair/set", CLI_WORDS, 3, -1, {0}, cli_build_impair, ctl_impair_print},
+	{"impair show", "TARGET", "an impairment's knobs and counters", "impair/get", CLI_WORDS,
+	 2, 4, {0}, cli_build_impair, ctl_impair_print},
+	{"impair clear", "TARGET", "remove one target's impairment", "impair/clear", CLI_WORDS, 2,
+	 4, {0}, cli_build_impair, NULL},
+	{"impair clear-all", "[BRIDGE]", "remove every impairment (of one bridge)",
+	 "impair/clear_all", 0, 0, 1, {"bridge"}, NULL, NULL},
+	{"impair list", "[BRIDGE]", "list impairments with their counters", "impair/list", 0, 0,
+	 1, {"bridge"}, NULL, ctl_impair_print_list},
+	{"capture start", "PORT|--bridge B [--snaplen N] [--write F] [--mode M]",
+	 "capture a NIC or bridge (M: auto, bpf, loop); prints its id", "capture/start", CLI_RAW,
+	 0, -1, {0}, NULL, NULL},
+	{"capture stop", "ID", "stop a capture; prints its counts", "capture/stop", CLI_RAW, 0, -1,
+	 {0}, NULL, NULL},
+	{"capture list", "[--bridge B]", "list captures", "capture/list", CLI_RAW, 0, -1, {0}, NULL,
+	 NULL},
+	{"capture save", "ID FILE", "write what a capture kept as pcapng", "capture/save", CLI_RAW,
+	 0, -1, {0}, NULL, NULL},
+	{"capture read", "ID [--cursor N] [--max N]", "print captured frames, one line each",
+	 "capture/read", CLI_RAW, 0, -1, {0}, NULL, NULL},
+	{"capture follow", "ID [--cursor N]", "print frames as they come until the capture stops",
+	 "capture/follow", CLI_RAW, 0, -1, {0}, NULL, NULL},
+	{"capture", "--follow ID", "the same as capture follow ID", "capture/follow", CLI_RAW, 0,
+	 -1, {0}, NULL, NULL},
 };
 /* clang-format on */
 
@@ -214,6 +257,9 @@ static bool cli_is_opt(const char *arg, const char *opt)
 /* Strip --socket, --json and --help from anywhere; the rest goes to words. */
 static int cli_parse_global(struct cli *cli, int argc, char **argv, char **words, int *nwords)
 {
+	const char *value;
+	char *end;
+
 	for (int i = 1; i < argc; i++) {
 		if (cli_is_opt(argv[i], "--socket")) {
 			cli->socket = cli_opt_value("--socket", argv, argc, &i);
@@ -221,6 +267,12 @@ static int cli_parse_global(struct cli *cli, int argc, char **argv, char **words
 				return cli_usage_error("--socket needs a PATH%s", "");
 		} else if (strcmp(argv[i], "--json") == 0) {
 			cli->json = true;
+		} else if (cli_is_opt(argv[i], "--repeat")) {
+			value = cli_opt_value("--repeat", argv, argc, &i);
+			cli->repeat = value ? strtol(value, &end, 10) : 0;
+			if (!value || *end || cli->repeat < 1 || cli->repeat > 10000000)
+				return cli_usage_error("--repeat needs a count from 1 to 10000000%s",
+						       "");
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			cli->help = true;
 		} else {
@@ -246,7 +298,9 @@ static int cli_parse_cmd(struct cli *cli, char **argv, int argc)
 	int rc = CTL_EXIT_OK;
 
 	for (int i = 0; !rc && i < argc; i++) {
-		if ((c->opts & CLI_EXISTING) && strcmp(argv[i], "--existing") == 0)
+		if (c->opts & CLI_WORDS)
+			cli->pos[cli->npos++] = argv[i];
+		else if ((c->opts & CLI_EXISTING) && strcmp(argv[i], "--existing") == 0)
 			cli->existing = true;
 		else if ((c->opts & CLI_ONEWAY) && strcmp(argv[i], "--oneway") == 0)
 			cli->oneway = true;
@@ -254,6 +308,10 @@ static int cli_parse_cmd(struct cli *cli, char **argv, int argc)
 			rc = cli_take("--bridge", &cli->bridge, argv, argc, &i);
 		else if ((c->opts & CLI_VALUE) && cli_is_opt(argv[i], "--value"))
 			rc = cli_take("--value", &cli->value, argv, argc, &i);
+		else if ((c->opts & CLI_INTERVAL) && cli_is_opt(argv[i], "--interval"))
+			rc = cli_take("--interval", &cli->interval, argv, argc, &i);
+		else if ((c->opts & CLI_COUNT) && cli_is_opt(argv[i], "--count"))
+			rc = cli_take("--count", &cli->count, argv, argc, &i);
 		else if (argv[i][0] == '-' && argv[i][1])
 			rc = cli_usage_error("unknown option %s", argv[i]);
 		else
@@ -314,6 +372,11 @@ static int cli_build_partition(struct cli *cli, json_t *args)
 	json_object_set_new(args, "from", from);
 	json_object_set_new(args, "to", to);
 	return CTL_EXIT_OK;
+}
+
+static int cli_build_impair(struct cli *cli, json_t *args)
+{
+	return ctl_impair_cli_args(cli->pos, cli->npos, args);
 }
 
 static int cli_build_counters(struct cli *cli, json_t *args)
@@ -399,6 +462,15 @@ static int cli_output(struct cli *cli, json_t *reply)
 	return CTL_EXIT_OK;
 }
 
+/* Say why the daemon cannot be reached. Returns CTL_EXIT_UNREACHABLE. */
+static int cli_unreachable(struct cli *cli, int err)
+{
+	fprintf(stderr, "tapyard: cannot reach the daemon at %s: %s%s\n", cli->socket,
+		strerror(-err),
+		err == -ENOENT || err == -ECONNREFUSED ? " (is tapyard daemon running?)" : "");
+	return CTL_EXIT_UNREACHABLE;
+}
+
 /* Send the request and print the reply. */
 static int cli_run(struct cli *cli, json_t *req)
 {
@@ -411,16 +483,160 @@ static int cli_run(struct cli *cli, json_t *req)
 		err = ctl_client_call(client, req, &reply);
 		ctl_client_close(client);
 	}
-	if (err) {
-		fprintf(stderr, "tapyard: cannot reach the daemon at %s: %s%s\n", cli->socket,
-			strerror(-err),
-			err == -ENOENT || err == -ECONNREFUSED ? " (is tapyard daemon running?)"
-							       : "");
-		return CTL_EXIT_UNREACHABLE;
-	}
+	if (err)
+		return cli_unreachable(cli, err);
 	rc = cli_output(cli, reply);
 	json_decref(reply);
 	return rc;
+}
+
+static double cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cli_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Hidden --repeat N: send the request N times on one connection, print latencies. */
+static int cli_repeat(struct cli *cli, json_t *req)
+{
+	struct ctl_client *client = NULL;
+	double *us, t, sum = 0;
+	json_t *reply = NULL;
+	int err, rc = CTL_EXIT_OK;
+	long n = 0;
+
+	us = calloc((size_t)cli->repeat, sizeof(*us));
+	if (!us)
+		return CTL_EXIT_ERROR;
+	err = ctl_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
+	for (; !err && n < cli->repeat; n++) {
+		t = cli_now();
+		err = ctl_client_call(client, req, &reply);
+		us[n] = (cli_now() - t) * 1e6;
+		sum += us[n];
+		if (!err && ctl_reply_error(reply, NULL, NULL))
+			rc = cli_output(cli, reply);
+		json_decref(reply);
+		if (rc)
+			break;
+	}
+	ctl_client_close(client);
+	if (err)
+		rc = cli_unreachable(cli, err);
+	if (!rc) {
+		qsort(us, (size_t)n, sizeof(*us), cli_cmp_double);
+		printf("%ld round trips of %s: mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us\n",
+		       n, cli->cmd->name, sum / (double)n, us[n / 2],
+		       us[(99 * n + 99) / 100 - 1], us[n - 1]);
+	}
+	free(us);
+	return rc;
+}
+
+static volatile sig_atomic_t cli_stop;
+
+static void cli_on_signal(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+/* Parse --interval and --count of watch. */
+static int cli_watch_opts(struct cli *cli, double *interval, long *count)
+{
+	char *end = NULL;
+
+	*interval = cli->interval ? strtod(cli->interval, &end) : 1.0;
+	if (cli->interval && (*end || !(*interval >= 0.01 && *interval <= 86400)))
+		return cli_usage_error("--interval: expected seconds from 0.01 to 86400, not \"%s\"",
+				       cli->interval);
+	*count = cli->count ? strtol(cli->count, &end, 10) : 0;
+	if (cli->count && (*end || *count < 1))
+		return cli_usage_error("--count: expected a positive number, not \"%s\"",
+				       cli->count);
+	return CTL_EXIT_OK;
+}
+
+/* Sleep for seconds unless a signal asks to stop. */
+static void cli_sleep(double seconds)
+{
+	struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+
+	while (!cli_stop && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Print one sample of watch: a screen (tty) or a block (anything else). */
+static void cli_watch_show(struct cli *cli, json_t *reply, json_t *before, double dt, long n)
+{
+	char *text;
+
+	if (cli->json) {
+		text = json_dumps(reply, JSON_COMPACT);
+		if (text)
+			puts(text);
+		free(text);
+		fflush(stdout);
+		return;
+	}
+	if (isatty(STDOUT_FILENO))
+		fputs("\033[H\033[2J", stdout);
+	else if (n)
+		putchar('\n');
+	printf("tapyard ctl watch: sample %ld", n + 1);
+	if (before)
+		printf(", rates over %.2f s", dt);
+	printf(" (Ctrl-C stops)\n");
+	ctl_print_rates(stdout, json_object_get(reply, "result"),
+			before ? json_object_get(before, "result") : NULL, dt);
+	fflush(stdout);
+}
+
+/* watch: the request every --interval on one connection, until Ctrl-C or --count samples. */
+static int cli_watch(struct cli *cli, json_t *req)
+{
+	struct sigaction sa = {.sa_handler = cli_on_signal};
+	struct ctl_client *client = NULL;
+	json_t *reply = NULL, *before = NULL;
+	double interval, t, last = 0;
+	int err, rc;
+	long count;
+
+	rc = cli_watch_opts(cli, &interval, &count);
+	if (rc)
+		return rc;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	err = ctl_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
+	for (long n = 0; !err && !rc && !cli_stop && (!count || n < count); n++) {
+		if (n)
+			cli_sleep(interval);
+		if (cli_stop)
+			break;
+		err = ctl_client_call(client, req, &reply);
+		if (err)
+			break;
+		t = cli_now();
+		if (ctl_reply_error(reply, NULL, NULL))
+			rc = cli_output(cli, reply);
+		else
+			cli_watch_show(cli, reply, before, n ? t - last : interval, n);
+		json_decref(before);
+		before = reply;
+		last = t;
+	}
+	json_decref(before);
+	ctl_client_close(client);
+	return err ? cli_unreachable(cli, err) : rc;
 }
 
 /* No command matched: help or a usage error for the group or everything. */
@@ -477,10 +693,18 @@ int ctl_cli_main(int argc, char **argv)
 		       cli.cmd->usage, cli.cmd->help);
 		goto out;
 	}
+	if (cli.cmd->opts & CLI_RAW) {
+		rc = ctl_capture_cli(cli.socket, cli.json, cli.cmd->name, nwords - used, words + used);
+		goto out;
+	}
 	rc = cli_parse_cmd(&cli, words + used, nwords - used);
 	if (!rc)
 		rc = cli_request(&cli, &req);
-	if (!rc)
+	if (!rc && cli.repeat)
+		rc = cli_repeat(&cli, req);
+	else if (!rc && (cli.cmd->opts & CLI_WATCH))
+		rc = cli_watch(&cli, req);
+	else if (!rc)
 		rc = cli_run(&cli, req);
 out:
 	json_decref(req);

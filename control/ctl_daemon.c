@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_daemon: `tapyard daemon`. Start-up order: block SIGINT/SIGTERM (so
- * the loop thread inherits the mask and only the signalfd sees them), check
- * that no daemon serves the socket, start the dataplane, create the bridges
- * and TAPs of the command line through the command vocabulary, listen, write
- * the pidfile, log "ready", serve until a signal, then undo it all.
+ * ctl_daemon: `tapyard daemon` and `tapyard cleanup`. Start-up order: block
+ * SIGINT/SIGTERM (so the loop thread inherits the mask and only the signalfd
+ * sees them), check that no daemon serves the socket or owns its record
+ * (removing the leftovers of one that died), start the dataplane, start the
+ * record of what this daemon owns, apply --config then the bridges and TAPs
+ * of the command line through the command vocabulary, listen, write the
+ * pidfile, log "ready", serve until a signal, then undo it all.
  */
 #include "ctl_daemon.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +24,9 @@
 
 #include "ctl.h"
 #include "ctl_cli.h"
+#include "ctl_config.h"
+#include "ctl_impl.h"
+#include "ctl_record.h"
 #include "ctl_server.h"
 #include "log.h"
 
@@ -33,6 +39,8 @@ struct daemon_item {
 struct daemon_opts {
 	const char *socket;
 	const char *pidfile;
+	const char *config;
+	const char *group;
 	bool syslog;
 	struct daemon_item *items;
 	int nitems;
@@ -44,23 +52,32 @@ struct daemon {
 	struct dp *dp;
 	struct ctl *ctl;
 	struct ctl_server *srv;
+	struct ctl_record *record;
 	bool pidfile_written;
 };
 
 static const char daemon_usage[] =
-	"usage: tapyard daemon [--socket PATH] [--bridge NAME [--tap IFNAME]...]...\n"
-	"                      [--pidfile FILE] [--log-level LEVEL] [--syslog]\n"
+	"usage: tapyard daemon [--socket PATH] [--config FILE] [--bridge NAME [--tap IFNAME]...]...\n"
+	"                      [--group GROUP] [--pidfile FILE] [--log-level LEVEL] [--syslog]\n"
 	"\n"
 	"Run the switch in the foreground, controlled through a Unix socket\n"
 	"(see tapyard ctl --help). SIGINT or SIGTERM stops it and deletes the TAPs it created.\n"
+	"What it owns is recorded next to the socket (NAME.state), so that\n"
+	"`tapyard cleanup` can remove it after the daemon was killed.\n"
 	"\n"
 	"  --socket PATH      control socket (default " CTL_SERVER_DEFAULT_SOCKET ")\n"
-	"  --bridge NAME      add a bridge\n"
+	"  --config FILE      apply a JSON configuration at start (bridges, ports,\n"
+	"                     partitions, commands; see README), before --bridge/--tap\n"
+	"  --bridge NAME      add a bridge (or name one of --config, to add --tap ports)\n"
 	"  --tap IFNAME       attach a TAP to the last --bridge: created, or opened if it\n"
 	"                     exists and is a TAP; brought up\n"
+	"  --group GROUP      socket mode 0660 owned by GROUP, whose members may use it\n"
+	"                     (default: mode 0600, root and the daemon's user only)\n"
 	"  --pidfile FILE     write the daemon's pid to FILE\n"
 	"  --log-level LEVEL  error, warn, info (default) or debug\n"
-	"  --syslog           log to syslog instead of stderr\n";
+	"  --syslog           log to syslog (facility daemon) instead of stderr\n"
+	"\n"
+	"exit codes: 0 stopped cleanly, 1 start-up failed, 2 usage\n";
 
 /* A start-up error: one line on stderr (and in syslog when logging there). */
 static int daemon_fail(const struct daemon_opts *o, const char *fmt, ...)
@@ -92,6 +109,8 @@ static int daemon_parse(int argc, char **argv, struct daemon_opts *o)
 {
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, 's'},
+		{"config", required_argument, NULL, 'c'},
+		{"group", required_argument, NULL, 'g'},
 		{"bridge", required_argument, NULL, 'b'},
 		{"tap", required_argument, NULL, 't'},
 		{"pidfile", required_argument, NULL, 'p'},
@@ -109,6 +128,12 @@ static int daemon_parse(int argc, char **argv, struct daemon_opts *o)
 		switch (c) {
 		case 's':
 			o->socket = optarg;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'g':
+			o->group = optarg;
 			break;
 		case 'b':
 		case 't':
@@ -143,17 +168,26 @@ static int daemon_parse(int argc, char **argv, struct daemon_opts *o)
 	return -1;
 }
 
-/* Create the bridges and TAPs of the command line through the command vocabulary. */
+/* Was bridge name i already named by an earlier --bridge? */
+static bool daemon_bridge_repeated(const struct daemon_opts *o, int i)
+{
+	for (int j = 0; j < i; j++) {
+		if (o->items[j].bridge && strcmp(o->items[j].name, o->items[i].name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Create the bridges and TAPs of the command line through the command
+ * vocabulary. A --bridge naming a bridge of --config only selects it.
+ */
 static int daemon_populate(struct daemon *d, const struct daemon_opts *o)
 {
-	enum log_level level = log_get_level();
-	const char *bridge = NULL, *message;
+	const char *bridge = NULL, *code, *message;
 	json_t *reply;
 	int err = 0;
 
-	/* At the default level start-up says only "ready" (or one error line). */
-	if (level == LOG_LVL_INFO)
-		log_set_level(LOG_LVL_WARN);
 	for (int i = 0; !err && i < o->nitems; i++) {
 		if (o->items[i].bridge) {
 			bridge = o->items[i].name;
@@ -163,13 +197,131 @@ static int daemon_populate(struct daemon *d, const struct daemon_opts *o)
 					 json_pack("{s:s, s:s, s:b}", "bridge", bridge, "name",
 						   o->items[i].name, "up", 1));
 		}
-		err = ctl_reply_error(reply, NULL, &message);
+		err = ctl_reply_error(reply, &code, &message);
+		if (err && o->items[i].bridge && o->config && code &&
+		    strcmp(code, "EEXIST") == 0 && !daemon_bridge_repeated(o, i))
+			err = 0;
 		if (err)
 			daemon_fail(o, "%s", message ? message : "malformed reply");
 		json_decref(reply);
 	}
-	log_set_level(level);
 	return err;
+}
+
+/* Is name among the strings of array? */
+static bool daemon_json_has(json_t *array, const char *name)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(array, i, v) {
+		if (strcmp(json_string_value(v), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Bring the record's "tap" objects in line with the TAPs the switch created. */
+static void daemon_record_taps(struct daemon *d)
+{
+	json_t *recorded = ctl_record_names(d->record, "tap"), *live = json_array(), *name;
+	char bridge[DP_BRIDGE_NAME_MAX];
+	uint32_t ids[DP_MAX_PORTS];
+	struct dp_port_info pi;
+	size_t n, i;
+
+	n = dp_port_list(d->dp, DP_ALL, ids, DP_MAX_PORTS);
+	for (i = 0; i < n; i++) {
+		if (dp_port_info(d->dp, ids[i], &pi) || !pi.created || strcmp(pi.kind, "tap") != 0)
+			continue;
+		json_array_append_new(live, json_string(pi.name));
+		if (daemon_json_has(recorded, pi.name))
+			continue;
+		bridge[0] = '\0';
+		dp_bridge_name(d->dp, pi.bridge, bridge);
+		ctl_record_add(d->record, "tap", pi.name, json_pack("{s:s}", "bridge", bridge));
+	}
+	json_array_foreach(recorded, i, name) {
+		if (!daemon_json_has(live, json_string_value(name)))
+			ctl_record_remove(d->record, "tap", json_string_value(name));
+	}
+	json_decref(recorded);
+	json_decref(live);
+}
+
+/* After each request: a command that may have created or deleted TAPs updates the record. */
+static void daemon_after_request(void *ctx, const char *request, size_t len)
+{
+	static const char *const readers[] = {"status", "/get", "/list", "/show", "/read"};
+	json_t *req = json_loadb(request, len, 0, NULL);
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	size_t n = cmd ? strlen(cmd) : 0, k;
+	bool reads = !cmd;
+
+	for (size_t i = 0; !reads && i < sizeof(readers) / sizeof(readers[0]); i++) {
+		k = strlen(readers[i]);
+		reads = n >= k && strcmp(cmd + n - k, readers[i]) == 0;
+	}
+	json_decref(req);
+	if (!reads)
+		daemon_record_taps(ctx);
+}
+
+/* Apply --config, then --bridge/--tap, quietly; record the TAPs created. */
+static int daemon_configure(struct daemon *d, const struct daemon_opts *o)
+{
+	enum log_level level = log_get_level();
+	struct ctl_err e = {0};
+	int err = 0;
+
+	/* At the default level start-up says only "ready" (or one error line). */
+	if (level == LOG_LVL_INFO)
+		log_set_level(LOG_LVL_WARN);
+	if (o->config) {
+		err = ctl_config_load(d->ctl, o->config, &e);
+		if (err)
+			daemon_fail(o, "%s", e.msg);
+	}
+	if (!err)
+		err = daemon_populate(d, o);
+	/* Unless the configuration set a level of its own. */
+	if (log_get_level() == LOG_LVL_WARN)
+		log_set_level(level);
+	daemon_record_taps(d);
+	return err;
+}
+
+/* Log each line of text at info level with a prefix. */
+static void daemon_log_lines(const char *prefix, char *text)
+{
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		log_info("%s%s", prefix, line);
+}
+
+/* Refuse to start over a live daemon's record; remove what a dead one left behind. */
+static int daemon_take_over(const struct daemon_opts *o)
+{
+	int owner = ctl_record_owner(o->socket), err;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (owner > 0)
+		return daemon_fail(o, "another tapyard daemon (pid %d) owns %s", owner, o->socket);
+	m = open_memstream(&text, &len);
+	if (!m)
+		return daemon_fail(o, "%s", strerror(errno));
+	err = ctl_record_cleanup(o->socket, m);
+	fclose(m);
+	daemon_log_lines("leftovers of a previous daemon: ", text);
+	free(text);
+	if (err == -EBUSY)
+		return daemon_fail(o, "another tapyard daemon is already serving %s", o->socket);
+	if (err)
+		return daemon_fail(o, "cannot remove the leftovers of a previous daemon on %s: %s "
+				      "(try tapyard cleanup --socket %s)",
+				   o->socket, strerror(-err), o->socket);
+	return 0;
 }
 
 /* Create the socket's directory (one level) when it is missing. */
@@ -189,17 +341,55 @@ static void daemon_mkdir(const char *path)
 
 static int daemon_write_pidfile(const char *path)
 {
-	FILE *f = fopen(path, "we");
+	char text[32];
 
-	if (!f)
-		return -errno;
-	fprintf(f, "%d\n", (int)getpid());
-	if (fclose(f) != 0)
-		return -errno;
+	snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	return ctl_record_write_file(path, text, 0644);
+}
+
+/* The gid of a group name or number. */
+static int daemon_group(const char *name, gid_t *gid)
+{
+	struct group *g = getgrnam(name);
+	unsigned long v;
+	char *end;
+
+	if (g) {
+		*gid = g->gr_gid;
+		return 0;
+	}
+	v = strtoul(name, &end, 10);
+	if (!name[0] || *end || v >= (gid_t)-1)
+		return -ENOENT;
+	*gid = (gid_t)v;
 	return 0;
 }
 
-/* Everything up to serving: signals, dataplane, command-line objects, socket, pidfile. */
+/* Listen on the socket (of the group, if any) and write the pidfile. */
+static int daemon_listen(struct daemon *d, const struct daemon_opts *o)
+{
+	struct ctl_server_opts so = {.after = daemon_after_request, .after_ctx = d};
+	int err;
+
+	if (o->group && daemon_group(o->group, &so.group) < 0)
+		return daemon_fail(o, "--group %s: no such group", o->group);
+	so.group_set = o->group != NULL;
+	err = ctl_server_create(d->ctl, o->socket, &so, &d->srv);
+	if (err)
+		return daemon_fail(o, "cannot listen on %s: %s", o->socket,
+				   err == -EADDRINUSE ? "another tapyard daemon is serving it"
+						      : strerror(-err));
+	if (o->pidfile) {
+		err = daemon_write_pidfile(o->pidfile);
+		if (err)
+			return daemon_fail(o, "cannot write pidfile %s: %s", o->pidfile,
+					   strerror(-err));
+		d->pidfile_written = true;
+	}
+	return 0;
+}
+
+/* Everything up to serving: signals, dataplane, record, configuration, socket, pidfile. */
 static int daemon_start(struct daemon *d, const struct daemon_opts *o)
 {
 	struct dp_config cfg = {0};
@@ -219,6 +409,8 @@ static int daemon_start(struct daemon *d, const struct daemon_opts *o)
 		return daemon_fail(o, "another tapyard daemon is already serving %s", o->socket);
 	if (err)
 		return daemon_fail(o, "cannot use socket %s: %s", o->socket, strerror(-err));
+	if (daemon_take_over(o))
+		return 1;
 	err = dp_create(&cfg, &d->dp);
 	if (!err)
 		err = dp_start(d->dp);
@@ -227,22 +419,15 @@ static int daemon_start(struct daemon *d, const struct daemon_opts *o)
 	err = ctl_create(d->dp, &d->ctl);
 	if (err)
 		return daemon_fail(o, "%s", strerror(-err));
-	if (daemon_populate(d, o))
-		return 1;
 	daemon_mkdir(o->socket);
-	err = ctl_server_create(d->ctl, o->socket, NULL, &d->srv);
+	err = ctl_record_create(o->socket, o->pidfile, &d->record);
 	if (err)
-		return daemon_fail(o, "cannot listen on %s: %s", o->socket,
-				   err == -EADDRINUSE ? "another tapyard daemon is serving it"
-						      : strerror(-err));
-	if (o->pidfile) {
-		err = daemon_write_pidfile(o->pidfile);
-		if (err)
-			return daemon_fail(o, "cannot write pidfile %s: %s", o->pidfile,
-					   strerror(-err));
-		d->pidfile_written = true;
-	}
-	return 0;
+		return daemon_fail(o, "cannot write the record next to %s: %s", o->socket,
+				   strerror(-err));
+	d->ctl->record = d->record;
+	if (daemon_configure(d, o))
+		return 1;
+	return daemon_listen(d, o);
 }
 
 static void daemon_cleanup(struct daemon *d, const struct daemon_opts *o)
@@ -250,6 +435,8 @@ static void daemon_cleanup(struct daemon *d, const struct daemon_opts *o)
 	ctl_server_destroy(d->srv);
 	ctl_destroy(d->ctl);
 	dp_destroy(d->dp);
+	/* After the modules had their chance to delete (and unrecord) what they made. */
+	ctl_record_destroy(d->record);
 	if (d->pidfile_written)
 		unlink(o->pidfile);
 	if (d->sigfd >= 0)
@@ -294,4 +481,77 @@ int ctl_daemon_main(int argc, char **argv)
 out:
 	free(o.items);
 	return rc;
+}
+
+static const char cleanup_usage[] =
+	"usage: tapyard cleanup [--socket PATH]\n"
+	"\n"
+	"Remove what a tapyard daemon that died (kill -9, a crash) left behind: every\n"
+	"object its record lists (TAPs, network namespaces, tc filters) that still exists,\n"
+	"then its socket, pidfile and record. The record is the socket's path with .sock\n"
+	"replaced by .state. Refuses while the daemon still runs.\n"
+	"\n"
+	"  --socket PATH  the daemon's socket (default $TAPYARD_SOCKET, else\n"
+	"                 " CTL_SERVER_DEFAULT_SOCKET ")\n"
+	"\n"
+	"exit codes: 0 cleaned up or nothing to do, 1 the daemon still runs or an\n"
+	"object could not be removed, 2 usage\n";
+
+/* Parse `tapyard cleanup` options into *socket. Returns -1 to go on, or an exit code. */
+static int daemon_cleanup_parse(int argc, char **argv, const char **socket)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(cleanup_usage, stdout);
+			return CTL_EXIT_OK;
+		}
+		if (strncmp(argv[i], "--socket=", 9) == 0 && argv[i][9]) {
+			*socket = argv[i] + 9;
+		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc && argv[i + 1][0]) {
+			*socket = argv[++i];
+		} else {
+			fprintf(stderr, "tapyard: cleanup: bad option or missing value: %s\n"
+					"(see tapyard cleanup --help)\n",
+				argv[i]);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+int ctl_daemon_cleanup_main(int argc, char **argv)
+{
+	const char *socket = getenv("TAPYARD_SOCKET");
+	char *text = NULL;
+	size_t len = 0;
+	int rc, err, owner;
+	FILE *m;
+
+	if (!socket || !socket[0])
+		socket = CTL_SERVER_DEFAULT_SOCKET;
+	rc = daemon_cleanup_parse(argc, argv, &socket);
+	if (rc >= 0)
+		return rc;
+	m = open_memstream(&text, &len);
+	if (!m)
+		return CTL_EXIT_ERROR;
+	err = ctl_record_cleanup(socket, m);
+	fclose(m);
+	fputs(text, stdout);
+	if (!err && !len)
+		printf("nothing to clean up for %s\n", socket);
+	free(text);
+	if (err == -EBUSY) {
+		owner = ctl_record_owner(socket);
+		if (owner > 0)
+			fprintf(stderr, "tapyard: error: the daemon (pid %d) of %s is still running;"
+					" stop it with kill -TERM %d\n", owner, socket, owner);
+		else
+			fprintf(stderr, "tapyard: error: a daemon is serving %s; stop it instead\n",
+				socket);
+	} else if (err) {
+		fprintf(stderr, "tapyard: error: cleanup of %s incomplete: %s\n", socket,
+			strerror(-err));
+	}
+	return err ? CTL_EXIT_ERROR : CTL_EXIT_OK;
 }

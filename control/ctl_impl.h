@@ -17,10 +17,13 @@
 #include "ctl.h"
 #include "ctl_args.h"
 
+struct ctl_record;
+
 struct ctl {
 	struct dp *dp;
 	pthread_mutex_t lock; /* one command at a time */
 	uint64_t start_ns;
+	struct ctl_record *record; /* what the daemon owns (ctl_record.h); NULL outside a daemon */
 };
 
 /* A command handler: checks args, acts, sets *result (NULL means {}). Returns 0 or -errno. */

@@ -280,6 +280,103 @@ void ctl_print_counters(FILE *f, json_t *result)
 		ctl_print_counter_block(f, port);
 }
 
+/* A port's counter by name; "drops" is the sum of its drop_* counters. */
+static double ctl_print_counter(json_t *port, const char *name)
+{
+	json_t *counters = json_object_get(port, "counters"), *v;
+	json_int_t sum = 0;
+	const char *key;
+
+	if (strcmp(name, "drops") != 0)
+		return (double)json_integer_value(json_object_get(counters, name));
+	json_object_foreach(counters, key, v) {
+		if (strncmp(key, "drop_", 5) == 0)
+			sum += json_integer_value(v);
+	}
+	return (double)sum;
+}
+
+/* The port named like port in a counters/get result, or NULL. */
+static json_t *ctl_print_port_in(json_t *result, json_t *port)
+{
+	const char *name = ctl_print_str(port, "name");
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(result, "ports"), i, p) {
+		if (strcmp(ctl_print_str(p, "name"), name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* A number as a cell with an SI prefix: 950, 12.3k, 4.56M. */
+static void ctl_print_si(struct ctl_print_table *t, double v, const char *unit)
+{
+	static const char prefixes[] = " kMGTP";
+	int i = 0;
+
+	while (v >= 999.5 && i < 5) {
+		v /= 1000;
+		i++;
+	}
+	if (!i)
+		ctl_print_cell(t, "%.0f%s", v, unit);
+	else
+		ctl_print_cell(t, "%.*f%c%s", v < 9.995 ? 2 : v < 99.95 ? 1 : 0, v, prefixes[i],
+			       unit);
+}
+
+/* The rate of a counter between before and now, times scale; "-" without a sample. */
+static void ctl_print_rate(struct ctl_print_table *t, json_t *now, json_t *before,
+			   const char *counter, double scale, double seconds)
+{
+	double delta;
+
+	if (!before || seconds <= 0) {
+		ctl_print_cell(t, "-");
+		return;
+	}
+	delta = ctl_print_counter(now, counter) - ctl_print_counter(before, counter);
+	if (delta < 0)
+		ctl_print_cell(t, "-"); /* counters were reset */
+	else
+		ctl_print_si(t, delta * scale / seconds, "");
+}
+
+/* Start a table with the NULL-terminated header row that follows right. */
+static void ctl_print_table_start(struct ctl_print_table *t, unsigned int right, ...)
+{
+	va_list ap;
+
+	va_start(ap, right);
+	ctl_print_table_init(t, right, ap);
+	va_end(ap);
+}
+
+void ctl_print_rates(FILE *f, json_t *now, json_t *before, double seconds)
+{
+	struct ctl_print_table t;
+	json_t *port, *old;
+	size_t i;
+
+	ctl_print_table_start(&t, ~1u, "PORT", "RX_PKTS", "RX_PPS", "RX_BIT/S", "TX_PKTS",
+			      "TX_PPS", "TX_BIT/S", "DROPS", "DROP/S", NULL);
+	json_array_foreach(json_object_get(now, "ports"), i, port) {
+		old = before ? ctl_print_port_in(before, port) : NULL;
+		ctl_print_cell(&t, "%s", ctl_print_str(port, "name"));
+		ctl_print_cell(&t, "%.0f", ctl_print_counter(port, "rx_packets"));
+		ctl_print_rate(&t, port, old, "rx_packets", 1, seconds);
+		ctl_print_rate(&t, port, old, "rx_bytes", 8, seconds);
+		ctl_print_cell(&t, "%.0f", ctl_print_counter(port, "tx_packets"));
+		ctl_print_rate(&t, port, old, "tx_packets", 1, seconds);
+		ctl_print_rate(&t, port, old, "tx_bytes", 8, seconds);
+		ctl_print_cell(&t, "%.0f", ctl_print_counter(port, "drops"));
+		ctl_print_rate(&t, port, old, "drops", 1, seconds);
+	}
+	ctl_print_table_out(&t, f, "");
+}
+
 static void ctl_print_fdb_row(struct ctl_print_table *t, json_t *e)
 {
 	ctl_print_cell(t, "%s", ctl_print_str(e, "mac"));

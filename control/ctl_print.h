@@ -26,6 +26,14 @@ void ctl_print_partitions(FILE *f, json_t *result);
 /* counters/get: a block per port, RX, TX and drop counters in aligned columns. */
 void ctl_print_counters(FILE *f, json_t *result);
 
+/*
+ * ctl_print_rates() - counters/get results as one row per port: packets,
+ * packets and bits per second received and sent, and drops.
+ * @before: the previous sample (NULL: none yet, rates are shown as "-")
+ * @seconds: the time between the two samples
+ */
+void ctl_print_rates(FILE *f, json_t *now, json_t *before, double seconds);
+
 /* fdb/show: one row per learned address. */
 void ctl_print_fdb(FILE *f, json_t *result);
 

@@ -5,8 +5,8 @@
  * queues its reply in a per-client output buffer flushed as the socket takes
  * it.
  *
- * A client's life: accepted (peer uid and client cap checked, else one error
- * line and closed) -> serving (read, dispatch, flush) -> closing (after an
+ * A client's life: accepted (peer uid or group and client cap checked, else
+ * one error line and closed) -> serving (read, dispatch, flush) -> closing (after an
  * oversize line: flush the error, then close) or eof (the client shut its
  * side: finish the requests already read, flush, close). A send or read
  * error drops the client at once. Output waiting beyond CTL_CONN_OUT_HIGH
@@ -48,6 +48,10 @@ struct ctl_server {
 	dev_t dev;
 	ino_t ino;
 	uid_t uid;
+	bool group_set;
+	gid_t group;
+	ctl_server_after_fn after;
+	void *after_ctx;
 	unsigned int max_clients, nconns;
 	struct ctl_conn *conns; /* max_clients slots */
 	struct pollfd *pfds; /* stop fd, listening socket, then one per client */
@@ -98,7 +102,17 @@ int ctl_server_probe(const char *path)
 	return ctl_server_check(path, false);
 }
 
-/* Bind and listen on path with mode 0600; fills srv->fd, dev and ino. */
+/* Give the socket to the server's group, mode 0660; else mode 0600. */
+static int ctl_server_chmod(struct ctl_server *srv, const char *path)
+{
+	if (!srv->group_set)
+		return chmod(path, 0600);
+	if (chown(path, (uid_t)-1, srv->group) < 0)
+		return -1;
+	return chmod(path, 0660);
+}
+
+/* Bind and listen on path with mode 0600 (0660 for a group); fills srv->fd, dev and ino. */
 static int ctl_server_listen(struct ctl_server *srv, const char *path)
 {
 	struct sockaddr_un addr;
@@ -117,7 +131,7 @@ static int ctl_server_listen(struct ctl_server *srv, const char *path)
 	umask(old);
 	if (err)
 		return err;
-	if (chmod(path, 0600) < 0 || listen(srv->fd, 128) < 0 || stat(path, &st) < 0) {
+	if (ctl_server_chmod(srv, path) < 0 || listen(srv->fd, 128) < 0 || stat(path, &st) < 0) {
 		err = -errno;
 		unlink(path);
 		return err;
@@ -143,6 +157,12 @@ int ctl_server_create(struct ctl *ctl, const char *path, const struct ctl_server
 	srv->ctl = ctl;
 	srv->uid = geteuid();
 	srv->max_clients = max;
+	if (opts) {
+		srv->group_set = opts->group_set;
+		srv->group = opts->group;
+		srv->after = opts->after;
+		srv->after_ctx = opts->after_ctx;
+	}
 	srv->conns = calloc(max, sizeof(*srv->conns));
 	srv->pfds = calloc(max + 2, sizeof(*srv->pfds));
 	srv->pfd_conn = calloc(max + 2, sizeof(*srv->pfd_conn));
@@ -254,6 +274,8 @@ static int ctl_conn_request(struct ctl_server *srv, struct ctl_conn *c, char *li
 	reply = ctl_dispatch_text(srv->ctl, line, len);
 	err = ctl_conn_queue(c, reply, strlen(reply));
 	free(reply);
+	if (srv->after)
+		srv->after(srv->after_ctx, line, len);
 	return err;
 }
 
@@ -386,6 +408,57 @@ static void ctl_server_refuse(struct ctl_server *srv, int fd, json_t *reply)
 	close(fd);
 }
 
+/* Is gid among the supplementary groups of process pid, as /proc/PID/status says? */
+static bool ctl_server_proc_in_group(pid_t pid, gid_t gid)
+{
+	char path[64], *line = NULL, *p, *end;
+	bool found = false;
+	size_t cap = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		for (p = line + 7; !found; p = end) {
+			unsigned long g = strtoul(p, &end, 10);
+
+			if (end == p)
+				break;
+			found = g == gid;
+		}
+		break;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/*
+ * Is the peer a member of the server's group? Its supplementary groups as of
+ * connect() come from SO_PEERGROUPS; /proc/PID/status where that is missing.
+ */
+static bool ctl_server_peer_in_group(struct ctl_server *srv, int fd, const struct ucred *cred)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+
+	if (!srv->group_set)
+		return false;
+	if (cred->gid == srv->group)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return ctl_server_proc_in_group(cred->pid, srv->group);
+	for (size_t i = 0; i < len / sizeof(gid_t); i++) {
+		if (groups[i] == srv->group)
+			return true;
+	}
+	return false;
+}
+
 /* Admit a new client, or refuse it with a reason. */
 static void ctl_server_admit(struct ctl_server *srv, int fd)
 {
@@ -396,7 +469,7 @@ static void ctl_server_admit(struct ctl_server *srv, int fd)
 		ctl_server_refuse(srv, fd, ctl_error_reply(-errno, "cannot read peer credentials"));
 		return;
 	}
-	if (cred.uid != 0 && cred.uid != srv->uid) {
+	if (cred.uid != 0 && cred.uid != srv->uid && !ctl_server_peer_in_group(srv, fd, &cred)) {
 		ctl_server_refuse(
 			srv, fd,
 			ctl_error_reply(-EACCES,

@@ -12,6 +12,9 @@
 #ifndef TAPYARD_CTL_SERVER_H
 #define TAPYARD_CTL_SERVER_H
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 #include "ctl.h"
 
 #define CTL_SERVER_DEFAULT_SOCKET "/run/tapyard/tapyard.sock"
@@ -20,9 +23,16 @@
 
 struct ctl_server;
 
+/* Called after each request line is answered (the daemon's bookkeeping); must not block. */
+typedef void (*ctl_server_after_fn)(void *ctx, const char *request, size_t len);
+
 /* Server options; zero fields take the defaults. */
 struct ctl_server_opts {
 	unsigned int max_clients; /* CTL_SERVER_DEFAULT_CLIENTS */
+	bool group_set; /* socket mode 0660 and group gid, whose members may connect */
+	gid_t group;
+	ctl_server_after_fn after; /* NULL: none */
+	void *after_ctx;
 };
 
 /*
@@ -34,7 +44,9 @@ int ctl_server_probe(const char *path);
 
 /*
  * ctl_server_create() - listen on path (mode 0600), replacing a stale socket.
- * Only root and the server's own uid may talk to it (SO_PEERCRED).
+ * Only root and the server's own uid may talk to it (SO_PEERCRED); with
+ * opts->group_set, the socket is mode 0660 owned by that group, and members
+ * of the group (primary or supplementary) may talk to it too.
  * @opts: may be NULL
  * Return: 0 with *out set, or a negative errno (-EADDRINUSE: a live server).
  */

@@ -5,6 +5,7 @@
 
 #include "ctl_cli.h"
 #include "ctl_daemon.h"
+#include "lua/tylua.h"
 
 #ifndef TAPYARD_VERSION
 #define TAPYARD_VERSION "unknown"
@@ -15,6 +16,10 @@ static const char main_usage[] =
 	"\n"
 	"  daemon [OPTIONS]   run the switch in the foreground (tapyard daemon --help)\n"
 	"  ctl COMMAND ...    control a running daemon (tapyard ctl --help)\n"
+	"  cleanup [OPTIONS]  remove what a killed daemon left behind (tapyard cleanup --help)\n"
+	"  test [OPTIONS] FILE|DIR...  run Lua test files (tapyard test --help)\n"
+	"  run FILE [ARGS]    run a Lua script with the lab API (tapyard run --help)\n"
+	"  lsp-setup [DIR]    write Lua Language Server type stubs for the API\n"
 	"  --help             this text\n"
 	"  --version          print the version\n";
 
@@ -37,6 +42,14 @@ int main(int argc, char **argv)
 		return ctl_daemon_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ctl") == 0)
 		return ctl_cli_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cleanup") == 0)
+		return ctl_daemon_cleanup_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "test") == 0)
+		return tylua_test_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return tylua_run_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "lsp-setup") == 0)
+		return tylua_lsp_main(argc - 1, argv + 1);
 	fprintf(stderr, "tapyard: unknown command \"%s\"\n%s", argv[1], main_usage);
 	return CTL_EXIT_USAGE;
 }

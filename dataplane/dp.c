@@ -57,6 +57,7 @@ int dp_create(const struct dp_config *cfg, struct dp **out)
 
 	if (!dp)
 		return -ENOMEM;
+	dp->wakefd = -1;
 	if (cfg)
 		dp->cfg = *cfg;
 	err = dp_config_check(&dp->cfg);
@@ -76,11 +77,16 @@ int dp_create(const struct dp_config *cfg, struct dp **out)
 	}
 	for (unsigned int i = 0; i < DP_MAX_WATCH; i++)
 		dp->watch[i].fd = -1;
+	err = dp_impair_init(dp);
+	if (err)
+		goto fail;
 	pthread_mutex_init(&dp->qlock, NULL);
 	pthread_cond_init(&dp->qcond, NULL);
 	*out = dp;
 	return 0;
 fail:
+	if (dp->wakefd >= 0)
+		close(dp->wakefd);
 	free(dp->tx);
 	free(dp);
 	return err;
@@ -136,6 +142,7 @@ void dp_destroy(struct dp *dp)
 		close(dp->wakefd);
 	pthread_mutex_destroy(&dp->qlock);
 	pthread_cond_destroy(&dp->qcond);
+	dp_impair_free(dp);
 	free(dp->tx);
 	free(dp);
 }
@@ -397,6 +404,7 @@ static void dp_port_release(struct dp *dp, unsigned int slot, struct port **out)
 	if (b->fdb)
 		fdb_flush(b->fdb, (int)slot);
 	partition_clear_port(&dp->part, slot);
+	dp_impair_port_del(dp, slot);
 	if (p->read_armed)
 		loop_cancel_read(dp, slot);
 	atomic_store_explicit(&p->live_id, 0, memory_order_release);
@@ -441,6 +449,7 @@ static int cmd_bridge_del(struct dp *dp, struct dp_cmd *c)
 		dp_port_release(dp, slot, &ports[c->n++]);
 	}
 	atomic_store_explicit(&b->live_id, 0, memory_order_release);
+	dp_impair_bridge_del(dp, dp_id_slot(c->a));
 	fdb_flush(b->fdb, -1);
 	atomic_fetch_sub(&dp->stats.bridges, 1);
 	return 0;
@@ -548,6 +557,8 @@ static int cmd_port_set_link(struct dp *dp, struct dp_cmd *c)
 	if (!p)
 		return -ENOENT;
 	p->up = c->flag;
+	if (!p->up)
+		dp_impair_port_down(dp, dp_id_slot(c->a));
 	err = port_set_carrier(p->port, c->flag);
 	if (err && err != -EOPNOTSUPP && !p->gone)
 		log_warn("%s: cannot set carrier %s: %s", port_name(p->port), c->flag ? "on" : "off",

@@ -11,13 +11,14 @@
 #include <stdatomic.h>
 
 #include "dp.h"
+#include "frame.h"
 #include "log.h"
 #include "partition.h"
 
 _Static_assert(DP_MAX_PORTS <= PARTITION_MAX_PORTS, "partition matrix too small");
 
 /* Completion tags: kind in the top byte, then slot and generation or index. */
-enum dp_tag_kind { TAG_READ = 1, TAG_WRITE, TAG_WAKE, TAG_TIMER, TAG_CANCEL, TAG_WATCH };
+enum dp_tag_kind { TAG_READ = 1, TAG_WRITE, TAG_WAKE, TAG_TIMER, TAG_CANCEL, TAG_WATCH, TAG_IMPAIR };
 
 #define DP_MAX_WATCH 32
 
@@ -91,6 +92,22 @@ struct dp_cmd {
 	struct dp_cmd *next;
 };
 
+/* What one received frame needs while it is sent to its outputs. */
+struct dp_fwd {
+	unsigned int in;
+	uint16_t bid;
+	struct frame all; /* with the virtio-net header, if any */
+	struct frame eth; /* the Ethernet frame */
+	struct vnet_hdr vh;
+	bool gso;
+	bool csum_done;
+};
+
+/* The index of a live counter, for loop_drop(). */
+#define CTR_IDX(name) (offsetof(struct dp_counters_live, name) / sizeof(_Atomic uint64_t))
+
+struct dp_imp;
+
 struct dp_stats_live {
 	_Atomic uint64_t batches, cqes, reads, writes, read_rearms, no_buffer, commands, floods,
 		gso_frames;
@@ -126,6 +143,8 @@ struct dp {
 	struct partition part;
 	struct dp_stats_live stats;
 	struct dp_watch watch[DP_MAX_WATCH];
+	struct dp_imp *imp;        /* impairment targets and the delay queue (dp_impair.c) */
+	unsigned int imp_targets;  /* targets in use: 0 keeps the impairment stage out of the way */
 
 	int wakefd;
 	struct __kernel_timespec tick;
@@ -161,6 +180,68 @@ void loop_cancel_read(struct dp *dp, unsigned int slot);
 /* Arm or cancel the poll of watch slot i (loop thread, or nothing before the loop runs). */
 void loop_arm_watch(struct dp *dp, unsigned int i);
 void loop_cancel_watch(struct dp *dp, unsigned int i);
+
+/* The buffer bid names: a receive buffer, or TX_SEGBUF | a segment buffer. */
+static inline uint8_t *dp_buf(struct dp *dp, uint16_t bid)
+{
+	if (bid & TX_SEGBUF)
+		return dp->segbufs + (size_t)(bid & ~TX_SEGBUF) * DP_SEG_SIZE;
+	return dp->bufs + (size_t)bid * dp->cfg.buf_size;
+}
+
+/*
+ * loop_drop() - count a drop on port slot: the reason counter why and the
+ * side counter (rx_dropped, tx_dropped or rx_errors, by CTR_IDX), and tell
+ * the port's hook. f may be NULL; peer is the path's other port or DP_MAX_PORTS.
+ */
+void loop_drop(struct dp *dp, unsigned int slot, size_t why, size_t side, const struct frame *f,
+	       unsigned int peer);
+
+/*
+ * loop_tx_frame() - write a frame to port out: len bytes at data, of which
+ * the first hdr are a virtio-net header (0: none), adding or removing the
+ * header as out needs. bid is the buffer data lies in (a receive buffer gets
+ * one more reference; a segment buffer belongs to the write once posted).
+ * Return: true when posted; false when dropped (and counted, on out).
+ */
+bool loop_tx_frame(struct dp *dp, unsigned int out, uint16_t bid, uint8_t *data, size_t len,
+		   size_t hdr, unsigned int in);
+
+/* Drop one reference to buffer bid (a segment buffer is freed), recycling it at the last. */
+void loop_buf_put(struct dp *dp, uint16_t bid);
+
+/* ---- impairments (dp_impair.c), all on the loop thread but init/free ---- */
+
+/* Allocate the impairment state of dp (dp_create). Returns 0 or -ENOMEM. */
+int dp_impair_init(struct dp *dp);
+
+/* Free it (dp_destroy, after the loop stopped). */
+void dp_impair_free(struct dp *dp);
+
+/*
+ * dp_impair_fwd() - the impairment stage of the path fx->in -> out: decide,
+ * then send, queue or drop the frame (or its wire packets).
+ * Return: true when it took the frame, false when no target is on the path.
+ */
+bool dp_impair_fwd(struct dp *dp, struct dp_fwd *fx, unsigned int out);
+
+/* Per batch: apply due schedule steps, send due frames, re-arm the timer. */
+void dp_impair_run(struct dp *dp);
+
+/* A TAG_IMPAIR completion (the timer or its update). */
+void dp_impair_on_cqe(struct dp *dp, uint64_t tag, int res);
+
+/* Port slot's link went down: drop (and count) the frames queued for it. */
+void dp_impair_port_down(struct dp *dp, unsigned int slot);
+
+/* Port slot is being removed: drop its queued frames and its targets. */
+void dp_impair_port_del(struct dp *dp, unsigned int slot);
+
+/* Bridge slot is being removed (its ports are gone already): drop its target. */
+void dp_impair_bridge_del(struct dp *dp, unsigned int slot);
+
+/* The loop stops: drop every queued frame, returning its buffer. */
+void dp_impair_stop(struct dp *dp);
 
 /* Port and bridge ids. */
 static inline uint32_t dp_make_id(uint16_t gen, unsigned int slot)

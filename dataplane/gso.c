@@ -194,6 +194,20 @@ unsigned int gso_wire_count(const struct frame *f, const struct vnet_hdr *h)
 	return gso_count(&l);
 }
 
+size_t gso_wire_bytes(const struct frame *f, const struct vnet_hdr *h, unsigned int *count)
+{
+	struct gso_layout l;
+
+	*count = gso_wire_count(f, h);
+	if (*count == 0)
+		return 0;
+	if (h->gso_type == VNET_GSO_NONE)
+		return f->len;
+	if (gso_parse(f, h, &l))
+		return 0;
+	return l.hdr_len * *count + l.payload;
+}
+
 int gso_csum_complete(struct frame *f, const struct vnet_hdr *h)
 {
 	uint16_t csum;

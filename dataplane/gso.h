@@ -47,6 +47,14 @@ uint16_t gso_csum_fold(uint32_t sum);
 unsigned int gso_wire_count(const struct frame *f, const struct vnet_hdr *h);
 
 /*
+ * gso_wire_bytes() - bytes the wire packets of frame f with vnet header h add
+ * up to, each carrying its own copy of the headers (what a rate limit sees).
+ * @count: receives gso_wire_count()
+ * Return: f->len for a non-GSO frame, 0 when the frame is malformed.
+ */
+size_t gso_wire_bytes(const struct frame *f, const struct vnet_hdr *h, unsigned int *count);
+
+/*
  * gso_csum_complete() - complete the partial checksum of f in place: sum the
  * bytes from h->csum_start to the end of f, fold, and store the result at
  * csum_start + csum_offset (0 is stored as 0xffff, as UDP requires).

@@ -75,7 +75,7 @@ static void loop_recycle(struct dp *dp, uint16_t bid)
 }
 
 /* A write using buffer bid completed: release the buffer when it was the last one. */
-static void loop_buf_put(struct dp *dp, uint16_t bid)
+void loop_buf_put(struct dp *dp, uint16_t bid)
 {
 	if (bid & TX_SEGBUF)
 		dp->seg_free[dp->seg_nfree++] = bid & ~TX_SEGBUF;
@@ -255,8 +255,6 @@ static void loop_port_gone(struct dp_port *p, int err)
 
 /* ---- hooks and drops ---- */
 
-#define CTR_IDX(name) (offsetof(struct dp_counters_live, name) / sizeof(_Atomic uint64_t))
-
 /* Tell port slot's hook about a frame (only called when the port has a hook). */
 static void loop_hook(struct dp *dp, unsigned int slot, enum dp_hook_dir dir, const uint8_t *data,
 		      size_t len, const char *reason, unsigned int peer)
@@ -279,13 +277,7 @@ static void loop_hook(struct dp *dp, unsigned int slot, enum dp_hook_dir dir, co
 	p->hook(p->hook_ctx, &f);
 }
 
-/*
- * Count a drop on port slot: the reason counter why and the side counter
- * (rx_dropped, tx_dropped or rx_errors, by index), and tell the port's hook.
- * f may be NULL when no frame is at hand; peer is the path's other port or
- * DP_MAX_PORTS.
- */
-static void loop_drop(struct dp *dp, unsigned int slot, size_t why, size_t side,
+void loop_drop(struct dp *dp, unsigned int slot, size_t why, size_t side,
 		      const struct frame *f, unsigned int peer)
 {
 	struct dp_port *p = &dp->ports[slot];
@@ -298,17 +290,6 @@ static void loop_drop(struct dp *dp, unsigned int slot, size_t why, size_t side,
 }
 
 /* ---- forwarding ---- */
-
-/* What one received frame needs while it is sent to its outputs. */
-struct fwd_ctx {
-	unsigned int in;
-	uint16_t bid;
-	struct frame all; /* with the virtio-net header, if any */
-	struct frame eth; /* the Ethernet frame */
-	struct vnet_hdr vh;
-	bool gso;
-	bool csum_done;
-};
 
 /*
  * Post one write of iov to port out. bid is the receive buffer (or segment
@@ -349,30 +330,38 @@ static bool loop_tx_post(struct dp *dp, unsigned int out, uint16_t bid, const st
 	return true;
 }
 
-/* Write the received frame to out, adding or dropping the virtio-net header as out needs. */
-static void loop_tx(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
+bool loop_tx_frame(struct dp *dp, unsigned int out, uint16_t bid, uint8_t *data, size_t len,
+		   size_t hdr, unsigned int in)
 {
-	struct dp_port *in = &dp->ports[fx->in], *o = &dp->ports[out];
+	struct dp_port *o = &dp->ports[out];
+	struct frame eth = {data + hdr, len - hdr};
 	struct iovec iov[2];
 	unsigned int cnt = 1;
 
-	if (o->hdr_len && in->hdr_len) {
-		iov[0] = (struct iovec){fx->all.data, fx->all.len};
+	if (o->hdr_len && hdr) {
+		iov[0] = (struct iovec){data, len};
 	} else if (o->hdr_len) {
 		iov[0] = (struct iovec){dp->zero_hdr, o->hdr_len};
-		iov[1] = (struct iovec){fx->eth.data, fx->eth.len};
+		iov[1] = (struct iovec){eth.data, eth.len};
 		cnt = 2;
 	} else {
-		iov[0] = (struct iovec){fx->eth.data, fx->eth.len};
+		iov[0] = (struct iovec){eth.data, eth.len};
 	}
-	loop_tx_post(dp, out, fx->bid, iov, cnt, &fx->eth, fx->in);
+	return loop_tx_post(dp, out, bid, iov, cnt, &eth, in);
+}
+
+/* Write the received frame to out, adding or dropping the virtio-net header as out needs. */
+static void loop_tx(struct dp *dp, struct dp_fwd *fx, unsigned int out)
+{
+	loop_tx_frame(dp, out, fx->bid, fx->all.data, fx->all.len, dp->ports[fx->in].hdr_len,
+		      fx->in);
 }
 
 /*
  * A GSO super-frame for a port without offloads: cut it into wire packets in
  * segment buffers, one write each.
  */
-static void loop_tx_segments(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
+static void loop_tx_segments(struct dp *dp, struct dp_fwd *fx, unsigned int out)
 {
 	unsigned int n = gso_wire_count(&fx->eth, &fx->vh);
 
@@ -408,7 +397,7 @@ static void loop_tx_segments(struct dp *dp, struct fwd_ctx *fx, unsigned int out
 }
 
 /* Send the frame to output port out, unless something on the path drops it. */
-static void loop_fwd_one(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
+static void loop_fwd_one(struct dp *dp, struct dp_fwd *fx, unsigned int out)
 {
 	struct dp_port *in = &dp->ports[fx->in], *o = &dp->ports[out];
 
@@ -424,25 +413,25 @@ static void loop_fwd_one(struct dp *dp, struct fwd_ctx *fx, unsigned int out)
 		loop_drop(dp, fx->in, CTR_IDX(drop_partition), CTR_IDX(tx_dropped), &fx->eth, out);
 		return;
 	}
-	if (in->hdr_len && !o->hdr_len) {
-		if (fx->gso) {
-			loop_tx_segments(dp, fx, out);
-			return;
+	if (in->hdr_len && !o->hdr_len && !fx->gso && (fx->vh.flags & VNET_F_NEEDS_CSUM) &&
+	    !fx->csum_done) {
+		/* Complete once in place; offloading outputs accept a full checksum too. */
+		if (gso_csum_complete(&fx->eth, &fx->vh) == 0) {
+			fx->vh.flags = VNET_F_DATA_VALID;
+			vnet_hdr_write(&fx->vh, fx->all.data);
 		}
-		if ((fx->vh.flags & VNET_F_NEEDS_CSUM) && !fx->csum_done) {
-			/* Complete once in place; offloading outputs accept a full checksum too. */
-			if (gso_csum_complete(&fx->eth, &fx->vh) == 0) {
-				fx->vh.flags = VNET_F_DATA_VALID;
-				vnet_hdr_write(&fx->vh, fx->all.data);
-			}
-			fx->csum_done = true;
-		}
+		fx->csum_done = true;
 	}
-	loop_tx(dp, fx, out);
+	if (dp->imp_targets && dp_impair_fwd(dp, fx, out))
+		return;
+	if (in->hdr_len && !o->hdr_len && fx->gso)
+		loop_tx_segments(dp, fx, out);
+	else
+		loop_tx(dp, fx, out);
 }
 
 /* Validate a frame read from port in. Returns 0, or -1 when it was dropped (and counted). */
-static int loop_check(struct dp *dp, struct fwd_ctx *fx, struct frame_eth *eth)
+static int loop_check(struct dp *dp, struct dp_fwd *fx, struct frame_eth *eth)
 {
 	struct dp_port *in = &dp->ports[fx->in];
 	size_t why = 0;
@@ -473,7 +462,7 @@ static void loop_fwd(struct dp *dp, unsigned int slot, uint16_t bid, size_t len)
 {
 	struct dp_port *in = &dp->ports[slot];
 	struct dp_bridge *b = &dp->bridges[in->bridge];
-	struct fwd_ctx fx = {.in = slot, .bid = bid, .all = {loop_buf(dp, bid), len}};
+	struct dp_fwd fx = {.in = slot, .bid = bid, .all = {loop_buf(dp, bid), len}};
 	struct frame_eth eth;
 	int out;
 
@@ -630,6 +619,9 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 	case TAG_WATCH:
 		loop_on_watch(dp, tag, cqe);
 		break;
+	case TAG_IMPAIR:
+		dp_impair_on_cqe(dp, tag, cqe->res);
+		break;
 	case TAG_CANCEL:
 		break;
 	}
@@ -639,6 +631,7 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 /* Per-batch work: publish recycled buffers, re-arm stopped reads, publish statistics. */
 static void loop_batch_end(struct dp *dp)
 {
+	dp_impair_run(dp);
 	if (dp->br_pending) {
 		io_uring_buf_ring_advance(dp->br, (int)dp->br_pending);
 		dp->br_pending = 0;
@@ -746,6 +739,7 @@ static void loop_teardown(struct dp *dp)
 {
 	if (dp->ring_ready) {
 		loop_quiesce(dp);
+		dp_impair_stop(dp);
 		io_uring_queue_exit(&dp->ring);
 	}
 	dp->ring_ready = false;

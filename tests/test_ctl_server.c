@@ -2,11 +2,12 @@
 /*
  * test_ctl_server: the control socket server on a socket in a temporary
  * directory, run on its own thread over a real dataplane. Requests through
- * ctl_client and through raw sockets: malformed JSON, pipelined and split
- * lines, an oversize line, a client that sends nothing, 100 clients at once,
- * a client that disconnects mid-reply, the client cap, stale and live
- * sockets, and the peer uid check. After each abuse the server must still
- * answer.
+ * ctl_client and through raw sockets: malformed JSON, wrong types, unknown
+ * commands, pipelined and split lines, an oversize line, clients that send
+ * nothing, 100 clients at once, a client that disconnects mid-reply, the
+ * client cap, stale and live sockets, the peer uid and group checks. After
+ * each abuse the server must still answer, and frames must still cross the
+ * switch between two pair ports.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,6 +37,8 @@
 
 #define NCLIENTS 100
 #define NPAIRS 40
+#define NIDLE 60
+#define TEST_GID 4242 /* a group for the --group checks; it need not exist in /etc/group */
 
 struct fixture {
 	char dir[64];
@@ -47,6 +51,9 @@ struct fixture {
 	int rc;
 	int peers[NPAIRS];
 	int npeers;
+	int fw[2]; /* peers of the two ports of bridge "fw": the forwarding check */
+	uint8_t tag;
+	unsigned int after_calls; /* requests the after hook saw */
 };
 
 static struct fixture fx;
@@ -66,11 +73,21 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void server_start(unsigned int max_clients)
+/* The server's after hook: count the requests. */
+static void after_request(void *ctx, const char *request, size_t len)
 {
-	struct ctl_server_opts opts = {.max_clients = max_clients};
+	struct fixture *f = ctx;
 
-	assert_int_equal(ctl_server_create(fx.ctl, fx.path, &opts, &fx.srv), 0);
+	(void)request;
+	(void)len;
+	__atomic_add_fetch(&f->after_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+static void server_start(struct ctl_server_opts *opts)
+{
+	opts->after = after_request;
+	opts->after_ctx = &fx;
+	assert_int_equal(ctl_server_create(fx.ctl, fx.path, opts, &fx.srv), 0);
 	fx.stopfd = eventfd(0, EFD_CLOEXEC);
 	assert_true(fx.stopfd >= 0);
 	fx.rc = -1;
@@ -90,7 +107,22 @@ static void server_stop(void)
 	assert_int_equal(stat(fx.path, &st), -1);
 }
 
-static int setup_common(unsigned int max_clients)
+/* Bridge "fw" with pair ports fw0 and fw1, whose peers the forwarding check uses. */
+static void add_forwarding_ports(void)
+{
+	struct port *p;
+	json_t *r;
+
+	r = ctl_call(fx.ctl, "bridge/add", json_pack("{s:s}", "name", "fw"));
+	assert_int_equal(ctl_reply_error(r, NULL, NULL), 0);
+	json_decref(r);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(port_pair_open(i ? "fw1" : "fw0", &p, &fx.fw[i]), 0);
+		assert_int_equal(ctl_attach_port(fx.ctl, "fw", p, NULL), 0);
+	}
+}
+
+static int setup_opts(struct ctl_server_opts *opts)
 {
 	struct dp_config cfg = {.nbufs = 64, .buf_size = 4096, .tx_slots = 256};
 
@@ -102,20 +134,37 @@ static int setup_common(unsigned int max_clients)
 	assert_int_equal(dp_create(&cfg, &fx.dp), 0);
 	assert_int_equal(dp_start(fx.dp), 0);
 	assert_int_equal(ctl_create(fx.dp, &fx.ctl), 0);
-	server_start(max_clients);
+	add_forwarding_ports();
+	server_start(opts);
 	return 0;
 }
 
 static int setup(void **state)
 {
+	struct ctl_server_opts opts = {0};
+
 	(void)state;
-	return setup_common(0);
+	return setup_opts(&opts);
 }
 
 static int setup_small(void **state)
 {
+	struct ctl_server_opts opts = {.max_clients = 4};
+
 	(void)state;
-	return setup_common(4);
+	return setup_opts(&opts);
+}
+
+static int setup_group(void **state)
+{
+	struct ctl_server_opts opts = {.group_set = true, .group = TEST_GID};
+
+	(void)state;
+	if (geteuid() != 0) {
+		/* chown to a group we are not in needs root: serve without one, the test skips. */
+		opts.group_set = false;
+	}
+	return setup_opts(&opts);
 }
 
 static int teardown(void **state)
@@ -126,6 +175,8 @@ static int teardown(void **state)
 	dp_destroy(fx.dp);
 	for (int i = 0; i < fx.npeers; i++)
 		close(fx.peers[i]);
+	close(fx.fw[0]);
+	close(fx.fw[1]);
 	rmdir(fx.dir);
 	return 0;
 }
@@ -216,6 +267,36 @@ static void conn_expect_closed(struct conn *c)
 	assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
 }
 
+/* A frame from fw port `from` to the other one arrives there, carrying a fresh tag. */
+static void assert_forwards(int from)
+{
+	struct pollfd pfd = {.fd = fx.fw[!from], .events = POLLIN};
+	uint8_t f[60] = {0}, in[2048];
+	ssize_t n;
+
+	/* 02:00:00:00:00:0X, X = port: the destination is learned after one round. */
+	f[0] = 0x02;
+	f[5] = (uint8_t)!from;
+	f[6] = 0x02;
+	f[11] = (uint8_t)from;
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	f[14] = ++fx.tag;
+	assert_int_equal(send(fx.fw[from], f, sizeof(f), 0), (ssize_t)sizeof(f));
+	assert_int_equal(poll(&pfd, 1, 10000), 1);
+	n = recv(fx.fw[!from], in, sizeof(in), 0);
+	assert_int_equal(n, (ssize_t)sizeof(f));
+	assert_int_equal(in[14], fx.tag);
+	assert_memory_equal(in, f, sizeof(f));
+}
+
+/* Frames still cross the switch both ways. */
+static void assert_forwarding(void)
+{
+	assert_forwards(0);
+	assert_forwards(1);
+}
+
 /* One status request through ctl_client must succeed: the server still answers. */
 static void assert_server_answers(void)
 {
@@ -231,6 +312,7 @@ static void assert_server_answers(void)
 	json_decref(reply);
 	json_decref(req);
 	ctl_client_close(cl);
+	assert_forwarding();
 }
 
 static void test_client_calls(void **state)
@@ -275,6 +357,33 @@ static void test_malformed(void **state)
 	conn_expect_err(&c, "EINVAL", "args.up: expected a boolean");
 	conn_send(&c, "{\"cmd\": \"st\0tus\"}\n", 18);
 	conn_expect_err(&c, "EINVAL", "request: invalid JSON");
+	assert_forwarding();
+	/* Wrong types, one per kind of argument and of envelope field. */
+	conn_sends(&c, "{\"cmd\": 7}\n");
+	conn_expect_err(&c, "EINVAL", "cmd: expected a string");
+	conn_sends(&c, "{\"cmd\": \"status\", \"args\": \"x\"}\n");
+	conn_expect_err(&c, "EINVAL", "args: expected an object");
+	conn_sends(&c, "{\"cmd\": \"bridge/add\", \"args\": {\"name\": [1]}}\n");
+	conn_expect_err(&c, "EINVAL", "args.name: expected a string");
+	conn_sends(&c, "{\"cmd\": \"fdb/set_age\", \"args\": {\"bridge\": \"fw\", "
+		       "\"age_ms\": -1}}\n");
+	conn_expect_err(&c, "EINVAL", "args.age_ms: expected an integer");
+	conn_sends(&c, "{\"cmd\": \"partition/cut\", \"args\": {\"from\": {}, \"to\": \"fw1\"}}\n");
+	conn_expect_err(&c, "EINVAL", "args.from: expected a string or an array");
+	conn_sends(&c, "{\"cmd\": \"partition/cut\", \"args\": {\"from\": [\"fw0\", 3], "
+		       "\"to\": \"fw1\"}}\n");
+	conn_expect_err(&c, "EINVAL", "args.from[1]: expected a string");
+	conn_sends(&c, "{\"cmd\": \"status\", \"args\": {}, \"extra\": 1}\n");
+	conn_expect_err(&c, "EINVAL", "extra: unknown request field");
+	assert_forwarding();
+	/* Unknown commands and objects. */
+	conn_sends(&c, "{\"cmd\": \"\"}\n");
+	conn_expect_err(&c, "ENOSYS", "unknown command");
+	conn_sends(&c, "{\"cmd\": \"bridge/add/x\"}\n");
+	conn_expect_err(&c, "ENOSYS", "unknown command \"bridge/add/x\"");
+	conn_sends(&c, "{\"cmd\": \"link/set\", \"args\": {\"port\": \"nope\", \"up\": true}}\n");
+	conn_expect_err(&c, "ENOENT", "port \"nope\" not found");
+	assert_forwarding();
 	/* Blank lines are skipped; CRLF works; the connection stays usable. */
 	conn_sends(&c, "\n\r\n{\"cmd\": \"status\"}\r\n");
 	conn_expect_ok(&c);
@@ -355,14 +464,21 @@ static void test_oversize_line(void **state)
 
 static void test_silent_clients(void **state)
 {
+	static struct conn idle[NIDLE];
 	struct conn silent, partial;
 
 	(void)state;
 	conn_open(&silent);
 	conn_open(&partial);
 	conn_sends(&partial, "{\"cmd\": \"sta");
+	for (int i = 0; i < NIDLE; i++)
+		conn_open(&idle[i]);
 	for (int i = 0; i < 3; i++)
 		assert_server_answers();
+	/* Idle clients that leave without a word change nothing. */
+	for (int i = 0; i < NIDLE; i++)
+		close(idle[i].fd);
+	assert_server_answers();
 	/* The partial request completes later and is answered. */
 	conn_sends(&partial, "tus\"}\n");
 	conn_expect_ok(&partial);
@@ -383,6 +499,8 @@ static void test_many_clients(void **state)
 	for (int i = 0; i < NCLIENTS; i++) {
 		snprintf(req, sizeof(req), "{\"cmd\":\"status\",\"id\":%d}\n", i);
 		conn_sends(&c[i], req);
+		if (i % 25 == 0)
+			assert_forwarding();
 	}
 	for (int i = NCLIENTS - 1; i >= 0; i--) {
 		r = conn_reply(&c[i]);
@@ -415,7 +533,7 @@ static void add_many_ports(void)
 
 static void test_disconnect_mid_reply(void **state)
 {
-	const char *req = "{\"cmd\":\"counters/get\"}\n";
+	const char *req = "{\"cmd\":\"counters/get\",\"args\":{\"bridge\":\"big\"}}\n";
 	size_t len = strlen(req), n = 500;
 	char *many = malloc(len * n + 1);
 	struct conn *c = malloc(sizeof(*c));
@@ -532,49 +650,108 @@ static void test_probe_and_stale(void **state)
 	assert_int_equal(ctl_client_connect(file, 1000, &cl), -ENOENT);
 }
 
-/* Run as uid 65534: connect, read the refusal. Exit 0 when it says EACCES. No cmocka here. */
-static void peer_uid_child(void)
+/* What a peer of another uid experienced; the exit code of peer_child(). */
+enum peer_result {
+	PEER_SERVED = 0, /* the status request was answered */
+	PEER_REFUSED = 1, /* the server refused it with EACCES */
+	PEER_NO_CONNECT = 2, /* connect() failed: the socket's mode kept it out */
+	PEER_BROKEN = 3, /* anything else */
+};
+
+/* Run as uid 65534 with primary group gid and supplementary groups: ask for status. No cmocka. */
+static void peer_child(gid_t gid, const gid_t *groups, size_t ngroups)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	struct pollfd pfd = {.events = POLLIN};
-	char buf[512] = "";
-	const char *code = NULL;
+	const char *req = "{\"cmd\":\"status\"}\n", *code = NULL;
+	char buf[4096] = "";
 	json_t *r;
 	ssize_t n;
 
 	strcpy(addr.sun_path, fx.path);
-	if (setgid(65534) || setuid(65534))
-		_exit(2);
+	if (setgroups(ngroups, groups) || setgid(gid) || setuid(65534))
+		_exit(PEER_BROKEN);
 	pfd.fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (connect(pfd.fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		_exit(3);
+		_exit(errno == EACCES ? PEER_NO_CONNECT : PEER_BROKEN);
+	if (send(pfd.fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
+		/* A refusal may close the connection before the request is sent. */
+	}
 	if (poll(&pfd, 1, 10000) != 1)
-		_exit(4);
+		_exit(PEER_BROKEN);
 	n = recv(pfd.fd, buf, sizeof(buf) - 1, 0);
 	r = n > 0 ? json_loadb(buf, strcspn(buf, "\n"), 0, NULL) : NULL;
-	_exit(r && ctl_reply_error(r, &code, NULL) == -EINVAL && strcmp(code, "EACCES") == 0 ? 0
-											     : 5);
+	if (r && ctl_reply_error(r, NULL, NULL) == 0)
+		_exit(PEER_SERVED);
+	if (r && ctl_reply_error(r, &code, NULL) == -EINVAL && strcmp(code, "EACCES") == 0)
+		_exit(PEER_REFUSED);
+	_exit(PEER_BROKEN);
+}
+
+/* Fork a peer_child() and return what it experienced. */
+static int run_peer(gid_t gid, const gid_t *groups, size_t ngroups)
+{
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		peer_child(gid, groups, ngroups);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
 }
 
 /* A client of another uid may not talk to the server, even through a 0666 socket. */
 static void test_peer_uid(void **state)
 {
-	pid_t pid;
-	int status;
-
 	(void)state;
 	if (geteuid() != 0)
 		skip();
 	assert_int_equal(chmod(fx.path, 0666), 0);
 	assert_int_equal(chmod(fx.dir, 0755), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		peer_uid_child();
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(run_peer(65534, NULL, 0), PEER_REFUSED);
 	assert_server_answers();
+}
+
+/* With a group: mode 0660 of that group; its members (primary or supplementary) are served. */
+static void test_peer_group(void **state)
+{
+	const gid_t member[] = {100, TEST_GID};
+	struct stat st;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(stat(fx.path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(st.st_gid, TEST_GID);
+	assert_int_equal(chmod(fx.dir, 0755), 0);
+	assert_int_equal(run_peer(65534, member, 2), PEER_SERVED);
+	assert_int_equal(run_peer(TEST_GID, NULL, 0), PEER_SERVED);
+	assert_int_equal(run_peer(65534, NULL, 0), PEER_NO_CONNECT);
+	/* The server checks too, whatever the socket's mode. */
+	assert_int_equal(chmod(fx.path, 0666), 0);
+	assert_int_equal(run_peer(65534, member, 1), PEER_REFUSED);
+	assert_int_equal(run_peer(65534, member, 2), PEER_SERVED);
+	assert_server_answers();
+}
+
+/* The after hook sees every request line once, after its reply was queued. */
+static void test_after_hook(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	fx.after_calls = 0;
+	conn_open(&c);
+	conn_sends(&c, "{\"cmd\":\"status\"}\n{bad\n\n{\"cmd\":\"nope\"}\n");
+	conn_expect_ok(&c);
+	conn_expect_err(&c, "EINVAL", "invalid JSON");
+	conn_expect_err(&c, "ENOSYS", "unknown command");
+	assert_int_equal(__atomic_load_n(&fx.after_calls, __ATOMIC_SEQ_CST), 3);
+	close(c.fd);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -592,6 +769,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_cap, setup_small, teardown),
 		T(test_probe_and_stale),
 		T(test_peer_uid),
+		cmocka_unit_test_setup_teardown(test_peer_group, setup_group, teardown),
+		T(test_after_hook),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# bench/impair.sh - how exactly tapyard's impairments do what they are told, between two namespace
+# guests on real TAPs:
+#   delay   one-way delay of 64-byte UDP probes (one per ms, 2 s) for delay 1 ms and 10 ms, without
+#           and with jitter (normal, 20% of the delay): observed p50 and p99 against the configured
+#           distribution's (delay; delay + 2.326 jitter), the error being observed minus configured.
+#           The switch's own one-way latency without any rule is shown first: it is part of the error.
+#   rate    UDP flooded through rate 1 Mbit/s .. 5 Gbit/s: the Ethernet bit rate the receiver saw
+#           (frames of payload + 42 bytes, first to last arrival) against the configured rate.
+#   cost    iperf3 TCP a -> b through tapyard with no rule, and with a 0 ms delay rule on the pair
+#           (every frame takes the impairment path and is sent at once), median of --rounds runs.
+#
+# Usage: bench/impair.sh [--rounds N] [--tapyard PATH]      (root; about two minutes)
+# Owns every name starting with "tyib" (namespaces tyibn0/1, TAPs tyib0/1, bridge tyibbr) and
+# removes them on every exit path. Figures are printed, never asserted.
+set -u -o pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TAPYARD=${TAPYARD:-$BENCH_DIR/../build/tapyard}
+ROUNDS=3
+while [ $# -gt 0 ]; do
+	case $1 in
+	--rounds) ROUNDS=$2; shift 2 ;;
+	--tapyard) TAPYARD=$2; shift 2 ;;
+	*) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	esac
+done
+TAPYARD=$(realpath "$TAPYARD")
+
+LAB_PREFIX=tyib
+LAB_SUBNET=10.79.8
+LAB_STATIC_ARP=1
+. "$BENCH_DIR/../examples/lab.sh"
+lab_require iperf3 python3 cc
+
+WORK=$(mktemp -d /tmp/tyib.XXXXXX)
+BG=()
+bench_cleanup() {
+	local rc=$?
+	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	lab_cleanup
+	rm -rf "$WORK"
+	return $rc
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cc -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$WORK/owd" "$BENCH_DIR/owd.c" ||
+	{ echo "impair.sh: cannot build bench/owd.c" >&2; exit 1; }
+lab_start 2 >/dev/null 2>&1 || { echo "impair.sh: lab start failed" >&2; exit 1; }
+A=$(lab_tap 0) B=$(lab_tap 1)
+PORT=5299
+
+# owd_run SECONDS PAYLOAD INTERVAL_US: receiver in b, sender in a; prints the receiver's line.
+owd_run() {
+	lab_exec 1 "$WORK/owd" recv $PORT $(($1 + 6)) >"$WORK/rx" &
+	local rx=$!
+	BG+=("$rx")
+	sleep 0.3
+	lab_exec 0 "$WORK/owd" send "$(lab_ip 1)" $PORT "$1" "$2" "$3" >/dev/null
+	wait "$rx"
+	cat "$WORK/rx"
+}
+
+# field LINE NAME: the value of NAME=value in LINE.
+field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
+calc() { python3 -c "print($*)"; }
+
+echo "== one-way delay (64-byte UDP, 1 per ms, 2 s; microseconds) =="
+printf '%-26s %10s %10s %10s %10s %10s %10s\n' rule want_p50 got_p50 err_p50 want_p99 got_p99 err_p99
+delay_row() { # NAME DELAY_MS JITTER_MS [ctl words...]
+	local name=$1 d=$2 j=$3 line w50 w99
+	shift 3
+	lab_ctl impair clear-all >/dev/null
+	[ $# -gt 0 ] && lab_ctl impair set --from "$A" --to "$B" "$@" >/dev/null
+	line=$(owd_run 2 64 1000)
+	w50=$(calc "$d * 1000")
+	w99=$(calc "($d + 2.326 * $j) * 1000")
+	printf '%-26s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n' "$name" "$w50" \
+		"$(field "$line" p50_us)" "$(calc "$(field "$line" p50_us) - $w50")" "$w99" \
+		"$(field "$line" p99_us)" "$(calc "$(field "$line" p99_us) - $w99")"
+}
+delay_row "none (switch latency)" 0 0
+delay_row "delay 1ms" 1 0 delay 1ms
+delay_row "delay 1ms jitter 0.2ms" 1 0.2 delay 1ms 0.2ms distribution normal
+delay_row "delay 10ms" 10 0 delay 10ms
+delay_row "delay 10ms jitter 2ms" 10 2 delay 10ms 2ms distribution normal
+
+echo
+echo "== rate (UDP flood, 4 s; Ethernet bits of frames the receiver got) =="
+printf '%-10s %14s %14s %9s %10s\n' rate configured achieved error frames
+for i in 0 1; do ip -n "$(lab_ns $i)" link set eth0 mtu 9000; done
+for r in 1000000 10000000 100000000 1000000000 5000000000; do
+	payload=1472
+	[ "$r" -ge 1000000000 ] && payload=8972
+	limit=$((r / 8 / 20)) # 50 ms of queue
+	[ $limit -lt 262144 ] && limit=262144
+	lab_ctl impair clear-all >/dev/null
+	lab_ctl impair set --from "$A" --to "$B" rate "$r" limit-bytes "$limit" >/dev/null
+	line=$(owd_run 4 $payload 0)
+	n=$(field "$line" received) win=$(field "$line" window)
+	got=$(calc "($n - 1) * ($payload + 42) * 8 / $win if $n and float('$win') > 0 else 0")
+	printf '%-10s %14d %14.0f %8.2f%% %10d\n' "$(calc "'%g Mbit/s' % ($r / 1e6)")" "$r" "$got" \
+		"$(calc "($got - $r) * 100 / $r")" "$n"
+done
+for i in 0 1; do ip -n "$(lab_ns $i)" link set eth0 mtu 1500; done
+
+echo
+echo "== cost: iperf3 TCP a -> b, 5 s, median of $ROUNDS (Gbit/s) =="
+tcp_run() {
+	lab_exec 1 iperf3 -s -1 -B "$(lab_ip 1)" >/dev/null 2>&1 &
+	local srv=$!
+	BG+=("$srv")
+	sleep 0.3
+	lab_exec 0 iperf3 -c "$(lab_ip 1)" -t 5 -J 2>/dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9)'
+	wait "$srv" 2>/dev/null
+}
+none=() rule=()
+for ((k = 0; k < ROUNDS; k++)); do
+	lab_ctl impair clear-all >/dev/null
+	none+=("$(tcp_run)")
+	lab_ctl impair set --from "$A" --to "$B" delay 0ms >/dev/null
+	rule+=("$(tcp_run)")
+done
+lab_ctl impair clear-all >/dev/null
+med() { python3 -c "import statistics, sys; print('%.2f' % statistics.median(map(float, sys.argv[1:])))" "$@"; }
+mn=$(med "${none[@]}") mr=$(med "${rule[@]}")
+printf 'no rule: %s (runs: %s)\n0 ms delay rule: %s (runs: %s)\ncost: %s%%\n' "$mn" "${none[*]}" \
+	"$mr" "${rule[*]}" "$(calc "'%.1f' % (($mn - $mr) * 100 / $mn)")"

@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_capture_cli: the capture commands of `tapyard ctl`. Each command
+ * parses its words into one request (follow: a series of capture/read
+ * requests on one connection) and prints the reply for humans: a frame is one
+ * tcpdump-like line built from the decoded fields capture/read returns.
+ */
+#include "ctl_capture_cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "ctl_cli.h"
+#include "ctl_client.h"
+
+#define CAPTURE_CLI_TIMEOUT_MS 60000
+#define CAPTURE_CLI_POLL_US 50000 /* follow: pause after an empty read */
+
+/* The parsed words of one capture command. */
+struct capture_cli {
+	const char *cmd;
+	bool json, follow;
+	const char *pos[2];
+	int npos;
+	const char *bridge, *snaplen, *write, *mode, *cursor, *max;
+};
+
+static int capture_cli_usage(const char *fmt, const char *arg)
+{
+	fputs("tapyard: capture: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\n(see tapyard ctl capture --help)\n", stderr);
+	return CTL_EXIT_USAGE;
+}
+
+/* Is argv[*i] option opt (--opt VALUE or --opt=VALUE)? Takes its value into *val. */
+static int capture_cli_opt(const char *opt, char **argv, int argc, int *i, const char **val,
+			   bool *matched)
+{
+	size_t len = strlen(opt);
+
+	*matched = strncmp(argv[*i], opt, len) == 0 && (!argv[*i][len] || argv[*i][len] == '=');
+	if (!*matched)
+		return 0;
+	if (argv[*i][len] == '=')
+		*val = argv[*i] + len + 1;
+	else
+		*val = *i + 1 < argc ? argv[++*i] : NULL;
+	if (!*val || !**val)
+		return capture_cli_usage("%s needs a value", opt);
+	return 0;
+}
+
+static int capture_cli_parse(struct capture_cli *c, int argc, char **argv)
+{
+	static const char *const names[] = {"--bridge", "--snaplen", "--write", "--mode",
+					    "--cursor", "--max"};
+	const char **vals[] = {&c->bridge, &c->snaplen, &c->write, &c->mode, &c->cursor, &c->max};
+	bool matched = false;
+	int rc = 0;
+
+	for (int i = 0; !rc && i < argc; i++) {
+		if (strcmp(argv[i], "--follow") == 0) {
+			c->follow = true;
+			continue;
+		}
+		for (size_t k = 0; !rc && k < sizeof(names) / sizeof(names[0]); k++) {
+			rc = capture_cli_opt(names[k], argv, argc, &i, vals[k], &matched);
+			if (matched)
+				break;
+		}
+		if (rc || matched)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1])
+			return capture_cli_usage("unknown option %s", argv[i]);
+		if (c->npos == 2)
+			return capture_cli_usage("unexpected word \"%s\"", argv[i]);
+		c->pos[c->npos++] = argv[i];
+	}
+	return rc;
+}
+
+/* A whole non-negative number, or -1. */
+static long long capture_cli_num(const char *s)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return *end || errno || v < 0 ? -1 : v;
+}
+
+/* Set args.key to the number in s (when given). */
+static int capture_cli_set_num(json_t *args, const char *key, const char *opt, const char *s)
+{
+	long long v = capture_cli_num(s);
+
+	if (!s)
+		return 0;
+	if (v < 0)
+		return capture_cli_usage("%s needs a number", opt);
+	json_object_set_new(args, key, json_integer(v));
+	return 0;
+}
+
+/* Set args.path to file made absolute: the daemon does not share our working directory. */
+static int capture_cli_set_path(json_t *args, const char *file)
+{
+	char cwd[PATH_MAX], path[PATH_MAX + 256];
+
+	if (file[0] == '/') {
+		json_object_set_new(args, "path", json_string(file));
+		return 0;
+	}
+	if (!getcwd(cwd, sizeof(cwd)))
+		return capture_cli_usage("cannot resolve \"%s\": no working directory", file);
+	snprintf(path, sizeof(path), "%s/%s", cwd, file);
+	json_object_set_new(args, "path", json_string(path));
+	return 0;
+}
+
+/* capture/start: PORT or --bridge B, and the options. */
+static int capture_cli_start(struct capture_cli *c, json_t *args)
+{
+	int rc;
+
+	if ((c->npos == 1) == (c->bridge != NULL) || c->npos > 1)
+		return capture_cli_usage("start: give PORT or --bridge BRIDGE%s", "");
+	if (c->bridge)
+		json_object_set_new(args, "bridge", json_string(c->bridge));
+	else
+		json_object_set_new(args, "port", json_string(c->pos[0]));
+	if (c->mode)
+		json_object_set_new(args, "mode", json_string(c->mode));
+	rc = capture_cli_set_num(args, "snaplen", "--snaplen", c->snaplen);
+	if (!rc && c->write)
+		rc = capture_cli_set_path(args, c->write);
+	return rc;
+}
+
+/* args.id from the first word. */
+static int capture_cli_id(struct capture_cli *c, json_t *args)
+{
+	long long id = c->npos ? capture_cli_num(c->pos[0]) : -1;
+
+	if (id <= 0)
+		return capture_cli_usage("expected a capture ID%s", "");
+	json_object_set_new(args, "id", json_integer(id));
+	return 0;
+}
+
+/* The request's args for command c. */
+static int capture_cli_args(struct capture_cli *c, json_t *args)
+{
+	int rc;
+
+	if (strcmp(c->cmd, "capture/start") == 0)
+		return capture_cli_start(c, args);
+	if (strcmp(c->cmd, "capture/list") == 0) {
+		if (c->npos)
+			return capture_cli_usage("list takes no words, not \"%s\"", c->pos[0]);
+		if (c->bridge)
+			json_object_set_new(args, "bridge", json_string(c->bridge));
+		return 0;
+	}
+	rc = capture_cli_id(c, args);
+	if (!rc && strcmp(c->cmd, "capture/save") == 0) {
+		if (c->npos != 2)
+			return capture_cli_usage("save: give ID FILE%s", "");
+		rc = capture_cli_set_path(args, c->pos[1]);
+	} else if (!rc && c->npos > 1) {
+		rc = capture_cli_usage("unexpected word \"%s\"", c->pos[1]);
+	}
+	if (!rc)
+		rc = capture_cli_set_num(args, "cursor", "--cursor", c->cursor);
+	if (!rc)
+		rc = capture_cli_set_num(args, "max", "--max", c->max);
+	return rc;
+}
+
+/* ---- output ---- */
+
+static const char *capture_cli_str(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "";
+}
+
+static json_int_t capture_cli_int(json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+/* "port:typ0" for {"port": "typ0"}: one word, for awk. */
+static void capture_cli_target(json_t *target, char *buf, size_t size)
+{
+	const char *key;
+	json_t *v;
+
+	snprintf(buf, size, "?");
+	json_object_foreach(target, key, v)
+		snprintf(buf, size, "%s:%s", key, json_string_value(v) ? json_string_value(v) : "");
+}
+
+static const char *capture_cli_ethertype(json_int_t type)
+{
+	switch (type) {
+	case 0x0800:
+		return "IPv4";
+	case 0x86dd:
+		return "IPv6";
+	case 0x0806:
+		return "ARP";
+	default:
+		return NULL;
+	}
+}
+
+/* " echo request" and the like for ICMP and ARP, else "". */
+static const char *capture_cli_what(json_t *fr, const char *proto)
+{
+	json_int_t type = capture_cli_int(fr, "icmp_type");
+
+	if (strcmp(proto, "icmp") == 0 && json_object_get(fr, "icmp_type"))
+		return type == 8 ? " echo request" : type == 0 ? " echo reply" : "";
+	if (strcmp(proto, "icmpv6") == 0 && json_object_get(fr, "icmp_type"))
+		return type == 128 ? " echo request" : type == 129 ? " echo reply" : "";
+	if (strcmp(proto, "arp") == 0)
+		return capture_cli_int(fr, "arp_op") == 1 ? " request" : " reply";
+	return "";
+}
+
+/* An address with its port when it has one: "10.0.0.1.5201". */
+static void capture_cli_endpoint(json_t *fr, const char *ip, const char *port, char *buf,
+				 size_t size)
+{
+	if (json_object_get(fr, port))
+		snprintf(buf, size, "%s.%lld", capture_cli_str(fr, ip),
+			 (long long)capture_cli_int(fr, port));
+	else
+		snprintf(buf, size, "%s", capture_cli_str(fr, ip));
+}
+
+/* The network part of a frame's line: "IPv4 10.0.0.1 > 10.0.0.2 ICMP echo request". */
+static void capture_cli_l3(json_t *fr, char *buf, size_t size)
+{
+	json_int_t ethertype = capture_cli_int(fr, "ethertype");
+	const char *name = capture_cli_ethertype(ethertype), *proto = capture_cli_str(fr, "proto");
+	char src[64], dst[64], upper[16];
+	size_t i;
+
+	if (!name) {
+		snprintf(buf, size, "ethertype 0x%04llx", (long long)ethertype);
+		return;
+	}
+	for (i = 0; proto[i] && i < sizeof(upper) - 1; i++)
+		upper[i] = (char)(proto[i] >= 'a' && proto[i] <= 'z' ? proto[i] - 32 : proto[i]);
+	upper[i] = '\0';
+	if (!json_object_get(fr, "src_ip")) {
+		snprintf(buf, size, "%s", name);
+		return;
+	}
+	capture_cli_endpoint(fr, "src_ip", "sport", src, sizeof(src));
+	capture_cli_endpoint(fr, "dst_ip", "dport", dst, sizeof(dst));
+	if (ethertype == 0x0806)
+		snprintf(buf, size, "ARP%s %s > %s", capture_cli_what(fr, proto), src, dst);
+	else
+		snprintf(buf, size, "%s %s > %s %s%s", name, src, dst, upper,
+			 capture_cli_what(fr, proto));
+}
+
+/* One frame as a tcpdump-like line. */
+static void capture_cli_frame(FILE *f, json_t *fr)
+{
+	double ts = json_number_value(json_object_get(fr, "ts"));
+	time_t sec = (time_t)ts;
+	char clock[16] = "", l3[192];
+	struct tm tm;
+
+	if (localtime_r(&sec, &tm))
+		strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+	capture_cli_l3(fr, l3, sizeof(l3));
+	fprintf(f, "%s.%06ld %s %s %s > %s %s len %lld", clock, (long)((ts - (double)sec) * 1e6),
+		capture_cli_str(fr, "nic"), capture_cli_str(fr, "dir"),
+		capture_cli_str(fr, "src_mac"), capture_cli_str(fr, "dst_mac"), l3,
+		(long long)capture_cli_int(fr, "len"));
+	if (json_object_get(fr, "drop_reason"))
+		fprintf(f, " (dropped: %s%s%s)", capture_cli_str(fr, "drop_reason"),
+			json_object_get(fr, "peer") ? ", peer " : "", capture_cli_str(fr, "peer"));
+	fputc('\n', f);
+}
+
+static void capture_cli_print_list(json_t *list)
+{
+	char target[64];
+	json_t *c;
+	size_t i;
+
+	printf("%-4s %-24s %-5s %-8s %10s %8s  %s\n", "ID", "TARGET", "MODE", "STATE", "FRAMES",
+	       "DROPPED", "PATH");
+	json_array_foreach(list, i, c) {
+		capture_cli_target(json_object_get(c, "target"), target, sizeof(target));
+		printf("%-4lld %-24s %-5s %-8s %10lld %8lld  %s\n",
+		       (long long)capture_cli_int(c, "id"), target, capture_cli_str(c, "mode"),
+		       json_is_true(json_object_get(c, "running")) ? "running" : "stopped",
+		       (long long)capture_cli_int(c, "frames"), (long long)capture_cli_int(c, "dropped"),
+		       json_is_string(json_object_get(c, "path")) ? capture_cli_str(c, "path") : "-");
+	}
+}
+
+/* Print a command's result for humans. */
+static void capture_cli_print(const char *cmd, json_t *res)
+{
+	json_t *fr;
+	size_t i;
+
+	if (strcmp(cmd, "capture/start") == 0) {
+		printf("%lld\n", (long long)capture_cli_int(res, "id"));
+	} else if (strcmp(cmd, "capture/stop") == 0) {
+		printf("frames %lld dropped %lld evicted %lld\n",
+		       (long long)capture_cli_int(res, "frames"),
+		       (long long)capture_cli_int(res, "dropped"),
+		       (long long)capture_cli_int(res, "evicted"));
+	} else if (strcmp(cmd, "capture/list") == 0) {
+		capture_cli_print_list(res);
+	} else if (strcmp(cmd, "capture/save") == 0) {
+		printf("%lld frames written to %s\n", (long long)capture_cli_int(res, "frames"),
+		       capture_cli_str(res, "path"));
+	} else {
+		json_array_foreach(json_object_get(res, "frames"), i, fr)
+			capture_cli_frame(stdout, fr);
+	}
+}
+
+/* ---- running ---- */
+
+/* Send req; on success *res borrows the reply's result (*reply holds it). */
+static int capture_cli_call(struct ctl_client *client, json_t *req, json_t **reply,
+			    json_t **res, bool json)
+{
+	const char *message;
+	char *text;
+	int err;
+
+	err = ctl_client_call(client, req, reply);
+	if (err) {
+		fprintf(stderr, "tapyard: the daemon did not answer: %s\n", strerror(-err));
+		return CTL_EXIT_UNREACHABLE;
+	}
+	if (json && strcmp(json_string_value(json_object_get(req, "cmd")), "capture/read") != 0) {
+		text = json_dumps(*reply, JSON_INDENT(2));
+		if (text)
+			puts(text);
+		free(text);
+	}
+	if (ctl_reply_error(*reply, NULL, &message)) {
+		fprintf(stderr, "tapyard: error: %s\n", message ? message : "malformed reply");
+		return CTL_EXIT_ERROR;
+	}
+	*res = json_object_get(*reply, "result");
+	return CTL_EXIT_OK;
+}
+
+/* Print the frames of a read reply, as lines or (json) one object per line. */
+static void capture_cli_frames(json_t *res, bool json)
+{
+	json_t *fr;
+	char *text;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "frames"), i, fr) {
+		if (!json) {
+			capture_cli_frame(stdout, fr);
+			continue;
+		}
+		text = json_dumps(fr, JSON_COMPACT);
+		if (text)
+			puts(text);
+		free(text);
+	}
+	if (capture_cli_int(res, "dropped"))
+		fprintf(stderr, "tapyard: %lld frames were let go of before they were read\n",
+			(long long)capture_cli_int(res, "dropped"));
+	fflush(stdout);
+}
+
+/* Read frame after frame until the capture stops and everything it kept was read. */
+static int capture_cli_follow(struct ctl_client *client, json_t *args, bool json)
+{
+	json_t *req, *reply = NULL, *res;
+	int rc = CTL_EXIT_OK;
+	bool more = true;
+
+	json_object_set_new(args, "data", json_boolean(json));
+	while (more && !rc) {
+		req = json_pack("{s:s, s:O}", "cmd", "capture/read", "args", args);
+		rc = capture_cli_call(client, req, &reply, &res, json);
+		json_decref(req);
+		if (!rc) {
+			capture_cli_frames(res, json);
+			json_object_set(args, "cursor", json_object_get(res, "next_cursor"));
+			more = json_array_size(json_object_get(res, "frames")) ||
+			       json_is_true(json_object_get(res, "running"));
+			if (more && !json_array_size(json_object_get(res, "frames")))
+				usleep(CAPTURE_CLI_POLL_US);
+		}
+		json_decref(reply);
+		reply = NULL;
+	}
+	return rc;
+}
+
+int ctl_capture_cli(const char *socket, bool json, const char *cmd, int argc, char **argv)
+{
+	struct capture_cli c = {.cmd = cmd, .json = json};
+	struct ctl_client *client = NULL;
+	json_t *args = json_object(), *req = NULL, *reply = NULL, *res;
+	int rc, err;
+
+	rc = capture_cli_parse(&c, argc, argv);
+	if (!rc && strcmp(cmd, "capture/follow") == 0 && !c.npos)
+		rc = capture_cli_usage("give a capture ID to follow%s", "");
+	if (!rc && strcmp(cmd, "capture/follow") == 0)
+		c.cmd = "capture/read", c.follow = true;
+	if (!rc)
+		rc = capture_cli_args(&c, args);
+	if (!rc) {
+		err = ctl_client_connect(socket, CAPTURE_CLI_TIMEOUT_MS, &client);
+		if (err) {
+			fprintf(stderr, "tapyard: cannot reach the daemon at %s: %s\n", socket,
+				strerror(-err));
+			rc = CTL_EXIT_UNREACHABLE;
+		}
+	}
+	if (!rc && c.follow) {
+		rc = capture_cli_follow(client, args, json);
+	} else if (!rc) {
+		req = json_pack("{s:s, s:O}", "cmd", c.cmd, "args", args);
+		rc = capture_cli_call(client, req, &reply, &res, json);
+		if (!rc && json && strcmp(c.cmd, "capture/read") == 0)
+			capture_cli_frames(res, true);
+		else if (!rc && !json)
+			capture_cli_print(c.cmd, res);
+	}
+	ctl_client_close(client);
+	json_decref(req);
+	json_decref(reply);
+	json_decref(args);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_guest: the guest commands: namespace guests on the switch's bridges.
+ *
+ *   guest/add    {name, ipv6?}                       -> {name, netns}
+ *   guest/del    {name}
+ *   guest/attach {guest, bridge, port?, subnet?, address?}
+ *                -> {guest, bridge, port, ifname, address}
+ *   guest/detach {guest, bridge}
+ *   guest/link   {guest, bridge, up}                 link/set, then wait until the guest sees it
+ *   guest/run    {guest, cmd | argv, timeout_ms?, stdin?, env?, cwd?, max_output?}
+ *                -> {exit_code, status, signal, timed_out, stdout, stderr, ...}
+ *   guest/list   {}                                  -> [{name, netns, nics: [...]}]
+ *   guest/clear  {}                                  delete every guest of this dispatcher
+ *
+ * A guest's NICs are TAPs made by port/add (host-side name "tyl<pid>-<n>"
+ * unless args.port names one), moved into its namespace and named eth0,
+ * eth1... in bridge-name order: attaching a bridge that sorts before an
+ * attached one renames the later NICs (each is down for the rename), so
+ * ethN is always the Nth attached bridge by name. Each bridge has a subnet
+ * while some NIC is on it (args.subnet on the first attach, else the lowest
+ * free 10.K.0.0/24) and each NIC the lowest free address in it unless
+ * args.address names one. Every guest of a dispatcher sees the same hosts
+ * file: "<guest>.<bridge>" for each NIC and "<guest>" for its eth0.
+ */
+#ifndef TAPYARD_CTL_GUEST_H
+#define TAPYARD_CTL_GUEST_H
+
+#include "ctl_impl.h"
+
+#define CTL_GUEST_NCMDS 8
+
+/* The command table (listed in ctl_tables[] in ctl.c). */
+extern const struct ctl_cmd ctl_guest_cmds[CTL_GUEST_NCMDS];
+
+/* Delete every guest of ctl and forget its state (ctl_destroy() calls it). */
+void ctl_guest_release(struct ctl *ctl);
+
+#endif

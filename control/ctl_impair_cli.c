@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_impair_cli: netem-style words for `tapyard ctl impair` (see
+ * ctl_impair_cli.h): one table maps each keyword to a parser that takes its
+ * values (optional trailing values only when the next word is a number, as tc
+ * does) and sets the impair/set arguments of the vocabulary.
+ */
+#include "ctl_impair_cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ctl_cli.h"
+
+/* The words after `impair set` (or show, clear), consumed left to right. */
+struct cli_words {
+	char **w;
+	int n, i;
+	const char *kw; /* the keyword being parsed, for messages */
+};
+
+static int impair_cli_error(const char *what, const struct cli_words *ws, const char *word)
+{
+	fprintf(stderr, "tapyard: impair: %s%s%s%s%s%s\n(see tapyard ctl impair set --help)\n",
+		word ? what : "missing value", ws->kw ? " for " : "", ws->kw ? ws->kw : "",
+		word ? " \"" : "", word ? word : "", word ? "\"" : "");
+	return CTL_EXIT_USAGE;
+}
+
+static const char *impair_cli_next(struct cli_words *ws)
+{
+	return ws->i < ws->n ? ws->w[ws->i++] : NULL;
+}
+
+/* Is the next word a number (an optional value follows)? */
+static bool impair_cli_number_next(const struct cli_words *ws)
+{
+	const char *s = ws->i < ws->n ? ws->w[ws->i] : "";
+
+	if (*s == '-' || *s == '+')
+		s++;
+	return isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1]));
+}
+
+/* A number followed by one of the units (name, factor); "" names the unit of a bare number. */
+struct cli_unit {
+	const char *name;
+	double factor;
+};
+
+static int impair_cli_unit(const char *s, const struct cli_unit *units, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !isfinite(v) || v < 0)
+		return -EINVAL;
+	for (; units->name; units++) {
+		if (strcasecmp(end, units->name) == 0) {
+			*out = v * units->factor;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static const struct cli_unit cli_time_units[] = {
+	{"", 1}, {"ms", 1}, {"msec", 1}, {"s", 1000}, {"sec", 1000}, {"us", 1e-3},
+	{"usec", 1e-3}, {"ns", 1e-6}, {NULL, 0},
+};
+static const struct cli_unit cli_pct_units[] = {{"", 1}, {"%", 1}, {NULL, 0}};
+static const struct cli_unit cli_rate_units[] = {
+	{"", 1}, {"bit", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}, {"tbit", 1e12},
+	{"bps", 8}, {"kbps", 8e3}, {"mbps", 8e6}, {"gbps", 8e9}, {NULL, 0},
+};
+static const struct cli_unit cli_size_units[] = {
+	{"", 1}, {"b", 1}, {"k", 1024}, {"kb", 1024}, {"m", 1048576}, {"mb", 1048576},
+	{"g", 1073741824}, {"gb", 1073741824}, {NULL, 0},
+};
+static const struct cli_unit cli_count_units[] = {{"", 1}, {NULL, 0}};
+
+/* The next word as a value in units, set as args[key]: a real, or an integer when integral. */
+static int impair_cli_value(struct cli_words *ws, const struct cli_unit *units, bool integer,
+			    json_t *args, const char *key)
+{
+	const char *s = impair_cli_next(ws);
+	double v;
+
+	if (!s || impair_cli_unit(s, units, &v))
+		return impair_cli_error("bad value", ws, s);
+	if (integer && (v != floor(v) || v > 9e18))
+		return impair_cli_error("expected a whole number", ws, s);
+	json_object_set_new(args, key, integer ? json_integer((json_int_t)v) : json_real(v));
+	return CTL_EXIT_OK;
+}
+
+/* PCT [CORR]: a percentage and an optional correlation. */
+static int impair_cli_pct_corr(struct cli_words *ws, json_t *args, const char *key,
+			       const char *corr)
+{
+	int rc = impair_cli_value(ws, cli_pct_units, false, args, key);
+
+	if (!rc && impair_cli_number_next(ws))
+		rc = impair_cli_value(ws, cli_pct_units, false, args, corr);
+	return rc;
+}
+
+/* delay TIME [JITTER [CORR]] */
+static int impair_cli_delay(struct cli_words *ws, json_t *args)
+{
+	int rc = impair_cli_value(ws, cli_time_units, false, args, "delay_ms");
+
+	if (!rc && impair_cli_number_next(ws))
+		rc = impair_cli_value(ws, cli_time_units, false, args, "jitter_ms");
+	if (!rc && impair_cli_number_next(ws))
+		rc = impair_cli_value(ws, cli_pct_units, false, args, "delay_corr");
+	return rc;
+}
+
+/* Up to n percentages named keys (the first required) into a new object args[key]. */
+static int impair_cli_model(struct cli_words *ws, json_t *args, const char *key,
+			    const char *const *keys, int n)
+{
+	json_t *obj = json_object();
+	int rc = impair_cli_value(ws, cli_pct_units, false, obj, keys[0]);
+
+	for (int i = 1; !rc && i < n && impair_cli_number_next(ws); i++)
+		rc = impair_cli_value(ws, cli_pct_units, false, obj, keys[i]);
+	if (rc) {
+		json_decref(obj);
+		return rc;
+	}
+	json_object_set_new(args, key, obj);
+	return CTL_EXIT_OK;
+}
+
+/* loss [random] PCT [CORR] | loss gemodel P [R [1-H [1-K]]] | loss state P13 [...] */
+static int impair_cli_loss(struct cli_words *ws, json_t *args)
+{
+	static const char *const ge[] = {"p", "r", "h", "k"};
+	static const char *const s4[] = {"p13", "p31", "p32", "p23", "p14"};
+	const char *model = ws->i < ws->n ? ws->w[ws->i] : "";
+
+	if (strcmp(model, "gemodel") == 0 || strcmp(model, "state") == 0 ||
+	    strcmp(model, "random") == 0)
+		ws->i++;
+	if (strcmp(model, "gemodel") == 0)
+		return impair_cli_model(ws, args, "gemodel", ge, 4);
+	if (strcmp(model, "state") == 0)
+		return impair_cli_model(ws, args, "state4", s4, 5);
+	return impair_cli_pct_corr(ws, args, "loss", "loss_corr");
+}
+
+/* rate RATE [OVERHEAD [CELLSIZE]] */
+static int impair_cli_rate(struct cli_words *ws, json_t *args)
+{
+	int rc = impair_cli_value(ws, cli_rate_units, true, args, "rate_bps");
+	const char *s;
+	char *end;
+	long v;
+
+	if (rc || !impair_cli_number_next(ws))
+		return rc;
+	s = impair_cli_next(ws);
+	v = strtol(s, &end, 10);
+	if (*end || v < -65536 || v > 65536)
+		return impair_cli_error("bad packet overhead", ws, s);
+	json_object_set_new(args, "rate_overhead", json_integer(v));
+	if (impair_cli_number_next(ws))
+		rc = impair_cli_value(ws, cli_size_units, true, args, "rate_cell");
+	return rc;
+}
+
+static int impair_cli_jitter(struct cli_words *ws, json_t *args)
+{
+	return impair_cli_value(ws, cli_time_units, false, args, "jitter_ms");
+}
+
+static int impair_cli_delay_corr(struct cli_words *ws, json_t *args)
+{
+	return impair_cli_value(ws, cli_pct_units, false, args, "delay_corr");
+}
+
+static int impair_cli_dist(struct cli_words *ws, json_t *args)
+{
+	const char *s = impair_cli_next(ws);
+
+	if (!s)
+		return impair_cli_error("missing name", ws, s);
+	json_object_set_new(args, "distribution", json_string(s));
+	return CTL_EXIT_OK;
+}
+
+static int impair_cli_keep_order(struct cli_words *ws, json_t *args)
+{
+	(void)ws;
+	json_object_set_new(args, "keep_order", json_true());
+	return CTL_EXIT_OK;
+}
+
+static int impair_cli_duplicate(struct cli_words *ws, json_t *args)
+{
+	return impair_cli_pct_corr(ws, args, "duplicate", "duplicate_corr");
+}
+
+static int impair_cli_corrupt(struct cli_words *ws, json_t *args)
+{
+	return impair_cli_pct_corr(ws, args, "corrupt", "corrupt_corr");
+}
+
+static int impair_cli_reorder(struct cli_words *ws, json_t *args)
+{
+	return impair_cli_pct_corr(ws, args, "reorder", "reorder_corr");
+}
+
+static int impair_cli_gap(struct cli_words *ws, json_t *args)
+{
+	return impair_cli_value(ws, cli_count_units, true, args, "reorder_gap");
+}
+
+static int impair_cli_limit(struct cli_words *ws, json_t *args)
+{
+	return impair_cli_value(ws, cli_count_units, true, args, "limit_packets");
+}
+
+static int impair_cli_limit_bytes(struct cli_words *ws, json_t *args)
+{
+	return impair_cli_value(ws, cli_size_units, true, args, "limit_bytes");
+}
+
+static int impair_cli_seed(struct cli_words *ws, json_t *args)
+{
+	return impair_cli_value(ws, cli_count_units, true, args, "seed");
+}
+
+static int impair_cli_replace(struct cli_words *ws, json_t *args)
+{
+	(void)ws;
+	json_object_set_new(args, "mode", json_string("replace"));
+	return CTL_EXIT_OK;
+}
+
+/* A target option: --bridge B, --port P, --dir D, --from A, --to B (or --opt=value). */
+static int impair_cli_target(struct cli_words *ws, json_t *args)
+{
+	const char *opt = ws->kw + 2, *eq = strchr(opt, '='), *v;
+	char key[16];
+
+	snprintf(key, sizeof(key), "%.*s", eq ? (int)(eq - opt) : (int)strlen(opt), opt);
+	v = eq ? eq + 1 : impair_cli_next(ws);
+	if (!v || !*v)
+		return impair_cli_error("missing value", ws, v);
+	json_object_set_new(args, key, json_string(v));
+	return CTL_EXIT_OK;
+}
+
+struct cli_keyword {
+	const char *word;
+	int (*fn)(struct cli_words *ws, json_t *args);
+};
+
+static const struct cli_keyword cli_keywords[] = {
+	{"delay", impair_cli_delay},
+	{"jitter", impair_cli_jitter},
+	{"delay-corr", impair_cli_delay_corr},
+	{"distribution", impair_cli_dist},
+	{"keep-order", impair_cli_keep_order},
+	{"loss", impair_cli_loss},
+	{"duplicate", impair_cli_duplicate},
+	{"corrupt", impair_cli_corrupt},
+	{"reorder", impair_cli_reorder},
+	{"gap", impair_cli_gap},
+	{"rate", impair_cli_rate},
+	{"limit", impair_cli_limit},
+	{"limit-bytes", impair_cli_limit_bytes},
+	{"seed", impair_cli_seed},
+	{"--replace", impair_cli_replace},
+	{"--bridge", impair_cli_target},
+	{"--port", impair_cli_target},
+	{"--dir", impair_cli_target},
+	{"--from", impair_cli_target},
+	{"--to", impair_cli_target},
+};
+
+/* The keyword word starts with (options may carry "=value"). */
+static const struct cli_keyword *impair_cli_keyword(const char *word)
+{
+	for (size_t i = 0; i < sizeof(cli_keywords) / sizeof(cli_keywords[0]); i++) {
+		size_t len = strlen(cli_keywords[i].word);
+
+		if (strncmp(word, cli_keywords[i].word, len) == 0 &&
+		    (word[len] == '\0' || (word[0] == '-' && word[len] == '=')))
+			return &cli_keywords[i];
+	}
+	return NULL;
+}
+
+int ctl_impair_cli_args(char **words, int n, json_t *args)
+{
+	struct cli_words ws = {words, n, 0, NULL};
+	const struct cli_keyword *k;
+	int rc = CTL_EXIT_OK;
+
+	while (!rc && ws.i < ws.n) {
+		ws.kw = NULL;
+		k = impair_cli_keyword(ws.w[ws.i]);
+		if (!k)
+			return impair_cli_error("unknown word", &ws, ws.w[ws.i]);
+		ws.kw = ws.w[ws.i++];
+		rc = k->fn(&ws, args);
+	}
+	return rc;
+}
+
+/* ---- output ---- */
+
+/* "port vm1 tx", "bridge lan" or "vm1 -> vm2". */
+static void impair_print_target(FILE *f, json_t *r)
+{
+	const char *port = json_string_value(json_object_get(r, "port"));
+
+	if (port)
+		fprintf(f, "port %s %s", port, json_string_value(json_object_get(r, "dir")));
+	else if (json_object_get(r, "bridge"))
+		fprintf(f, "bridge %s", json_string_value(json_object_get(r, "bridge")));
+	else
+		fprintf(f, "%s -> %s", json_string_value(json_object_get(r, "from")),
+			json_string_value(json_object_get(r, "to")));
+}
+
+/* Members of obj as "key value" pairs on one line; nested objects as key{a b ...}. */
+static void impair_print_members(FILE *f, json_t *obj)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		if (json_is_object(v)) {
+			fprintf(f, " %s {", key);
+			impair_print_members(f, v);
+			fprintf(f, " }");
+		} else if (json_is_string(v)) {
+			fprintf(f, " %s %s", key, json_string_value(v));
+		} else if (json_is_boolean(v)) {
+			fprintf(f, " %s", key);
+		} else if (json_is_integer(v)) {
+			fprintf(f, " %s %" JSON_INTEGER_FORMAT, key, json_integer_value(v));
+		} else {
+			fprintf(f, " %s %g", key, json_number_value(v));
+		}
+	}
+}
+
+void ctl_impair_print(FILE *f, json_t *result)
+{
+	json_t *stats = json_object_get(result, "stats");
+
+	impair_print_target(f, result);
+	fputc(':', f);
+	impair_print_members(f, json_object_get(result, "knobs"));
+	if (json_is_true(json_object_get(result, "scheduled")))
+		fprintf(f, " (scheduled)");
+	fputc('\n', f);
+	if (stats) {
+		fputs("   ", f);
+		impair_print_members(f, stats);
+		fputc('\n', f);
+	}
+}
+
+void ctl_impair_print_list(FILE *f, json_t *result)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(result, i, item)
+		ctl_impair_print(f, item);
+	if (json_array_size(result) == 0)
+		fprintf(f, "no impairments\n");
+}

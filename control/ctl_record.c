@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_record: the JSON record of what a daemon owns, and `tapyard cleanup`'s
+ * removal of what a dead daemon left behind, one handler per kind of object.
+ * Handlers work over rtnetlink (libnl-route) inside the object's network
+ * namespace, entered on the calling thread only.
+ */
+#include "ctl_record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_arp.h>
+#include <linux/pkt_sched.h>
+#include <netlink/netlink.h>
+#include <netlink/route/classifier.h>
+#include <netlink/route/link.h>
+#include <netlink/route/tc.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl_server.h"
+#include "log.h"
+
+#define CTL_RECORD_NETNS_DIR "/run/netns"
+
+struct ctl_record {
+	pthread_mutex_t lock;
+	char path[PATH_MAX];
+	json_t *doc; /* {"pid", "starttime", "socket", "pidfile", "objects": [...]} */
+};
+
+/*
+ * Remove one recorded object if it still exists.
+ * Return: 1 removed, 0 already gone, or a negative errno with why in msg.
+ */
+typedef int (*ctl_record_remove_fn)(const char *name, json_t *extra, char *msg, size_t len);
+
+struct ctl_record_kind {
+	const char *kind;
+	ctl_record_remove_fn remove;
+};
+
+static int ctl_record_rm_tap(const char *name, json_t *extra, char *msg, size_t len);
+static int ctl_record_rm_netns(const char *name, json_t *extra, char *msg, size_t len);
+static int ctl_record_rm_tc(const char *name, json_t *extra, char *msg, size_t len);
+
+/* Every kind of object `tapyard cleanup` knows how to remove; a module adds its row here. */
+static const struct ctl_record_kind ctl_record_kinds[] = {
+	{"tap", ctl_record_rm_tap},
+	{"netns", ctl_record_rm_netns},
+	{"tc", ctl_record_rm_tc},
+};
+
+int ctl_record_path(const char *socket, char *buf, size_t len)
+{
+	size_t n = strlen(socket);
+	int w;
+
+	if (n > 5 && strcmp(socket + n - 5, ".sock") == 0)
+		n -= 5;
+	w = snprintf(buf, len, "%.*s.state", (int)n, socket);
+	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The start time (clock ticks after boot) and command name of process pid. */
+static int ctl_record_proc(pid_t pid, unsigned long long *start, char *comm, size_t len)
+{
+	char path[64], buf[1024], *open_paren, *close_paren, *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren)
+		return -EIO;
+	snprintf(comm, len, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
+	/* Fields after "(comm)": state is field 3, starttime field 22. */
+	p = close_paren + 1;
+	for (int field = 3; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EIO;
+	*start = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+int ctl_record_write_file(const char *path, const char *text, mode_t mode)
+{
+	char tmp[PATH_MAX + 32];
+	size_t len = strlen(text), off = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	while (!err && off < len) {
+		n = write(fd, text + off, len - off);
+		if (n < 0 && errno != EINTR)
+			err = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+/* Rewrite the record file from rec->doc. Called with the lock held. */
+static int ctl_record_write(struct ctl_record *rec)
+{
+	char *text = json_dumps(rec->doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int err;
+
+	if (!text)
+		return -ENOMEM;
+	err = ctl_record_write_file(rec->path, text, 0644);
+	free(text);
+	if (err)
+		log_warn("cannot write the record %s: %s", rec->path, strerror(-err));
+	return err;
+}
+
+int ctl_record_create(const char *socket, const char *pidfile, struct ctl_record **out)
+{
+	unsigned long long start = 0;
+	struct ctl_record *rec;
+	char comm[64];
+	int err;
+
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return -ENOMEM;
+	err = ctl_record_path(socket, rec->path, sizeof(rec->path));
+	if (err) {
+		free(rec);
+		return err;
+	}
+	ctl_record_proc(getpid(), &start, comm, sizeof(comm));
+	rec->doc = json_pack("{s:i, s:I, s:s, s:s?, s:[]}", "pid", (int)getpid(), "starttime",
+			     (json_int_t)start, "socket", socket, "pidfile", pidfile, "objects");
+	if (!rec->doc) {
+		free(rec);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&rec->lock, NULL);
+	err = ctl_record_write(rec);
+	if (err) {
+		json_decref(rec->doc);
+		pthread_mutex_destroy(&rec->lock);
+		free(rec);
+		return err;
+	}
+	*out = rec;
+	return 0;
+}
+
+/* The index of kind/name in objects, or -1. */
+static ssize_t ctl_record_find(json_t *objects, const char *kind, const char *name)
+{
+	json_t *o;
+	size_t i;
+
+	json_array_foreach(objects, i, o) {
+		if (strcmp(json_string_value(json_object_get(o, "kind")), kind) == 0 &&
+		    strcmp(json_string_value(json_object_get(o, "name")), name) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+int ctl_record_add(struct ctl_record *rec, const char *kind, const char *name, json_t *extra)
+{
+	json_t *objects, *o;
+	ssize_t i;
+	int err;
+
+	if (!rec) {
+		json_decref(extra);
+		return 0;
+	}
+	o = json_pack("{s:s, s:s, s:o}", "kind", kind, "name", name,
+		      "extra", extra ? extra : json_object());
+	if (!o)
+		return -ENOMEM;
+	pthread_mutex_lock(&rec->lock);
+	objects = json_object_get(rec->doc, "objects");
+	i = ctl_record_find(objects, kind, name);
+	if (i >= 0)
+		json_array_set_new(objects, (size_t)i, o);
+	else
+		json_array_append_new(objects, o);
+	err = ctl_record_write(rec);
+	pthread_mutex_unlock(&rec->lock);
+	return err;
+}
+
+int ctl_record_remove(struct ctl_record *rec, const char *kind, const char *name)
+{
+	json_t *objects;
+	ssize_t i;
+	int err = -ENOENT;
+
+	if (!rec)
+		return 0;
+	pthread_mutex_lock(&rec->lock);
+	objects = json_object_get(rec->doc, "objects");
+	i = ctl_record_find(objects, kind, name);
+	if (i >= 0) {
+		json_array_remove(objects, (size_t)i);
+		err = ctl_record_write(rec);
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return err;
+}
+
+json_t *ctl_record_names(struct ctl_record *rec, const char *kind)
+{
+	json_t *names = json_array(), *o;
+	size_t i;
+
+	if (!rec || !names)
+		return names;
+	pthread_mutex_lock(&rec->lock);
+	json_array_foreach(json_object_get(rec->doc, "objects"), i, o) {
+		if (strcmp(json_string_value(json_object_get(o, "kind")), kind) == 0)
+			json_array_append(names, json_object_get(o, "name"));
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return names;
+}
+
+/* ---- removal handlers ---- */
+
+/* Enter the named network namespace (NULL: stay) on this thread; *back receives the way back. */
+static int ctl_record_netns_enter(const char *netns, int *back)
+{
+	char path[PATH_MAX];
+	int fd, err = 0;
+
+	*back = -1;
+	if (!netns)
+		return 0;
+	snprintf(path, sizeof(path), CTL_RECORD_NETNS_DIR "/%s", netns);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*back < 0 || setns(fd, CLONE_NEWNET) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static void ctl_record_netns_leave(int back)
+{
+	if (back < 0)
+		return;
+	if (setns(back, CLONE_NEWNET) < 0)
+		log_error("cannot return to the daemon's network namespace: %s", strerror(errno));
+	close(back);
+}
+
+/* A route netlink socket. */
+static struct nl_sock *ctl_record_nl(char *msg, size_t len)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int err;
+
+	if (!sk) {
+		snprintf(msg, len, "out of memory");
+		return NULL;
+	}
+	err = nl_connect(sk, NETLINK_ROUTE);
+	if (err < 0) {
+		snprintf(msg, len, "netlink: %s", nl_geterror(err));
+		nl_socket_free(sk);
+		return NULL;
+	}
+	return sk;
+}
+
+/* Delete link name when it is a TAP (kind "tun", Ethernet): 1, 0 (absent or not a TAP), -errno. */
+static int ctl_record_tap_del(struct nl_sock *sk, const char *name, char *msg, size_t len)
+{
+	struct rtnl_link *link = NULL;
+	const char *type;
+	int err;
+
+	err = rtnl_link_get_kernel(sk, 0, name, &link);
+	if (err == -NLE_OBJ_NOTFOUND || err == -NLE_NODEV)
+		return 0;
+	if (err < 0) {
+		snprintf(msg, len, "netlink: %s", nl_geterror(err));
+		return -EIO;
+	}
+	type = rtnl_link_get_type(link);
+	if (!type || strcmp(type, "tun") != 0 || rtnl_link_get_arptype(link) != ARPHRD_ETHER) {
+		snprintf(msg, len, "%s is not a TAP any more: left alone", name);
+		rtnl_link_put(link);
+		return 0;
+	}
+	err = rtnl_link_delete(sk, link);
+	rtnl_link_put(link);
+	if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NODEV) {
+		snprintf(msg, len, "cannot delete: %s", nl_geterror(err));
+		return -EIO;
+	}
+	return err < 0 ? 0 : 1;
+}
+
+static int ctl_record_rm_tap(const char *name, json_t *extra, char *msg, size_t len)
+{
+	const char *netns = json_string_value(json_object_get(extra, "netns"));
+	struct nl_sock *sk;
+	int back, err;
+
+	err = ctl_record_netns_enter(netns, &back);
+	if (err == -ENOENT)
+		return 0; /* its namespace is gone, and the TAP with it */
+	if (err) {
+		snprintf(msg, len, "cannot enter netns %s: %s", netns, strerror(-err));
+	} else {
+		sk = ctl_record_nl(msg, len);
+		err = sk ? ctl_record_tap_del(sk, name, msg, len) : -EIO;
+		nl_socket_free(sk);
+	}
+	ctl_record_netns_leave(back);
+	return err;
+}
+
+/* Like `ip netns del`: detach the namespace's bind mount and remove its file. */
+static int ctl_record_rm_netns(const char *name, json_t *extra, char *msg, size_t len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	(void)extra;
+	if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		snprintf(msg, len, "not a namespace name");
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), CTL_RECORD_NETNS_DIR "/%s", name);
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL)
+		snprintf(msg, len, "umount: %s", strerror(errno));
+	if (unlink(path) < 0) {
+		snprintf(msg, len, "cannot remove %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return 1;
+}
+
+/* What the "tc" record of extra describes: a filter priority on a clsact hook. */
+struct ctl_record_tc {
+	const char *ifname, *netns;
+	uint32_t parent;
+	uint16_t pref; /* 0: every filter of the hook */
+};
+
+static int ctl_record_tc_parse(json_t *extra, struct ctl_record_tc *tc, char *msg, size_t len)
+{
+	const char *parent = json_string_value(json_object_get(extra, "parent"));
+	json_int_t pref = json_integer_value(json_object_get(extra, "pref"));
+
+	tc->ifname = json_string_value(json_object_get(extra, "ifname"));
+	tc->netns = json_string_value(json_object_get(extra, "netns"));
+	if (!tc->ifname || !parent || (strcmp(parent, "ingress") && strcmp(parent, "egress")) ||
+	    pref < 0 || pref > 0xffff) {
+		snprintf(msg, len, "bad record: needs extra.ifname, extra.parent "
+				   "(ingress or egress) and an optional extra.pref");
+		return -EINVAL;
+	}
+	tc->parent = TC_H_MAKE(TC_H_CLSACT,
+			       strcmp(parent, "ingress") == 0 ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
+	tc->pref = (uint16_t)pref;
+	return 0;
+}
+
+/* Count the filters of tc's hook (of its priority) on ifindex. */
+static int ctl_record_tc_count(struct nl_sock *sk, int ifindex, const struct ctl_record_tc *tc)
+{
+	struct nl_cache *cache;
+	struct nl_object *o;
+	int n = 0;
+
+	if (rtnl_cls_alloc_cache(sk, ifindex, tc->parent, &cache) < 0)
+		return 0;
+	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o))
+		n += !tc->pref || rtnl_cls_get_prio((struct rtnl_cls *)o) == tc->pref;
+	nl_cache_free(cache);
+	return n;
+}
+
+/* Delete the filters tc names: 1, 0 (none there), or -errno. */
+static int ctl_record_tc_del(struct nl_sock *sk, const struct ctl_record_tc *tc, char *msg,
+			     size_t len)
+{
+	struct rtnl_link *link = NULL;
+	struct rtnl_cls *cls;
+	int ifindex, err;
+
+	if (rtnl_link_get_kernel(sk, 0, tc->ifname, &link) < 0)
+		return 0; /* the device went away, and its filters with it */
+	ifindex = rtnl_link_get_ifindex(link);
+	rtnl_link_put(link);
+	if (!ctl_record_tc_count(sk, ifindex, tc))
+		return 0;
+	cls = rtnl_cls_alloc();
+	if (!cls)
+		return -ENOMEM;
+	rtnl_tc_set_ifindex(TC_CAST(cls), ifindex);
+	rtnl_tc_set_parent(TC_CAST(cls), tc->parent);
+	if (tc->pref)
+		rtnl_cls_set_prio(cls, tc->pref);
+	err = rtnl_cls_delete(sk, cls, 0);
+	rtnl_cls_put(cls);
+	if (err < 0) {
+		snprintf(msg, len, "cannot delete the filter: %s", nl_geterror(err));
+		return -EIO;
+	}
+	return 1;
+}
+
+static int ctl_record_rm_tc(const char *name, json_t *extra, char *msg, size_t len)
+{
+	struct ctl_record_tc tc;
+	struct nl_sock *sk;
+	int back, err;
+
+	(void)name;
+	err = ctl_record_tc_parse(extra, &tc, msg, len);
+	if (err)
+		return err;
+	err = ctl_record_netns_enter(tc.netns, &back);
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		snprintf(msg, len, "cannot enter netns %s: %s", tc.netns, strerror(-err));
+	} else {
+		sk = ctl_record_nl(msg, len);
+		err = sk ? ctl_record_tc_del(sk, &tc, msg, len) : -EIO;
+		nl_socket_free(sk);
+	}
+	ctl_record_netns_leave(back);
+	return err;
+}
+
+/* Remove one recorded object o through its kind's handler; say what happened on report. */
+static int ctl_record_remove_object(json_t *o, FILE *report)
+{
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	const char *name = json_string_value(json_object_get(o, "name"));
+	char msg[256] = "";
+	int r = -EINVAL;
+
+	if (!kind || !name) {
+		fprintf(report, "skipped a malformed record entry\n");
+		return -EBADMSG;
+	}
+	snprintf(msg, sizeof(msg), "no handler for this kind");
+	for (size_t i = 0; i < sizeof(ctl_record_kinds) / sizeof(ctl_record_kinds[0]); i++) {
+		if (strcmp(ctl_record_kinds[i].kind, kind) == 0) {
+			msg[0] = '\0';
+			r = ctl_record_kinds[i].remove(name, json_object_get(o, "extra"), msg,
+						       sizeof(msg));
+			break;
+		}
+	}
+	if (r > 0)
+		fprintf(report, "removed %s %s\n", kind, name);
+	else if (r < 0)
+		fprintf(report, "cannot remove %s %s: %s\n", kind, name,
+			msg[0] ? msg : strerror(-r));
+	else if (msg[0])
+		fprintf(report, "%s %s: %s\n", kind, name, msg);
+	return r < 0 ? r : 0;
+}
+
+/* Remove every object of doc, newest first. Returns 0 or the first error. */
+static int ctl_record_remove_all(json_t *doc, FILE *report)
+{
+	json_t *objects = json_object_get(doc, "objects");
+	int err = 0, r;
+
+	for (size_t i = json_array_size(objects); i-- > 0;) {
+		r = ctl_record_remove_object(json_array_get(objects, i), report);
+		if (r && !err)
+			err = r;
+	}
+	return err;
+}
+
+void ctl_record_destroy(struct ctl_record *rec)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!rec)
+		return;
+	m = open_memstream(&text, &len);
+	if (m) {
+		ctl_record_remove_all(rec->doc, m);
+		fclose(m);
+		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+			log_warn("leftover: %s", line);
+		free(text);
+	}
+	unlink(rec->path);
+	json_decref(rec->doc);
+	pthread_mutex_destroy(&rec->lock);
+	free(rec);
+}
+
+/* Load the record at path: 0 with *doc set, -ENOENT, or -EBADMSG (not a record). */
+static int ctl_record_load(const char *path, json_t **doc)
+{
+	json_error_t jerr;
+
+	*doc = json_load_file(path, 0, &jerr);
+	if (!*doc)
+		return access(path, F_OK) < 0 && errno == ENOENT ? -ENOENT : -EBADMSG;
+	if (!json_is_integer(json_object_get(*doc, "pid")) ||
+	    !json_is_array(json_object_get(*doc, "objects"))) {
+		json_decref(*doc);
+		*doc = NULL;
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* The pid of the record's daemon when that very process still runs, else 0. */
+static pid_t ctl_record_alive(json_t *doc)
+{
+	json_int_t pid = json_integer_value(json_object_get(doc, "pid"));
+	json_t *want = json_object_get(doc, "starttime");
+	unsigned long long start;
+	char comm[64];
+
+	if (pid <= 0 || pid > INT_MAX || ctl_record_proc((pid_t)pid, &start, comm, sizeof(comm)))
+		return 0;
+	if (json_is_integer(want) && json_integer_value(want) > 0)
+		return (unsigned long long)json_integer_value(want) == start ? (pid_t)pid : 0;
+	return strcmp(comm, "tapyard") == 0 ? (pid_t)pid : 0;
+}
+
+int ctl_record_owner(const char *socket)
+{
+	char path[PATH_MAX];
+	json_t *doc;
+	int err;
+
+	err = ctl_record_path(socket, path, sizeof(path));
+	if (!err)
+		err = ctl_record_load(path, &doc);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	err = ctl_record_alive(doc);
+	json_decref(doc);
+	return err;
+}
+
+/* Remove the pidfile when it still names pid. */
+static void ctl_record_rm_pidfile(const char *path, json_int_t pid, FILE *report)
+{
+	char buf[32] = "";
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "re")))
+		return;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	if (strtoll(buf, NULL, 10) == pid && unlink(path) == 0)
+		fprintf(report, "removed pidfile %s\n", path);
+}
+
+/* Remove the socket when nobody serves it. */
+static void ctl_record_rm_socket(const char *path, FILE *report)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) == 0)
+		fprintf(report, "removed socket %s\n", path);
+}
+
+int ctl_record_cleanup(const char *socket, FILE *report)
+{
+	FILE *sink = report ? NULL : fopen("/dev/null", "we");
+	char path[PATH_MAX];
+	json_t *doc = NULL;
+	int err;
+
+	if (sink)
+		report = sink;
+	if (!report)
+		return -errno;
+	err = ctl_record_path(socket, path, sizeof(path));
+	if (!err && ctl_server_probe(socket) == -EADDRINUSE)
+		err = -EBUSY;
+	if (!err)
+		err = ctl_record_load(path, &doc);
+	if (err == -ENOENT) {
+		ctl_record_rm_socket(socket, report);
+		err = 0;
+		goto out;
+	}
+	if (err)
+		goto out;
+	if (ctl_record_alive(doc)) {
+		err = -EBUSY;
+		goto out;
+	}
+	err = ctl_record_remove_all(doc, report);
+	if (err)
+		goto out;
+	ctl_record_rm_pidfile(json_string_value(json_object_get(doc, "pidfile")),
+			      json_integer_value(json_object_get(doc, "pid")), report);
+	ctl_record_rm_socket(socket, report);
+	if (unlink(path) == 0)
+		fprintf(report, "removed record %s\n", path);
+out:
+	json_decref(doc);
+	if (sink)
+		fclose(sink);
+	return err;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest: network-namespace guests. A guest is an anonymous network namespace
+ * (held by an fd, so nothing outlives the process except processes still
+ * running inside it, which guest_destroy() kills), its loopback up. NICs are
+ * links moved into it (renamed, addressed, up). Commands run inside it in a
+ * fresh mount and UTS namespace, with /sys showing the guest's links, a hosts
+ * file of the caller's choice bind-mounted over /etc/hosts (as `ip netns
+ * exec` does with /etc/netns/NAME/hosts), a clean environment and captured
+ * output. No JSON here: ctl_guest.c maps the commands onto this.
+ */
+#ifndef TAPYARD_GUEST_H
+#define TAPYARD_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct guest;
+
+/* Options for guest_create(). */
+struct guest_opts {
+	bool ipv6; /* keep IPv6 on (off by default: no router solicitations or MLD noise) */
+};
+
+/*
+ * guest_create() - a new network namespace with lo up.
+ * Return: 0 with *out set, or a negative errno (-EPERM without CAP_SYS_ADMIN).
+ */
+int guest_create(const struct guest_opts *opts, struct guest **out);
+
+/* Kill every process inside the guest, close its namespace and free it. NULL is a no-op. */
+void guest_destroy(struct guest *g);
+
+/* The guest's network namespace fd (owned by the guest). */
+int guest_netns_fd(const struct guest *g);
+
+/*
+ * guest_kill_all() - SIGKILL every process whose network namespace is the
+ * guest's, until none is left. Return: how many were killed.
+ */
+int guest_kill_all(struct guest *g);
+
+/*
+ * guest_link_adopt() - move link ifindex from namespace src_netns_fd into the
+ * guest as ifname, add addr/prefix (network byte order; 0 for none), set it up
+ * and wait (up to 2 s) until it is running. Return: 0 or a negative errno.
+ */
+int guest_link_adopt(struct guest *g, int src_netns_fd, int ifindex, const char *ifname,
+		     uint32_t addr, unsigned int prefix);
+
+/*
+ * guest_link_rename() - rename the guest's link from to to; the link is taken
+ * down for the rename and brought up again (its addresses stay).
+ */
+int guest_link_rename(struct guest *g, const char *from, const char *to);
+
+/*
+ * guest_link_wait() - wait up to timeout_ms until link ifname inside the guest
+ * has (lower_up true) or lacks carrier. Return: 0, -ETIMEDOUT or -errno.
+ */
+int guest_link_wait(struct guest *g, const char *ifname, bool lower_up, unsigned int timeout_ms);
+
+/* What to run and how (guest_run_start()). */
+struct guest_run_req {
+	const char *cmd;                /* run with /bin/sh -c, unless argv is given */
+	const char *const *argv;        /* NULL-terminated; argv[0] searched in the clean PATH */
+	const char *const *env;         /* extra "K=V" entries, NULL-terminated (may be NULL) */
+	const char *stdin_data;         /* fed to stdin (NULL: /dev/null) */
+	size_t stdin_len;
+	const char *hosts;              /* file bind-mounted over /etc/hosts (NULL: none) */
+	const char *hostname;           /* UTS hostname inside (NULL: unchanged) */
+	const char *cwd;                /* working directory (NULL: /) */
+	uint64_t timeout_ms;            /* 0: no timeout */
+	size_t max_output;              /* bytes kept per stream (0: 1 MiB) */
+};
+
+enum guest_run_status { GUEST_RUN_EXITED, GUEST_RUN_SIGNALLED, GUEST_RUN_TIMED_OUT };
+
+/* What a run produced (guest_run_wait()); free with guest_run_result_free(). */
+struct guest_run_result {
+	enum guest_run_status status;
+	int exit_code;        /* the exit status; -1 when signalled, -2 when timed out */
+	int signal;           /* the signal that ended it, or 0 */
+	char *out, *err;      /* NUL-terminated, may contain NULs before out_len/err_len */
+	size_t out_len, err_len;
+	bool out_truncated, err_truncated;
+	bool interrupted;     /* guest_interrupt() ended the wait */
+};
+
+/* A started run: the child and its pipes. */
+struct guest_proc;
+
+/*
+ * guest_run_start() - fork a child that enters the guest and executes req.
+ * Cheap; the caller may release its locks before guest_run_wait().
+ * Return: 0 with *out set, or a negative errno.
+ */
+int guest_run_start(struct guest *g, const struct guest_run_req *req, struct guest_proc **out);
+
+/*
+ * guest_run_wait() - feed stdin, collect output until the child exits (its
+ * process group is SIGKILLed at the timeout or on guest_interrupt()), then
+ * free proc. Background processes the command left behind keep running.
+ * Return: 0 with *res filled, or a negative errno.
+ */
+int guest_run_wait(struct guest_proc *proc, struct guest_run_result *res);
+
+/* Free the buffers of a result. */
+void guest_run_result_free(struct guest_run_result *res);
+
+/*
+ * guest_interrupt() - async-signal-safe: make every run in progress, and every
+ * run started later, kill its child and return at once (interrupted=true).
+ */
+void guest_interrupt(void);
+
+/* Parse "10.1.0.0/24" (or an address without prefix: /32). Returns 0 or -EINVAL. */
+int guest_parse_cidr(const char *s, uint32_t *addr, unsigned int *prefix);
+
+#endif

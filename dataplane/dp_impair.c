@@ -1,0 +1,1063 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dp_impair: impairment targets in the switch and the delay queue.
+ *
+ * Targets live in one table; per-bridge, per-port-direction and per-pair
+ * index tables name the target of each place (IMP_NONE: none), so finding
+ * the chain of a path is four lookups. Each target holds its knobs, its
+ * decision state (impair.h) and an optional schedule.
+ *
+ * The data path (dp_impair_fwd, on the loop thread): the chain decides per
+ * wire packet; a frame that passes is sent at once when due and nothing
+ * earlier waits, else it waits in the delay queue holding a reference to its
+ * receive buffer (or owning its segment buffer). Each queued item records
+ * its chain (target index and generation), so when it leaves, or is dropped
+ * with its port, each target's queue depth is released exactly once per copy
+ * it counted, even if the target was replaced meanwhile.
+ *
+ * Time: one IORING_OP_TIMEOUT (absolute, CLOCK_MONOTONIC) armed for the
+ * earliest of the queue's head and the next schedule step, moved earlier
+ * with a timeout update when a new head comes before it. Its completion only
+ * wakes the loop; the work happens in dp_impair_run() after each batch.
+ *
+ * Commands (dp_impair_set and friends) run on the loop thread through
+ * dp_call(), like every change to the switch; schedule steps are allocated
+ * by the caller and freed by whoever retires them.
+ */
+#include "dp_impair.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "dp_internal.h"
+#include "dq.h"
+#include "gso.h"
+
+#define IMP_NONE 0xffff
+#define IMP_CHAIN 4	   /* port tx, bridge, pair, port rx */
+#define IMP_MAX_WIRE 256   /* wire packets of one GSO frame decided before cutting */
+#define IMP_F_HDR 1	   /* the buffer starts with a virtio-net header */
+#define IMP_F_DUP 2	   /* the second copy of a duplicated packet */
+
+struct imp_target {
+	bool used;
+	uint16_t gen;
+	struct dp_impair_target id;
+	unsigned int bslot; /* the bridge it belongs to */
+	struct impair_cfg cfg;
+	struct impair_state st;
+	struct impair_step *steps; /* a running schedule, or NULL */
+	size_t nsteps;
+	uint64_t period_ns, sched_start;
+	long sched_idx;
+};
+
+struct dp_imp {
+	struct imp_target t[DP_IMPAIR_MAX];
+	uint16_t bridge[DP_MAX_BRIDGES];
+	uint16_t tx[DP_MAX_PORTS], rx[DP_MAX_PORTS];
+	uint16_t pair[DP_MAX_PORTS][DP_MAX_PORTS];
+	unsigned int scheduled; /* targets with a schedule */
+	uint64_t sched_next;	/* earliest pending step, UINT64_MAX: none */
+	struct dq *dq;
+	unsigned int bufs_held; /* queued items holding a receive buffer */
+	bool timer_armed;
+	uint16_t timer_gen;
+	uint64_t timer_at;
+	struct __kernel_timespec ts;
+};
+
+/* What a queued item carries (in dq_item.cookie). */
+struct imp_meta {
+	uint16_t bid;	  /* receive buffer, or TX_SEGBUF | segment buffer */
+	uint16_t out_gen; /* the destination port's generation */
+	uint8_t in;	  /* the input port slot, for hooks */
+	uint8_t flags;	  /* IMP_F_* */
+	uint8_t ntgt;
+	uint8_t dupmask; /* chain positions that duplicated (and count both copies) */
+	uint16_t npkts;	 /* wire packets counted in the targets' queues */
+	uint16_t pad;
+	uint32_t bytes; /* bytes counted in the targets' queues */
+	struct {
+		uint16_t idx, gen;
+	} tgt[IMP_CHAIN];
+};
+
+_Static_assert(sizeof(struct imp_meta) <= sizeof(((struct dq_item *)0)->cookie), "meta too big");
+_Static_assert(DP_MAX_PORTS <= 256, "imp_meta.in is one byte");
+
+/* The targets on one path, in order. */
+struct imp_chain {
+	unsigned int n;
+	uint16_t idx[IMP_CHAIN];
+	bool per_packet; /* some target needs a decision per wire packet */
+};
+
+/* The combined verdict of a chain for one unit (a packet, or a GSO frame kept whole). */
+struct imp_verdict {
+	enum impair_drop drop;
+	unsigned int copies;
+	uint8_t dupmask;
+	bool corrupt, reordered;
+	uint32_t bit;
+	uint64_t send_ns, dup_send_ns;
+};
+
+/* A buffer on its way out: its bytes and what its targets counted. */
+struct imp_unit {
+	uint16_t bid;
+	uint8_t flags;
+	uint32_t len;	/* bytes at the buffer's start: header (IMP_F_HDR) and frame */
+	uint16_t npkts; /* counted in the targets' queues */
+	uint32_t bytes;
+};
+
+/* ---- set-up ---- */
+
+int dp_impair_init(struct dp *dp)
+{
+	struct dp_imp *imp = calloc(1, sizeof(*imp));
+	int err;
+
+	if (!imp)
+		return -ENOMEM;
+	err = dq_create(2 * ((size_t)dp->cfg.nbufs + DP_SEG_COUNT), &imp->dq);
+	if (err) {
+		free(imp);
+		return err;
+	}
+	memset(imp->bridge, 0xff, sizeof(imp->bridge));
+	memset(imp->tx, 0xff, sizeof(imp->tx));
+	memset(imp->rx, 0xff, sizeof(imp->rx));
+	memset(imp->pair, 0xff, sizeof(imp->pair));
+	imp->sched_next = UINT64_MAX;
+	dp->imp = imp;
+	return 0;
+}
+
+void dp_impair_free(struct dp *dp)
+{
+	if (!dp->imp)
+		return;
+	for (unsigned int i = 0; i < DP_IMPAIR_MAX; i++)
+		free(dp->imp->t[i].steps);
+	dq_destroy(dp->imp->dq);
+	free(dp->imp);
+	dp->imp = NULL;
+}
+
+/* ---- targets ---- */
+
+/* The index cell of target t, checking its ports and bridge exist; NULL with *err set. */
+static uint16_t *imp_cell(struct dp *dp, const struct dp_impair_target *t, unsigned int *bslot,
+			  int *err)
+{
+	struct dp_port *a = dp_port_get(dp, t->a), *b = dp_port_get(dp, t->b);
+	struct dp_imp *imp = dp->imp;
+
+	*err = -ENOENT;
+	switch (t->kind) {
+	case DP_IMPAIR_BRIDGE:
+		if (!dp_bridge_get(dp, t->a))
+			return NULL;
+		*bslot = dp_id_slot(t->a);
+		return &imp->bridge[*bslot];
+	case DP_IMPAIR_PORT_TX:
+	case DP_IMPAIR_PORT_RX:
+		if (!a)
+			return NULL;
+		*bslot = a->bridge;
+		return t->kind == DP_IMPAIR_PORT_TX ? &imp->tx[dp_id_slot(t->a)]
+						    : &imp->rx[dp_id_slot(t->a)];
+	case DP_IMPAIR_PAIR:
+		if (!a || !b)
+			return NULL;
+		*err = -EINVAL;
+		if (a->bridge != b->bridge || t->a == t->b)
+			return NULL;
+		*bslot = a->bridge;
+		return &imp->pair[dp_id_slot(t->a)][dp_id_slot(t->b)];
+	}
+	*err = -EINVAL;
+	return NULL;
+}
+
+/* The target at index cell value v, or NULL. */
+static struct imp_target *imp_at(struct dp_imp *imp, uint16_t v)
+{
+	return v == IMP_NONE ? NULL : &imp->t[v];
+}
+
+/* Stop target tg's schedule, freeing its steps. */
+static void imp_unschedule(struct dp_imp *imp, struct imp_target *tg)
+{
+	if (!tg->steps)
+		return;
+	free(tg->steps);
+	tg->steps = NULL;
+	tg->nsteps = 0;
+	imp->scheduled--;
+}
+
+/* Remove the target in *cell, if any. */
+static void imp_remove(struct dp *dp, uint16_t *cell)
+{
+	struct imp_target *tg = imp_at(dp->imp, *cell);
+
+	if (!tg)
+		return;
+	imp_unschedule(dp->imp, tg);
+	tg->used = false;
+	*cell = IMP_NONE;
+	dp->imp_targets--;
+}
+
+/* A new target in *cell with zero knobs and seed. Returns it, or NULL when the table is full. */
+static struct imp_target *imp_add(struct dp *dp, uint16_t *cell, const struct dp_impair_target *t,
+				  unsigned int bslot, uint64_t seed)
+{
+	struct imp_target *tg = NULL;
+
+	for (unsigned int i = 0; i < DP_IMPAIR_MAX && !tg; i++) {
+		if (!dp->imp->t[i].used) {
+			tg = &dp->imp->t[i];
+			*cell = (uint16_t)i;
+		}
+	}
+	if (!tg)
+		return NULL;
+	tg->used = true;
+	tg->gen++;
+	tg->id = *t;
+	tg->bslot = bslot;
+	tg->cfg = (struct impair_cfg){.seed = seed};
+	impair_state_init(&tg->st, seed);
+	dp->imp_targets++;
+	return tg;
+}
+
+/* Put knobs cfg in force on tg; a non-zero seed reseeds, zero keeps the seed. */
+static void imp_apply(struct imp_target *tg, const struct impair_cfg *cfg)
+{
+	uint64_t seed = tg->cfg.seed;
+
+	tg->cfg = *cfg;
+	if (cfg->seed)
+		impair_state_reseed(&tg->st, cfg->seed);
+	else
+		tg->cfg.seed = seed;
+}
+
+/* ---- commands ---- */
+
+/* A request to the loop: one target, its knobs or schedule, and what comes back. */
+struct imp_req {
+	const struct dp_impair_target *t;
+	const struct impair_cfg *cfg;
+	struct impair_step *steps;
+	size_t nsteps;
+	uint64_t period_ns;
+	uint64_t seed; /* for a new target without one */
+	struct impair_stats *stats;
+	struct impair_cfg *cfg_out;
+	uint32_t bridge;
+	struct dp_impair_entry *list;
+	size_t max;
+};
+
+/* The target of r, created when absent. Returns it or NULL with *err set. */
+static struct imp_target *imp_get_or_add(struct dp *dp, const struct imp_req *r, int *err)
+{
+	unsigned int bslot;
+	uint16_t *cell = imp_cell(dp, r->t, &bslot, err);
+	struct imp_target *tg;
+
+	if (!cell)
+		return NULL;
+	tg = imp_at(dp->imp, *cell);
+	if (!tg)
+		tg = imp_add(dp, cell, r->t, bslot, r->seed);
+	*err = tg ? 0 : -ENOSPC;
+	return tg;
+}
+
+static int cmd_impair_set(struct dp *dp, struct dp_cmd *c)
+{
+	const struct imp_req *r = c->ptr;
+	struct imp_target *tg;
+	unsigned int bslot;
+	uint16_t *cell;
+	int err;
+
+	if (!r->cfg) {
+		cell = imp_cell(dp, r->t, &bslot, &err);
+		if (cell)
+			imp_remove(dp, cell);
+		return cell ? 0 : err;
+	}
+	tg = imp_get_or_add(dp, r, &err);
+	if (!tg)
+		return err;
+	imp_unschedule(dp->imp, tg);
+	imp_apply(tg, r->cfg);
+	return 0;
+}
+
+/* A seed for a target that gets none: random, below 2^63 so JSON shows it as it is. */
+static uint64_t imp_random_seed(void)
+{
+	uint64_t s = 0;
+
+	if (getrandom(&s, sizeof(s), 0) != sizeof(s))
+		s = (uint64_t)dp_now_ns() * 0x9e3779b97f4a7c15ull;
+	s &= INT64_MAX;
+	return s ? s : 1;
+}
+
+int dp_impair_set(struct dp *dp, const struct dp_impair_target *t, const struct impair_cfg *cfg)
+{
+	struct imp_req r = {.t = t, .cfg = cfg, .seed = imp_random_seed()};
+	struct dp_cmd c = {.fn = cmd_impair_set, .ptr = &r};
+
+	if (cfg && impair_cfg_check(cfg, NULL))
+		return -EINVAL;
+	return dp_call(dp, &c);
+}
+
+static int cmd_impair_get(struct dp *dp, struct dp_cmd *c)
+{
+	const struct imp_req *r = c->ptr;
+	struct imp_target *tg;
+	unsigned int bslot;
+	uint16_t *cell;
+	int err;
+
+	cell = imp_cell(dp, r->t, &bslot, &err);
+	if (!cell)
+		return err;
+	tg = imp_at(dp->imp, *cell);
+	if (!tg)
+		return -ENODATA;
+	if (r->cfg_out)
+		*r->cfg_out = tg->cfg;
+	if (r->stats)
+		*r->stats = tg->st.stats;
+	return 0;
+}
+
+int dp_impair_get(struct dp *dp, const struct dp_impair_target *t, struct impair_cfg *cfg,
+		  struct impair_stats *stats)
+{
+	struct imp_req r = {.t = t, .cfg_out = cfg, .stats = stats};
+	struct dp_cmd c = {.fn = cmd_impair_get, .ptr = &r};
+
+	return dp_call(dp, &c);
+}
+
+/* Does tg belong to bridge (a bridge id, DP_ALL: any)? */
+static bool imp_on_bridge(const struct imp_target *tg, uint32_t bridge)
+{
+	return tg->used && (bridge == DP_ALL || tg->bslot == dp_id_slot(bridge));
+}
+
+/* The index cell naming target tg. */
+static uint16_t *imp_cell_of(struct dp *dp, const struct imp_target *tg)
+{
+	unsigned int bslot;
+	int err;
+
+	return imp_cell(dp, &tg->id, &bslot, &err);
+}
+
+static int cmd_impair_clear_all(struct dp *dp, struct dp_cmd *c)
+{
+	const struct imp_req *r = c->ptr;
+	uint16_t *cell;
+
+	if (r->bridge != DP_ALL && !dp_bridge_get(dp, r->bridge))
+		return -ENOENT;
+	for (unsigned int i = 0; i < DP_IMPAIR_MAX; i++) {
+		if (!imp_on_bridge(&dp->imp->t[i], r->bridge))
+			continue;
+		cell = imp_cell_of(dp, &dp->imp->t[i]);
+		if (cell)
+			imp_remove(dp, cell);
+	}
+	return 0;
+}
+
+int dp_impair_clear_all(struct dp *dp, uint32_t bridge)
+{
+	struct imp_req r = {.bridge = bridge};
+	struct dp_cmd c = {.fn = cmd_impair_clear_all, .ptr = &r};
+
+	return dp_call(dp, &c);
+}
+
+static int cmd_impair_list(struct dp *dp, struct dp_cmd *c)
+{
+	struct imp_req *r = c->ptr;
+	struct imp_target *tg;
+
+	c->n = 0;
+	for (unsigned int i = 0; i < DP_IMPAIR_MAX; i++) {
+		tg = &dp->imp->t[i];
+		if (!imp_on_bridge(tg, r->bridge))
+			continue;
+		if (c->n < r->max)
+			r->list[c->n] = (struct dp_impair_entry){tg->id, tg->cfg, tg->st.stats,
+								 tg->steps != NULL};
+		c->n++;
+	}
+	return 0;
+}
+
+size_t dp_impair_list(struct dp *dp, uint32_t bridge, struct dp_impair_entry *out, size_t max)
+{
+	struct imp_req r = {.bridge = bridge, .list = out, .max = max};
+	struct dp_cmd c = {.fn = cmd_impair_list, .ptr = &r};
+
+	return dp_call(dp, &c) ? 0 : c.n;
+}
+
+/* ---- schedules ---- */
+
+/* Recompute the earliest pending step of every schedule. */
+static void imp_sched_recompute(struct dp_imp *imp, uint64_t now)
+{
+	imp->sched_next = UINT64_MAX;
+	for (unsigned int i = 0; i < DP_IMPAIR_MAX && imp->scheduled; i++) {
+		struct imp_target *tg = &imp->t[i];
+		struct impair_schedule s = {tg->steps, tg->nsteps, tg->period_ns};
+		uint64_t next;
+
+		if (!tg->used || !tg->steps)
+			continue;
+		next = impair_schedule_next(&s, now - tg->sched_start);
+		if (next != UINT64_MAX && tg->sched_start + next < imp->sched_next)
+			imp->sched_next = tg->sched_start + next;
+	}
+}
+
+/* Apply the step in force now on every scheduled target whose step changed. */
+static void imp_sched_run(struct dp *dp, uint64_t now)
+{
+	struct dp_imp *imp = dp->imp;
+
+	if (!imp->scheduled || now < imp->sched_next)
+		return;
+	for (unsigned int i = 0; i < DP_IMPAIR_MAX; i++) {
+		struct imp_target *tg = &imp->t[i];
+		struct impair_schedule s = {tg->steps, tg->nsteps, tg->period_ns};
+		long idx;
+
+		if (!tg->used || !tg->steps)
+			continue;
+		idx = impair_schedule_at(&s, now - tg->sched_start);
+		if (idx >= 0 && idx != tg->sched_idx)
+			imp_apply(tg, &tg->steps[idx].cfg);
+		tg->sched_idx = idx;
+	}
+	imp_sched_recompute(imp, now);
+}
+
+static int cmd_impair_schedule(struct dp *dp, struct dp_cmd *c)
+{
+	struct imp_req *r = c->ptr;
+	struct imp_target *tg;
+	int err;
+
+	tg = imp_get_or_add(dp, r, &err);
+	if (!tg)
+		return err;
+	imp_unschedule(dp->imp, tg);
+	tg->steps = r->steps;
+	tg->nsteps = r->nsteps;
+	tg->period_ns = r->period_ns;
+	tg->sched_start = dp_now_ns();
+	tg->sched_idx = -1;
+	r->steps = NULL; /* the target owns them now */
+	dp->imp->scheduled++;
+	dp->imp->sched_next = tg->sched_start; /* apply step 0 now if it is due */
+	imp_sched_run(dp, tg->sched_start);
+	return 0;
+}
+
+/* Check a schedule before it goes to the loop. */
+static int imp_schedule_check(const struct impair_step *steps, size_t n, uint64_t period_ns)
+{
+	struct impair_schedule s = {steps, n, period_ns};
+
+	if (n > DP_IMPAIR_MAX_STEPS || impair_schedule_check(&s))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (impair_cfg_check(&steps[i].cfg, NULL))
+			return -EINVAL;
+	return 0;
+}
+
+int dp_impair_schedule(struct dp *dp, const struct dp_impair_target *t,
+		       const struct impair_step *steps, size_t n, uint64_t period_ns)
+{
+	struct imp_req r = {.t = t, .nsteps = n, .period_ns = period_ns, .seed = imp_random_seed()};
+	struct dp_cmd c = {.fn = cmd_impair_schedule, .ptr = &r};
+	int err = imp_schedule_check(steps, n, period_ns);
+
+	if (err)
+		return err;
+	r.steps = malloc(n * sizeof(*steps));
+	if (!r.steps)
+		return -ENOMEM;
+	memcpy(r.steps, steps, n * sizeof(*steps));
+	err = dp_call(dp, &c);
+	free(r.steps); /* NULL when the loop took them */
+	return err;
+}
+
+/* ---- buffers and queue depth ---- */
+
+/* Take a reference on the unit's buffer for the queue (a segment buffer is owned already). */
+static void imp_hold(struct dp *dp, uint16_t bid)
+{
+	if (bid & TX_SEGBUF)
+		return;
+	dp->bufref[bid]++;
+	dp->imp->bufs_held++;
+}
+
+/* Give the queue's reference back; a segment buffer that was not posted is freed. */
+static void imp_unhold(struct dp *dp, uint16_t bid, bool posted)
+{
+	if (bid & TX_SEGBUF) {
+		if (!posted)
+			loop_buf_put(dp, bid);
+		return;
+	}
+	dp->imp->bufs_held--;
+	loop_buf_put(dp, bid);
+}
+
+/* The target of chain entry i of m, if it is still the one that counted the item. */
+static struct imp_target *imp_meta_target(struct dp_imp *imp, const struct imp_meta *m,
+					  unsigned int i)
+{
+	struct imp_target *tg = &imp->t[m->tgt[i].idx];
+
+	return tg->used && tg->gen == m->tgt[i].gen ? tg : NULL;
+}
+
+/* Release what item m counted in its targets' queues; dropped: count it as dropped_port. */
+static void imp_meta_release(struct dp_imp *imp, const struct imp_meta *m, bool dropped)
+{
+	bool dup = m->flags & IMP_F_DUP;
+
+	for (unsigned int i = 0; i < m->ntgt; i++) {
+		struct imp_target *tg = imp_meta_target(imp, m, i);
+
+		if (!tg || (dup && !(m->dupmask & (1u << i))))
+			continue;
+		impair_release(&tg->st, m->bytes, m->npkts);
+		if (dropped)
+			tg->st.stats.dropped_port += m->npkts;
+	}
+}
+
+/* Release n copies of a unit of npkts packets, bytes each, in the first k targets of chain c. */
+static void imp_chain_release(struct dp_imp *imp, const struct imp_chain *c, unsigned int k,
+			      uint8_t dupmask, uint32_t bytes, unsigned int npkts)
+{
+	for (unsigned int i = 0; i < k; i++) {
+		unsigned int copies = dupmask & (1u << i) ? 2 : 1;
+
+		impair_release(&imp->t[c->idx[i]].st, (size_t)bytes * copies, npkts * copies);
+	}
+}
+
+/* ---- the data path ---- */
+
+/* The targets on the path in -> out, in order: in's tx, the bridge, the pair, out's rx. */
+static void imp_chain(struct dp *dp, unsigned int in, unsigned int out, struct imp_chain *c)
+{
+	struct dp_imp *imp = dp->imp;
+	const uint16_t cells[IMP_CHAIN] = {imp->tx[in], imp->bridge[dp->ports[in].bridge],
+					   imp->pair[in][out], imp->rx[out]};
+
+	c->n = 0;
+	c->per_packet = false;
+	for (unsigned int i = 0; i < IMP_CHAIN; i++) {
+		if (cells[i] == IMP_NONE)
+			continue;
+		c->idx[c->n++] = cells[i];
+		c->per_packet |= impair_cfg_per_packet(&imp->t[cells[i]].cfg);
+	}
+}
+
+/*
+ * The chain's verdict for one unit of len bytes (npkts wire packets kept
+ * whole; 0: one packet decided with every knob), arriving now. Each target's
+ * send time is the next one's arrival. A drop releases what the targets
+ * before it counted.
+ */
+static void imp_decide(struct dp_imp *imp, const struct imp_chain *c, uint64_t now, size_t len,
+		       unsigned int npkts, struct imp_verdict *v)
+{
+	uint64_t gap = 0;
+
+	*v = (struct imp_verdict){.copies = 1, .send_ns = now};
+	for (unsigned int k = 0; k < c->n; k++) {
+		struct imp_target *tg = &imp->t[c->idx[k]];
+		struct impair_verdict iv;
+
+		if (npkts)
+			impair_decide_burst(&tg->cfg, &tg->st, v->send_ns, len, npkts, &iv);
+		else
+			impair_decide(&tg->cfg, &tg->st, v->send_ns, len, &iv);
+		if (iv.drop) {
+			imp_chain_release(imp, c, k, v->dupmask, (uint32_t)len, npkts ? npkts : 1);
+			*v = (struct imp_verdict){.drop = iv.drop};
+			return;
+		}
+		if (iv.copies > 1) {
+			v->dupmask |= (uint8_t)(1u << k);
+			v->copies = 2;
+			gap = iv.dup_send_ns - iv.send_ns > gap ? iv.dup_send_ns - iv.send_ns : gap;
+		}
+		if (iv.corrupt && !v->corrupt) {
+			v->corrupt = true;
+			v->bit = iv.corrupt_bit;
+		}
+		v->reordered |= iv.reordered;
+		v->send_ns = iv.send_ns;
+	}
+	v->dup_send_ns = v->send_ns + gap;
+}
+
+/* The queue item of unit u for port out, copy flags, from chain c with verdict v. */
+static void imp_item(struct dp *dp, const struct imp_unit *u, unsigned int in, unsigned int out,
+		     const struct imp_chain *c, const struct imp_verdict *v, uint8_t flags,
+		     struct dq_item *it)
+{
+	struct imp_meta m = {.bid = u->bid, .out_gen = dp->ports[out].gen, .in = (uint8_t)in,
+			     .flags = (uint8_t)(u->flags | flags), .ntgt = (uint8_t)c->n,
+			     .dupmask = v->dupmask, .npkts = u->npkts, .bytes = u->bytes};
+
+	for (unsigned int i = 0; i < c->n; i++) {
+		m.tgt[i].idx = c->idx[i];
+		m.tgt[i].gen = dp->imp->t[c->idx[i]].gen;
+	}
+	*it = (struct dq_item){.send_ns = flags & IMP_F_DUP ? v->dup_send_ns : v->send_ns,
+			       .port = out, .len = u->len};
+	memcpy(it->cookie, &m, sizeof(m));
+}
+
+/* Write item it to its port, or drop it there (counted). Returns true when posted. */
+static bool imp_post(struct dp *dp, const struct dq_item *it, const struct imp_meta *m)
+{
+	struct dp_port *o = &dp->ports[it->port];
+	uint8_t *data = dp_buf(dp, m->bid);
+	size_t hdr = m->flags & IMP_F_HDR ? VNET_HDR_LEN : 0;
+	struct frame eth = {data + hdr, it->len - hdr};
+
+	if (!o->port || o->gen != m->out_gen)
+		return false; /* deleted: dp_impair_port_del() normally took it out already */
+	if (o->gone)
+		loop_drop(dp, it->port, CTR_IDX(drop_port_gone), CTR_IDX(rx_dropped), &eth, m->in);
+	else if (!o->up)
+		loop_drop(dp, it->port, CTR_IDX(drop_link_down), CTR_IDX(rx_dropped), &eth, m->in);
+	else
+		return loop_tx_frame(dp, it->port, m->bid, data, it->len, hdr, m->in);
+	return false;
+}
+
+/* Send a due item (or drop it when its port went away); releases its buffer and targets. */
+static void imp_send(struct dp *dp, const struct dq_item *it)
+{
+	struct imp_meta m;
+	bool posted;
+
+	memcpy(&m, it->cookie, sizeof(m));
+	posted = imp_post(dp, it, &m);
+	imp_meta_release(dp->imp, &m, !posted);
+	imp_unhold(dp, m.bid, posted);
+}
+
+/* Count a drop of the switch's own on the queue (no room): the port and the targets. */
+static void imp_drop_full(struct dp *dp, const struct dq_item *it, size_t why)
+{
+	struct imp_meta m;
+	uint8_t *data;
+
+	memcpy(&m, it->cookie, sizeof(m));
+	data = dp_buf(dp, m.bid) + (m.flags & IMP_F_HDR ? VNET_HDR_LEN : 0);
+	loop_drop(dp, it->port, why, CTR_IDX(rx_dropped),
+		  &(struct frame){data, it->len - (m.flags & IMP_F_HDR ? VNET_HDR_LEN : 0)}, m.in);
+	for (unsigned int i = 0; i < m.ntgt; i++) {
+		struct imp_target *tg = imp_meta_target(dp->imp, &m, i);
+
+		if (tg)
+			tg->st.stats.dropped_queue += m.npkts;
+	}
+	imp_meta_release(dp->imp, &m, false);
+}
+
+/* Send item it now when due and nothing queued comes first, else queue it. */
+static void imp_emit(struct dp *dp, const struct dq_item *it)
+{
+	struct dp_imp *imp = dp->imp;
+	const struct dq_item *head = dq_peek(imp->dq);
+	uint16_t bid = (uint16_t)(it->cookie[0] & 0xffff);
+
+	if (it->send_ns <= dp->now && (!head || head->send_ns > it->send_ns)) {
+		imp_hold(dp, bid);
+		imp_send(dp, it);
+		return;
+	}
+	/* Delayed frames may hold at most half the receive buffers, like a stuck port. */
+	if ((!(bid & TX_SEGBUF) && imp->bufs_held >= dp->cfg.nbufs / 2) || dq_push(imp->dq, it)) {
+		imp_drop_full(dp, it, CTR_IDX(drop_queue_full));
+		if (bid & TX_SEGBUF)
+			loop_buf_put(dp, bid);
+		return;
+	}
+	imp_hold(dp, bid);
+}
+
+/* Emit the copies of unit u that verdict v lets through. */
+static void imp_emit_copies(struct dp *dp, const struct imp_unit *u, const struct imp_unit *dup,
+			    unsigned int in, unsigned int out, const struct imp_chain *c,
+			    const struct imp_verdict *v)
+{
+	struct dq_item it;
+
+	imp_item(dp, u, in, out, c, v, 0, &it);
+	imp_emit(dp, &it);
+	if (v->copies > 1 && dup) {
+		imp_item(dp, dup, in, out, c, v, IMP_F_DUP, &it);
+		imp_emit(dp, &it);
+	}
+}
+
+/* Count a verdict's drop on port out. */
+static void imp_count_drop(struct dp *dp, const struct imp_verdict *v, unsigned int out,
+			   const struct frame *eth, unsigned int in)
+{
+	size_t why = v->drop == IMPAIR_DROP_LOSS ? CTR_IDX(drop_impair_loss)
+						 : CTR_IDX(drop_queue_full);
+
+	loop_drop(dp, out, why, CTR_IDX(rx_dropped), eth, in);
+}
+
+/* A free segment buffer, or IMP_NONE. */
+static uint16_t imp_seg_get(struct dp *dp)
+{
+	if (dp->seg_nfree == 0)
+		return IMP_NONE;
+	return (uint16_t)(TX_SEGBUF | dp->seg_free[--dp->seg_nfree]);
+}
+
+/*
+ * A private copy of the frame with bit flipped, in a segment buffer: the
+ * header too when out takes one, with its checksum completed and no
+ * offload flags, so the receiver checks and sees the damage.
+ */
+static bool imp_corrupt_copy(struct dp *dp, const struct dp_fwd *fx, unsigned int out,
+			     uint32_t bit, struct imp_unit *u)
+{
+	size_t hdr = dp->ports[out].hdr_len && dp->ports[fx->in].hdr_len ? VNET_HDR_LEN : 0;
+	size_t len = fx->eth.len + hdr;
+	uint16_t seg = len <= DP_SEG_SIZE ? imp_seg_get(dp) : IMP_NONE;
+	uint8_t *buf;
+
+	if (seg == IMP_NONE)
+		return false;
+	buf = dp_buf(dp, seg);
+	memcpy(buf + hdr, fx->eth.data, fx->eth.len);
+	if (hdr) {
+		struct vnet_hdr vh = fx->vh;
+		struct frame copy = {buf + hdr, fx->eth.len};
+
+		if (vh.flags & VNET_F_NEEDS_CSUM)
+			gso_csum_complete(&copy, &vh);
+		vh.flags = 0;
+		vnet_hdr_write(&vh, buf);
+	}
+	buf[hdr + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	*u = (struct imp_unit){.bid = seg, .flags = hdr ? IMP_F_HDR : 0, .len = (uint32_t)len};
+	return true;
+}
+
+/* A frame that is one wire packet. */
+static void imp_fwd_frame(struct dp *dp, struct dp_fwd *fx, unsigned int out,
+			  const struct imp_chain *c)
+{
+	size_t hdr = dp->ports[fx->in].hdr_len;
+	struct imp_unit orig = {.bid = fx->bid, .flags = hdr ? IMP_F_HDR : 0,
+				.len = (uint32_t)(hdr ? fx->all.len : fx->eth.len), .npkts = 1,
+				.bytes = (uint32_t)fx->eth.len};
+	struct imp_unit first = orig;
+	struct imp_verdict v;
+
+	imp_decide(dp->imp, c, dp->now, fx->eth.len, 0, &v);
+	if (v.drop) {
+		imp_count_drop(dp, &v, out, &fx->eth, fx->in);
+		return;
+	}
+	if (v.corrupt && !imp_corrupt_copy(dp, fx, out, v.bit, &first)) {
+		imp_chain_release(dp->imp, c, c->n, v.dupmask, orig.bytes, 1);
+		loop_drop(dp, out, CTR_IDX(drop_no_buffer), CTR_IDX(rx_dropped), &fx->eth, fx->in);
+		return;
+	}
+	first.npkts = 1;
+	first.bytes = orig.bytes;
+	imp_emit_copies(dp, &first, &orig, fx->in, out, c, &v);
+}
+
+/* A GSO frame kept whole: delay, rate and queue limit over its wire packets. */
+static bool imp_fwd_whole(struct dp *dp, struct dp_fwd *fx, unsigned int out,
+			  const struct imp_chain *c)
+{
+	unsigned int n;
+	size_t bytes = gso_wire_bytes(&fx->eth, &fx->vh, &n);
+	struct imp_unit u = {.bid = fx->bid, .flags = IMP_F_HDR, .len = (uint32_t)fx->all.len,
+			     .npkts = (uint16_t)n, .bytes = (uint32_t)bytes};
+	struct imp_verdict v;
+
+	if (n == 0 || n > UINT16_MAX)
+		return false; /* malformed: the plain path drops and counts it */
+	imp_decide(dp->imp, c, dp->now, bytes, n, &v);
+	if (v.drop)
+		imp_count_drop(dp, &v, out, &fx->eth, fx->in);
+	else
+		imp_emit_copies(dp, &u, NULL, fx->in, out, c, &v);
+	return true;
+}
+
+/* Wire packet i of GSO frame fx into a segment buffer; bit flipped when corrupt. */
+static bool imp_segment(struct dp *dp, const struct dp_fwd *fx, unsigned int i,
+			const struct imp_verdict *v, bool corrupt, struct imp_unit *u)
+{
+	uint16_t seg = imp_seg_get(dp);
+	int len;
+
+	if (seg == IMP_NONE)
+		return false;
+	len = gso_segment(&fx->eth, &fx->vh, i, dp_buf(dp, seg), DP_SEG_SIZE);
+	if (len <= 0) {
+		loop_buf_put(dp, seg);
+		return false;
+	}
+	if (corrupt)
+		dp_buf(dp, seg)[(v->bit / 8) % (unsigned int)len] ^= (uint8_t)(1u << (v->bit % 8));
+	*u = (struct imp_unit){.bid = seg, .len = (uint32_t)len, .npkts = 1, .bytes = u->bytes};
+	return true;
+}
+
+/* Send wire packet i of a cut GSO frame as verdict v says; each copy is built fresh. */
+static void imp_fwd_segment(struct dp *dp, struct dp_fwd *fx, unsigned int out,
+			    const struct imp_chain *c, unsigned int i, const struct imp_verdict *v,
+			    uint32_t bytes)
+{
+	struct imp_unit first = {.bytes = bytes}, dup = {.bytes = bytes};
+
+	if (v->drop) {
+		imp_count_drop(dp, v, out, &fx->eth, fx->in);
+		return;
+	}
+	if (!imp_segment(dp, fx, i, v, v->corrupt, &first) ||
+	    (v->copies > 1 && !imp_segment(dp, fx, i, v, false, &dup))) {
+		if (first.bid & TX_SEGBUF)
+			loop_buf_put(dp, first.bid);
+		imp_chain_release(dp->imp, c, c->n, v->dupmask, bytes, 1);
+		loop_drop(dp, out, CTR_IDX(drop_no_buffer), CTR_IDX(rx_dropped), &fx->eth, fx->in);
+		return;
+	}
+	imp_emit_copies(dp, &first, &dup, fx->in, out, c, v);
+}
+
+/* Can a cut frame's verdicts be honoured by sending it whole? */
+static bool imp_uniform(const struct imp_verdict *v, unsigned int n, uint64_t *send)
+{
+	*send = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		if (v[i].drop || v[i].copies != 1 || v[i].corrupt || v[i].reordered)
+			return false;
+		*send = v[i].send_ns > *send ? v[i].send_ns : *send;
+	}
+	return true;
+}
+
+/*
+ * A GSO frame decided per wire packet: sent whole when every packet passes
+ * alike and out takes GSO frames, else cut, each packet as its verdict says.
+ */
+static void imp_fwd_cut(struct dp *dp, struct dp_fwd *fx, unsigned int out,
+			const struct imp_chain *c)
+{
+	struct imp_verdict v[IMP_MAX_WIRE];
+	unsigned int n;
+	size_t bytes = gso_wire_bytes(&fx->eth, &fx->vh, &n);
+	struct imp_unit whole = {.bid = fx->bid, .flags = IMP_F_HDR, .len = (uint32_t)fx->all.len,
+				 .npkts = (uint16_t)n, .bytes = (uint32_t)bytes};
+
+	if (n == 0 || n > IMP_MAX_WIRE) {
+		loop_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth, fx->in);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		imp_decide(dp->imp, c, dp->now, bytes / n + (i < bytes % n), 0, &v[i]);
+	if (dp->ports[out].hdr_len && imp_uniform(v, n, &v[0].send_ns)) {
+		v[0].dup_send_ns = v[0].send_ns;
+		imp_emit_copies(dp, &whole, NULL, fx->in, out, c, &v[0]);
+		return;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		imp_fwd_segment(dp, fx, out, c, i, &v[i], (uint32_t)(bytes / n + (i < bytes % n)));
+}
+
+bool dp_impair_fwd(struct dp *dp, struct dp_fwd *fx, unsigned int out)
+{
+	struct imp_chain c;
+
+	imp_chain(dp, fx->in, out, &c);
+	if (!c.n)
+		return false;
+	if (!fx->gso) {
+		imp_fwd_frame(dp, fx, out, &c);
+		return true;
+	}
+	if (!c.per_packet && dp->ports[out].hdr_len)
+		return imp_fwd_whole(dp, fx, out, &c);
+	imp_fwd_cut(dp, fx, out, &c);
+	return true;
+}
+
+/* ---- time ---- */
+
+static uint64_t imp_tag(uint16_t gen, unsigned int update)
+{
+	return (uint64_t)TAG_IMPAIR << 56 | (uint64_t)gen << 8 | update;
+}
+
+void dp_impair_on_cqe(struct dp *dp, uint64_t tag, int res)
+{
+	struct dp_imp *imp = dp->imp;
+	bool update = tag & 1;
+
+	if ((uint16_t)(tag >> 8) != imp->timer_gen)
+		return; /* an old timer's */
+	if (!update || res < 0)
+		imp->timer_armed = false; /* fired, cancelled, or gone before the update */
+}
+
+/* Have the timer fire at at (absolute CLOCK_MONOTONIC ns), unless it fires earlier anyway. */
+static void imp_arm(struct dp *dp, uint64_t at)
+{
+	struct dp_imp *imp = dp->imp;
+	struct io_uring_sqe *sqe;
+
+	if (at == UINT64_MAX || dp->stopping || !dp->ring_ready ||
+	    (imp->timer_armed && imp->timer_at <= at))
+		return;
+	sqe = io_uring_get_sqe(&dp->ring);
+	if (!sqe) {
+		io_uring_submit(&dp->ring);
+		sqe = io_uring_get_sqe(&dp->ring);
+	}
+	if (!sqe)
+		return; /* the next batch tries again */
+	imp->ts.tv_sec = (long long)(at / 1000000000ull);
+	imp->ts.tv_nsec = (long long)(at % 1000000000ull);
+	if (imp->timer_armed) {
+		io_uring_prep_timeout_update(sqe, &imp->ts, imp_tag(imp->timer_gen, 0),
+					     IORING_TIMEOUT_ABS);
+		io_uring_sqe_set_data64(sqe, imp_tag(imp->timer_gen, 1));
+	} else {
+		imp->timer_gen++;
+		io_uring_prep_timeout(sqe, &imp->ts, 0, IORING_TIMEOUT_ABS);
+		io_uring_sqe_set_data64(sqe, imp_tag(imp->timer_gen, 0));
+		imp->timer_armed = true;
+	}
+	imp->timer_at = at;
+}
+
+void dp_impair_run(struct dp *dp)
+{
+	struct dp_imp *imp = dp->imp;
+	const struct dq_item *head;
+	struct dq_item it;
+	uint64_t now;
+
+	if (!dq_count(imp->dq) && !imp->scheduled)
+		return;
+	now = dp_now_ns();
+	imp_sched_run(dp, now);
+	while ((head = dq_peek(imp->dq)) && head->send_ns <= now) {
+		dq_pop(imp->dq, &it);
+		imp_send(dp, &it);
+	}
+	head = dq_peek(imp->dq);
+	imp_arm(dp, head && head->send_ns < imp->sched_next ? head->send_ns : imp->sched_next);
+}
+
+/* ---- ports going away ---- */
+
+struct imp_flush {
+	struct dp *dp;
+	bool count_link_down;
+};
+
+/* A queued item dropped with its port: release it, count it. */
+static void imp_flush_item(void *ctx, const struct dq_item *it)
+{
+	struct imp_flush *f = ctx;
+	struct imp_meta m;
+	uint8_t *data;
+	size_t hdr;
+
+	memcpy(&m, it->cookie, sizeof(m));
+	hdr = m.flags & IMP_F_HDR ? VNET_HDR_LEN : 0;
+	data = dp_buf(f->dp, m.bid);
+	if (f->count_link_down)
+		loop_drop(f->dp, it->port, CTR_IDX(drop_link_down), CTR_IDX(rx_dropped),
+			  &(struct frame){data + hdr, it->len - hdr}, m.in);
+	imp_meta_release(f->dp->imp, &m, true);
+	imp_unhold(f->dp, m.bid, false);
+}
+
+void dp_impair_port_down(struct dp *dp, unsigned int slot)
+{
+	struct imp_flush f = {dp, true};
+
+	dq_remove_port(dp->imp->dq, slot, imp_flush_item, &f);
+}
+
+void dp_impair_port_del(struct dp *dp, unsigned int slot)
+{
+	struct dp_imp *imp = dp->imp;
+	struct imp_flush f = {dp, false};
+
+	dq_remove_port(imp->dq, slot, imp_flush_item, &f);
+	imp_remove(dp, &imp->tx[slot]);
+	imp_remove(dp, &imp->rx[slot]);
+	for (unsigned int i = 0; i < DP_MAX_PORTS; i++) {
+		imp_remove(dp, &imp->pair[slot][i]);
+		imp_remove(dp, &imp->pair[i][slot]);
+	}
+}
+
+void dp_impair_bridge_del(struct dp *dp, unsigned int slot)
+{
+	imp_remove(dp, &dp->imp->bridge[slot]);
+}
+
+void dp_impair_stop(struct dp *dp)
+{
+	struct imp_flush f = {dp, false};
+	struct dq_item it;
+
+	while (dq_pop(dp->imp->dq, &it) == 0)
+		imp_flush_item(&f, &it);
+	dp->imp->timer_armed = false;
+}

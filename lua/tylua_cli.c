@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tylua_cli: `tapyard test` (find *.lua files, run each in a fresh Lua
+ * state with a fresh switch, report as text, TAP or JUnit) and `tapyard run`
+ * (one plain script with the same API). Ctrl-C ends the running test, tears
+ * its lab down and stops; a second Ctrl-C exits at once.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "log.h"
+#include "tylua.h"
+#include "tylua_impl.h"
+
+#define CLI_DEFAULT_TIMEOUT 300.0
+
+struct cli_case {
+	char *name;
+	struct tylua_outcome o;
+};
+
+struct cli_file {
+	char *path;
+	struct cli_case *cases;
+	size_t n, cap;
+	char *chunk_error;
+	double secs;
+	int pass, fail, skip;
+};
+
+struct cli_opts {
+	const char *filter;
+	const char *junit;
+	bool list, tap, verbose;
+	double timeout;
+	char **paths;
+	size_t npaths, cap;
+	int tap_seq;
+};
+
+static const char cli_test_usage[] =
+	"usage: tapyard test [options] FILE|DIR ...\n"
+	"\n"
+	"Runs Lua test files (*.lua; directories are searched recursively), each in a fresh\n"
+	"Lua state with its own switch and lab, tests in file order.\n"
+	"\n"
+	"  --filter PATTERN  run only tests whose name contains PATTERN (plain text)\n"
+	"  --list            list the tests, run nothing\n"
+	"  --junit FILE      also write a JUnit XML report to FILE\n"
+	"  --tap             print TAP version 13 instead of the text report\n"
+	"  --timeout S       per-test timeout in seconds (default 300; 0: none); a test's\n"
+	"                    meta.timeout or the file's provium.timeout take precedence\n"
+	"  -v, --verbose     print every test as it ends, with its t:log lines and tapyard's log\n"
+	"\n"
+	"The last line is \"N passed, N failed, N skipped\"; the exit code is 0 when nothing\n"
+	"failed, 1 otherwise, 2 for usage errors, 130 after Ctrl-C. Guests need root.\n";
+
+/* ---- signals ---- */
+
+static void cli_on_signal(int sig)
+{
+	(void)sig;
+	if (tylua_interrupted)
+		_exit(130);
+	tylua_interrupted = 1;
+	guest_interrupt();
+}
+
+static void cli_signals(void)
+{
+	struct sigaction sa = {.sa_handler = cli_on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- files ---- */
+
+static int cli_add_path(struct cli_opts *o, const char *path)
+{
+	if (o->npaths == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		char **grown = realloc(o->paths, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		o->paths = grown;
+		o->cap = cap;
+	}
+	o->paths[o->npaths] = strdup(path);
+	return o->paths[o->npaths++] ? 0 : -ENOMEM;
+}
+
+/* Add the *.lua files under dir, sorted, recursively. */
+static int cli_scan(struct cli_opts *o, const char *dir)
+{
+	struct dirent **ents;
+	char path[4096];
+	struct stat st;
+	int n, err = 0;
+
+	n = scandir(dir, &ents, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		size_t len = strlen(name);
+
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(strlen(dir) - (dir[strlen(dir) - 1] == '/')),
+			 dir, name);
+		if (!err && name[0] != '.' && stat(path, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				err = cli_scan(o, path);
+			else if (len > 4 && strcmp(name + len - 4, ".lua") == 0)
+				err = cli_add_path(o, path);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return err;
+}
+
+/* ---- options ---- */
+
+static int cli_parse(int argc, char **argv, struct cli_opts *o)
+{
+	struct stat st;
+	char *end;
+	int err;
+
+	o->timeout = CLI_DEFAULT_TIMEOUT;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool takes = !strcmp(a, "--filter") || !strcmp(a, "--junit") || !strcmp(a, "--timeout");
+
+		if (takes && i + 1 >= argc) {
+			fprintf(stderr, "tapyard test: %s needs a value\n", a);
+			return -EINVAL;
+		}
+		if (!strcmp(a, "--filter")) {
+			o->filter = argv[++i];
+		} else if (!strcmp(a, "--junit")) {
+			o->junit = argv[++i];
+		} else if (!strcmp(a, "--timeout")) {
+			o->timeout = strtod(argv[++i], &end);
+			if (*end || o->timeout < 0) {
+				fprintf(stderr, "tapyard test: --timeout: not a number of seconds: %s\n", argv[i]);
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "--list")) {
+			o->list = true;
+		} else if (!strcmp(a, "--tap")) {
+			o->tap = true;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			o->verbose = true;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(cli_test_usage, stdout);
+			exit(0);
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "tapyard test: unknown option %s\n%s", a, cli_test_usage);
+			return -EINVAL;
+		} else if (stat(a, &st)) {
+			fprintf(stderr, "tapyard test: %s: %s\n", a, strerror(errno));
+			return -ENOENT;
+		} else {
+			err = S_ISDIR(st.st_mode) ? cli_scan(o, a) : cli_add_path(o, a);
+			if (err)
+				return err;
+		}
+	}
+	if (!o->npaths) {
+		fprintf(stderr, "tapyard test: no test files given\n%s", cli_test_usage);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- reporting ---- */
+
+static const char *const cli_status[] = {"PASS", "FAIL", "SKIP"};
+
+/* Print text with every line indented by indent. */
+static void cli_indent(FILE *f, const char *text, const char *indent)
+{
+	while (text && *text) {
+		size_t n = strcspn(text, "\n");
+
+		fprintf(f, "%s%.*s\n", indent, (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
+static void cli_print_case(const struct cli_case *c, bool verbose)
+{
+	printf("    %s %s (%.2fs)\n", cli_status[c->o.status], c->name, c->o.secs);
+	if (c->o.status != TYLUA_PASS)
+		cli_indent(stdout, c->o.message, "        ");
+	if (!verbose && c->o.status == TYLUA_FAIL && c->o.log && *c->o.log) {
+		printf("        log:\n");
+		cli_indent(stdout, c->o.log, "          ");
+	}
+}
+
+static void cli_tap_case(struct cli_opts *o, const char *path, const struct cli_case *c)
+{
+	o->tap_seq++;
+	if (c->o.status == TYLUA_SKIP) {
+		printf("ok %d - %s: %s # SKIP %s\n", o->tap_seq, path, c->name,
+		       c->o.message ? c->o.message : "");
+		return;
+	}
+	printf("%s %d - %s: %s\n", c->o.status == TYLUA_PASS ? "ok" : "not ok", o->tap_seq, path,
+	       c->name);
+	if (c->o.status == TYLUA_FAIL) {
+		printf("  ---\n  message: |\n");
+		cli_indent(stdout, c->o.message, "    ");
+		printf("  ...\n");
+	}
+	if (o->verbose)
+		cli_indent(stdout, c->o.log, "# ");
+}
+
+static void cli_file_line(struct cli_opts *o, const struct cli_file *f)
+{
+	if (o->tap) {
+		if (f->chunk_error) {
+			printf("not ok %d - %s # file failed to load\n  ---\n  message: |\n",
+			       ++o->tap_seq, f->path);
+			cli_indent(stdout, f->chunk_error, "    ");
+			printf("  ...\n");
+		}
+		return;
+	}
+	printf("%s %s (%d passed, %d failed, %d skipped; %.2fs)\n",
+	       f->fail ? "FAIL" : f->pass ? "PASS" : "SKIP", f->path, f->pass, f->fail, f->skip,
+	       f->secs);
+	if (f->chunk_error)
+		cli_indent(stdout, f->chunk_error, "        ");
+	for (size_t i = 0; !o->verbose && i < f->n; i++) {
+		if (f->cases[i].o.status == TYLUA_FAIL)
+			cli_print_case(&f->cases[i], false);
+	}
+}
+
+/* Write s with XML escapes. */
+static void cli_xml(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, f);
+		}
+	}
+}
+
+static void cli_junit_case(FILE *f, const struct cli_file *file, const struct cli_case *c)
+{
+	fputs("    <testcase classname=\"", f);
+	cli_xml(f, file->path);
+	fputs("\" name=\"", f);
+	cli_xml(f, c->name);
+	fprintf(f, "\" time=\"%.3f\">\n", c->o.secs);
+	if (c->o.status != TYLUA_PASS) {
+		fputs(c->o.status == TYLUA_FAIL ? "      <failure message=\"" : "      <skipped message=\"", f);
+		cli_xml(f, c->o.message ? strtok(strdupa(c->o.message), "\n") : "");
+		fputs("\">", f);
+		if (c->o.status == TYLUA_FAIL)
+			cli_xml(f, c->o.message);
+		fputs(c->o.status == TYLUA_FAIL ? "</failure>\n" : "</skipped>\n", f);
+	}
+	if (c->o.log && *c->o.log) {
+		fputs("      <system-out>", f);
+		cli_xml(f, c->o.log);
+		fputs("</system-out>\n", f);
+	}
+	fputs("    </testcase>\n", f);
+}
+
+static int cli_junit(const char *path, struct cli_file *files, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "tapyard test: --junit %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tapyard\">\n", f);
+	for (size_t i = 0; i < n; i++) {
+		fputs("  <testsuite name=\"", f);
+		cli_xml(f, files[i].path);
+		fprintf(f, "\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\" time=\"%.3f\">\n",
+			files[i].n + (files[i].chunk_error != NULL), files[i].fail, files[i].skip,
+			files[i].secs);
+		if (files[i].chunk_error) {
+			fputs("    <testcase classname=\"", f);
+			cli_xml(f, files[i].path);
+			fputs("\" name=\"(load)\">\n      <failure message=\"the file failed to load\">", f);
+			cli_xml(f, files[i].chunk_error);
+			fputs("</failure>\n    </testcase>\n", f);
+		}
+		for (size_t j = 0; j < files[i].n; j++)
+			cli_junit_case(f, &files[i], &files[i].cases[j]);
+		fputs("  </testsuite>\n", f);
+	}
+	fputs("</testsuites>\n", f);
+	return fclose(f) ? -errno : 0;
+}
+
+/* ---- running ---- */
+
+static double cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct cli_case *cli_case_new(struct cli_file *f, const char *name)
+{
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 8;
+		struct cli_case *grown = realloc(f->cases, cap * sizeof(*grown));
+
+		if (!grown)
+			return NULL;
+		f->cases = grown;
+		f->cap = cap;
+	}
+	memset(&f->cases[f->n], 0, sizeof(f->cases[0]));
+	f->cases[f->n].name = strdup(name);
+	return &f->cases[f->n++];
+}
+
+/* Load the file's chunk (which registers its tests); an error is kept as chunk_error. */
+static bool cli_load(lua_State *L, struct cli_file *f)
+{
+	int status = luaL_loadfilex(L, f->path, "t");
+
+	if (status == LUA_OK)
+		status = tylua_pcall(L, 0, 0);
+	if (status != LUA_OK) {
+		f->chunk_error = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+		lua_pop(L, 1);
+		f->fail++;
+		return false;
+	}
+	return true;
+}
+
+static bool cli_selected(struct cli_opts *o, const char *name)
+{
+	return !o->filter || strstr(name, o->filter);
+}
+
+static void cli_run_tests(lua_State *L, struct cli_opts *o, struct cli_file *f)
+{
+	size_t n = tylua_test_count(L);
+
+	for (size_t i = 1; i <= n && !tylua_interrupted; i++) {
+		const char *name = tylua_test_name(L, i);
+		struct cli_case *c;
+
+		if (!cli_selected(o, name))
+			continue;
+		if (o->list) {
+			printf("%s: %s\n", f->path, name);
+			continue;
+		}
+		c = cli_case_new(f, name);
+		if (!c)
+			break;
+		tylua_test_run(L, i, o->timeout, &c->o);
+		f->pass += c->o.status == TYLUA_PASS;
+		f->fail += c->o.status == TYLUA_FAIL;
+		f->skip += c->o.status == TYLUA_SKIP;
+		if (o->tap)
+			cli_tap_case(o, f->path, c);
+		else if (o->verbose)
+			cli_print_case(c, true);
+		fflush(stdout);
+	}
+}
+
+static void cli_run_file(struct cli_opts *o, struct cli_file *f)
+{
+	double t0 = cli_now();
+	lua_State *L;
+	int err;
+
+	err = tylua_state_new(o->verbose, &L);
+	if (err) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "cannot start a switch for this file: %s", strerror(-err));
+		f->chunk_error = strdup(msg);
+		f->fail++;
+	} else {
+		if (cli_load(L, f))
+			cli_run_tests(L, o, f);
+		tylua_state_close(L);
+	}
+	f->secs = cli_now() - t0;
+	if (!o->list)
+		cli_file_line(o, f);
+	fflush(stdout);
+}
+
+static void cli_free(struct cli_opts *o, struct cli_file *files)
+{
+	for (size_t i = 0; i < o->npaths; i++) {
+		for (size_t j = 0; files && j < files[i].n; j++) {
+			free(files[i].cases[j].name);
+			free(files[i].cases[j].o.message);
+			free(files[i].cases[j].o.log);
+		}
+		if (files) {
+			free(files[i].cases);
+			free(files[i].chunk_error);
+		}
+		free(o->paths[i]);
+	}
+	free(files);
+	free(o->paths);
+}
+
+int tylua_test_main(int argc, char **argv)
+{
+	struct cli_opts o = {0};
+	struct cli_file *files;
+	int pass = 0, fail = 0, skip = 0;
+
+	if (cli_parse(argc, argv, &o)) {
+		cli_free(&o, NULL);
+		return 2;
+	}
+	log_set_level(o.verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
+	cli_signals();
+	files = calloc(o.npaths, sizeof(*files));
+	if (!files)
+		return 2;
+	if (o.tap && !o.list)
+		printf("TAP version 13\n");
+	for (size_t i = 0; i < o.npaths && !tylua_interrupted; i++) {
+		files[i].path = o.paths[i];
+		cli_run_file(&o, &files[i]);
+		pass += files[i].pass;
+		fail += files[i].fail;
+		skip += files[i].skip;
+	}
+	if (o.junit && !o.list)
+		cli_junit(o.junit, files, o.npaths);
+	if (!o.list) {
+		if (o.tap)
+			printf("1..%d\n# ", o.tap_seq);
+		printf("%d passed, %d failed, %d skipped\n", pass, fail, skip);
+	}
+	cli_free(&o, files); /* files[i].path is borrowed from o.paths */
+	if (tylua_interrupted)
+		return 130;
+	return fail ? 1 : 0;
+}
+
+/* ---- tapyard run ---- */
+
+static const char cli_run_usage[] =
+	"usage: tapyard run [-v] FILE [ARGS...]\n"
+	"\n"
+	"Runs a plain Lua script with the tapyard API (provium, json, wait_until) and no test\n"
+	"framework; `arg` holds FILE and ARGS. Everything it made is torn down when it ends or\n"
+	"on Ctrl-C. Guests need root.\n";
+
+int tylua_run_main(int argc, char **argv)
+{
+	bool verbose = false;
+	lua_State *L;
+	int i = 1, err, status;
+
+	if (i < argc && (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))) {
+		verbose = true;
+		i++;
+	}
+	if (i >= argc || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		fputs(cli_run_usage, i >= argc ? stderr : stdout);
+		return i >= argc ? 2 : 0;
+	}
+	log_set_level(verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
+	cli_signals();
+	err = tylua_state_new(verbose, &L);
+	if (err) {
+		fprintf(stderr, "tapyard run: cannot start the switch: %s\n", strerror(-err));
+		return 1;
+	}
+	lua_createtable(L, argc - i, 1);
+	for (int j = i; j < argc; j++) {
+		lua_pushstring(L, argv[j]);
+		lua_rawseti(L, -2, j - i);
+	}
+	lua_setglobal(L, "arg");
+	status = luaL_loadfilex(L, argv[i], "t");
+	if (status == LUA_OK)
+		status = tylua_pcall(L, 0, 0);
+	if (status != LUA_OK)
+		fprintf(stderr, "tapyard run: %s\n", lua_tostring(L, -1));
+	else if (tylua_test_count(L))
+		fprintf(stderr, "tapyard run: %zu test(s) registered and not run; use `tapyard test %s`\n",
+			tylua_test_count(L), argv[i]);
+	tylua_state_close(L);
+	if (tylua_interrupted)
+		return 130;
+	return status == LUA_OK ? 0 : 1;
+}

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tylua_impl: what the Lua binding files share (internal to lua/).
+ *
+ * One world per Lua state: a switch (dp) and its dispatcher (ctl), and the
+ * objects a script made: labs, bridges, VMs and capture streams, kept in
+ * slot tables with generations. Userdata hold handles (slot + generation),
+ * never pointers, so a handle whose object was closed (at the end of its
+ * test or lab) raises a clear error instead of touching freed memory.
+ *
+ * Every operation on the lab goes through the control vocabulary
+ * (tylua_call()); what Provium keeps as graph state (members, partitions
+ * and impairments declared before anything is booted) is kept here and
+ * realised with the same commands when the ports appear.
+ */
+#ifndef TAPYARD_TYLUA_IMPL_H
+#define TAPYARD_TYLUA_IMPL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "ctl.h"
+
+#define TYLUA_NAME_MAX 64
+
+/* Metatable names, one per userdata type. */
+#define TYLUA_LAB "tapyard.lab"
+#define TYLUA_BRIDGE "tapyard.bridge"
+#define TYLUA_VM "tapyard.vm"
+#define TYLUA_NIC "tapyard.nic"
+#define TYLUA_STREAM "tapyard.stream"
+#define TYLUA_RESULT "tapyard.result"
+#define TYLUA_TEST "tapyard.test"
+
+enum tylua_kind { TYLUA_K_LAB, TYLUA_K_BRIDGE, TYLUA_K_VM, TYLUA_K_STREAM, TYLUA_K_COUNT };
+
+/* What a userdata holds: which slot, and which generation of it. */
+struct tylua_handle {
+	uint32_t slot;
+	uint32_t gen;
+};
+
+/* A table of objects of one kind; a slot's generation grows when it is freed. */
+struct tylua_slots {
+	void **obj;
+	uint32_t *gen;
+	uint32_t cap;
+};
+
+enum tylua_vm_state { TYLUA_VM_DEFINED, TYLUA_VM_BOOTED, TYLUA_VM_STOPPED };
+
+struct tylua_lab {
+	char name[TYLUA_NAME_MAX];
+	int parent;      /* slot of the parent lab, -1 for the root */
+	bool test_scope; /* the lab of one test() body */
+};
+
+struct tylua_bridge {
+	char name[TYLUA_NAME_MAX];
+	uint32_t lab;
+	char subnet[32];   /* opts.subnet, or "" for the default */
+	json_t *members;   /* name -> {"down": bool} */
+	json_t *parts;     /* "a\tb" (sorted) -> true: two-way cuts */
+	json_t *dparts;    /* "from\tto" -> true: one-way cuts */
+	json_t *isolated;  /* name -> true */
+	json_t *routes;    /* name -> true (graph state only) */
+	json_t *knobs;     /* whole-bridge impairment knobs */
+	json_t *pairs;     /* "from\tto" -> knobs */
+	json_t *applied;   /* "from\tto" -> the impair/set args last sent for that pair */
+	bool all_cut;      /* partition_all() */
+	int captures;      /* open captures on the bridge or its NICs */
+};
+
+struct tylua_vm {
+	char name[TYLUA_NAME_MAX];
+	uint32_t lab;
+	char profile[TYLUA_NAME_MAX];
+	enum tylua_vm_state state;
+	bool ipv6;
+	json_t *bridges; /* bridge name -> port name ("" until booted) */
+};
+
+struct tylua_stream {
+	uint32_t lab;
+	int64_t id;          /* capture id */
+	char bridge[TYLUA_NAME_MAX];
+	char what[TYLUA_NAME_MAX + 8]; /* "bridge" or "<vm>-<bridge>" for tostring */
+	bool nic;            /* a NIC capture (both directions) rather than a bridge capture */
+	bool stopped, closed;
+	int64_t cursor;      /* capture/read cursor */
+	int frames_ref;      /* registry ref: array of decoded frames */
+	int pending_ref;     /* registry ref: pcap bytes not yet returned (string), or LUA_NOREF */
+	int emitted;         /* frames already turned into pcap bytes */
+	bool header_sent;
+	int match_pos;       /* frames before this index are done for wait_for */
+	int64_t dropped;
+	char site_file[256];
+	int site_line;
+};
+
+/* Per Lua state. */
+struct tylua_world {
+	struct dp *dp;
+	struct ctl *ctl;
+	struct tylua_slots slots[TYLUA_K_COUNT];
+	uint32_t root;              /* the file's lab */
+	uint32_t scope;             /* the lab new objects go to (root, or the running test's) */
+	uint64_t deadline_ns;       /* of the running test; 0: none */
+	double timeout_s;           /* the running test's timeout, for messages */
+	double file_timeout_s;      /* provium.timeout; <0: not set */
+	bool verbose;
+	int impair_ok, capture_ok;  /* -1 unknown, 0 absent, 1 present */
+	json_t *warned;             /* profile names already logged */
+	int log_ref;                /* registry ref of the running test's log table, or LUA_NOREF */
+};
+
+/* Set by the runner's signal handler; checked by the hook and every wait. */
+extern volatile sig_atomic_t tylua_interrupted;
+
+/* ---- tylua.c: world, state, calls, durations ---- */
+
+/* The world of L. */
+struct tylua_world *tylua_world(lua_State *L);
+
+/*
+ * tylua_call() - run a command of the control vocabulary.
+ * @args: stolen (NULL means {})
+ * @what: the Lua method for error messages ("bridge:attach")
+ * Return: the result (a new reference); raises "<what>: <message>" on error.
+ */
+json_t *tylua_call(lua_State *L, const char *cmd, json_t *args, const char *what);
+
+/* Like tylua_call() but returns NULL and the reply (new ref) in *reply instead of raising. */
+json_t *tylua_try(lua_State *L, const char *cmd, json_t *args, json_t **reply);
+
+/* The error code ("ENOSYS") of a failed reply, or "" for an ok one. */
+const char *tylua_reply_code(json_t *reply);
+
+/* Raise "<what>: <message of reply>" (frees reply). */
+int tylua_raise_reply(lua_State *L, json_t *reply, const char *what);
+
+/*
+ * tylua_require() - raise a clear error when a command family is missing
+ * ("impair", "capture"): "<what>: impairments are not available in this build".
+ */
+void tylua_require(lua_State *L, const char *family, const char *what);
+
+/* Whether a command family is available (probed once). */
+bool tylua_has(lua_State *L, const char *family);
+
+/*
+ * tylua_duration() - a duration argument: a number of seconds or "500ms",
+ * "5s", "2m", "1h". Raises Provium's duration errors. nil gives def.
+ */
+double tylua_duration(lua_State *L, int idx, double def);
+
+/*
+ * tylua_parse_duration() - parse without raising.
+ * Return: 0, 1 (bad type), 2 (cannot parse), 3 (bad unit: *unit_at set), 4 (negative/NaN/inf).
+ */
+int tylua_parse_duration(lua_State *L, int idx, double *out, const char **unit_at);
+
+/* Milliseconds left before the running test's deadline (UINT64_MAX: none); raises when past. */
+uint64_t tylua_remaining_ms(lua_State *L);
+
+/* Raise the timeout or interrupt error if the deadline passed or Ctrl-C came. */
+void tylua_check_deadline(lua_State *L);
+
+/* Sleep up to ms, in slices, raising on deadline or interrupt. */
+void tylua_sleep(lua_State *L, double ms);
+
+/* A slot table: allocate, find, free. */
+uint32_t tylua_slot_alloc(lua_State *L, enum tylua_kind kind, void *obj);
+void *tylua_slot_get(struct tylua_world *w, enum tylua_kind kind, uint32_t slot);
+void tylua_slot_free(struct tylua_world *w, enum tylua_kind kind, uint32_t slot);
+
+/* Push a new userdata of metatable mt holding the handle of slot. */
+void tylua_push_handle(lua_State *L, enum tylua_kind kind, uint32_t slot, const char *mt);
+
+/*
+ * tylua_check_handle() - the object behind the handle userdata at idx, or a
+ * raised error naming what ("bridge:attach") when the object was closed.
+ */
+void *tylua_check_handle(lua_State *L, int idx, enum tylua_kind kind, const char *mt,
+			 const char *what, uint32_t *slot);
+
+/* __eq for handle types: both handles name the same object. */
+int tylua_handle_eq(lua_State *L);
+
+/* Build a type's metatable from methods and metamethods (one function for all types). */
+void tylua_new_type(lua_State *L, const char *mt, const luaL_Reg *methods, const luaL_Reg *meta);
+
+/* Print a log line (to stderr with -v, and into the running test's log). */
+void tylua_log(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The name of a VM argument (VM userdata or string); raises Provium's error otherwise. */
+const char *tylua_vm_arg(lua_State *L, int idx, const char *what);
+
+/* ---- per type ---- */
+
+void tylua_lab_open(lua_State *L);
+void tylua_bridge_open(lua_State *L);
+void tylua_vm_open(lua_State *L);
+void tylua_nic_open(lua_State *L);
+void tylua_stream_open(lua_State *L);
+void tylua_result_open(lua_State *L);
+void tylua_test_open(lua_State *L);
+void tylua_json_open(lua_State *L);
+
+/* tylua_lab.c: make a lab (parent -1 for the root) and push it; close one and its contents. */
+uint32_t tylua_lab_new(lua_State *L, int parent, const char *name, bool test_scope);
+void tylua_lab_push(lua_State *L, uint32_t slot);
+void tylua_lab_close(lua_State *L, uint32_t slot);
+
+/* tylua_bridge.c */
+struct tylua_bridge *tylua_bridge_find(struct tylua_world *w, const char *name, uint32_t *slot);
+void tylua_bridge_push(lua_State *L, uint32_t slot);
+/* Make the dataplane match the bridge's graph state (partitions, pair impairments). */
+void tylua_bridge_sync(lua_State *L, struct tylua_bridge *br, const char *what);
+/* Delete the bridge (its VMs' NICs first) and free its slot. */
+void tylua_bridge_close(lua_State *L, uint32_t slot);
+/* Create bridge name in lab scope (raises on bad or used names); returns its slot. */
+uint32_t tylua_bridge_new(lua_State *L, uint32_t lab, const char *name, const char *subnet);
+
+/* tylua_vm.c */
+struct tylua_vm *tylua_vm_find(struct tylua_world *w, const char *name, uint32_t *slot);
+void tylua_vm_push(lua_State *L, uint32_t slot);
+/* Plug the booted vm into bridge br (guest/attach), honouring a recorded link-down. */
+void tylua_vm_plug(lua_State *L, struct tylua_vm *vm, struct tylua_bridge *br, const char *what);
+/* Unplug vm from bridge br (guest/detach) if plugged; forget the attachment when forget. */
+void tylua_vm_unplug(lua_State *L, struct tylua_vm *vm, const char *bridge, bool forget);
+void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what);
+void tylua_vm_shutdown(lua_State *L, struct tylua_vm *vm);
+void tylua_vm_close(lua_State *L, uint32_t slot);
+/* The host-side port of vm on bridge, or NULL when not booted/attached. */
+const char *tylua_vm_port(struct tylua_vm *vm, const char *bridge);
+
+/* tylua_nic.c: push a NIC for (bridge, vm name); with_vm when given a VM userdata. */
+void tylua_nic_push(lua_State *L, uint32_t bridge_slot, const char *vm, bool with_vm);
+
+/* tylua_stream.c: start a capture and push its stream; close one. */
+void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, const char *what_name,
+			bool nic, const char *what);
+void tylua_stream_close(lua_State *L, uint32_t slot);
+
+/* tylua_test.c: the tests a file registered, and running one of them. */
+enum tylua_status { TYLUA_PASS, TYLUA_FAIL, TYLUA_SKIP };
+
+struct tylua_outcome {
+	enum tylua_status status;
+	char *message; /* failure (with traceback) or skip reason; malloc'ed, may be NULL */
+	char *log;     /* t:log lines; malloc'ed */
+	double secs;
+};
+
+size_t tylua_test_count(lua_State *L);
+const char *tylua_test_name(lua_State *L, size_t i); /* 1-based */
+/* The file's todo() reason, or NULL. */
+const char *tylua_test_todo(lua_State *L);
+/* Run test i with default timeout (seconds, 0: none) in its own scope; fill out. */
+void tylua_test_run(lua_State *L, size_t i, double timeout, struct tylua_outcome *out);
+
+/* tylua_result.c: push a RunResult built from a guest/run result. */
+void tylua_result_push(lua_State *L, json_t *res);
+
+/* tylua_json.c: Lua value at idx to JSON (new ref; raises on what cannot be encoded), and back. */
+json_t *tylua_to_json(lua_State *L, int idx);
+void tylua_push_json(lua_State *L, json_t *v);
+
+#endif
