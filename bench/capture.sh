@@ -73,10 +73,14 @@ parse_args()
 		*) echo "capture.sh: unknown argument $1" >&2; usage 2 ;;
 		esac
 	done
-	[[ $DURATION =~ ^[0-9]+$ ]] && ((DURATION >= 1 && DURATION <= 600)) ||
-		{ echo "capture.sh: --duration must be 1..600" >&2; exit 2; }
-	[[ $ROUNDS =~ ^[0-9]+$ ]] && ((ROUNDS >= 1 && ROUNDS <= 20)) ||
-		{ echo "capture.sh: --rounds must be 1..20" >&2; exit 2; }
+	if ! [[ $DURATION =~ ^[0-9]+$ ]] || ((DURATION < 1 || DURATION > 600)); then
+		echo "capture.sh: --duration must be 1..600" >&2
+		exit 2
+	fi
+	if ! [[ $ROUNDS =~ ^[0-9]+$ ]] || ((ROUNDS < 1 || ROUNDS > 20)); then
+		echo "capture.sh: --rounds must be 1..20" >&2
+		exit 2
+	fi
 	for m in ${MODES//,/ }; do
 		case $m in bpf | loop) ;; *) echo "capture.sh: unknown mode $m" >&2; exit 2 ;; esac
 	done
@@ -179,20 +183,19 @@ main()
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	setup || { echo "capture.sh: setup failed" >&2; exit 1; }
-	log "$ROUNDS round(s) of $DURATION s: none, ${MODES//,/, }; snaplen 128 on both NICs" \
-		"$([ "$WRITE" = 1 ] && echo ", written to pcapng")"
+	log "$ROUNDS round(s) of $DURATION s: none, ${MODES//,/, }; snaplen 128 on both NICs$(
+		[ "$WRITE" = 1 ] && echo ", written to pcapng")"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		measure none
 		for m in ${MODES//,/ }; do measure "$m"; done
 	done
+	local base g
 	# shellcheck disable=SC2086 # the lists split on purpose
-	local base
 	base=$(median ${TPUT[none]})
 	printf '\n%-6s %11s %7s %10s %12s %12s\n' mode 'tcp(Gbit/s)' ratio captured cap_dropped sw_dropped
 	printf '%-6s %11s %7s %10s %12s %12s\n' none "$base" 1.00 - - "${SWDROP[none]}"
 	for m in ${MODES//,/ }; do
 		# shellcheck disable=SC2086
-		local g
 		g=$(median ${TPUT[$m]})
 		printf '%-6s %11s %7s %10s %12s %12s\n' "$m" "$g" \
 			"$(awk -v a="$g" -v b="$base" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \

@@ -307,47 +307,65 @@ static int cap_attach_ns(void *arg)
 int cap_attach(struct cap *c, uint32_t tag, int netns_fd, int ifindex, const char *ifname,
 	       struct cap_link *link)
 {
-	struct stat st = {0};
+	struct stat st;
 	int err;
 
 	memset(link, 0, sizeof(*link));
-	link->netns_fd = -1;
 	if ((tag & 0xffff) >= CAP_MAX_NICS)
 		return -EINVAL;
-	err = cap_load(c, tag, &link->prog);
-	if (err)
-		return err;
-	link->netns_fd = fcntl(netns_fd, F_DUPFD_CLOEXEC, 0);
-	if (link->netns_fd < 0 || fstat(link->netns_fd, &st) < 0) {
-		err = -errno;
-		goto fail;
-	}
-	if (cap_netns_name(link->netns_fd, link->netns, sizeof(link->netns)))
+	if (fstat(netns_fd, &st) < 0)
+		return -errno;
+	link->ns_dev = st.st_dev;
+	link->ns_ino = st.st_ino;
+	if (cap_netns_name(netns_fd, link->netns, sizeof(link->netns)))
 		link->netns[0] = '\0';
 	link->host_netns = cap_netns_is_own(&st);
 	snprintf(link->ifname, sizeof(link->ifname), "%s", ifname);
 	link->ifindex = ifindex;
-	err = cap_in_netns(link->netns_fd, cap_attach_ns, link);
+	err = cap_load(c, tag, &link->prog);
 	if (!err)
-		return 0;
-fail:
-	if (link->netns_fd >= 0)
-		close(link->netns_fd);
-	link->netns_fd = -1;
-	cap_unload(link->prog);
-	link->prog = NULL;
+		err = cap_in_netns(netns_fd, cap_attach_ns, link);
+	if (err) {
+		cap_unload(link->prog);
+		link->prog = NULL;
+	}
 	return err;
 }
 
-int cap_detach(struct cap_link *link)
+/* Open the namespace the link was attached in, by name or as our own; -1 when not found. */
+static int cap_link_netns(const struct cap_link *link)
 {
-	int err = 0;
+	char path[300];
+	struct stat st;
+	int fd;
 
-	if (link->netns_fd >= 0) {
-		err = cap_in_netns(link->netns_fd, cap_detach_ns, link);
-		close(link->netns_fd);
-		link->netns_fd = -1;
+	if (link->netns[0])
+		snprintf(path, sizeof(path), "/run/netns/%s", link->netns);
+	else if (link->host_netns)
+		snprintf(path, sizeof(path), "/proc/self/ns/net");
+	else
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 &&
+	    (fstat(fd, &st) < 0 || st.st_dev != link->ns_dev || st.st_ino != link->ns_ino)) {
+		close(fd); /* a namespace of that name, but not the same one */
+		fd = -1;
 	}
+	return fd;
+}
+
+int cap_detach(struct cap_link *link, int netns_fd, int ifindex)
+{
+	int fd = netns_fd, err = 0;
+
+	if (fd < 0)
+		fd = cap_link_netns(link);
+	else
+		link->ifindex = ifindex;
+	if (fd >= 0 && link->prog)
+		err = cap_in_netns(fd, cap_detach_ns, link);
+	if (fd >= 0 && fd != netns_fd)
+		close(fd);
 	cap_unload(link->prog);
 	link->prog = NULL;
 	return err;

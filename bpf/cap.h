@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cap_shared.h"
 
@@ -23,10 +24,11 @@ typedef void (*cap_event_fn)(void *ctx, const struct cap_event *ev, size_t size)
 
 /* The taps on one netdev, as cap_attach() made them. */
 struct cap_link {
-	int netns_fd;  /* the netdev's namespace (owned; closed by cap_detach) */
-	struct cap_bpf *prog; /* this netdev's program instance */
+	struct cap_bpf *prog; /* this netdev's program instance, NULL when detached */
+	dev_t ns_dev; /* the namespace it was attached in (its nsfs inode) */
+	ino_t ns_ino;
 	char netns[CAP_NAME_MAX]; /* name under /run/netns, or "" */
-	bool host_netns;          /* the namespace this process runs in */
+	bool host_netns; /* the namespace this process runs in */
 	char ifname[16];
 	int ifindex;
 	uint32_t handle[2], prio[2]; /* egress, ingress filters */
@@ -61,20 +63,27 @@ int cap_drain(struct cap *c);
  * ifindex of namespace netns_fd, both directions. It captures nothing until
  * cap_select() gives its slot a snaplen.
  * @tag: put in every event; its low 16 bits are the NIC slot (< CAP_MAX_NICS)
- * @netns_fd: borrowed; the link keeps its own copy
+ * @netns_fd: borrowed; the link keeps no reference to the namespace (which
+ *	would keep a deleted guest's namespace and TAP alive)
  * @link: filled in; cap_detach() undoes it
  * Return: 0 or a negative errno (nothing stays attached on failure).
  */
 int cap_attach(struct cap *c, uint32_t tag, int netns_fd, int ifindex, const char *ifname,
 	       struct cap_link *link);
 
-/* Detach and unload what cap_attach() made, close the namespace fd. Returns 0 or -errno. */
-int cap_detach(struct cap_link *link);
+/*
+ * cap_detach() - detach and unload what cap_attach() made.
+ * @netns_fd, @ifindex: where the netdev is now (it may have moved), or -1 and
+ *	0 when its port is gone: the namespace is then found by its name, or
+ *	is this process's own; in an unnamed one the netdev went with it.
+ * Return: 0 or a negative errno (the program is unloaded either way).
+ */
+int cap_detach(struct cap_link *link, int netns_fd, int ifindex);
 
-/* Capture up to snaplen bytes per frame on NIC slot (0: stop, lost count reset). Returns 0 or -errno. */
+/* Copy up to snaplen bytes per frame on NIC slot (0: stop; lost reset). Returns 0 or -errno. */
 int cap_select(struct cap *c, uint32_t slot, uint32_t snaplen);
 
-/* Frames the ring buffer had no room for on NIC slot since it was selected. Returns 0 or -errno. */
+/* Frames the ring buffer had no room for on NIC slot since selected. Returns 0 or -errno. */
 int cap_lost(struct cap *c, uint32_t slot, uint64_t *lost);
 
 /*

@@ -22,11 +22,11 @@ enum cap_dir {
 
 /* One captured frame in the ring buffer, followed by caplen bytes of it. */
 struct cap_event {
-	__u64 ts_ns;  /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u32 nic;    /* the tag the loader gave the NIC's program instance */
-	__u32 len;    /* the frame's length on the wire (a GSO frame's whole length) */
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 nic; /* the tag the loader gave the NIC's program instance */
+	__u32 len; /* the frame's length on the wire (a GSO frame's whole length) */
 	__u32 caplen; /* bytes that follow */
-	__u32 dir;    /* enum cap_dir */
+	__u32 dir; /* enum cap_dir */
 	__u8 data[];
 };
 
@@ -34,7 +34,7 @@ struct cap_event {
 struct cap_nic_val {
 	__u32 snaplen; /* bytes to copy at most (1..CAP_SNAP_MAX); 0: pass frames untouched */
 	__u32 pad;
-	__u64 lost;    /* frames the ring buffer had no room for (the program counts) */
+	__u64 lost; /* frames the ring buffer had no room for (the program counts) */
 };
 
 #endif

@@ -37,7 +37,7 @@
 _Static_assert(DP_MAX_PORTS <= CAP_MAX_NICS, "a NIC slot per port");
 #define CAPSET_DESC_MAX 128
 #define CAPSET_WRITER_WAIT_MS 20 /* the file writer's pace */
-#define CAPSET_DRAIN_NS 5000000   /* the loop drains the ring buffer this often (5 ms) */
+#define CAPSET_DRAIN_NS 5000000 /* the loop drains the ring buffer this often (5 ms) */
 
 #ifndef TAPYARD_VERSION
 #define TAPYARD_VERSION "unknown"
@@ -107,8 +107,9 @@ struct capset {
 	capset_record_fn record;
 	void *record_ctx;
 	struct cap *_Atomic cap; /* loaded while some capture uses bpf */
-	int tick_fd;              /* a timerfd: drain the ring buffer every CAPSET_DRAIN_NS */
-	int64_t mono_to_real;     /* loop thread only */
+	int tick_fd; /* a timerfd: drain the ring buffer every CAPSET_DRAIN_NS */
+	_Atomic uint64_t drains; /* ring buffer drains the loop finished */
+	int64_t mono_to_real; /* loop thread only */
 	struct capset_port ports[DP_MAX_PORTS];
 	struct capset_cap *caps; /* oldest first */
 	uint32_t next_id;
@@ -166,10 +167,10 @@ static void capset_on_event(void *ctx, const struct cap_event *ev, size_t size)
 	subs = atomic_load_explicit(&sp->subs, memory_order_acquire);
 	for (size_t i = 0; subs && i < subs->n; i++) {
 		if (subs->s[i].cap->mode == CAPSET_BPF)
-			capset_put(&subs->s[i], ev->dir == CAP_DIR_TX ? DP_HOOK_GUEST_TX
-								      : DP_HOOK_GUEST_RX,
-				   ev->ts_ns + (uint64_t)s->mono_to_real, ev->data, caplen,
-				   ev->len, NULL);
+			capset_put(&subs->s[i],
+				   ev->dir == CAP_DIR_TX ? DP_HOOK_GUEST_TX : DP_HOOK_GUEST_RX,
+				   ev->ts_ns + (uint64_t)s->mono_to_real, ev->data, caplen, ev->len,
+				   NULL);
 	}
 }
 
@@ -182,6 +183,7 @@ static void capset_drain(struct capset *s)
 		return;
 	s->mono_to_real = (int64_t)(capset_ts(CLOCK_REALTIME) - capset_ts(CLOCK_MONOTONIC));
 	cap_drain(c);
+	atomic_fetch_add_explicit(&s->drains, 1, memory_order_release);
 }
 
 static void capset_on_ring(void *ctx)
@@ -230,8 +232,8 @@ static struct capset_port *capset_port_get(struct capset *s, uint32_t port)
 	}
 	if (free_slot) {
 		free_slot->port = port;
-		free_slot->gen = (uint16_t)(free_slot->gen + 1) ? (uint16_t)(free_slot->gen + 1) : 1;
-		free_slot->link.netns_fd = -1;
+		free_slot->gen =
+			(uint16_t)(free_slot->gen + 1) ? (uint16_t)(free_slot->gen + 1) : 1;
 	}
 	return free_slot;
 }
@@ -248,8 +250,7 @@ static uint32_t capset_port_tag(const struct capset *s, const struct capset_port
 }
 
 /* Publish subs as sp's subscribers, hooking or unhooking the port, and free the old ones. */
-static void capset_port_publish(struct capset *s, struct capset_port *sp,
-				struct capset_subs *subs)
+static void capset_port_publish(struct capset *s, struct capset_port *sp, struct capset_subs *subs)
 {
 	struct capset_subs *old = atomic_exchange(&sp->subs, subs);
 
@@ -338,6 +339,22 @@ static int capset_bpf_load(struct capset *s)
 	return err;
 }
 
+/*
+ * Have the loop drain the ring buffer now and wait until it did (at most
+ * 100 ms): what the taps recorded before this call is then in the stores.
+ * Two drains, since one may have been under way already.
+ */
+static void capset_flush(struct capset *s)
+{
+	const struct itimerspec now = {{0, CAPSET_DRAIN_NS}, {0, 1}};
+	uint64_t d0 = atomic_load(&s->drains);
+
+	if (s->tick_fd < 0 || timerfd_settime(s->tick_fd, 0, &now, NULL))
+		return;
+	for (int i = 0; i < 1000 && atomic_load(&s->drains) < d0 + 2; i++)
+		usleep(100);
+}
+
 /* Unload the program once no port has a tap. */
 static void capset_bpf_unload(struct capset *s)
 {
@@ -415,7 +432,8 @@ static void capset_tap_put(struct capset *s, struct capset_nic *nic)
 {
 	struct capset_port *sp = nic->sp;
 	struct cap *c = atomic_load(&s->cap);
-	int err;
+	char ifname[PORT_NAME_MAX];
+	int err, netns_fd, ifindex;
 
 	if (--sp->bpf_users > 0) {
 		cap_select(c, capset_port_slot(s, sp), capset_port_snaplen(s, sp));
@@ -423,7 +441,11 @@ static void capset_tap_put(struct capset *s, struct capset_nic *nic)
 	}
 	cap_select(c, capset_port_slot(s, sp), 0);
 	atomic_store(&sp->tag, 0);
-	err = cap_detach(&sp->link);
+	if (dp_port_netdev(s->dp, sp->port, &netns_fd, ifname, &ifindex))
+		netns_fd = -1, ifindex = 0; /* the port is gone: cap finds the namespace */
+	err = cap_detach(&sp->link, netns_fd, ifindex);
+	if (netns_fd >= 0)
+		close(netns_fd);
 	if (err)
 		log_warn("capture: cannot detach the tap from %s: %s", sp->link.ifname,
 			 strerror(-err));
@@ -522,8 +544,8 @@ static void capset_nic_names(struct capset *s, struct capset_nic *nic, const cha
 }
 
 /* Fill cap's NICs from the ports of o; *all_taps tells whether each is a TAP. */
-static int capset_nics_init(struct capset *s, struct capset_cap *cap,
-			    const struct capset_opts *o, bool *all_taps, char *why, size_t size)
+static int capset_nics_init(struct capset *s, struct capset_cap *cap, const struct capset_opts *o,
+			    bool *all_taps, char *why, size_t size)
 {
 	struct dp_port_info pi;
 	int err;
@@ -550,8 +572,8 @@ static int capset_nics_init(struct capset *s, struct capset_cap *cap,
 }
 
 /* The pcapng comment of a dropped frame. */
-static void capset_drop_comment(struct capset_cap *cap, const struct capstore_rec *rec,
-				char *buf, size_t size)
+static void capset_drop_comment(struct capset_cap *cap, const struct capstore_rec *rec, char *buf,
+				size_t size)
 {
 	struct dp_port_info pi;
 	const char *peer = NULL;
@@ -605,8 +627,8 @@ static int capset_png_open(struct capset_cap *cap, const char *path, struct pcap
 }
 
 /* Copy frame *seq of cap into buf; an evicted seq moves to the oldest kept. */
-static int capset_get(struct capset_cap *cap, uint64_t *seq, struct capstore_rec *rec,
-		      uint8_t *buf, uint64_t *missed)
+static int capset_get(struct capset_cap *cap, uint64_t *seq, struct capstore_rec *rec, uint8_t *buf,
+		      uint64_t *missed)
 {
 	uint64_t first, next;
 	int err;
@@ -755,8 +777,10 @@ static void capset_cap_halt(struct capset *s, struct capset_cap *cap)
 	if (cap->mode == CAPSET_BPF) {
 		cap->ring_lost = capset_ring_lost(s, cap);
 		cap->running = false;
-		for (size_t i = 0; i < cap->nnics; i++)
-			capset_tap_put(s, &cap->nics[i]);
+		for (size_t i = 0; i < cap->nnics; i++) {
+			if (cap->nics[i].sp)
+				capset_tap_put(s, &cap->nics[i]);
+		}
 		capset_bpf_unload(s);
 	}
 	cap->running = false;
@@ -863,10 +887,8 @@ int capset_stop(struct capset *s, uint32_t id, struct capset_info *info)
 	pthread_mutex_lock(&s->lock);
 	cap = capset_find(s, id);
 	if (cap && cap->running) {
-		if (cap->mode == CAPSET_BPF) {
-			dp_sync(s->dp); /* let the loop drain what the taps already sent */
-			dp_sync(s->dp);
-		}
+		if (cap->mode == CAPSET_BPF)
+			capset_flush(s);
 		capset_cap_halt(s, cap);
 		capstore_wake(cap->store);
 		log_info("capture %u stopped", cap->id);
@@ -999,6 +1021,8 @@ int capset_save(struct capset *s, uint32_t id, const char *path, uint64_t *frame
 	*frames = 0;
 	pthread_mutex_lock(&s->lock);
 	cap = capset_find(s, id);
+	if (cap && cap->running && cap->mode == CAPSET_BPF)
+		capset_flush(s);
 	if (cap)
 		err = capset_png_open(cap, path, &png);
 	if (!err) {
@@ -1032,7 +1056,6 @@ int capset_create(struct dp *dp, capset_record_fn record, void *record_ctx, stru
 	s->record_ctx = record_ctx;
 	for (size_t i = 0; i < DP_MAX_PORTS; i++) {
 		s->ports[i].set = s;
-		s->ports[i].link.netns_fd = -1;
 	}
 	pthread_mutex_init(&s->lock, NULL);
 	*out = s;

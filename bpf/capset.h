@@ -15,8 +15,8 @@
  * Threads: capset_* functions are called from control threads (never the
  * loop's) and serialise on the set's mutex; the loop only reads immutable
  * subscriber snapshots, swapped and retired through dp_sync(). A slow reader
- * or file never blocks the loop: a full ring buffer or store drops frames and
- * counts them.
+ * or file never blocks the loop (the store takes no lock on its side): a full
+ * ring buffer or a file writer behind loses frames and counts them.
  */
 #ifndef TAPYARD_CAPSET_H
 #define TAPYARD_CAPSET_H
@@ -30,8 +30,8 @@
 
 #define CAPSET_DEFAULT_SNAPLEN 65535
 #define CAPSET_STORE_BYTES (8u << 20) /* captured bytes a capture keeps in memory */
-#define CAPSET_STORE_FRAMES 32768     /* frames a capture keeps in memory */
-#define CAPSET_KEEP_STOPPED 8         /* stopped captures kept for read and save */
+#define CAPSET_STORE_FRAMES 32768 /* frames a capture keeps in memory */
+#define CAPSET_KEEP_STOPPED 8 /* stopped captures kept for read and save */
 #define CAPSET_TARGET_MAX 48
 #define CAPSET_PATH_MAX 256
 #define CAPSET_IFNAME_MAX 96 /* a pcapng interface name: "netns/bridge" */
@@ -47,11 +47,11 @@ struct capset;
 struct capset_opts {
 	const uint32_t *ports; /* dp port ids */
 	size_t nports;
-	uint32_t snaplen;       /* 1..65535; 0: CAPSET_DEFAULT_SNAPLEN */
-	const char *path;       /* pcapng file written as frames come, or NULL */
+	uint32_t snaplen; /* 1..65535; 0: CAPSET_DEFAULT_SNAPLEN */
+	const char *path; /* pcapng file written as frames come, or NULL */
 	enum capset_mode mode;
-	const char *target;     /* how list shows it, e.g. "port tap0" or "bridge br0" */
-	const char *bridge;     /* the bridge's name, for pcapng interface names */
+	const char *target; /* how list shows it, e.g. "port tap0" or "bridge br0" */
+	const char *bridge; /* the bridge's name, for pcapng interface names */
 };
 
 /* A capture's state. */
@@ -59,29 +59,29 @@ struct capset_info {
 	uint32_t id;
 	char target[CAPSET_TARGET_MAX];
 	char path[CAPSET_PATH_MAX]; /* "" when none */
-	enum capset_mode mode;      /* CAPSET_BPF or CAPSET_LOOP */
+	enum capset_mode mode; /* CAPSET_BPF or CAPSET_LOOP */
 	bool running;
 	uint32_t snaplen;
 	size_t nics;
-	uint64_t frames;      /* frames captured (kept, or evicted later) */
-	uint64_t dropped;     /* frames lost: ring buffer full, or the file writer fell behind */
-	uint64_t ring_lost;   /* of which the ring buffer had no room for */
-	uint64_t file_lost;   /* of which evicted before the file writer saw them */
-	uint64_t evicted;     /* frames the bounded store let go of (oldest first) */
-	uint64_t first;       /* oldest frame still kept */
-	int file_error;       /* the file writer's first error (negative errno), or 0 */
+	uint64_t frames; /* frames captured (kept, or evicted later) */
+	uint64_t dropped; /* frames lost: ring_lost + file_lost */
+	uint64_t ring_lost; /* of which the ring buffer had no room for */
+	uint64_t file_lost; /* of which evicted before the file writer saw them */
+	uint64_t evicted; /* frames the bounded store let go of (oldest first) */
+	uint64_t first; /* oldest frame still kept */
+	int file_error; /* the file writer's first error (negative errno), or 0 */
 };
 
 /* One captured frame, as capset_read() hands it out. */
 struct capset_frame {
 	uint64_t seq;
-	uint64_t ts_ns;           /* CLOCK_REALTIME */
+	uint64_t ts_ns; /* CLOCK_REALTIME */
 	uint32_t len, caplen;
 	enum dp_hook_dir dir;
-	const char *nic;          /* the port's name */
-	const char *drop_reason;  /* for DP_HOOK_DROP */
-	const char *peer;         /* a drop's other port, or NULL */
-	const uint8_t *data;      /* caplen bytes */
+	const char *nic; /* the port's name */
+	const char *drop_reason; /* for DP_HOOK_DROP */
+	const char *peer; /* a drop's other port, or NULL */
+	const uint8_t *data; /* caplen bytes */
 };
 
 /* Called per frame by capset_read(): 0 takes it, non-zero stops before it. */
@@ -107,7 +107,12 @@ void capset_destroy(struct capset *s);
 int capset_start(struct capset *s, const struct capset_opts *o, uint32_t *id, char *why,
 		 size_t why_size);
 
-/* Stop a capture (it stays readable until CAPSET_KEEP_STOPPED newer ones stop). Returns 0 or -ENOENT. */
+/*
+ * capset_stop() - stop a capture; it stays readable while it is among the
+ * CAPSET_KEEP_STOPPED last stopped. Stopping a stopped capture is harmless.
+ * @info: receives its final state
+ * Return: 0 or -ENOENT.
+ */
 int capset_stop(struct capset *s, uint32_t id, struct capset_info *info);
 
 /* A capture's state. Returns 0 or -ENOENT. */

@@ -5,15 +5,26 @@
  * when it does not fit before the arena's end it starts at the next lap).
  * Frames [first, next) are present; putting a frame first evicts the oldest
  * until the new one fits in both rings.
+ *
+ * The writer (the switch's loop) takes no lock, so no reader can ever hold it
+ * up, as a seqlock: it publishes the new first (release fence) before it
+ * overwrites an evicted frame's slot and bytes, and the new next after the
+ * frame is in place. A reader copies a frame, then (acquire fence) checks that
+ * first has not passed it meanwhile; if it has, the copy may be torn and the
+ * frame counts as evicted. The mutex and condition variable only serve
+ * sleeping readers; the writer wakes them with a trylock, never waiting.
  */
 #include "capstore.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define CAPSTORE_SLICE_MS 10 /* a waiter re-checks this often (a wakeup may be missed) */
 
 struct capstore_slot {
 	struct capstore_rec rec;
@@ -21,17 +32,18 @@ struct capstore_slot {
 };
 
 struct capstore {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool want_wake; /* a waiter sleeps: the next put signals */
-	uint64_t wakeups; /* capstore_wake() calls */
 	struct capstore_slot *slots;
 	uint64_t mask; /* slots - 1 */
 	uint8_t *arena;
 	size_t bytes;
-	uint64_t head; /* arena position after the newest frame */
-	uint64_t first, next;
-	uint64_t evicted;
+	uint64_t head; /* arena position after the newest frame (writer only) */
+	_Atomic uint64_t first, next;
+	_Atomic uint64_t evicted;
+	/* sleeping readers */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	atomic_bool want_wake; /* a waiter sleeps: the next put signals */
+	uint64_t wakeups; /* capstore_wake() calls (under lock) */
 };
 
 int capstore_create(size_t bytes, uint32_t frames, struct capstore **out)
@@ -77,33 +89,52 @@ void capstore_destroy(struct capstore *s)
 	free(s);
 }
 
-/* Evict the oldest frames until a frame spanning [start, end) fits. */
+/*
+ * Evict the oldest frames until one ending at arena position end fits, and
+ * publish the new first before anything is overwritten (writer only).
+ */
 static void capstore_make_room(struct capstore *s, uint64_t end)
 {
-	while (s->first < s->next) {
-		const struct capstore_slot *old = &s->slots[s->first & s->mask];
+	uint64_t first = atomic_load_explicit(&s->first, memory_order_relaxed);
+	uint64_t next = atomic_load_explicit(&s->next, memory_order_relaxed), old = first;
 
-		if (end - old->pos <= s->bytes && s->next - s->first <= s->mask)
+	while (first < next) {
+		const struct capstore_slot *slot = &s->slots[first & s->mask];
+
+		if (end - slot->pos <= s->bytes && next - first <= s->mask)
 			break;
-		s->first++;
-		s->evicted++;
+		first++;
 	}
+	if (first == old)
+		return;
+	atomic_store_explicit(&s->first, first, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->evicted, first - old, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release); /* first is out before the overwrites */
+}
+
+/* Wake sleeping readers if one asked, without ever waiting for the lock. */
+static void capstore_signal(struct capstore *s)
+{
+	if (!atomic_exchange(&s->want_wake, false))
+		return;
+	if (pthread_mutex_trylock(&s->lock) != 0) {
+		atomic_store(&s->want_wake, true); /* the next put tries again */
+		return;
+	}
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
 }
 
 uint64_t capstore_put(struct capstore *s, const struct capstore_rec *rec, const uint8_t *data)
 {
 	size_t caplen = rec->caplen < s->bytes ? rec->caplen : s->bytes;
+	uint64_t start = s->head, seq = atomic_load_explicit(&s->next, memory_order_relaxed);
+	size_t off = start % s->bytes;
 	struct capstore_slot *slot;
-	uint64_t start, seq;
-	size_t off;
 
-	pthread_mutex_lock(&s->lock);
-	start = s->head;
-	off = start % s->bytes;
 	if (off + caplen > s->bytes)
 		start += s->bytes - off; /* the next lap */
 	capstore_make_room(s, start + caplen);
-	seq = s->next++;
 	slot = &s->slots[seq & s->mask];
 	slot->rec = *rec;
 	slot->rec.caplen = (uint32_t)caplen;
@@ -111,53 +142,46 @@ uint64_t capstore_put(struct capstore *s, const struct capstore_rec *rec, const 
 	if (caplen)
 		memcpy(s->arena + start % s->bytes, data, caplen);
 	s->head = start + caplen;
-	if (s->want_wake) {
-		s->want_wake = false;
-		pthread_cond_broadcast(&s->cond);
-	}
-	pthread_mutex_unlock(&s->lock);
+	atomic_store_explicit(&s->next, seq + 1, memory_order_seq_cst); /* published */
+	capstore_signal(s);
 	return seq;
 }
 
 int capstore_get(struct capstore *s, uint64_t seq, struct capstore_rec *rec, uint8_t *buf,
 		 size_t size)
 {
-	const struct capstore_slot *slot;
-	int err = 0;
+	const struct capstore_slot *slot = &s->slots[seq & s->mask];
+	size_t off;
 
-	pthread_mutex_lock(&s->lock);
-	if (seq >= s->next) {
-		err = -EAGAIN;
-	} else if (seq < s->first) {
-		err = -ENOENT;
-	} else {
-		slot = &s->slots[seq & s->mask];
-		*rec = slot->rec;
-		if (size > rec->caplen)
-			size = rec->caplen;
-		if (size)
-			memcpy(buf, s->arena + slot->pos % s->bytes, size);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return err;
+	if (seq >= atomic_load_explicit(&s->next, memory_order_acquire))
+		return -EAGAIN;
+	if (seq < atomic_load_explicit(&s->first, memory_order_acquire))
+		return -ENOENT;
+	*rec = slot->rec;
+	off = (size_t)(slot->pos % s->bytes);
+	if (size > rec->caplen)
+		size = rec->caplen;
+	if (rec->caplen > s->bytes - off)
+		return -ENOENT; /* torn by an overwrite: a frame never crosses the arena's end */
+	if (size)
+		memcpy(buf, s->arena + off, size);
+	atomic_thread_fence(memory_order_acquire); /* the copy is done before first is read */
+	if (seq < atomic_load_explicit(&s->first, memory_order_relaxed))
+		return -ENOENT; /* overwritten while copied */
+	return 0;
 }
 
 void capstore_bounds(struct capstore *s, uint64_t *first, uint64_t *next)
 {
-	pthread_mutex_lock(&s->lock);
-	*first = s->first;
-	*next = s->next;
-	pthread_mutex_unlock(&s->lock);
+	*next = atomic_load_explicit(&s->next, memory_order_acquire);
+	*first = atomic_load_explicit(&s->first, memory_order_acquire);
+	if (*first > *next)
+		*first = *next;
 }
 
 uint64_t capstore_evicted(struct capstore *s)
 {
-	uint64_t n;
-
-	pthread_mutex_lock(&s->lock);
-	n = s->evicted;
-	pthread_mutex_unlock(&s->lock);
-	return n;
+	return atomic_load_explicit(&s->evicted, memory_order_relaxed);
 }
 
 /* The CLOCK_MONOTONIC time timeout_ms from now. */
@@ -175,21 +199,32 @@ static struct timespec capstore_deadline(int timeout_ms)
 	return deadline;
 }
 
+/* Is t earlier than u? */
+static bool capstore_before(const struct timespec *t, const struct timespec *u)
+{
+	return t->tv_sec < u->tv_sec || (t->tv_sec == u->tv_sec && t->tv_nsec < u->tv_nsec);
+}
+
 int capstore_wait(struct capstore *s, uint64_t seq, int timeout_ms)
 {
-	struct timespec deadline = capstore_deadline(timeout_ms);
+	struct timespec deadline = capstore_deadline(timeout_ms), slice;
 	uint64_t wakeups;
-	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
 	wakeups = s->wakeups;
-	while (seq >= s->next && timeout_ms > 0 && rc == 0 && wakeups == s->wakeups) {
-		s->want_wake = true;
-		rc = pthread_cond_timedwait(&s->cond, &s->lock, &deadline);
+	while (timeout_ms > 0 && wakeups == s->wakeups) {
+		atomic_store(&s->want_wake, true); /* before the check: a put in between signals */
+		if (seq < atomic_load(&s->next))
+			break;
+		slice = capstore_deadline(CAPSTORE_SLICE_MS);
+		if (capstore_before(&deadline, &slice))
+			slice = deadline;
+		if (pthread_cond_timedwait(&s->cond, &s->lock, &slice) == ETIMEDOUT &&
+		    !capstore_before(&slice, &deadline))
+			break;
 	}
-	rc = seq < s->next ? 0 : -ETIMEDOUT;
 	pthread_mutex_unlock(&s->lock);
-	return rc;
+	return seq < atomic_load(&s->next) ? 0 : -ETIMEDOUT;
 }
 
 void capstore_sleep(struct capstore *s, int timeout_ms)

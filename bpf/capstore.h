@@ -6,8 +6,9 @@
  * full the oldest frames go (counted as evicted), so the writer never waits
  * for a reader, and a reader that fell behind learns how many it missed.
  *
- * Threads: one writer (the loop) and any number of readers. A mutex guards
- * each put and each get, held only for one frame's copy.
+ * Threads: one writer (the loop) and any number of readers. The writer takes
+ * no lock (readers check their copy against concurrent eviction, as with a
+ * seqlock), so a reader, however slow or preempted, never holds it up.
  */
 #ifndef TAPYARD_CAPSTORE_H
 #define TAPYARD_CAPSTORE_H
@@ -17,12 +18,12 @@
 
 /* A frame's metadata. */
 struct capstore_rec {
-	uint64_t ts_ns;     /* CLOCK_REALTIME nanoseconds */
-	uint32_t len;       /* original length */
-	uint32_t caplen;    /* bytes stored */
-	uint32_t peer;      /* dp port id of a drop's other port, or UINT32_MAX */
-	uint16_t nic;       /* the NIC's index in its capture */
-	uint8_t dir;        /* enum dp_hook_dir */
+	uint64_t ts_ns; /* CLOCK_REALTIME nanoseconds */
+	uint32_t len; /* original length */
+	uint32_t caplen; /* bytes stored */
+	uint32_t peer; /* dp port id of a drop's other port, or UINT32_MAX */
+	uint16_t nic; /* the NIC's index in its capture */
+	uint8_t dir; /* enum dp_hook_dir */
 	const char *reason; /* a drop's reason: a string that outlives the store, or NULL */
 };
 
@@ -39,7 +40,8 @@ int capstore_create(size_t bytes, uint32_t frames, struct capstore **out);
 void capstore_destroy(struct capstore *s);
 
 /*
- * capstore_put() - append a frame, evicting the oldest ones if needed.
+ * capstore_put() - append a frame, evicting the oldest ones if needed; never
+ * waits for a reader (writer thread only).
  * @data: rec->caplen bytes (capped at the arena's size)
  * Return: the frame's sequence number (0 for the first frame).
  */

@@ -50,10 +50,10 @@ int pcapng_add_if(struct pcapng *p, const char *name, const char *desc, uint32_t
 /* One frame for pcapng_write(). */
 struct pcapng_pkt {
 	uint32_t if_id;
-	uint64_t ts_ns;      /* nanoseconds since the epoch */
+	uint64_t ts_ns; /* nanoseconds since the epoch */
 	const uint8_t *data; /* caplen bytes */
 	uint32_t caplen;
-	uint32_t len;        /* the frame's original length */
+	uint32_t len; /* the frame's original length */
 	enum pcapng_dir dir;
 	const char *comment; /* opt_comment, or NULL */
 };

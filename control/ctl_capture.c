@@ -152,9 +152,8 @@ static int ctl_capture_id(struct ctl *ctl, json_t *args, struct capset **s, uint
 }
 
 /* The ports args names (port or bridge), the bridge's name and a target label. */
-static int ctl_capture_target(struct ctl *ctl, json_t *args, struct capset_opts *o,
-			      uint32_t *ports, char *bridge, char *target, size_t size,
-			      struct ctl_err *e)
+static int ctl_capture_target(struct ctl *ctl, json_t *args, struct capset_opts *o, uint32_t *ports,
+			      char *bridge, char *target, size_t size, struct ctl_err *e)
 {
 	const char *port, *br;
 	struct dp_port_info pi;
@@ -207,8 +206,8 @@ static int ctl_capture_mode(json_t *args, enum capset_mode *mode, struct ctl_err
 	else if (strcmp(name, "loop") == 0)
 		*mode = CAPSET_LOOP;
 	else if (strcmp(name, "auto") != 0)
-		return ctl_args_fail(e, -EINVAL, "args.mode: expected auto, bpf or loop, not \"%s\"",
-				     name);
+		return ctl_args_fail(e, -EINVAL,
+				     "args.mode: expected auto, bpf or loop, not \"%s\"", name);
 	return 0;
 }
 
@@ -266,11 +265,10 @@ static int cmd_capture_start(struct ctl *ctl, json_t *args, json_t **result, str
 		return ctl_args_fail(e, err, "cannot start the capture: %s",
 				     why[0] ? why : strerror(-err));
 	capset_info(s, id, &info);
-	*result = ctl_must(json_pack("{s:i, s:s, s:o, s:o, s:i, s:s?}", "id", id, "mode",
-				     capset_mode_name(info.mode), "target",
-				     ctl_capture_target_json(info.target), "nics",
-				     ctl_capture_nics(s, id), "snaplen", info.snaplen, "path",
-				     o.path));
+	*result = ctl_must(json_pack(
+		"{s:i, s:s, s:o, s:o, s:i, s:s?}", "id", id, "mode", capset_mode_name(info.mode),
+		"target", ctl_capture_target_json(info.target), "nics", ctl_capture_nics(s, id),
+		"snaplen", info.snaplen, "path", o.path));
 	return 0;
 }
 
@@ -366,8 +364,8 @@ static json_t *ctl_capture_base64(const uint8_t *data, size_t len)
 		v |= i + 2 < len ? data[i + 2] : 0;
 		*p++ = abc[v >> 18 & 63];
 		*p++ = abc[v >> 12 & 63];
-		*p++ = i + 1 < len ? abc[v >> 6 & 63] : '=';
-		*p++ = i + 2 < len ? abc[v & 63] : '=';
+		*p++ = (char)(i + 1 < len ? abc[v >> 6 & 63] : '=');
+		*p++ = (char)(i + 2 < len ? abc[v & 63] : '=');
 	}
 	*p = '\0';
 	s = ctl_must(json_stringn(out, (size_t)(p - out)));
@@ -376,8 +374,7 @@ static json_t *ctl_capture_base64(const uint8_t *data, size_t len)
 }
 
 /* An address of family af at off in f as "src_ip" or "dst_ip". */
-static void ctl_capture_ip(json_t *obj, const char *key, int af, const struct frame *f,
-			   size_t off)
+static void ctl_capture_ip(json_t *obj, const char *key, int af, const struct frame *f, size_t off)
 {
 	char buf[INET6_ADDRSTRLEN];
 	size_t n = af == AF_INET ? 4 : 16;
@@ -528,7 +525,8 @@ static int cmd_capture_read(struct ctl *ctl, json_t *args, json_t **result, stru
 		err = ctl_capture_uint_opt(args, "max", 1, CTL_CAPTURE_READ_LIMIT,
 					   CTL_CAPTURE_READ_MAX, &max, e);
 	if (!err)
-		err = ctl_capture_uint_opt(args, "wait_ms", 0, CTL_CAPTURE_WAIT_MAX, 0, &wait_ms, e);
+		err = ctl_capture_uint_opt(args, "wait_ms", 0, CTL_CAPTURE_WAIT_MAX, 0, &wait_ms,
+					   e);
 	if (!err)
 		err = ctl_args_bool(args, "data", 1, &r.data, e);
 	if (err)
@@ -544,9 +542,9 @@ static int cmd_capture_read(struct ctl *ctl, json_t *args, json_t **result, stru
 		json_decref(r.frames);
 		return ctl_args_fail(e, -ENOENT, "capture %u not found", id);
 	}
-	*result = ctl_must(json_pack("{s:o, s:I, s:I, s:b, s:I}", "frames", r.frames,
-				     "next_cursor", (json_int_t)next, "dropped", (json_int_t)missed,
-				     "running", info.running, "lost", (json_int_t)info.dropped));
+	*result = ctl_must(json_pack("{s:o, s:I, s:I, s:b, s:I}", "frames", r.frames, "next_cursor",
+				     (json_int_t)next, "dropped", (json_int_t)missed, "running",
+				     info.running, "lost", (json_int_t)info.dropped));
 	return 0;
 }
 

@@ -61,8 +61,8 @@ static int capture_cli_opt(const char *opt, char **argv, int argc, int *i, const
 
 static int capture_cli_parse(struct capture_cli *c, int argc, char **argv)
 {
-	static const char *const names[] = {"--bridge", "--snaplen", "--write", "--mode",
-					    "--cursor", "--max"};
+	static const char *const names[] = {"--bridge", "--snaplen", "--write",
+					    "--mode",	"--cursor",  "--max"};
 	const char **vals[] = {&c->bridge, &c->snaplen, &c->write, &c->mode, &c->cursor, &c->max};
 	bool matched = false;
 	int rc = 0;
@@ -315,8 +315,10 @@ static void capture_cli_print_list(json_t *list)
 		printf("%-4lld %-24s %-5s %-8s %10lld %8lld  %s\n",
 		       (long long)capture_cli_int(c, "id"), target, capture_cli_str(c, "mode"),
 		       json_is_true(json_object_get(c, "running")) ? "running" : "stopped",
-		       (long long)capture_cli_int(c, "frames"), (long long)capture_cli_int(c, "dropped"),
-		       json_is_string(json_object_get(c, "path")) ? capture_cli_str(c, "path") : "-");
+		       (long long)capture_cli_int(c, "frames"),
+		       (long long)capture_cli_int(c, "dropped"),
+		       json_is_string(json_object_get(c, "path")) ? capture_cli_str(c, "path")
+								  : "-");
 	}
 }
 
@@ -347,8 +349,8 @@ static void capture_cli_print(const char *cmd, json_t *res)
 /* ---- running ---- */
 
 /* Send req; on success *res borrows the reply's result (*reply holds it). */
-static int capture_cli_call(struct ctl_client *client, json_t *req, json_t **reply,
-			    json_t **res, bool json)
+static int capture_cli_call(struct ctl_client *client, json_t *req, json_t **reply, json_t **res,
+			    bool json)
 {
 	const char *message;
 	char *text;

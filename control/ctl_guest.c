@@ -30,7 +30,8 @@ struct cg_nic {
 	char bridge[DP_BRIDGE_NAME_MAX];
 	char port[PORT_NAME_MAX];
 	char ifname[IFNAMSIZ]; /* its name inside the guest */
-	uint32_t addr;         /* network byte order */
+	uint32_t addr; /* network byte order */
+	uint8_t mac[6];
 };
 
 struct cg_guest {
@@ -51,7 +52,7 @@ struct cg_net {
 struct cg_set {
 	struct ctl *ctl;
 	struct cg_set *next;
-	char dir[64];    /* holds the hosts file */
+	char dir[64]; /* holds the hosts file */
 	char hosts[96];
 	struct cg_guest *guests[CG_MAX_GUESTS];
 	size_t n;
@@ -156,7 +157,8 @@ static int ctl_guest_call(struct ctl *ctl, const char *cmd, json_t *args, json_t
 	int err = ctl_reply_error(reply, &code, &msg);
 
 	if (err)
-		err = ctl_args_fail(e, ctl_guest_errno(code), "%s", msg ? msg : "nested command failed");
+		err = ctl_args_fail(e, ctl_guest_errno(code), "%s",
+				    msg ? msg : "nested command failed");
 	else if (result)
 		*result = json_incref(json_object_get(reply, "result"));
 	json_decref(reply);
@@ -170,7 +172,8 @@ static bool ctl_guest_name_ok(const char *name)
 
 	if (n == 0 || n >= CG_NAME_MAX || name[0] == '-')
 		return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == n;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+	       n;
 }
 
 static void ctl_guest_addr_str(uint32_t addr, unsigned int prefix, char *buf, size_t len)
@@ -315,8 +318,9 @@ static int ctl_guest_net(struct cg_set *s, const char *bridge, const char *subne
 			char cur[32];
 
 			ctl_guest_addr_str(n->net, n->prefix, cur, sizeof(cur));
-			return ctl_args_fail(e, -EINVAL, "args.subnet: bridge \"%s\" already uses %s",
-					     bridge, cur);
+			return ctl_args_fail(e, -EINVAL,
+					     "args.subnet: bridge \"%s\" already uses %s", bridge,
+					     cur);
 		}
 		*out = n;
 		return 0;
@@ -324,9 +328,11 @@ static int ctl_guest_net(struct cg_set *s, const char *bridge, const char *subne
 	if (s->nnets >= DP_MAX_BRIDGES)
 		return ctl_args_fail(e, -ENOSPC, "too many subnets");
 	if (subnet && guest_parse_cidr(subnet, &net, &prefix))
-		return ctl_args_fail(e, -EINVAL, "args.subnet: \"%s\" is not an IPv4 CIDR like 10.1.0.0/24",
+		return ctl_args_fail(e, -EINVAL,
+				     "args.subnet: \"%s\" is not an IPv4 CIDR like 10.1.0.0/24",
 				     subnet);
-	err = subnet ? ctl_guest_net_check(s, net, prefix, subnet, e) : ctl_guest_net_default(s, &net, e);
+	err = subnet ? ctl_guest_net_check(s, net, prefix, subnet, e)
+		     : ctl_guest_net_default(s, &net, e);
 	if (err)
 		return err;
 	n = &s->nets[s->nnets++];
@@ -352,20 +358,23 @@ static bool ctl_guest_addr_used(struct cg_set *s, const char *bridge, uint32_t a
 static int ctl_guest_addr(struct cg_set *s, const struct cg_net *n, const char *want,
 			  uint32_t *addr, struct ctl_err *e)
 {
-	uint32_t hosts = (1u << (32 - n->prefix)) - 2, host;
+	uint32_t hosts = (1u << (32 - (n->prefix < 30 ? n->prefix : 30))) - 2, host;
 	unsigned int prefix;
 
 	if (want) {
 		if (guest_parse_cidr(want, addr, &prefix))
-			return ctl_args_fail(e, -EINVAL, "args.address: \"%s\" is not an IPv4 address",
-					     want);
+			return ctl_args_fail(e, -EINVAL,
+					     "args.address: \"%s\" is not an IPv4 address", want);
 		host = ntohl(*addr) - ntohl(n->net);
 		if ((*addr & ctl_guest_mask(n->prefix)) != n->net || host == 0 || host > hosts)
-			return ctl_args_fail(e, -EINVAL, "args.address: %s is not a host of bridge \"%s\"'s subnet",
-					     want, n->bridge);
+			return ctl_args_fail(
+				e, -EINVAL,
+				"args.address: %s is not a host of bridge \"%s\"'s subnet", want,
+				n->bridge);
 		if (ctl_guest_addr_used(s, n->bridge, *addr))
-			return ctl_args_fail(e, -EEXIST, "args.address: %s is in use on bridge \"%s\"",
-					     want, n->bridge);
+			return ctl_args_fail(e, -EEXIST,
+					     "args.address: %s is in use on bridge \"%s\"", want,
+					     n->bridge);
 		return 0;
 	}
 	for (host = 1; host <= hosts; host++) {
@@ -374,6 +383,57 @@ static int ctl_guest_addr(struct cg_set *s, const struct cg_net *n, const char *
 			return 0;
 	}
 	return ctl_args_fail(e, -ENOSPC, "bridge \"%s\"'s subnet is full", n->bridge);
+}
+
+/* ---- Ethernet addresses ---- */
+
+static bool ctl_guest_mac_used(struct cg_set *s, const char *bridge, const uint8_t *mac)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct cg_nic *nic = ctl_guest_nic(s->guests[i], bridge, NULL);
+
+		if (nic && memcmp(nic->mac, mac, 6) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The NIC's MAC: args.mac, or Provium's 52:54:00 + the low 3 bytes of
+ * FNV-1a-64("<guest>-<bridge>"), so a NIC attached again keeps its address
+ * and its peers' neighbour caches stay right. A clash on the bridge hashes
+ * "<guest>-<bridge>#1", "#2"...
+ */
+static int ctl_guest_mac(struct cg_set *s, const char *guest, const char *bridge, const char *want,
+			 uint8_t *mac, struct ctl_err *e)
+{
+	char id[2 * CG_NAME_MAX + 16];
+
+	if (want) {
+		if (sscanf(want, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &mac[0], &mac[1], &mac[2],
+			   &mac[3], &mac[4], &mac[5]) != 6 ||
+		    strlen(want) != 17 || (mac[0] & 1))
+			return ctl_args_fail(
+				e, -EINVAL,
+				"args.mac: \"%s\" is not a unicast MAC like 02:00:00:00:00:01",
+				want);
+		return 0;
+	}
+	for (unsigned int k = 0; k < 1000; k++) {
+		uint64_t h = 0xcbf29ce484222325ull;
+
+		snprintf(id, sizeof(id), k ? "%s-%s#%u" : "%s-%s", guest, bridge, k);
+		for (const char *c = id; *c; c++)
+			h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+		memcpy(mac,
+		       (uint8_t[]){0x52, 0x54, 0x00, (uint8_t)(h >> 16), (uint8_t)(h >> 8),
+				   (uint8_t)h},
+		       6);
+		if (!ctl_guest_mac_used(s, bridge, mac))
+			return 0;
+	}
+	return ctl_args_fail(e, -EEXIST, "no free MAC for guest \"%s\" on bridge \"%s\"", guest,
+			     bridge);
 }
 
 /* ---- NIC bookkeeping ---- */
@@ -401,8 +461,8 @@ static int ctl_guest_renumber(struct cg_guest *gu, size_t skip)
 				continue;
 			err = guest_link_rename(gu->g, nic->ifname, want);
 			if (err) {
-				log_warn("guest %s: cannot rename %s to %s: %s", gu->name, nic->ifname,
-					 want, strerror(-err));
+				log_warn("guest %s: cannot rename %s to %s: %s", gu->name,
+					 nic->ifname, want, strerror(-err));
 				return err;
 			}
 			snprintf(nic->ifname, sizeof(nic->ifname), "%s", want);
@@ -461,10 +521,14 @@ static json_t *ctl_guest_nic_json(const struct cg_guest *gu, const struct cg_nic
 {
 	char addr[32];
 
+	char mac[18];
+
 	ctl_guest_addr_str(nic->addr, prefix, addr, sizeof(addr));
-	return ctl_must(json_pack("{s:s, s:s, s:s, s:s, s:s}", "guest", gu->name, "bridge",
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", nic->mac[0], nic->mac[1],
+		 nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5]);
+	return ctl_must(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "guest", gu->name, "bridge",
 				  nic->bridge, "port", nic->port, "ifname", nic->ifname, "address",
-				  addr));
+				  addr, "mac", mac));
 }
 
 static unsigned int ctl_guest_prefix(struct cg_set *s, const char *bridge)
@@ -510,8 +574,9 @@ static int cmd_guest_add(struct ctl *ctl, json_t *args, json_t **result, struct 
 	err = guest_create(&opts, &gu->g);
 	if (err) {
 		free(gu);
-		return ctl_args_fail(e, err, "cannot create the network namespace of guest \"%s\": %s%s",
-				     name, strerror(-err), err == -EPERM ? " (guests need root)" : "");
+		return ctl_args_fail(
+			e, err, "cannot create the network namespace of guest \"%s\": %s%s", name,
+			strerror(-err), err == -EPERM ? " (guests need root)" : "");
 	}
 	s->guests[s->n++] = gu;
 	ctl_guest_hosts_write(s);
@@ -547,10 +612,10 @@ static int ctl_guest_port_make(struct ctl *ctl, const char *bridge, const char *
 	uint32_t id;
 	int err;
 
-	err = ctl_guest_call(ctl, "port/add",
-			     ctl_must(json_pack("{s:s, s:s, s:b}", "bridge", bridge, "name", port,
-						"up", 0)),
-			     NULL, e);
+	err = ctl_guest_call(
+		ctl, "port/add",
+		ctl_must(json_pack("{s:s, s:s, s:b}", "bridge", bridge, "name", port, "up", 0)),
+		NULL, e);
 	if (err)
 		return err;
 	err = dp_port_find(ctl->dp, port, &id);
@@ -566,7 +631,7 @@ static int ctl_guest_port_make(struct ctl *ctl, const char *bridge, const char *
 
 /* Insert a NIC record for bridge at its bridge-name position; returns the position. */
 static size_t ctl_guest_nic_insert(struct cg_guest *gu, const char *bridge, const char *port,
-				   uint32_t addr)
+				   uint32_t addr, const uint8_t *mac)
 {
 	size_t pos = 0;
 
@@ -580,6 +645,7 @@ static size_t ctl_guest_nic_insert(struct cg_guest *gu, const char *bridge, cons
 	snprintf(gu->nics[pos].ifname, sizeof(gu->nics[pos].ifname), "eth%u",
 		 (unsigned int)(pos % CG_MAX_NICS));
 	gu->nics[pos].addr = addr;
+	memcpy(gu->nics[pos].mac, mac, 6);
 	return pos;
 }
 
@@ -595,7 +661,11 @@ static int ctl_guest_plug(struct ctl *ctl, struct cg_guest *gu, size_t pos, cons
 		return err;
 	err = ctl_guest_renumber(gu, pos);
 	if (!err)
-		err = guest_link_adopt(gu->g, netns, ifindex, nic->ifname, nic->addr, n->prefix);
+		err = guest_link_adopt(gu->g, netns, ifindex,
+				       &(struct guest_link){.ifname = nic->ifname,
+							    .mac = nic->mac,
+							    .addr = nic->addr,
+							    .prefix = n->prefix});
 	close(netns);
 	if (err) {
 		ctl_args_fail(e, err, "cannot move port \"%s\" into guest \"%s\" as %s: %s",
@@ -643,8 +713,9 @@ static int ctl_guest_port_name(json_t *args, char *buf, struct ctl_err *e)
 
 static int cmd_guest_attach(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
-	const char *bridge, *subnet, *address;
+	const char *bridge, *subnet, *address, *mac_arg;
 	char port[PORT_NAME_MAX];
+	uint8_t mac[6];
 	struct cg_net *n = NULL;
 	struct cg_guest *gu;
 	struct cg_set *s;
@@ -660,6 +731,8 @@ static int cmd_guest_attach(struct ctl *ctl, json_t *args, json_t **result, stru
 	if (!err)
 		err = ctl_args_str(args, "address", false, &address, e);
 	if (!err)
+		err = ctl_args_str(args, "mac", false, &mac_arg, e);
+	if (!err)
 		err = ctl_guest_port_name(args, port, e);
 	if (!err)
 		err = ctl_find_bridge(ctl, bridge, &br, e);
@@ -667,17 +740,20 @@ static int cmd_guest_attach(struct ctl *ctl, json_t *args, json_t **result, stru
 		return err;
 	ctl_guest_prune(ctl, s, gu);
 	if (ctl_guest_nic(gu, bridge, NULL))
-		return ctl_args_fail(e, -EEXIST, "guest \"%s\" is already attached to bridge \"%s\"",
-				     gu->name, bridge);
+		return ctl_args_fail(e, -EEXIST,
+				     "guest \"%s\" is already attached to bridge \"%s\"", gu->name,
+				     bridge);
 	if (gu->n >= CG_MAX_NICS)
 		return ctl_args_fail(e, -ENOSPC, "guest \"%s\" has %d NICs already", gu->name,
 				     CG_MAX_NICS);
 	err = ctl_guest_net(s, bridge, subnet, &n, e);
 	if (!err)
 		err = ctl_guest_addr(s, n, address, &addr, e);
+	if (!err)
+		err = ctl_guest_mac(s, gu->name, bridge, mac_arg, mac, e);
 	if (err)
 		return err;
-	pos = ctl_guest_nic_insert(gu, bridge, port, addr);
+	pos = ctl_guest_nic_insert(gu, bridge, port, addr, mac);
 	err = ctl_guest_plug(ctl, gu, pos, n, e);
 	if (err) {
 		ctl_guest_nic_remove(gu, pos);
@@ -685,14 +761,15 @@ static int cmd_guest_attach(struct ctl *ctl, json_t *args, json_t **result, stru
 		return err;
 	}
 	ctl_guest_hosts_write(s);
-	log_info("guest %s: %s on bridge %s (port %s)", gu->name, gu->nics[pos].ifname, bridge, port);
+	log_info("guest %s: %s on bridge %s (port %s)", gu->name, gu->nics[pos].ifname, bridge,
+		 port);
 	*result = ctl_guest_nic_json(gu, &gu->nics[pos], n->prefix);
 	return 0;
 }
 
 /* The guest named args.guest and its NIC on args.bridge. */
-static int ctl_guest_nic_arg(struct ctl *ctl, json_t *args, struct cg_set **s,
-			     struct cg_guest **gu, size_t *idx, struct ctl_err *e)
+static int ctl_guest_nic_arg(struct ctl *ctl, json_t *args, struct cg_set **s, struct cg_guest **gu,
+			     size_t *idx, struct ctl_err *e)
 {
 	const char *bridge;
 	int err;
@@ -713,7 +790,7 @@ static int cmd_guest_detach(struct ctl *ctl, json_t *args, json_t **result, stru
 {
 	struct cg_guest *gu;
 	struct cg_set *s;
-	size_t idx;
+	size_t idx = 0;
 	int err;
 
 	(void)result;
@@ -732,7 +809,7 @@ static int cmd_guest_link(struct ctl *ctl, json_t *args, json_t **result, struct
 {
 	struct cg_guest *gu;
 	struct cg_set *s;
-	size_t idx;
+	size_t idx = 0;
 	bool up;
 	int err;
 
@@ -740,10 +817,10 @@ static int cmd_guest_link(struct ctl *ctl, json_t *args, json_t **result, struct
 	if (!err)
 		err = ctl_args_bool(args, "up", CTL_ARGS_REQUIRED, &up, e);
 	if (!err)
-		err = ctl_guest_call(ctl, "link/set",
-				     ctl_must(json_pack("{s:s, s:b}", "port", gu->nics[idx].port,
-							"up", up)),
-				     result, e);
+		err = ctl_guest_call(
+			ctl, "link/set",
+			ctl_must(json_pack("{s:s, s:b}", "port", gu->nics[idx].port, "up", up)),
+			result, e);
 	if (err)
 		return err;
 	/* The guest's kernel applies carrier changes asynchronously: wait until it has. */
@@ -771,7 +848,8 @@ static int ctl_guest_run_lists(json_t *args, const char ***argv, char ***env, st
 	size_t i = 0;
 
 	if (a && (!json_is_array(a) || !json_array_size(a)))
-		return ctl_args_fail(e, -EINVAL, "args.argv: expected a non-empty array of strings");
+		return ctl_args_fail(e, -EINVAL,
+				     "args.argv: expected a non-empty array of strings");
 	if (en && !json_is_object(en))
 		return ctl_args_fail(e, -EINVAL, "args.env: expected an object of strings");
 	*argv = calloc(a ? json_array_size(a) + 1 : 1, sizeof(**argv));
@@ -786,7 +864,8 @@ static int ctl_guest_run_lists(json_t *args, const char ***argv, char ***env, st
 	i = 0;
 	json_object_foreach(en, key, v) {
 		if (!json_is_string(v) || !*key || strchr(key, '='))
-			return ctl_args_fail(e, -EINVAL, "args.env.%s: expected a string value", key);
+			return ctl_args_fail(e, -EINVAL, "args.env.%s: expected a string value",
+					     key);
 		if (asprintf(&(*env)[i++], "%s=%s", key, json_string_value(v)) < 0)
 			return -ENOMEM;
 	}
@@ -843,14 +922,13 @@ static json_t *ctl_guest_run_json(const struct guest_run_result *r)
 {
 	static const char *const status[] = {"exited", "signalled", "timed_out"};
 
-	return ctl_must(json_pack("{s:i, s:s, s:o, s:b, s:o, s:o, s:b, s:b, s:b}", "exit_code",
-				  r->exit_code, "status", status[r->status], "signal",
-				  r->signal ? json_integer(r->signal) : json_null(), "timed_out",
-				  r->status == GUEST_RUN_TIMED_OUT, "stdout",
-				  ctl_guest_bytes(r->out, r->out_len), "stderr",
-				  ctl_guest_bytes(r->err, r->err_len), "stdout_truncated",
-				  r->out_truncated, "stderr_truncated", r->err_truncated,
-				  "interrupted", r->interrupted));
+	return ctl_must(json_pack(
+		"{s:i, s:s, s:o, s:b, s:o, s:o, s:b, s:b, s:b}", "exit_code", r->exit_code,
+		"status", status[r->status], "signal",
+		r->signal ? json_integer(r->signal) : json_null(), "timed_out",
+		r->status == GUEST_RUN_TIMED_OUT, "stdout", ctl_guest_bytes(r->out, r->out_len),
+		"stderr", ctl_guest_bytes(r->err, r->err_len), "stdout_truncated", r->out_truncated,
+		"stderr_truncated", r->err_truncated, "interrupted", r->interrupted));
 }
 
 static int cmd_guest_run(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
@@ -872,7 +950,8 @@ static int cmd_guest_run(struct ctl *ctl, json_t *args, json_t **result, struct 
 		req.hostname = gu->name;
 		err = guest_run_start(gu->g, &req, &proc);
 		if (err)
-			ctl_args_fail(e, err, "guest \"%s\": cannot run: %s", gu->name, strerror(-err));
+			ctl_args_fail(e, err, "guest \"%s\": cannot run: %s", gu->name,
+				      strerror(-err));
 	}
 	if (!err) {
 		/* Other commands may run meanwhile; gu may be gone when we come back. */
@@ -903,11 +982,14 @@ static int cmd_guest_list(struct ctl *ctl, json_t *args, json_t **result, struct
 
 		ctl_guest_prune(ctl, s, gu);
 		for (size_t j = 0; j < gu->n; j++)
-			json_array_append_new(nics, ctl_guest_nic_json(gu, &gu->nics[j],
-								       ctl_guest_prefix(s, gu->nics[j].bridge)));
-		snprintf(netns, sizeof(netns), "/proc/%d/fd/%d", (int)getpid(), guest_netns_fd(gu->g));
-		json_array_append_new(*result, ctl_must(json_pack("{s:s, s:s, s:o}", "name", gu->name,
-								  "netns", netns, "nics", nics)));
+			json_array_append_new(
+				nics, ctl_guest_nic_json(gu, &gu->nics[j],
+							 ctl_guest_prefix(s, gu->nics[j].bridge)));
+		snprintf(netns, sizeof(netns), "/proc/%d/fd/%d", (int)getpid(),
+			 guest_netns_fd(gu->g));
+		json_array_append_new(*result,
+				      ctl_must(json_pack("{s:s, s:s, s:o}", "name", gu->name,
+							 "netns", netns, "nics", nics)));
 	}
 	return 0;
 }
@@ -955,7 +1037,8 @@ void ctl_guest_release(struct ctl *ctl)
 const struct ctl_cmd ctl_guest_cmds[] = {
 	{"guest/add", cmd_guest_add, CTL_ARGS("name", "ipv6")},
 	{"guest/del", cmd_guest_del, CTL_ARGS("name")},
-	{"guest/attach", cmd_guest_attach, CTL_ARGS("guest", "bridge", "port", "subnet", "address")},
+	{"guest/attach", cmd_guest_attach,
+	 CTL_ARGS("guest", "bridge", "port", "subnet", "address", "mac")},
 	{"guest/detach", cmd_guest_detach, CTL_ARGS("guest", "bridge")},
 	{"guest/link", cmd_guest_link, CTL_ARGS("guest", "bridge", "up")},
 	{"guest/run", cmd_guest_run,

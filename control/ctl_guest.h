@@ -4,8 +4,8 @@
  *
  *   guest/add    {name, ipv6?}                       -> {name, netns}
  *   guest/del    {name}
- *   guest/attach {guest, bridge, port?, subnet?, address?}
- *                -> {guest, bridge, port, ifname, address}
+ *   guest/attach {guest, bridge, port?, subnet?, address?, mac?}
+ *                -> {guest, bridge, port, ifname, address, mac}
  *   guest/detach {guest, bridge}
  *   guest/link   {guest, bridge, up}                 link/set, then wait until the guest sees it
  *   guest/run    {guest, cmd | argv, timeout_ms?, stdin?, env?, cwd?, max_output?}
@@ -20,7 +20,8 @@
  * ethN is always the Nth attached bridge by name. Each bridge has a subnet
  * while some NIC is on it (args.subnet on the first attach, else the lowest
  * free 10.K.0.0/24) and each NIC the lowest free address in it unless
- * args.address names one. Every guest of a dispatcher sees the same hosts
+ * args.address names one; its MAC is 52:54:00 + FNV-1a of "<guest>-<bridge>"
+ * (Provium's), unless args.mac names one. Every guest of a dispatcher sees the same hosts
  * file: "<guest>.<bridge>" for each NIC and "<guest>" for its eth0.
  */
 #ifndef TAPYARD_CTL_GUEST_H

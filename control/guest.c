@@ -35,10 +35,10 @@
 #define GUEST_POLL_SLICE_MS 100
 
 struct guest {
-	int netns;            /* the namespace */
-	dev_t ns_dev;         /* its identity, to find the processes inside */
+	int netns; /* the namespace */
+	dev_t ns_dev; /* its identity, to find the processes inside */
 	ino_t ns_ino;
-	struct nl_sock *nl;   /* rtnetlink inside the guest */
+	struct nl_sock *nl; /* rtnetlink inside the guest */
 };
 
 static volatile sig_atomic_t guest_interrupted;
@@ -63,7 +63,7 @@ static void guest_sleep_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Write a short string to a /proc/sys file of the calling thread's namespace. */
+/* Write a short string to a /proc/sys file of the calling thread's namespace (best effort). */
 static void guest_sysctl(const char *path, const char *value)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -71,7 +71,7 @@ static void guest_sysctl(const char *path, const char *value)
 	if (fd < 0)
 		return;
 	if (write(fd, value, strlen(value)) < 0) {
-		/* best effort: a kernel without IPv6 has nothing to turn off */
+		/* a kernel without IPv6 has nothing to turn off */
 	}
 	close(fd);
 }
@@ -91,6 +91,12 @@ static int guest_unshare(const struct guest_opts *opts, int *fd)
 	*fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
 		err = -errno;
+	if (!err) {
+		/* A NIC coming up announces itself (gratuitous ARP), so peers' caches follow a
+		 * re-attach. */
+		guest_sysctl("/proc/sys/net/ipv4/conf/all/arp_notify", "1");
+		guest_sysctl("/proc/sys/net/ipv4/conf/default/arp_notify", "1");
+	}
 	if (!err && !opts->ipv6) {
 		guest_sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
 		guest_sysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
@@ -217,8 +223,9 @@ int guest_link_wait(struct guest *g, const char *ifname, bool lower_up, unsigned
 		if (err)
 			return err;
 		/* LOWER_UP follows carrier at once; RUNNING once the kernel's link watch ran. */
-		if (lower_up ? (flags & (IFF_LOWER_UP | IFF_RUNNING)) == (IFF_LOWER_UP | IFF_RUNNING)
-			     : !(flags & (IFF_LOWER_UP | IFF_RUNNING)))
+		if (lower_up
+			    ? (flags & (IFF_LOWER_UP | IFF_RUNNING)) == (IFF_LOWER_UP | IFF_RUNNING)
+			    : !(flags & (IFF_LOWER_UP | IFF_RUNNING)))
 			return 0;
 		if (guest_now_ms() >= deadline)
 			return -ETIMEDOUT;
@@ -226,8 +233,7 @@ int guest_link_wait(struct guest *g, const char *ifname, bool lower_up, unsigned
 	}
 }
 
-int guest_link_adopt(struct guest *g, int src_netns_fd, int ifindex, const char *ifname,
-		     uint32_t addr, unsigned int prefix)
+int guest_link_adopt(struct guest *g, int src_netns_fd, int ifindex, const struct guest_link *l)
 {
 	struct nl_sock *src;
 	int err, idx;
@@ -238,18 +244,20 @@ int guest_link_adopt(struct guest *g, int src_netns_fd, int ifindex, const char 
 	/* A link must be down to be renamed. */
 	err = netlink_link_set_up(src, ifindex, false);
 	if (!err)
-		err = netlink_link_move(src, ifindex, g->netns, ifname);
+		err = netlink_link_move(src, ifindex, g->netns, l->ifname);
 	netlink_close(src);
 	if (err)
 		return err;
-	idx = netlink_ifindex(g->nl, ifname);
+	idx = netlink_ifindex(g->nl, l->ifname);
 	if (idx < 0)
 		return idx;
-	if (addr)
-		err = netlink_addr_add(g->nl, idx, addr, prefix);
+	if (l->mac)
+		err = netlink_link_set_mac(g->nl, idx, l->mac);
+	if (!err && l->addr)
+		err = netlink_addr_add(g->nl, idx, l->addr, l->prefix);
 	if (!err)
 		err = netlink_link_set_up(g->nl, idx, true);
-	if (!err && guest_link_wait(g, ifname, true, 2000) == -ETIMEDOUT) {
+	if (!err && guest_link_wait(g, l->ifname, true, 2000) == -ETIMEDOUT) {
 		/* Carrier may be off on purpose (link down before attach): not an error. */
 	}
 	return err;
@@ -299,8 +307,8 @@ int guest_parse_cidr(const char *s, uint32_t *addr, unsigned int *prefix)
 /* Everything the child needs, prepared before fork (the child only makes system calls). */
 struct guest_child {
 	int netns;
-	int in, out, err;        /* the child's ends */
-	const char *path;        /* executable */
+	int in, out, err; /* the child's ends */
+	const char *path; /* executable */
 	char **argv, **envp;
 	const char *hosts, *hostname, *cwd;
 };
@@ -308,12 +316,12 @@ struct guest_child {
 struct guest_proc {
 	pid_t pid;
 	int pidfd;
-	int in, out, err;        /* our ends, or -1 */
-	const char *stdin_data;  /* borrowed from the request */
+	int in, out, err; /* our ends, or -1 */
+	const char *stdin_data; /* borrowed from the request */
 	size_t stdin_len, stdin_off;
-	uint64_t deadline_ms;    /* 0: none */
+	uint64_t deadline_ms; /* 0: none */
 	size_t max_output;
-	char **argv, **envp;     /* freed with the proc */
+	char **argv, **envp; /* freed with the proc */
 };
 
 /* Report a failed setup step on the child's stderr and exit 127. Async-signal-safe enough. */
@@ -395,9 +403,9 @@ static bool guest_env_has(char **env, size_t n, const char *def)
 /* The clean environment: the caller's extras first, then defaults they did not set. */
 static char **guest_envp(const struct guest_run_req *req)
 {
-	static const char *const defaults[] = {"PATH=" GUEST_PATH, "HOME=/root", "USER=root",
-					       "LOGNAME=root", "SHELL=/bin/sh", "TERM=dumb",
-					       "LANG=C.UTF-8", NULL};
+	static const char *const defaults[] = {
+		"PATH=" GUEST_PATH, "HOME=/root", "USER=root",	  "LOGNAME=root",
+		"SHELL=/bin/sh",    "TERM=dumb",  "LANG=C.UTF-8", NULL};
 	char **env = guest_strv(req->env, sizeof(defaults) / sizeof(defaults[0]));
 	size_t n = 0;
 
@@ -513,8 +521,13 @@ static int guest_pipes(const struct guest_run_req *req, struct guest_child *c, s
 
 int guest_run_start(struct guest *g, const struct guest_run_req *req, struct guest_proc **out)
 {
-	struct guest_child c = {.netns = g->netns, .in = -1, .out = -1, .err = -1,
-				.hosts = req->hosts, .hostname = req->hostname, .cwd = req->cwd};
+	struct guest_child c = {.netns = g->netns,
+				.in = -1,
+				.out = -1,
+				.err = -1,
+				.hosts = req->hosts,
+				.hostname = req->hostname,
+				.cwd = req->cwd};
 	struct guest_proc *p = calloc(1, sizeof(*p));
 	int err;
 
@@ -709,7 +722,8 @@ int guest_run_wait(struct guest_proc *p, struct guest_run_result *res)
 	/* ECHILD: whoever set SIGCHLD to SIG_IGN reaped it; the status is lost. */
 	if (waitpid(p->pid, &st, 0) < 0 && errno != ECHILD && !err)
 		err = -errno;
-	/* Whatever the child wrote before exiting is in the pipes now; grandchildren are not waited for. */
+	/* Whatever the child wrote before exiting is in the pipes now; grandchildren are not waited
+	 * for. */
 	guest_collect(&p->out, &o, p->max_output);
 	guest_collect(&p->err, &e, p->max_output);
 	guest_status(st, res);

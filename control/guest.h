@@ -42,13 +42,20 @@ int guest_netns_fd(const struct guest *g);
  */
 int guest_kill_all(struct guest *g);
 
+/* How a link moved into a guest is set up (guest_link_adopt()). */
+struct guest_link {
+	const char *ifname; /* its name inside */
+	const uint8_t *mac; /* its Ethernet address, or NULL to keep it */
+	uint32_t addr; /* IPv4 address, network byte order; 0 for none */
+	unsigned int prefix;
+};
+
 /*
  * guest_link_adopt() - move link ifindex from namespace src_netns_fd into the
- * guest as ifname, add addr/prefix (network byte order; 0 for none), set it up
- * and wait (up to 2 s) until it is running. Return: 0 or a negative errno.
+ * guest, named, addressed and up as l says, and wait (up to 2 s) until it is
+ * running. Return: 0 or a negative errno.
  */
-int guest_link_adopt(struct guest *g, int src_netns_fd, int ifindex, const char *ifname,
-		     uint32_t addr, unsigned int prefix);
+int guest_link_adopt(struct guest *g, int src_netns_fd, int ifindex, const struct guest_link *l);
 
 /*
  * guest_link_rename() - rename the guest's link from to to; the link is taken
@@ -64,16 +71,16 @@ int guest_link_wait(struct guest *g, const char *ifname, bool lower_up, unsigned
 
 /* What to run and how (guest_run_start()). */
 struct guest_run_req {
-	const char *cmd;                /* run with /bin/sh -c, unless argv is given */
-	const char *const *argv;        /* NULL-terminated; argv[0] searched in the clean PATH */
-	const char *const *env;         /* extra "K=V" entries, NULL-terminated (may be NULL) */
-	const char *stdin_data;         /* fed to stdin (NULL: /dev/null) */
+	const char *cmd; /* run with /bin/sh -c, unless argv is given */
+	const char *const *argv; /* NULL-terminated; argv[0] searched in the clean PATH */
+	const char *const *env; /* extra "K=V" entries, NULL-terminated (may be NULL) */
+	const char *stdin_data; /* fed to stdin (NULL: /dev/null) */
 	size_t stdin_len;
-	const char *hosts;              /* file bind-mounted over /etc/hosts (NULL: none) */
-	const char *hostname;           /* UTS hostname inside (NULL: unchanged) */
-	const char *cwd;                /* working directory (NULL: /) */
-	uint64_t timeout_ms;            /* 0: no timeout */
-	size_t max_output;              /* bytes kept per stream (0: 1 MiB) */
+	const char *hosts; /* file bind-mounted over /etc/hosts (NULL: none) */
+	const char *hostname; /* UTS hostname inside (NULL: unchanged) */
+	const char *cwd; /* working directory (NULL: /) */
+	uint64_t timeout_ms; /* 0: no timeout */
+	size_t max_output; /* bytes kept per stream (0: 1 MiB) */
 };
 
 enum guest_run_status { GUEST_RUN_EXITED, GUEST_RUN_SIGNALLED, GUEST_RUN_TIMED_OUT };
@@ -81,12 +88,12 @@ enum guest_run_status { GUEST_RUN_EXITED, GUEST_RUN_SIGNALLED, GUEST_RUN_TIMED_O
 /* What a run produced (guest_run_wait()); free with guest_run_result_free(). */
 struct guest_run_result {
 	enum guest_run_status status;
-	int exit_code;        /* the exit status; -1 when signalled, -2 when timed out */
-	int signal;           /* the signal that ended it, or 0 */
-	char *out, *err;      /* NUL-terminated, may contain NULs before out_len/err_len */
+	int exit_code; /* the exit status; -1 when signalled, -2 when timed out */
+	int signal; /* the signal that ended it, or 0 */
+	char *out, *err; /* NUL-terminated, may contain NULs before out_len/err_len */
 	size_t out_len, err_len;
 	bool out_truncated, err_truncated;
-	bool interrupted;     /* guest_interrupt() ended the wait */
+	bool interrupted; /* guest_interrupt() ended the wait */
 };
 
 /* A started run: the child and its pipes. */

@@ -20,10 +20,12 @@ static int netlink_errno(int nle)
 	static const struct {
 		int nle, err;
 	} map[] = {
-		{NLE_EXIST, EEXIST},   {NLE_NODEV, ENODEV},     {NLE_OBJ_NOTFOUND, ENODEV},
-		{NLE_PERM, EPERM},     {NLE_BUSY, EBUSY},       {NLE_INVAL, EINVAL},
-		{NLE_NOMEM, ENOMEM},   {NLE_RANGE, ERANGE},     {NLE_AGAIN, EAGAIN},
-		{NLE_NOACCESS, EACCES}, {NLE_OPNOTSUPP, EOPNOTSUPP}, {NLE_AF_NOSUPPORT, EAFNOSUPPORT},
+		{NLE_EXIST, EEXIST},	     {NLE_NODEV, ENODEV},
+		{NLE_OBJ_NOTFOUND, ENODEV},  {NLE_PERM, EPERM},
+		{NLE_BUSY, EBUSY},	     {NLE_INVAL, EINVAL},
+		{NLE_NOMEM, ENOMEM},	     {NLE_RANGE, ERANGE},
+		{NLE_AGAIN, EAGAIN},	     {NLE_NOACCESS, EACCES},
+		{NLE_OPNOTSUPP, EOPNOTSUPP}, {NLE_AF_NOSUPPORT, EAFNOSUPPORT},
 		{NLE_NOADDR, EADDRNOTAVAIL},
 	};
 
@@ -135,6 +137,22 @@ int netlink_link_rename(struct nl_sock *sk, int ifindex, const char *name)
 	rtnl_link_set_name(change, name);
 	err = netlink_change(sk, ifindex, change);
 	rtnl_link_put(change);
+	return err;
+}
+
+int netlink_link_set_mac(struct nl_sock *sk, int ifindex, const uint8_t *mac)
+{
+	struct rtnl_link *change = rtnl_link_alloc();
+	struct nl_addr *addr = nl_addr_build(AF_LLC, mac, 6);
+	int err = -ENOMEM;
+
+	if (change && addr) {
+		rtnl_link_set_addr(change, addr);
+		err = netlink_change(sk, ifindex, change);
+	}
+	nl_addr_put(addr);
+	if (change)
+		rtnl_link_put(change);
 	return err;
 }
 

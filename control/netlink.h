@@ -37,6 +37,9 @@ int netlink_link_move(struct nl_sock *sk, int ifindex, int netns_fd, const char 
 /* Rename link ifindex (it must be down). Returns 0 or -errno. */
 int netlink_link_rename(struct nl_sock *sk, int ifindex, const char *name);
 
+/* Set the Ethernet address of link ifindex (6 bytes). Returns 0 or -errno. */
+int netlink_link_set_mac(struct nl_sock *sk, int ifindex, const uint8_t *mac);
+
 /* Set link ifindex administratively up or down. Returns 0 or -errno. */
 int netlink_link_set_up(struct nl_sock *sk, int ifindex, bool up);
 

@@ -153,13 +153,15 @@ double tylua_duration(lua_State *L, int idx, double def)
 	case 0:
 		return v;
 	case 1:
-		return luaL_error(L, "duration: expected number|string, got %s", luaL_typename(L, idx));
+		return luaL_error(L, "duration: expected number|string, got %s",
+				  luaL_typename(L, idx));
 	case 4:
 		return luaL_error(L, "duration: must be a finite, non-negative number (got %s)",
 				  luaL_tolstring(L, idx, NULL));
 	default:
-		return luaL_error(L, "duration: cannot parse `%s` (expected number or `Nms`/`Ns`/`Nm`/`Nh`)",
-				  lua_tostring(L, idx));
+		return luaL_error(
+			L, "duration: cannot parse `%s` (expected number or `Nms`/`Ns`/`Nm`/`Nh`)",
+			lua_tostring(L, idx));
 	}
 }
 
@@ -219,10 +221,12 @@ uint32_t tylua_slot_alloc(lua_State *L, enum tylua_kind kind, void *obj)
 	if (i == s->cap) {
 		uint32_t cap = s->cap ? s->cap * 2 : 16;
 		void **o = realloc(s->obj, cap * sizeof(*o));
-		uint32_t *g = o ? realloc(s->gen, cap * sizeof(*g)) : NULL;
+		uint32_t *g;
 
-		if (o)
-			s->obj = o;
+		if (!o)
+			luaL_error(L, "out of memory");
+		s->obj = o;
+		g = realloc(s->gen, cap * sizeof(*g));
 		if (!g)
 			luaL_error(L, "out of memory");
 		s->gen = g;
@@ -268,8 +272,8 @@ void *tylua_check_handle(lua_State *L, int idx, enum tylua_kind kind, const char
 	struct tylua_slots *s = &tylua_world(L)->slots[kind];
 
 	if (h->slot >= s->cap || !s->obj[h->slot] || s->gen[h->slot] != h->gen)
-		luaL_error(L, "%s: this %s was closed (the test or lab that made it has ended)", what,
-			   names[kind]);
+		luaL_error(L, "%s: this %s was closed (the test or lab that made it has ended)",
+			   what, names[kind]);
 	if (slot)
 		*slot = h->slot;
 	return s->obj[h->slot];
@@ -399,6 +403,23 @@ static int tylua_world_new(struct tylua_world **out)
 	return 0;
 }
 
+/* tapyard.ctl(cmd, [args]): any command of the control vocabulary; its result, or an error. */
+static int tylua_ctl(lua_State *L)
+{
+	const char *cmd = luaL_checkstring(L, 1);
+	json_t *args = lua_isnoneornil(L, 2) ? NULL : tylua_to_json(L, 2);
+	json_t *res;
+
+	if (args && !json_is_object(args)) {
+		json_decref(args);
+		return luaL_error(L, "tapyard.ctl: args must be a table of named arguments");
+	}
+	res = tylua_call(L, cmd, args, "tapyard.ctl");
+	tylua_push_json(L, res);
+	json_decref(res);
+	return 1;
+}
+
 /* Open every type and global, and make the root lab `provium`. */
 static int tylua_open_all(lua_State *L)
 {
@@ -413,6 +434,12 @@ static int tylua_open_all(lua_State *L)
 	tylua_result_open(L);
 	tylua_json_open(L);
 	tylua_test_open(L);
+	lua_createtable(L, 0, 2);
+	lua_pushcfunction(L, tylua_ctl);
+	lua_setfield(L, -2, "ctl");
+	lua_pushstring(L, TAPYARD_VERSION);
+	lua_setfield(L, -2, "version");
+	lua_setglobal(L, "tapyard");
 	w->root = tylua_lab_new(L, -1, "root", false);
 	w->scope = w->root;
 	tylua_lab_push(L, w->root);

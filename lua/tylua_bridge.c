@@ -14,7 +14,7 @@
 
 #include "tylua_impl.h"
 
-#define check_bridge(L, i, what, slot)                                                             \
+#define check_bridge(L, i, what, slot) \
 	((struct tylua_bridge *)tylua_check_handle(L, i, TYLUA_K_BRIDGE, TYLUA_BRIDGE, what, slot))
 
 #define BRIDGE_NAME_MAX 32 /* DP_BRIDGE_NAME_MAX */
@@ -50,7 +50,8 @@ static void tylua_bridge_default_subnet(struct tylua_world *w, char *buf, size_t
 
 		snprintf(buf, len, "10.%d.0.0/24", k);
 		for (uint32_t i = 0; i < s->cap && !used; i++)
-			used = s->obj[i] && strcmp(((struct tylua_bridge *)s->obj[i])->subnet, buf) == 0;
+			used = s->obj[i] &&
+			       strcmp(((struct tylua_bridge *)s->obj[i])->subnet, buf) == 0;
 		if (!used)
 			return;
 	}
@@ -155,7 +156,8 @@ static void tylua_bridge_paths(lua_State *L, const char *from, json_t *to, bool 
 /* The set of cut paths "from\tto" (port names) the switch has on br now. */
 static json_t *tylua_bridge_cut_now(lua_State *L, struct tylua_bridge *br, const char *what)
 {
-	json_t *list = tylua_call(L, "partition/list", json_pack("{s:s}", "bridge", br->name), what);
+	json_t *list =
+		tylua_call(L, "partition/list", json_pack("{s:s}", "bridge", br->name), what);
 	json_t *set = json_object(), *p;
 	char key[64];
 	size_t i;
@@ -234,7 +236,8 @@ static void tylua_bridge_sync_pairs(lua_State *L, struct tylua_bridge *br, struc
 	json_t *v, *tmp;
 	char from[TYLUA_NAME_MAX], to[TYLUA_NAME_MAX];
 
-	json_object_foreach_safe(br->applied, tmp, key, v) {
+	json_object_foreach_safe(br->applied, tmp, key, v)
+	{
 		json_t *want = json_object_get(br->pairs, key);
 		const char *pf = json_string_value(json_object_get(v, "from"));
 		const char *pt = json_string_value(json_object_get(v, "to"));
@@ -298,8 +301,9 @@ static void tylua_bridge_need_member(lua_State *L, struct tylua_bridge *br, cons
 		first = false;
 	}
 	luaL_pushresult(&b);
-	luaL_error(L, "%s: vm \"%s\" is not attached to bridge \"%s\" (attached: [%s]). Call "
-		      "bridge:attach(\"%s\") first.",
+	luaL_error(L,
+		   "%s: vm \"%s\" is not attached to bridge \"%s\" (attached: [%s]). Call "
+		   "bridge:attach(\"%s\") first.",
 		   what, vm, br->name, lua_tostring(L, -1), vm);
 }
 
@@ -322,6 +326,7 @@ static int bridge_attach(lua_State *L)
 	struct tylua_bridge *br = check_bridge(L, 1, "bridge:attach", NULL);
 	lua_Integer n;
 
+	lua_settop(L, 2);
 	if (lua_type(L, 2) != LUA_TTABLE) {
 		tylua_bridge_attach_one(L, br, tylua_vm_arg(L, 2, "bridge:attach"));
 	} else {
@@ -352,7 +357,8 @@ static void tylua_forget_vm(json_t *obj, const char *vm)
 	const char *key;
 	json_t *v, *tmp;
 
-	json_object_foreach_safe(obj, tmp, key, v) {
+	json_object_foreach_safe(obj, tmp, key, v)
+	{
 		const char *tab = strchr(key, '\t');
 		bool hit = strcmp(key, vm) == 0 ||
 			   (tab && (((size_t)(tab - key) == n && strncmp(key, vm, n) == 0) ||
@@ -538,15 +544,16 @@ static int bridge_is_isolated(lua_State *L)
 {
 	struct tylua_bridge *br = check_bridge(L, 1, "bridge:is_isolated", NULL);
 
-	lua_pushboolean(L, json_object_get(br->isolated, tylua_vm_arg(L, 2, "bridge:is_isolated")) !=
-				   NULL);
+	lua_pushboolean(
+		L, json_object_get(br->isolated, tylua_vm_arg(L, 2, "bridge:is_isolated")) != NULL);
 	return 1;
 }
 
 /* ---- impairments ---- */
 
 /* Apply the whole-bridge knobs (newk, stolen) and keep them when the switch took them. */
-static void tylua_bridge_knobs(lua_State *L, struct tylua_bridge *br, json_t *newk, const char *what)
+static void tylua_bridge_knobs(lua_State *L, struct tylua_bridge *br, json_t *newk,
+			       const char *what)
 {
 	tylua_require(L, "impair", what);
 	if (json_object_size(newk)) {
@@ -619,7 +626,8 @@ static json_t *tylua_table_knobs(lua_State *L, int t, const char *skip)
 	while (lua_next(L, t)) {
 		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
 
-		if (k && strcmp(k, "from") && strcmp(k, "to") && (!skip || strcmp(k, skip)))
+		if (k && strcmp(k, "from") != 0 && strcmp(k, "to") != 0 &&
+		    (!skip || strcmp(k, skip) != 0))
 			json_object_set_new(knobs, k, tylua_to_json(L, -1));
 		lua_pop(L, 1);
 	}
@@ -642,8 +650,9 @@ static int tylua_bridge_scalar(lua_State *L, const char *what, const char *unit,
 	if (lua_type(L, 2) == LUA_TNUMBER) {
 		v = lua_tonumber(L, 2);
 		if (!isfinite(v) || v < 0)
-			return luaL_error(L, "%s: expected int or table, got number (%s must be a "
-					     "non-negative number)",
+			return luaL_error(L,
+					  "%s: expected int or table, got number (%s must be a "
+					  "non-negative number)",
 					  what, unit);
 		upd = json_deep_copy(br->knobs);
 		tylua_knob(upd, knob, integer ? floor(v) : (v > max ? max : v));
@@ -651,7 +660,8 @@ static int tylua_bridge_scalar(lua_State *L, const char *what, const char *unit,
 		return 0;
 	}
 	if (lua_type(L, 2) != LUA_TTABLE)
-		return luaL_error(L, "%s: expected int or table, got %s", what, luaL_typename(L, 2));
+		return luaL_error(L, "%s: expected int or table, got %s", what,
+				  luaL_typename(L, 2));
 	if (lua_getfield(L, 2, "from") == LUA_TNIL)
 		return luaL_error(L, "%s: directional form needs `from`", what);
 	if (lua_getfield(L, 2, "to") == LUA_TNIL)
@@ -675,7 +685,8 @@ static int tylua_bridge_scalar(lua_State *L, const char *what, const char *unit,
 
 static int bridge_add_latency(lua_State *L)
 {
-	return tylua_bridge_scalar(L, "bridge:add_latency", "ms", "delay_ms", INFINITY, true, false);
+	return tylua_bridge_scalar(L, "bridge:add_latency", "ms", "delay_ms", INFINITY, true,
+				   false);
 }
 
 static int bridge_drop_rate(lua_State *L)
@@ -699,7 +710,8 @@ static int bridge_add_directional_latency(lua_State *L)
 static int bridge_directional_drop_rate(lua_State *L)
 {
 	luaL_checktype(L, 2, LUA_TTABLE);
-	return tylua_bridge_scalar(L, "bridge:directional_drop_rate", "p", "loss", 100, true, false);
+	return tylua_bridge_scalar(L, "bridge:directional_drop_rate", "p", "loss", 100, true,
+				   false);
 }
 
 /* impair{knobs...} for the whole bridge, impair{from=, to=, knobs...} for one way; mode= too. */
@@ -755,8 +767,9 @@ static int bridge_impairment(lua_State *L)
 		const char *pb = b ? tylua_vm_port(b, br->name) : NULL;
 
 		if (!pa || !pb)
-			return luaL_error(L, "bridge:impairment: %s and %s must both be booted and attached",
-					  from, to);
+			return luaL_error(
+				L, "bridge:impairment: %s and %s must both be booted and attached",
+				from, to);
 		target = json_pack("{s:s, s:s}", "from", pa, "to", pb);
 	} else {
 		target = json_pack("{s:s}", "bridge", br->name);
@@ -827,7 +840,7 @@ static int bridge_capture(lua_State *L)
 {
 	struct tylua_bridge *br = check_bridge(L, 1, "bridge:capture", NULL);
 
-	tylua_stream_start(L, json_pack("{s:s}", "bridge", br->name), br->name, "bridge", false,
+	tylua_stream_start(L, json_pack("{s:s}", "bridge", br->name), br->name, false,
 			   "bridge:capture");
 	return 1;
 }
@@ -842,8 +855,9 @@ static int bridge_uplink(lua_State *L)
 {
 	struct tylua_bridge *br = check_bridge(L, 1, "bridge:enable_uplink", NULL);
 
-	tylua_log(L, "bridge:enable_uplink/disable_uplink on `%s`: tapyard labs have no outside "
-		     "network; ignored",
+	tylua_log(L,
+		  "bridge:enable_uplink/disable_uplink on `%s`: tapyard labs have no outside "
+		  "network; ignored",
 		  br->name);
 	return 0;
 }

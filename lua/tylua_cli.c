@@ -115,8 +115,8 @@ static int cli_scan(struct cli_opts *o, const char *dir)
 		const char *name = ents[i]->d_name;
 		size_t len = strlen(name);
 
-		snprintf(path, sizeof(path), "%.*s/%s", (int)(strlen(dir) - (dir[strlen(dir) - 1] == '/')),
-			 dir, name);
+		snprintf(path, sizeof(path), "%.*s/%s",
+			 (int)(strlen(dir) - (dir[strlen(dir) - 1] == '/')), dir, name);
 		if (!err && name[0] != '.' && stat(path, &st) == 0) {
 			if (S_ISDIR(st.st_mode))
 				err = cli_scan(o, path);
@@ -140,7 +140,8 @@ static int cli_parse(int argc, char **argv, struct cli_opts *o)
 	o->timeout = CLI_DEFAULT_TIMEOUT;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		bool takes = !strcmp(a, "--filter") || !strcmp(a, "--junit") || !strcmp(a, "--timeout");
+		bool takes =
+			!strcmp(a, "--filter") || !strcmp(a, "--junit") || !strcmp(a, "--timeout");
 
 		if (takes && i + 1 >= argc) {
 			fprintf(stderr, "tapyard test: %s needs a value\n", a);
@@ -153,7 +154,9 @@ static int cli_parse(int argc, char **argv, struct cli_opts *o)
 		} else if (!strcmp(a, "--timeout")) {
 			o->timeout = strtod(argv[++i], &end);
 			if (*end || o->timeout < 0) {
-				fprintf(stderr, "tapyard test: --timeout: not a number of seconds: %s\n", argv[i]);
+				fprintf(stderr,
+					"tapyard test: --timeout: not a number of seconds: %s\n",
+					argv[i]);
 				return -EINVAL;
 			}
 		} else if (!strcmp(a, "--list")) {
@@ -241,8 +244,10 @@ static void cli_file_line(struct cli_opts *o, const struct cli_file *f)
 		return;
 	}
 	printf("%s %s (%d passed, %d failed, %d skipped; %.2fs)\n",
-	       f->fail ? "FAIL" : f->pass ? "PASS" : "SKIP", f->path, f->pass, f->fail, f->skip,
-	       f->secs);
+	       f->fail	 ? "FAIL"
+	       : f->pass ? "PASS"
+			 : "SKIP",
+	       f->path, f->pass, f->fail, f->skip, f->secs);
 	if (f->chunk_error)
 		cli_indent(stdout, f->chunk_error, "        ");
 	for (size_t i = 0; !o->verbose && i < f->n; i++) {
@@ -256,10 +261,18 @@ static void cli_xml(FILE *f, const char *s)
 {
 	for (; s && *s; s++) {
 		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
 		default:
 			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
 				fputc(*s, f);
@@ -275,7 +288,9 @@ static void cli_junit_case(FILE *f, const struct cli_file *file, const struct cl
 	cli_xml(f, c->name);
 	fprintf(f, "\" time=\"%.3f\">\n", c->o.secs);
 	if (c->o.status != TYLUA_PASS) {
-		fputs(c->o.status == TYLUA_FAIL ? "      <failure message=\"" : "      <skipped message=\"", f);
+		fputs(c->o.status == TYLUA_FAIL ? "      <failure message=\""
+						: "      <skipped message=\"",
+		      f);
 		cli_xml(f, c->o.message ? strtok(strdupa(c->o.message), "\n") : "");
 		fputs("\">", f);
 		if (c->o.status == TYLUA_FAIL)
@@ -308,7 +323,9 @@ static int cli_junit(const char *path, struct cli_file *files, size_t n)
 		if (files[i].chunk_error) {
 			fputs("    <testcase classname=\"", f);
 			cli_xml(f, files[i].path);
-			fputs("\" name=\"(load)\">\n      <failure message=\"the file failed to load\">", f);
+			fputs("\" name=\"(load)\">\n      <failure message=\"the file failed to "
+			      "load\">",
+			      f);
 			cli_xml(f, files[i].chunk_error);
 			fputs("</failure>\n    </testcase>\n", f);
 		}
@@ -406,7 +423,8 @@ static void cli_run_file(struct cli_opts *o, struct cli_file *f)
 	if (err) {
 		char msg[256];
 
-		snprintf(msg, sizeof(msg), "cannot start a switch for this file: %s", strerror(-err));
+		snprintf(msg, sizeof(msg), "cannot start a switch for this file: %s",
+			 strerror(-err));
 		f->chunk_error = strdup(msg);
 		f->fail++;
 	} else {
@@ -451,8 +469,10 @@ int tylua_test_main(int argc, char **argv)
 	log_set_level(o.verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
 	cli_signals();
 	files = calloc(o.npaths, sizeof(*files));
-	if (!files)
+	if (!files) {
+		cli_free(&o, NULL);
 		return 2;
+	}
 	if (o.tap && !o.list)
 		printf("TAP version 13\n");
 	for (size_t i = 0; i < o.npaths && !tylua_interrupted; i++) {
@@ -517,7 +537,8 @@ int tylua_run_main(int argc, char **argv)
 	if (status != LUA_OK)
 		fprintf(stderr, "tapyard run: %s\n", lua_tostring(L, -1));
 	else if (tylua_test_count(L))
-		fprintf(stderr, "tapyard run: %zu test(s) registered and not run; use `tapyard test %s`\n",
+		fprintf(stderr,
+			"tapyard run: %zu test(s) registered and not run; use `tapyard test %s`\n",
 			tylua_test_count(L), argv[i]);
 	tylua_state_close(L);
 	if (tylua_interrupted)

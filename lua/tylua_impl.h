@@ -56,24 +56,23 @@ enum tylua_vm_state { TYLUA_VM_DEFINED, TYLUA_VM_BOOTED, TYLUA_VM_STOPPED };
 
 struct tylua_lab {
 	char name[TYLUA_NAME_MAX];
-	int parent;      /* slot of the parent lab, -1 for the root */
+	int parent; /* slot of the parent lab, -1 for the root */
 	bool test_scope; /* the lab of one test() body */
 };
 
 struct tylua_bridge {
 	char name[TYLUA_NAME_MAX];
 	uint32_t lab;
-	char subnet[32];   /* opts.subnet, or "" for the default */
-	json_t *members;   /* name -> {"down": bool} */
-	json_t *parts;     /* "a\tb" (sorted) -> true: two-way cuts */
-	json_t *dparts;    /* "from\tto" -> true: one-way cuts */
-	json_t *isolated;  /* name -> true */
-	json_t *routes;    /* name -> true (graph state only) */
-	json_t *knobs;     /* whole-bridge impairment knobs */
-	json_t *pairs;     /* "from\tto" -> knobs */
-	json_t *applied;   /* "from\tto" -> the impair/set args last sent for that pair */
-	bool all_cut;      /* partition_all() */
-	int captures;      /* open captures on the bridge or its NICs */
+	char subnet[32]; /* opts.subnet, or "" for the default */
+	json_t *members; /* name -> {"down": bool} */
+	json_t *parts; /* "a\tb" (sorted) -> true: two-way cuts */
+	json_t *dparts; /* "from\tto" -> true: one-way cuts */
+	json_t *isolated; /* name -> true */
+	json_t *routes; /* name -> true (graph state only) */
+	json_t *knobs; /* whole-bridge impairment knobs */
+	json_t *pairs; /* "from\tto" -> knobs */
+	json_t *applied; /* "from\tto" -> the impair/set args last sent for that pair */
+	bool all_cut; /* partition_all() */
 };
 
 struct tylua_vm {
@@ -87,17 +86,16 @@ struct tylua_vm {
 
 struct tylua_stream {
 	uint32_t lab;
-	int64_t id;          /* capture id */
+	int64_t id; /* capture id */
 	char bridge[TYLUA_NAME_MAX];
-	char what[TYLUA_NAME_MAX + 8]; /* "bridge" or "<vm>-<bridge>" for tostring */
-	bool nic;            /* a NIC capture (both directions) rather than a bridge capture */
+	bool nic; /* a NIC capture (both directions) rather than a bridge capture */
 	bool stopped, closed;
-	int64_t cursor;      /* capture/read cursor */
-	int frames_ref;      /* registry ref: array of decoded frames */
-	int pending_ref;     /* registry ref: pcap bytes not yet returned (string), or LUA_NOREF */
-	int emitted;         /* frames already turned into pcap bytes */
+	int64_t cursor; /* capture/read cursor */
+	int frames_ref; /* registry ref: array of decoded frames */
+	int pending_ref; /* registry ref: pcap bytes not yet returned (string), or LUA_NOREF */
+	int emitted; /* frames already turned into pcap bytes */
 	bool header_sent;
-	int match_pos;       /* frames before this index are done for wait_for */
+	int match_pos; /* frames before this index are done for wait_for */
 	int64_t dropped;
 	char site_file[256];
 	int site_line;
@@ -108,15 +106,15 @@ struct tylua_world {
 	struct dp *dp;
 	struct ctl *ctl;
 	struct tylua_slots slots[TYLUA_K_COUNT];
-	uint32_t root;              /* the file's lab */
-	uint32_t scope;             /* the lab new objects go to (root, or the running test's) */
-	uint64_t deadline_ns;       /* of the running test; 0: none */
-	double timeout_s;           /* the running test's timeout, for messages */
-	double file_timeout_s;      /* provium.timeout; <0: not set */
+	uint32_t root; /* the file's lab */
+	uint32_t scope; /* the lab new objects go to (root, or the running test's) */
+	uint64_t deadline_ns; /* of the running test; 0: none */
+	double timeout_s; /* the running test's timeout, for messages */
+	double file_timeout_s; /* provium.timeout; <0: not set */
 	bool verbose;
-	int impair_ok, capture_ok;  /* -1 unknown, 0 absent, 1 present */
-	json_t *warned;             /* profile names already logged */
-	int log_ref;                /* registry ref of the running test's log table, or LUA_NOREF */
+	int impair_ok, capture_ok; /* -1 unknown, 0 absent, 1 present */
+	json_t *warned; /* profile names already logged */
+	int log_ref; /* registry ref of the running test's log table, or LUA_NOREF */
 };
 
 /* Set by the runner's signal handler; checked by the hook and every wait. */
@@ -244,8 +242,8 @@ const char *tylua_vm_port(struct tylua_vm *vm, const char *bridge);
 void tylua_nic_push(lua_State *L, uint32_t bridge_slot, const char *vm, bool with_vm);
 
 /* tylua_stream.c: start a capture and push its stream; close one. */
-void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, const char *what_name,
-			bool nic, const char *what);
+void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, bool nic,
+			const char *what);
 void tylua_stream_close(lua_State *L, uint32_t slot);
 
 /* tylua_test.c: the tests a file registered, and running one of them. */
@@ -254,7 +252,7 @@ enum tylua_status { TYLUA_PASS, TYLUA_FAIL, TYLUA_SKIP };
 struct tylua_outcome {
 	enum tylua_status status;
 	char *message; /* failure (with traceback) or skip reason; malloc'ed, may be NULL */
-	char *log;     /* t:log lines; malloc'ed */
+	char *log; /* t:log lines; malloc'ed */
 	double secs;
 };
 

@@ -10,7 +10,7 @@
 
 #include "tylua_impl.h"
 
-#define check_lab(L, i, what, slot)                                                                \
+#define check_lab(L, i, what, slot) \
 	((struct tylua_lab *)tylua_check_handle(L, i, TYLUA_K_LAB, TYLUA_LAB, what, slot))
 
 uint32_t tylua_lab_new(lua_State *L, int parent, const char *name, bool test_scope)
@@ -55,9 +55,11 @@ void tylua_lab_close(lua_State *L, uint32_t slot)
 		for (uint32_t i = 0; i < s->cap; i++) {
 			if (!s->obj[i])
 				continue;
-			if (k == TYLUA_K_LAB && ((struct tylua_lab *)s->obj[i])->parent == (int)slot)
+			if (k == TYLUA_K_LAB &&
+			    ((struct tylua_lab *)s->obj[i])->parent == (int)slot)
 				tylua_lab_close(L, i);
-			else if (k == TYLUA_K_STREAM && ((struct tylua_stream *)s->obj[i])->lab == slot)
+			else if (k == TYLUA_K_STREAM &&
+				 ((struct tylua_stream *)s->obj[i])->lab == slot)
 				tylua_stream_close(L, i);
 		}
 	}
@@ -83,8 +85,10 @@ static void tylua_lab_reserved(lua_State *L, const char *name)
 
 	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
 		if (strcmp(name, reserved[i]) == 0)
-			luaL_error(L, "name `%s` is reserved for the dot-access surface (vm_fixture, "
-				      "lab_fixture, pack, unpack); use lab:vm()/lab:bridge() with a different name",
+			luaL_error(L,
+				   "name `%s` is reserved for the dot-access surface (vm_fixture, "
+				   "lab_fixture, pack, unpack); use lab:vm()/lab:bridge() with a "
+				   "different name",
 				   name);
 	}
 }
@@ -110,10 +114,12 @@ static int lab_bridge(lua_State *L)
 	if (br && br->lab != lab && tylua_lab_within(w, lab, br->lab)) {
 		struct tylua_lab *owner = tylua_slot_get(w, TYLUA_K_LAB, br->lab);
 
-		return luaL_error(L, "provium:bridge(\"%s\", …): name already declared at a parent scope "
-				     "(lab `%s`). Pick a different name, or use `provium:bridge(\"%s\")` to "
-				     "reuse the parent-scope bridge.",
-				  name, owner->name, name);
+		return luaL_error(
+			L,
+			"provium:bridge(\"%s\", …): name already declared at a parent scope "
+			"(lab `%s`). Pick a different name, or use `provium:bridge(\"%s\")` to "
+			"reuse the parent-scope bridge.",
+			name, owner->name, name);
 	}
 	if (br)
 		return luaL_error(L, "lab:bridge: bridge name `%s` already used in this lab", name);
@@ -132,7 +138,8 @@ static bool tylua_vm_name_ok(const char *name)
 	size_t n = strlen(name);
 
 	return n > 0 && n < TYLUA_NAME_MAX && name[0] != '-' &&
-	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == n;
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+		       n;
 }
 
 /* Log once per profile name that it runs as a namespace guest. */
@@ -143,8 +150,9 @@ static void tylua_lab_profile(lua_State *L, const char *profile, const char *vm)
 	if (!*profile || json_object_get(w->warned, profile))
 		return;
 	json_object_set_new(w->warned, profile, json_true());
-	tylua_log(L, "profile \"%s\" is not configured: vm \"%s\" (and every vm using it) runs as a "
-		     "network-namespace guest",
+	tylua_log(L,
+		  "profile \"%s\" is not configured: vm \"%s\" (and every vm using it) runs as a "
+		  "network-namespace guest",
 		  profile, vm);
 }
 
@@ -169,8 +177,9 @@ static int lab_vm(lua_State *L)
 	if (!opts && lua_type(L, 4) == LUA_TTABLE)
 		opts = 4;
 	if (!tylua_vm_name_ok(name))
-		return luaL_error(L, "lab:vm: bad vm name `%s`: use up to %d letters, digits, '-' and '_'",
-				  name, TYLUA_NAME_MAX - 1);
+		return luaL_error(
+			L, "lab:vm: bad vm name `%s`: use up to %d letters, digits, '-' and '_'",
+			name, TYLUA_NAME_MAX - 1);
 	if (tylua_vm_find(w, name, NULL))
 		return luaL_error(L, "vm name `%s` already used in this lab", name);
 	vm = calloc(1, sizeof(*vm));
@@ -250,7 +259,9 @@ static void tylua_lab_names(lua_State *L, enum tylua_kind kind, uint32_t lab)
 	const char **names = calloc(s->cap + 1, sizeof(*names));
 	size_t n = 0;
 
-	for (uint32_t i = 0; names && i < s->cap; i++) {
+	if (!names)
+		luaL_error(L, "out of memory");
+	for (uint32_t i = 0; i < s->cap; i++) {
 		if (!s->obj[i])
 			continue;
 		if ((kind == TYLUA_K_BRIDGE && ((struct tylua_bridge *)s->obj[i])->lab == lab) ||
@@ -360,8 +371,9 @@ static int lab_newindex(lua_State *L)
 	}
 	if (strcmp(key, "reset_between_tests") == 0)
 		return 0; /* snapshots are not part of tapyard: nothing to reset */
-	return luaL_error(L, "cannot set `provium.%s`: not a recognised file-scope config key. "
-			     "Known keys: reset_between_tests, timeout",
+	return luaL_error(L,
+			  "cannot set `provium.%s`: not a recognised file-scope config key. "
+			  "Known keys: reset_between_tests, timeout",
 			  key);
 }
 
@@ -377,10 +389,14 @@ static int lab_tostring(lua_State *L)
 void tylua_lab_open(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{"bridge", lab_bridge},     {"vm", lab_vm},
-		{"lab", lab_lab},           {"boot", lab_boot},
-		{"shutdown", lab_shutdown}, {"name", lab_name},
-		{"bridge_names", lab_bridge_names}, {"members", lab_members},
+		{"bridge", lab_bridge},
+		{"vm", lab_vm},
+		{"lab", lab_lab},
+		{"boot", lab_boot},
+		{"shutdown", lab_shutdown},
+		{"name", lab_name},
+		{"bridge_names", lab_bridge_names},
+		{"members", lab_members},
 		{NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {

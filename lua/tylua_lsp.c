@@ -13,7 +13,8 @@
 
 static const char lsp_stubs[] =
 	"---@meta tapyard\n"
-	"-- Type stubs for tapyard's Lua API (Provium's network API). Written by `tapyard lsp-setup`.\n"
+	"-- Type stubs for tapyard's Lua API (Provium's network API). Written by `tapyard "
+	"lsp-setup`.\n"
 	"\n"
 	"---@alias Duration number|string  seconds, or \"500ms\", \"5s\", \"2m\", \"1h\"\n"
 	"---@alias VmRef Vm|string\n"
@@ -50,7 +51,8 @@ static const char lsp_stubs[] =
 	"---@field proto string|nil \"icmp\", \"tcp\", \"udp\", \"arp\"...\n"
 	"---@field data string the captured bytes\n"
 	"\n"
-	"---@alias FrameFilter table|fun(f: Frame): boolean  keys: proto, src, dst, host, src_mac, dst_mac, dir, vm, nic, port, drop_reason, ethertype, min_len, contains\n"
+	"---@alias FrameFilter table|fun(f: Frame): boolean  keys: proto, src, dst, host, src_mac, "
+	"dst_mac, dir, vm, nic, port, drop_reason, ethertype, min_len, contains\n"
 	"\n"
 	"---@class Stream\n"
 	"local Stream = {}\n"
@@ -131,7 +133,8 @@ static const char lsp_stubs[] =
 	"function Vm:name() end\n"
 	"---Run cmd with /bin/sh -c inside the guest, or directly with args.\n"
 	"---@param cmd string\n"
-	"---@param opts? string[]|{args?: string[], env?: table<string,string>, cwd?: string, stdin?: string, timeout?: Duration, timeout_ms?: integer}\n"
+	"---@param opts? string[]|{args?: string[], env?: table<string,string>, cwd?: string, "
+	"stdin?: string, timeout?: Duration, timeout_ms?: integer}\n"
 	"---@return RunResult\n"
 	"function Vm:run(cmd, opts) end\n"
 	"---@param name string a bridge name, or eth<N>/enp0s<N>/ens<N>\n"
@@ -179,7 +182,8 @@ static const char lsp_stubs[] =
 	"function Bridge:add_directional_latency(t) end\n"
 	"---@param t {from: VmRef, to: VmRef, p: number}\n"
 	"function Bridge:directional_drop_rate(t) end\n"
-	"---Any impairment knob (delay_ms, jitter_ms, loss, duplicate, corrupt, reorder, rate_bps...),\n"
+	"---Any impairment knob (delay_ms, jitter_ms, loss, duplicate, corrupt, reorder, "
+	"rate_bps...),\n"
 	"---whole bridge or {from=, to=}; mode=\"replace\" resets the knobs not given.\n"
 	"---@param t table\n"
 	"function Bridge:impair(t) end\n"
@@ -301,7 +305,8 @@ int tylua_lsp_main(int argc, char **argv)
 	int err;
 
 	if (argc > 2 || (argc > 1 && (!strcmp(dir, "-h") || !strcmp(dir, "--help")))) {
-		printf("usage: tapyard lsp-setup [DIR]\n\nWrites DIR/.tapyard/tapyard.lua (LuaLS type "
+		printf("usage: tapyard lsp-setup [DIR]\n\nWrites DIR/.tapyard/tapyard.lua (LuaLS "
+		       "type "
 		       "stubs for the tapyard API) and, if missing, DIR/.luarc.json.\n");
 		return argc > 2 ? 2 : 0;
 	}

@@ -27,9 +27,11 @@ static struct tylua_nic *check_nic(lua_State *L, int idx, const char *what,
 
 	if (nic->bridge.slot >= s->cap || !s->obj[nic->bridge.slot] ||
 	    s->gen[nic->bridge.slot] != nic->bridge.gen)
-		luaL_error(L, "%s: the bridge of this NIC was closed (the test or lab that made it has "
-			      "ended)",
-			   what);
+		luaL_error(
+			L,
+			"%s: the bridge of this NIC was closed (the test or lab that made it has "
+			"ended)",
+			what);
 	*br = s->obj[nic->bridge.slot];
 	return nic;
 }
@@ -89,14 +91,13 @@ static int nic_capture(lua_State *L)
 	struct tylua_bridge *br;
 	struct tylua_nic *nic = check_nic(L, 1, "nic:capture", &br);
 	const char *port = tylua_nic_port(L, nic, br);
-	char what[2 * TYLUA_NAME_MAX + 2];
 
 	if (!port)
-		return luaL_error(L, "nic:capture: vm `%s` has no TAP on bridge `%s` (not booted?). "
-				     "Call lab:boot() / vm:boot() first.",
+		return luaL_error(L,
+				  "nic:capture: vm `%s` has no TAP on bridge `%s` (not booted?). "
+				  "Call lab:boot() / vm:boot() first.",
 				  nic->vm, br->name);
-	snprintf(what, sizeof(what), "%s-%s", nic->vm, br->name);
-	tylua_stream_start(L, json_pack("{s:s}", "port", port), br->name, what, true, "nic:capture");
+	tylua_stream_start(L, json_pack("{s:s}", "port", port), br->name, true, "nic:capture");
 	return 1;
 }
 
@@ -111,9 +112,9 @@ static int tylua_nic_link(lua_State *L, bool up)
 		json_object_set_new(member, "down", json_boolean(!up));
 	if (!nic->with_vm || !tylua_nic_port(L, nic, br))
 		return 0; /* graph state only, or applied when the VM boots */
-	res = tylua_call(L, "guest/link",
-			 json_pack("{s:s, s:s, s:b}", "guest", nic->vm, "bridge", br->name, "up", up),
-			 what);
+	res = tylua_call(
+		L, "guest/link",
+		json_pack("{s:s, s:s, s:b}", "guest", nic->vm, "bridge", br->name, "up", up), what);
 	json_decref(res);
 	return 0;
 }
@@ -169,7 +170,8 @@ static int nic_tostring(lua_State *L)
 
 static int nic_eq(lua_State *L)
 {
-	struct tylua_nic *a = luaL_checkudata(L, 1, TYLUA_NIC), *b = luaL_checkudata(L, 2, TYLUA_NIC);
+	struct tylua_nic *a = luaL_checkudata(L, 1, TYLUA_NIC),
+			 *b = luaL_checkudata(L, 2, TYLUA_NIC);
 
 	lua_pushboolean(L, a->bridge.slot == b->bridge.slot && a->bridge.gen == b->bridge.gen &&
 				   strcmp(a->vm, b->vm) == 0);
@@ -179,10 +181,14 @@ static int nic_eq(lua_State *L)
 void tylua_nic_open(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{"counters", nic_counters},     {"capture", nic_capture},
-		{"disconnect", nic_disconnect}, {"reconnect", nic_reconnect},
-		{"vm_name", nic_vm_name},       {"bridge", nic_bridge},
-		{"port", nic_port},             {NULL, NULL},
+		{"counters", nic_counters},
+		{"capture", nic_capture},
+		{"disconnect", nic_disconnect},
+		{"reconnect", nic_reconnect},
+		{"vm_name", nic_vm_name},
+		{"bridge", nic_bridge},
+		{"port", nic_port},
+		{NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {
 		{"__tostring", nic_tostring},

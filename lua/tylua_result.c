@@ -158,8 +158,8 @@ static int result_tostring(lua_State *L)
 	tylua_result_get(L, "stderr");
 	lua_tolstring(L, -1, &err);
 	tylua_result_get(L, "status");
-	lua_pushfstring(L, "RunResult{ status=%s, stdout=<%dB>, stderr=<%dB> }", lua_tostring(L, -1),
-			(int)out, (int)err);
+	lua_pushfstring(L, "RunResult{ status=%s, stdout=<%dB>, stderr=<%dB> }",
+			lua_tostring(L, -1), (int)out, (int)err);
 	return 1;
 }
 

@@ -15,7 +15,7 @@
 
 #include "tylua_impl.h"
 
-#define check_stream(L, i, what)                                                                   \
+#define check_stream(L, i, what) \
 	((struct tylua_stream *)tylua_check_handle(L, i, TYLUA_K_STREAM, TYLUA_STREAM, what, NULL))
 
 #define STREAM_POLL_MS 200
@@ -31,7 +31,8 @@ static void tylua_push_base64(lua_State *L, const char *s)
 
 	luaL_buffinit(L, &b);
 	for (; s && *s && *s != '='; s++) {
-		const char *set = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		const char *set =
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 		const char *p = strchr(set, *s);
 
 		if (!p || !*p)
@@ -84,9 +85,9 @@ static void tylua_frame_nic(lua_State *L, const char *port)
 /* Push a frame table from a capture/read frame. */
 static void tylua_frame_push(lua_State *L, json_t *f)
 {
-	static const char *const keys[] = {"seq", "dir", "drop_reason", "len", "caplen",
-					   "src_mac", "dst_mac", "ethertype", "src_ip", "dst_ip",
-					   "proto"};
+	static const char *const keys[] = {"seq",    "dir",	"drop_reason", "len",
+					   "caplen", "src_mac", "dst_mac",     "ethertype",
+					   "src_ip", "dst_ip",	"proto"};
 
 	lua_createtable(L, 0, 16);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -111,7 +112,8 @@ static int tylua_stream_pull(lua_State *L, struct tylua_stream *st, uint64_t wai
 		return 0;
 	res = tylua_try(L, "capture/read",
 			json_pack("{s:I, s:I, s:i, s:I}", "id", (json_int_t)st->id, "cursor",
-				  (json_int_t)st->cursor, "max", 4096, "wait_ms", (json_int_t)wait_ms),
+				  (json_int_t)st->cursor, "max", 4096, "wait_ms",
+				  (json_int_t)wait_ms),
 			&reply);
 	if (!res) {
 		if (strcmp(tylua_reply_code(reply), "ENOENT") != 0)
@@ -367,14 +369,15 @@ static int stream_drain(lua_State *L)
 	return 1;
 }
 
-/* Stop the capture (reading everything first); frames stay readable. */
-static void tylua_stream_stop(lua_State *L, struct tylua_stream *st)
+/* Stop the capture; with keep, read everything first so that the frames stay readable. */
+static void tylua_stream_stop(lua_State *L, struct tylua_stream *st, bool keep)
 {
 	json_t *reply, *res;
 
 	if (st->stopped)
 		return;
-	tylua_stream_pull(L, st, 0, "capture:stop");
+	if (keep)
+		tylua_stream_pull(L, st, 0, "capture:stop");
 	res = tylua_try(L, "capture/stop", json_pack("{s:I}", "id", (json_int_t)st->id), &reply);
 	json_decref(res);
 	json_decref(reply);
@@ -383,20 +386,9 @@ static void tylua_stream_stop(lua_State *L, struct tylua_stream *st)
 
 static void tylua_stream_release(lua_State *L, struct tylua_stream *st)
 {
-	struct tylua_bridge *br = tylua_bridge_find(tylua_world(L), st->bridge, NULL);
-
 	if (st->closed)
 		return;
-	if (!st->stopped) {
-		json_t *reply, *res = tylua_try(L, "capture/stop",
-						json_pack("{s:I}", "id", (json_int_t)st->id), &reply);
-
-		json_decref(res);
-		json_decref(reply);
-		st->stopped = true;
-	}
-	if (br && br->captures > 0)
-		br->captures--;
+	tylua_stream_stop(L, st, false);
 	luaL_unref(L, LUA_REGISTRYINDEX, st->pending_ref);
 	st->pending_ref = LUA_NOREF;
 	st->closed = true;
@@ -412,7 +404,7 @@ static int stream_stop(lua_State *L)
 {
 	struct tylua_stream *st = check_stream(L, 1, "capture:stop");
 
-	tylua_stream_stop(L, st);
+	tylua_stream_stop(L, st, true);
 	lua_createtable(L, 0, 2);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, st->frames_ref);
 	lua_pushinteger(L, (lua_Integer)luaL_len(L, -1));
@@ -430,8 +422,8 @@ static int stream_eof(lua_State *L)
 
 	lua_rawgeti(L, LUA_REGISTRYINDEX, st->frames_ref);
 	n = (int)luaL_len(L, -1);
-	lua_pushboolean(L, st->closed ||
-				   (st->stopped && st->pending_ref == LUA_NOREF && st->emitted == n));
+	lua_pushboolean(
+		L, st->closed || (st->stopped && st->pending_ref == LUA_NOREF && st->emitted == n));
 	return 1;
 }
 
@@ -457,8 +449,9 @@ static int stream_creation_site(lua_State *L)
  */
 static bool tylua_frame_match(lua_State *L, int f, const char *what)
 {
-	static const char *const exact[] = {"proto", "src", "dst", "src_mac", "dst_mac", "dir",
-					    "vm", "nic", "port", "drop_reason", "ethertype", "host"};
+	static const char *const exact[] = {"proto",   "src",	      "dst",	   "src_mac",
+					    "dst_mac", "dir",	      "vm",	   "nic",
+					    "port",    "drop_reason", "ethertype", "host"};
 	bool ok = true;
 
 	if (lua_isnoneornil(L, f))
@@ -479,7 +472,7 @@ static bool tylua_frame_match(lua_State *L, int f, const char *what)
 		if (!k)
 			return luaL_error(L, "%s: filter keys must be strings", what);
 
-		for (i = 0; i < sizeof(exact) / sizeof(exact[0]) && strcmp(k, exact[i]); i++)
+		for (i = 0; i < sizeof(exact) / sizeof(exact[0]) && strcmp(k, exact[i]) != 0; i++)
 			;
 		if (strcmp(k, "min_len") == 0) {
 			lua_getfield(L, -3, "len");
@@ -499,9 +492,10 @@ static bool tylua_frame_match(lua_State *L, int f, const char *what)
 			ok = lua_compare(L, -1, -3, LUA_OPEQ) || lua_compare(L, -2, -3, LUA_OPEQ);
 			lua_pop(L, 1);
 		} else {
-			lua_getfield(L, -3, strcmp(k, "src") == 0   ? "src_ip"
-					    : strcmp(k, "dst") == 0 ? "dst_ip"
-								    : k);
+			lua_getfield(L, -3,
+				     strcmp(k, "src") == 0   ? "src_ip"
+				     : strcmp(k, "dst") == 0 ? "dst_ip"
+							     : k);
 			ok = lua_compare(L, -1, -2, LUA_OPEQ);
 		}
 		lua_pop(L, 2);
@@ -516,6 +510,7 @@ static int stream_count(lua_State *L)
 	struct tylua_stream *st = check_stream(L, 1, "capture:count");
 	lua_Integer n = 0, len;
 
+	lua_settop(L, 2);
 	if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TFUNCTION)
 		luaL_checktype(L, 2, LUA_TTABLE);
 	tylua_stream_pull(L, st, 0, "capture:count");
@@ -535,6 +530,7 @@ static int stream_frames(lua_State *L)
 	struct tylua_stream *st = check_stream(L, 1, "capture:frames");
 	lua_Integer n = 0, len;
 
+	lua_settop(L, 2);
 	tylua_stream_pull(L, st, 0, "capture:frames");
 	lua_newtable(L);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, st->frames_ref);
@@ -570,8 +566,8 @@ static int stream_wait_for(lua_State *L)
 			lua_pop(L, 1);
 		}
 		if (st->stopped || st->closed || tylua_now_ms() >= deadline)
-			return luaL_error(L, "capture:wait_for: no matching frame within %fs%s", (lua_Number)t,
-					  st->stopped ? " (capture ended)" : "");
+			return luaL_error(L, "capture:wait_for: no matching frame within %fs%s",
+					  (lua_Number)t, st->stopped ? " (capture ended)" : "");
 		tylua_stream_pull(L, st, tylua_stream_wait(L, deadline, STREAM_POLL_MS),
 				  "capture:wait_for");
 	}
@@ -583,7 +579,8 @@ static int stream_save(lua_State *L)
 	const char *path = luaL_checkstring(L, 2);
 	json_t *res;
 
-	res = tylua_call(L, "capture/save", json_pack("{s:I, s:s}", "id", (json_int_t)st->id, "path", path),
+	res = tylua_call(L, "capture/save",
+			 json_pack("{s:I, s:s}", "id", (json_int_t)st->id, "path", path),
 			 "capture:save");
 	json_decref(res);
 	return 0;
@@ -607,11 +604,10 @@ static int stream_tostring(lua_State *L)
 
 /* ---- lifetime ---- */
 
-void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, const char *what_name,
-			bool nic, const char *what)
+void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, bool nic,
+			const char *what)
 {
 	struct tylua_world *w = tylua_world(L);
-	struct tylua_bridge *br = tylua_bridge_find(w, bridge, NULL);
 	struct tylua_stream *st;
 	lua_Debug ar;
 	json_t *res;
@@ -630,7 +626,6 @@ void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, const 
 	st->lab = w->scope;
 	st->nic = nic;
 	snprintf(st->bridge, sizeof(st->bridge), "%s", bridge);
-	snprintf(st->what, sizeof(st->what), "%s", what_name);
 	lua_newtable(L);
 	st->frames_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	st->pending_ref = LUA_NOREF;
@@ -638,8 +633,6 @@ void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, const 
 		snprintf(st->site_file, sizeof(st->site_file), "%s", ar.short_src);
 		st->site_line = ar.currentline;
 	}
-	if (br)
-		br->captures++;
 	slot = tylua_slot_alloc(L, TYLUA_K_STREAM, st);
 	tylua_push_handle(L, TYLUA_K_STREAM, slot, TYLUA_STREAM);
 }

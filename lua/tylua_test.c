@@ -90,7 +90,8 @@ static double tylua_wait_opt(lua_State *L, const char *field, double def)
 			   lua_typename(L, t));
 	switch (tylua_parse_duration(L, -1, &v, &unit)) {
 	case 2:
-		luaL_error(L, "wait_until: bad %s string `%s` (expected number with ms/s/m/h suffix)",
+		luaL_error(L,
+			   "wait_until: bad %s string `%s` (expected number with ms/s/m/h suffix)",
 			   field, lua_tostring(L, -1));
 		break;
 	case 3:
@@ -135,7 +136,8 @@ static int test_wait_until(lua_State *L)
 			return 1;
 		lua_pop(L, 1);
 		if (tylua_clock() - start >= timeout)
-			return luaL_error(L, "wait_until: %s not met within %fs", desc, (lua_Number)timeout);
+			return luaL_error(L, "wait_until: %s not met within %fs", desc,
+					  (lua_Number)timeout);
 		tylua_sleep(L, fmin(interval, fmax(0, timeout - (tylua_clock() - start))) * 1000);
 	}
 }
@@ -173,7 +175,8 @@ static int ctx_assert(lua_State *L)
 
 static int tylua_ctx_eq(lua_State *L, bool want_equal)
 {
-	const char *msg = luaL_optstring(L, 4, want_equal ? "assert_eq failed" : "assert_neq failed");
+	const char *msg =
+		luaL_optstring(L, 4, want_equal ? "assert_eq failed" : "assert_neq failed");
 
 	luaL_checkany(L, 3);
 	if (lua_compare(L, 2, 3, LUA_OPEQ) == want_equal)
@@ -199,13 +202,14 @@ static int ctx_assert_contains(lua_State *L)
 	const char *h, *n;
 
 	if (lua_type(L, 2) != LUA_TSTRING || lua_type(L, 3) != LUA_TSTRING)
-		return tylua_ctx_fail(L, "assert_contains: both arguments must be strings (slice 2 limit)");
+		return tylua_ctx_fail(
+			L, "assert_contains: both arguments must be strings (slice 2 limit)");
 	h = lua_tolstring(L, 2, &hl);
 	n = lua_tolstring(L, 3, &nl);
 	if (memmem(h, hl, n, nl))
 		return 0;
-	lua_pushfstring(L, "%s: %s not found in: %s", luaL_optstring(L, 4, "assert_contains failed"),
-			n, h);
+	lua_pushfstring(L, "%s: %s not found in: %s",
+			luaL_optstring(L, 4, "assert_contains failed"), n, h);
 	return tylua_ctx_fail(L, lua_tostring(L, -1));
 }
 
@@ -350,7 +354,8 @@ static void tylua_meta_skip(lua_State *L, size_t i)
 	lua_remove(L, -2);
 	if (lua_type(L, -1) == LUA_TSTRING) {
 		lua_pushfstring(L, "skipped: %s", lua_tostring(L, -1));
-	} else if (lua_toboolean(L, -1) && !(lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == 0)) {
+	} else if (lua_toboolean(L, -1) &&
+		   !(lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) == 0)) {
 		lua_pushliteral(L, "skipped (meta.skip)");
 	} else {
 		lua_pushnil(L);

@@ -13,7 +13,7 @@
 
 #include "tylua_impl.h"
 
-#define check_vm(L, i, what, slot)                                                                 \
+#define check_vm(L, i, what, slot) \
 	((struct tylua_vm *)tylua_check_handle(L, i, TYLUA_K_VM, TYLUA_VM, what, slot))
 
 static const char *const tylua_vm_states[] = {"defined", "booted", "stopped"};
@@ -72,7 +72,8 @@ void tylua_vm_unplug(lua_State *L, struct tylua_vm *vm, const char *bridge, bool
 
 	if (tylua_vm_port(vm, bridge)) {
 		res = tylua_try(L, "guest/detach",
-				json_pack("{s:s, s:s}", "guest", vm->name, "bridge", bridge), &reply);
+				json_pack("{s:s, s:s}", "guest", vm->name, "bridge", bridge),
+				&reply);
 		json_decref(res);
 		json_decref(reply);
 		json_object_set_new(vm->bridges, bridge, json_string(""));
@@ -109,8 +110,8 @@ void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what)
 
 	if (vm->state == TYLUA_VM_BOOTED)
 		return;
-	res = tylua_call(L, "guest/add", json_pack("{s:s, s:b}", "name", vm->name, "ipv6", vm->ipv6),
-			 what);
+	res = tylua_call(L, "guest/add",
+			 json_pack("{s:s, s:b}", "name", vm->name, "ipv6", vm->ipv6), what);
 	json_decref(res);
 	vm->state = TYLUA_VM_BOOTED;
 	tylua_vm_bridges(L, vm);
@@ -273,8 +274,9 @@ static int vm_run(lua_State *L)
 	uint64_t ms, left;
 
 	if (vm->state != TYLUA_VM_BOOTED)
-		return luaL_error(L, "vm:run: vm `%s` is not booted (state: %s). Call vm:boot() first.",
-				  vm->name, tylua_vm_states[vm->state]);
+		return luaL_error(
+			L, "vm:run: vm `%s` is not booted (state: %s). Call vm:boot() first.",
+			vm->name, tylua_vm_states[vm->state]);
 	args = json_pack("{s:s, s:s}", "guest", vm->name, "cmd", cmd);
 	ms = tylua_run_opts(L, cmd, args);
 	left = tylua_remaining_ms(L);
@@ -302,7 +304,8 @@ static int tylua_guest_ifname(const char *name)
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		size_t n = strlen(prefixes[i]);
 
-		if (strncmp(name, prefixes[i], n) == 0 && name[n] && isdigit((unsigned char)name[n]) &&
+		if (strncmp(name, prefixes[i], n) == 0 && name[n] &&
+		    isdigit((unsigned char)name[n]) &&
 		    strspn(name + n, "0123456789") == strlen(name + n))
 			return atoi(name + n);
 	}
@@ -326,9 +329,11 @@ static int vm_nic(lua_State *L)
 	}
 	br = bridge ? tylua_bridge_find(tylua_world(L), bridge, &slot) : NULL;
 	if (!br)
-		return luaL_error(L, "vm:nic: no NIC `%s` on vm `%s` (try a bridge name like `lan` or a "
-				     "guest iface like `eth0`)",
-				  name, vm->name);
+		return luaL_error(
+			L,
+			"vm:nic: no NIC `%s` on vm `%s` (try a bridge name like `lan` or a "
+			"guest iface like `eth0`)",
+			name, vm->name);
 	tylua_nic_push(L, slot, vm->name, true);
 	return 1;
 }
@@ -350,7 +355,8 @@ static int vm_ip(lua_State *L)
 		json_array_foreach(json_object_get(g, "nics"), j, nic) {
 			const char *addr = json_string_value(json_object_get(nic, "address"));
 
-			if (bridge && strcmp(json_string_value(json_object_get(nic, "bridge")), bridge))
+			if (bridge &&
+			    strcmp(json_string_value(json_object_get(nic, "bridge")), bridge) != 0)
 				continue;
 			lua_pushlstring(L, addr, strcspn(addr, "/"));
 			json_decref(list);
@@ -376,9 +382,10 @@ static int vm_tostring(lua_State *L)
 void tylua_vm_open(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{"boot", vm_boot}, {"shutdown", vm_shutdown}, {"state", vm_state},
-		{"name", vm_name}, {"run", vm_run},           {"nic", vm_nic},
-		{"ip", vm_ip},     {NULL, NULL},
+		{"boot", vm_boot},   {"shutdown", vm_shutdown},
+		{"state", vm_state}, {"name", vm_name},
+		{"run", vm_run},     {"nic", vm_nic},
+		{"ip", vm_ip},	     {NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {
 		{"__tostring", vm_tostring},

@@ -34,7 +34,8 @@ static struct {
 } fx;
 
 /* Run cmd with args given as JSON text ('x' for "x") and printf formatting. */
-static json_t *run(const char *cmd, const char *args_fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *run(const char *cmd, const char *args_fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static json_t *run(const char *cmd, const char *args_fmt, ...)
 {
 	char text[2048];
@@ -186,6 +187,7 @@ static void test_two_guests_ping(void **state)
 	assert_string_equal(str(r, "address"), "10.1.0.1/24");
 	assert_true(strncmp(str(r, "port"), "tyl", 3) == 0);
 	assert_true(strlen(str(r, "port")) < IFNAMSIZ);
+	assert_string_equal(str(r, "mac"), "52:54:00:b2:3e:de"); /* Provium's for "a-lan" */
 	r = OK("guest/attach", "{'guest': 'b', 'bridge': 'lan'}");
 	assert_string_equal(str(r, "address"), "10.1.0.2/24");
 	assert_string_equal(sh_ok("a", "getent hosts b.lan"), "10.1.0.2        b.lan b\n");
@@ -193,13 +195,14 @@ static void test_two_guests_ping(void **state)
 	sh_ok("a", "ping -c 1 -W 2 b.lan");
 	sh_ok("b", "ping -c 1 -W 2 a");
 	assert_string_equal(sh_ok("a", "hostname"), "a\n");
+	assert_string_equal(sh_ok("a", "cat /sys/class/net/eth0/address"), "52:54:00:b2:3e:de\n");
 	assert_string_equal(sh_ok("a", "cat /sys/class/net/eth0/carrier"), "1\n");
 	assert_string_equal(sh_ok("a", "ls /sys/class/net | tr '\\n' ' '"), "eth0 lo ");
 	r = OK("guest/list", "{}");
 	assert_int_equal(json_array_size(r), 2);
-	assert_string_equal(str(json_array_get(json_object_get(json_array_get(r, 0), "nics"), 0),
-			       "bridge"),
-			    "lan");
+	assert_string_equal(
+		str(json_array_get(json_object_get(json_array_get(r, 0), "nics"), 0), "bridge"),
+		"lan");
 }
 
 /* eth names follow bridge-name order, across attach and detach. */
@@ -276,7 +279,8 @@ static void test_del_cleans_up(void **state)
 
 	(void)state;
 	OK("guest/add", "{'name': 'a'}");
-	snprintf(port, sizeof(port), "%s", str(OK("guest/attach", "{'guest': 'a', 'bridge': 'lan'}"), "port"));
+	snprintf(port, sizeof(port), "%s",
+		 str(OK("guest/attach", "{'guest': 'a', 'bridge': 'lan'}"), "port"));
 	out = sh_ok("a", "sleep 100 >/dev/null 2>&1 & echo $!");
 	pid = atol(out);
 	assert_true(pid > 0);
@@ -310,9 +314,9 @@ static void test_link(void **state)
 	OK("guest/attach", "{'guest': 'b', 'bridge': 'lan'}");
 	OK("guest/link", "{'guest': 'a', 'bridge': 'lan', 'up': false}");
 	assert_string_equal(sh_ok("a", "cat /sys/class/net/eth0/carrier"), "0\n");
-	assert_int_equal(num(OK("guest/run", "{'guest': 'a', 'cmd': 'ping -c 1 -W 1 b.lan'}"),
-			     "exit_code"),
-			 1);
+	assert_int_equal(
+		num(OK("guest/run", "{'guest': 'a', 'cmd': 'ping -c 1 -W 1 b.lan'}"), "exit_code"),
+		1);
 	OK("guest/link", "{'guest': 'a', 'bridge': 'lan', 'up': true}");
 	sh_ok("a", "ping -c 1 -W 2 b.lan");
 }
@@ -325,30 +329,39 @@ static void test_errors(void **state)
 	OK("guest/add", "{'name': 'a'}");
 	ERR("EEXIST", "already exists", "guest/add", "{'name': 'a'}");
 	ERR("ENOENT", "guest \"zz\" not found", "guest/del", "{'name': 'zz'}");
-	ERR("ENOENT", "bridge \"nope\" not found", "guest/attach", "{'guest': 'a', 'bridge': 'nope'}");
+	ERR("ENOENT", "bridge \"nope\" not found", "guest/attach",
+	    "{'guest': 'a', 'bridge': 'nope'}");
 	ERR("ENOENT", "guest \"zz\" not found", "guest/attach", "{'guest': 'zz', 'bridge': 'lan'}");
 	ERR("EINVAL", "args.subnet", "guest/attach",
 	    "{'guest': 'a', 'bridge': 'lan', 'subnet': '10.1.0.0'}");
 	ERR("EINVAL", "args.subnet", "guest/attach",
 	    "{'guest': 'a', 'bridge': 'lan', 'subnet': 'lan'}");
-	OK("guest/attach", "{'guest': 'a', 'bridge': 'lan'}");
+	ERR("EINVAL", "args.mac", "guest/attach",
+	    "{'guest': 'a', 'bridge': 'lan', 'mac': '01:00:00:00:00:01'}");
+	ERR("EINVAL", "args.mac", "guest/attach", "{'guest': 'a', 'bridge': 'lan', 'mac': 'zz'}");
+	assert_string_equal(str(OK("guest/attach",
+				   "{'guest': 'a', 'bridge': 'lan', 'mac': '02:00:00:00:00:0a'}"),
+				"mac"),
+			    "02:00:00:00:00:0a");
 	ERR("EEXIST", "already attached", "guest/attach", "{'guest': 'a', 'bridge': 'lan'}");
 	ERR("EINVAL", "overlaps bridge \"lan\"", "guest/attach",
 	    "{'guest': 'a', 'bridge': 'wan', 'subnet': '10.1.0.128/25'}");
 	ERR("EINVAL", "not a host", "guest/attach",
 	    "{'guest': 'a', 'bridge': 'wan', 'address': '10.1.0.9'}");
-	ERR("ENOENT", "not attached to bridge \"wan\"", "guest/detach", "{'guest': 'a', 'bridge': 'wan'}");
+	ERR("ENOENT", "not attached to bridge \"wan\"", "guest/detach",
+	    "{'guest': 'a', 'bridge': 'wan'}");
 	ERR("EINVAL", "exactly one", "guest/run", "{'guest': 'a'}");
-	ERR("EINVAL", "exactly one", "guest/run", "{'guest': 'a', 'cmd': 'true', 'argv': ['true']}");
+	ERR("EINVAL", "exactly one", "guest/run",
+	    "{'guest': 'a', 'cmd': 'true', 'argv': ['true']}");
 	ERR("EINVAL", "args.argv[0]", "guest/run", "{'guest': 'a', 'argv': [1]}");
 	ERR("EINVAL", "args.env.X", "guest/run", "{'guest': 'a', 'cmd': 'true', 'env': {'X': 1}}");
 	ERR("ENOENT", "cannot run", "guest/run", "{'guest': 'a', 'argv': ['no-such-program-ty']}");
 	ERR("EINVAL", "args.bogus", "guest/run", "{'guest': 'a', 'cmd': 'true', 'bogus': 1}");
 	/* The port vanished under the guest (bridge deleted): the guest forgets the NIC. */
 	OK("bridge/del", "{'name': 'lan'}");
-	assert_int_equal(json_array_size(json_object_get(json_array_get(OK("guest/list", "{}"), 0),
-						       "nics")),
-			 0);
+	assert_int_equal(
+		json_array_size(json_object_get(json_array_get(OK("guest/list", "{}"), 0), "nics")),
+		0);
 	OK("guest/clear", "{}");
 	assert_int_equal(json_array_size(OK("guest/list", "{}")), 0);
 }

@@ -86,7 +86,7 @@ static void frame_bytes(int i, uint8_t *out, uint32_t *len)
 	for (uint32_t j = 0; j < *len; j++)
 		out[j] = (uint8_t)(i + j);
 	memset(out, 0xff, 6); /* broadcast destination */
-	out[12] = 0x88;       /* local experimental ethertype */
+	out[12] = 0x88; /* local experimental ethertype */
 	out[13] = 0xb5;
 }
 
@@ -107,7 +107,7 @@ static void write_sample(void)
 			.data = data,
 			.caplen = len,
 			.len = len + (i == 5 ? 1000 : 0), /* one truncated frame */
-			.dir = i == 4 ? PCAPNG_DIR_UNKNOWN
+			.dir = i == 4  ? PCAPNG_DIR_UNKNOWN
 			       : i & 1 ? PCAPNG_DIR_INBOUND
 				       : PCAPNG_DIR_OUTBOUND,
 			.comment = i == 4 ? "dropped: drop_partition peer tap2" : NULL,
@@ -121,8 +121,7 @@ static void write_sample(void)
 }
 
 /* Walk the options at p (end at end); check padding; return the value of code or NULL. */
-static const uint8_t *find_opt(const uint8_t *p, const uint8_t *end, uint16_t code,
-			       uint16_t *len)
+static const uint8_t *find_opt(const uint8_t *p, const uint8_t *end, uint16_t code, uint16_t *len)
 {
 	const uint8_t *found = NULL;
 	bool saw_end = false;

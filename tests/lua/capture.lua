@@ -1,0 +1,126 @@
+-- Captures (skipped, with the reason, when the build has no capture/*): Provium's byte-stream
+-- methods over a pcap stream, and tapyard's frame-level methods.
+
+local function need(t)
+    local lan = provium:bridge("probe", {})
+    local a = provium:vm("probe"):boot()
+    lan:attach(a)
+    local ok, e = pcall(function() lan:capture():close() end)
+    a:shutdown()
+    lan:close()
+    if not ok and tostring(e):find("not available") then
+        t:skip("captures are not in this build: " .. tostring(e))
+    end
+end
+
+local function lab3()
+    local lan = provium:bridge("lan", {})
+    local a, b, c = provium:vm("a"):boot(), provium:vm("b"):boot(), provium:vm("c"):boot()
+    lan:attach({a, b, c})
+    return lan, a, b, c
+end
+
+local function le32(s, i)
+    return string.unpack("<I4", s, i)
+end
+
+test("the byte stream is pcap: header, then records", function(t)
+    need(t)
+    local lan, a, b = lab3()
+    local cap = lan:capture()
+    t:assert_eq(tostring(cap), "capture(bridge)")
+    local head = cap:next("1s")
+    t:assert_eq(le32(head, 1), 0xa1b2c3d4)
+    t:assert_eq(le32(head, 21), 1, "linktype Ethernet")
+    a:run("ping -c 1 -p 7461707961726421 b.lan"):assert_ok() -- payload "tapyard!"
+    local upto = cap:read_until("tapyard!", "5s")
+    t:assert(#upto > 16)
+    cap:expect("tapyard!", "5s") -- the reply carries it back
+    local site = cap:creation_site()
+    t:assert_contains(site.file, "capture.lua")
+    t:assert(site.line > 0)
+end)
+
+test("read_until/expect errors, drain, eof, close", function(t)
+    need(t)
+    local lan, a, b = lab3()
+    local cap = lan:capture()
+    t:assert_contains(tostring(t:assert_raises(function() cap:read_until("never-seen", "100ms") end)),
+                      "capture:read_until timed out waiting for never-seen")
+    t:assert_contains(tostring(t:assert_raises(function() cap:expect("never-seen", 0.1) end)),
+                      "capture:expect timed out waiting for never-seen")
+    a:run("ping -c 2 -i 0.1 b.lan"):assert_ok()
+    local chunks = cap:drain("300ms")
+    t:assert(#chunks >= 1)
+    t:assert(not cap:eof())
+    cap:close()
+    cap:close()
+    t:assert(cap:eof())
+    t:assert_eq(cap:next(0), nil)
+    t:assert_contains(tostring(t:assert_raises(function() cap:read_until("x", 0) end)), "capture closed")
+end)
+
+test("frames: count, wait_for, filters", function(t)
+    need(t)
+    local lan, a, b, c = lab3()
+    local cap = lan:capture()
+    a:run("ping -c 3 -i 0.1 b.lan"):assert_ok()
+    local f = cap:wait_for({proto = "icmp", src = a:ip(), dir = "tx"}, "5s")
+    t:assert_eq(f.vm, "a")
+    t:assert_eq(f.nic, "a-lan")
+    t:assert_eq(f.dst_ip, b:ip())
+    t:assert(f.len >= 98 and #f.data == f.caplen)
+    t:assert(f.time > 1.6e9)
+    local g = cap:wait_for({proto = "icmp", src = a:ip(), dir = "tx"}, "5s")
+    t:assert(g.seq > f.seq, "wait_for goes on after the previous match")
+    wait_until(function() return cap:count({proto = "icmp", host = b:ip(), dir = "tx"}) >= 6 end,
+               {timeout = "5s", desc = "3 requests and 3 replies"})
+    t:assert_eq(cap:count({proto = "icmp", vm = "c"}), 0)
+    t:assert(cap:count(function(fr) return fr.proto == "arp" end) >= 0)
+    t:assert(cap:count({min_len = 90, proto = "icmp"}) >= 6)
+    t:assert(#cap:frames({proto = "icmp"}) >= 6)
+    t:assert(#cap:frames() >= 6)
+    t:assert_eq(cap:dropped(), 0)
+    t:assert_contains(tostring(t:assert_raises(function() cap:count({colour = "red"}) end)),
+                      "capture:count: unknown filter key `colour`")
+    t:assert_contains(tostring(t:assert_raises(function() cap:wait_for({proto = "gre"}, "100ms") end)),
+                      "capture:wait_for: no matching frame within 0.1s")
+end)
+
+test("a NIC capture sees only its own NIC", function(t)
+    need(t)
+    local lan, a, b, c = lab3()
+    local cap = a:nic("lan"):capture()
+    b:run("ping -c 2 -i 0.1 c.lan"):assert_ok()
+    a:run("ping -c 1 b.lan"):assert_ok()
+    cap:wait_for({proto = "icmp", src = b:ip(), dst = a:ip(), dir = "rx"}, "5s")
+    t:assert_eq(cap:count({proto = "icmp", dst = c:ip()}), 0)
+    t:assert_eq(cap:count({vm = "b"}), 0, "every frame is a's")
+end)
+
+test("save writes pcapng; stop keeps frames", function(t)
+    need(t)
+    local lan, a, b = lab3()
+    local cap = lan:capture()
+    a:run("ping -c 2 -i 0.1 b.lan"):assert_ok()
+    cap:wait_for({proto = "icmp"}, "5s")
+    local path = os.tmpname()
+    cap:save(path)
+    local f = assert(io.open(path, "rb"))
+    local magic = f:read(4)
+    f:close()
+    os.remove(path)
+    t:assert_eq(magic, "\x0a\x0d\x0d\x0a", "pcapng section header block")
+    local st = cap:stop()
+    t:assert(st.frames >= 2)
+    t:assert_eq(st.dropped, 0)
+    t:assert(cap:count({proto = "icmp"}) >= 2, "frames stay readable")
+end)
+
+test("captures end with their test", function(t)
+    need(t)
+    local lan, a = lab3()
+    local cap = lan:capture()
+    lan:close()
+    t:assert_contains(tostring(t:assert_raises(function() cap:count() end)), "this capture stream was closed")
+end)

@@ -1,0 +1,12 @@
+-- Outcomes the runner must report (tests/e2e_lua.sh checks them): do not "fix" these tests.
+test("passes", function(t) t:assert(true) end)
+test("fails with values", function(t) t:assert_eq(1, 2) end)
+test("sticky failure swallowed by pcall", function(t)
+    pcall(function() t:assert(false, "swallowed") end)
+end)
+test("raises a plain error", function(t) error("plain boom") end)
+test("skips", function(t) t:skip("not here") end)
+test("times out in Lua", {timeout = "300ms"}, function(t) while true do end end)
+test("times out in a guest", {timeout = "500ms"}, function(t)
+    provium:vm("s"):boot():run("sleep 30")
+end)
