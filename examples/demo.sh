@@ -60,3 +60,8 @@ say "per-port counters (seen from each guest's side)"
 lab_ctl counters
 
 say "done; stopping tapyard and deleting the namespaces"
+lab_cleanup
+
+say "the same kind of lab as a Lua test: Provium's link-flap example, run by tapyard test"
+sed -n '/^test(/,$p' "$here/link_flap.lua"
+"$TAPYARD" test "$here/link_flap.lua"

@@ -15,7 +15,8 @@ expect "drop_partition = [1-9]"
 expect "NO-CARRIER"
 expect "a -> c answers again"
 expect "tydemo2 (bridge tydemobr)"
+expect "^1 passed, 0 failed"
 left=$( { ip netns list; ip -br link; } | grep -c '^tydemo')
 [ "$left" -eq 0 ] && echo "ok - nothing left behind" || { echo "not ok - $left tydemo objects left"; fail=$((fail + 1)); }
-echo "$((8 - fail)) passed, $fail failed"
+echo "$((9 - fail)) passed, $fail failed"
 [ $fail -eq 0 ]
