@@ -14,7 +14,7 @@ build=${TAPYARD_BUILD:-$here/build}
 
 packages=(gcc libc6-dev pkg-config meson ninja-build liburing-dev libbpf-dev bpftool clang llvm
 	libnl-3-dev libnl-route-3-dev libjansson-dev liblua5.4-dev lua5.4 libcmocka-dev
-	iproute2 iputils-ping iperf3)
+	iproute2 iputils-ping iperf3 tcpdump python3)
 
 usage() {
 	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # bench/impair.sh - how exactly tapyard's impairments do what they are told, between two namespace
 # guests on real TAPs:
-#   delay   one-way delay of 64-byte UDP probes (one per ms, 2 s) for delay 1 ms and 10 ms, without
+#   delay   one-way delay of 64-byte UDP probes (one per 250 us, 3 s) for delay 1 ms and 10 ms, without
 #           and with jitter (normal, 20% of the delay): observed p50 and p99 against the configured
 #           distribution's (delay; delay + 2.326 jitter), the error being observed minus configured.
 #           The switch's own one-way latency without any rule is shown first: it is part of the error.
-#   rate    UDP flooded through rate 1 Mbit/s .. 5 Gbit/s: the Ethernet bit rate the receiver saw
-#           (frames of payload + 42 bytes, first to last arrival) against the configured rate.
+#   rate    1 Mbit/s .. 5 Gbit/s: the Ethernet bit rate that came through against the configured
+#           rate. udp: UDP flooded through it, frames of payload + 42 bytes counted by the receiver
+#           from first to last arrival (up to 1 Gbit/s: beyond, this machine cannot carry a flood of
+#           single frames). tcp: iperf3 TCP at MTU 9000 (GSO frames, counted as their wire packets):
+#           bytes received plus retransmitted segments (they crossed the link too), times 9014/8948
+#           for the headers, over the run (from 1 Gbit/s).
 #   cost    iperf3 TCP a -> b through tapyard with no rule, and with a 0 ms delay rule on the pair
 #           (every frame takes the impairment path and is sent at once), median of --rounds runs.
 #
-# Usage: bench/impair.sh [--rounds N] [--tapyard PATH]      (root; about two minutes)
+# Usage: bench/impair.sh [--rounds N] [--only delay,rate,cost] [--tapyard PATH]   (root; ~3 min)
 # Owns every name starting with "tyib" (namespaces tyibn0/1, TAPs tyib0/1, bridge tyibbr) and
 # removes them on every exit path. Figures are printed, never asserted.
 set -u -o pipefail
@@ -18,9 +22,11 @@ set -u -o pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TAPYARD=${TAPYARD:-$BENCH_DIR/../build/tapyard}
 ROUNDS=3
+ONLY=delay,rate,cost
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2; shift 2 ;;
+	--only) ONLY=$2; shift 2 ;;
 	--tapyard) TAPYARD=$2; shift 2 ;;
 	*) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
@@ -67,14 +73,29 @@ owd_run() {
 field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
 calc() { python3 -c "print($*)"; }
 
-echo "== one-way delay (64-byte UDP, 1 per ms, 2 s; microseconds) =="
+# tcp_run SECONDS [MSS]: the receiver's goodput in bit/s; with MSS, the bit rate of the bytes
+# that crossed the link (received plus retransmitted segments).
+tcp_run() {
+	lab_exec 1 iperf3 -s -1 -B "$(lab_ip 1)" >/dev/null 2>&1 &
+	local srv=$!
+	BG+=("$srv")
+	sleep 0.3
+	lab_exec 0 iperf3 -c "$(lab_ip 1)" -t "$1" -J 2>/dev/null | python3 -c 'import json, sys
+e = json.load(sys.stdin)["end"]; r = e["sum_received"]; mss = int(sys.argv[1])
+print((r["bytes"] + e["sum_sent"].get("retransmits", 0) * mss) * 8 / r["seconds"])' "${2:-0}"
+	wait "$srv" 2>/dev/null
+}
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+if want delay; then
+echo "== one-way delay (64-byte UDP, 1 per 250 us, 3 s; microseconds) =="
 printf '%-26s %10s %10s %10s %10s %10s %10s\n' rule want_p50 got_p50 err_p50 want_p99 got_p99 err_p99
 delay_row() { # NAME DELAY_MS JITTER_MS [ctl words...]
 	local name=$1 d=$2 j=$3 line w50 w99
 	shift 3
 	lab_ctl impair clear-all >/dev/null
 	[ $# -gt 0 ] && lab_ctl impair set --from "$A" --to "$B" "$@" >/dev/null
-	line=$(owd_run 2 64 1000)
+	line=$(owd_run 3 64 250)
 	w50=$(calc "$d * 1000")
 	w99=$(calc "($d + 2.326 * $j) * 1000")
 	printf '%-26s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n' "$name" "$w50" \
@@ -86,43 +107,43 @@ delay_row "delay 1ms" 1 0 delay 1ms
 delay_row "delay 1ms jitter 0.2ms" 1 0.2 delay 1ms 0.2ms distribution normal
 delay_row "delay 10ms" 10 0 delay 10ms
 delay_row "delay 10ms jitter 2ms" 10 2 delay 10ms 2ms distribution normal
-
 echo
-echo "== rate (UDP flood, 4 s; Ethernet bits of frames the receiver got) =="
-printf '%-10s %14s %14s %9s %10s\n' rate configured achieved error frames
-for i in 0 1; do ip -n "$(lab_ns $i)" link set eth0 mtu 9000; done
-for r in 1000000 10000000 100000000 1000000000 5000000000; do
-	payload=1472
-	[ "$r" -ge 1000000000 ] && payload=8972
-	limit=$((r / 8 / 20)) # 50 ms of queue
+fi
+
+if want rate; then
+echo "== rate (Ethernet bits per second that came through) =="
+printf '%-12s %-5s %14s %14s %9s\n' rate probe configured achieved error
+rate_row() { # RATE PROBE
+	local r=$1 got limit=$(($1 / 8 / 20)) line n win payload=1472 # 50 ms of queue
 	[ $limit -lt 262144 ] && limit=262144
+	[ "$r" -ge 1000000000 ] && payload=8972
 	lab_ctl impair clear-all >/dev/null
 	lab_ctl impair set --from "$A" --to "$B" rate "$r" limit-bytes "$limit" >/dev/null
-	line=$(owd_run 4 $payload 0)
-	n=$(field "$line" received) win=$(field "$line" window)
-	got=$(calc "($n - 1) * ($payload + 42) * 8 / $win if $n and float('$win') > 0 else 0")
-	printf '%-10s %14d %14.0f %8.2f%% %10d\n' "$(calc "'%g Mbit/s' % ($r / 1e6)")" "$r" "$got" \
-		"$(calc "($got - $r) * 100 / $r")" "$n"
-done
-for i in 0 1; do ip -n "$(lab_ns $i)" link set eth0 mtu 1500; done
-
-echo
-echo "== cost: iperf3 TCP a -> b, 5 s, median of $ROUNDS (Gbit/s) =="
-tcp_run() {
-	lab_exec 1 iperf3 -s -1 -B "$(lab_ip 1)" >/dev/null 2>&1 &
-	local srv=$!
-	BG+=("$srv")
-	sleep 0.3
-	lab_exec 0 iperf3 -c "$(lab_ip 1)" -t 5 -J 2>/dev/null |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9)'
-	wait "$srv" 2>/dev/null
+	if [ "$2" = udp ]; then
+		line=$(owd_run 4 $payload 0)
+		n=$(field "$line" received) win=$(field "$line" window)
+		got=$(calc "($n - 1) * ($payload + 42) * 8 / $win if $n and float('$win') > 0 else 0")
+	else
+		got=$(calc "$(tcp_run 6 8948) * 9014 / 8948")
+	fi
+	printf '%-12s %-5s %14d %14.0f %8.2f%%\n' "$(calc "'%g Mbit/s' % ($r / 1e6)")" "$2" "$r" \
+		"$got" "$(calc "($got - $r) * 100 / $r")"
 }
+for i in 0 1; do ip -n "$(lab_ns $i)" link set eth0 mtu 9000; done
+for r in 1000000 10000000 100000000 1000000000; do rate_row $r udp; done
+for r in 1000000000 2000000000 5000000000; do rate_row $r tcp; done
+for i in 0 1; do ip -n "$(lab_ns $i)" link set eth0 mtu 1500; done
+echo
+fi
+
+want cost || exit 0
+echo "== cost: iperf3 TCP a -> b, 5 s, median of $ROUNDS (Gbit/s) =="
 none=() rule=()
 for ((k = 0; k < ROUNDS; k++)); do
 	lab_ctl impair clear-all >/dev/null
-	none+=("$(tcp_run)")
+	none+=("$(calc "'%.2f' % ($(tcp_run 5) / 1e9)")")
 	lab_ctl impair set --from "$A" --to "$B" delay 0ms >/dev/null
-	rule+=("$(tcp_run)")
+	rule+=("$(calc "'%.2f' % ($(tcp_run 5) / 1e9)")")
 done
 lab_ctl impair clear-all >/dev/null
 med() { python3 -c "import statistics, sys; print('%.2f' % statistics.median(map(float, sys.argv[1:])))" "$@"; }

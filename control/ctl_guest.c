@@ -358,7 +358,7 @@ static bool ctl_guest_addr_used(struct cg_set *s, const char *bridge, uint32_t a
 static int ctl_guest_addr(struct cg_set *s, const struct cg_net *n, const char *want,
 			  uint32_t *addr, struct ctl_err *e)
 {
-	uint32_t hosts = (1u << (32 - (n->prefix < 30 ? n->prefix : 30))) - 2, host;
+	uint32_t hosts = (uint32_t)((1ull << (32 - (n->prefix < 30 ? n->prefix : 30))) - 2), host;
 	unsigned int prefix;
 
 	if (want) {

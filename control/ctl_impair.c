@@ -67,10 +67,8 @@ static const struct ctl_knob ctl_ge_knobs[] = {
 };
 
 static const struct ctl_knob ctl_s4_knobs[] = {
-	{"p13", KNOB_PCT, CFG_OFF(s4.p13), 0, 0},
-	{"p31", KNOB_PCT, CFG_OFF(s4.p31), 0, 0},
-	{"p32", KNOB_PCT, CFG_OFF(s4.p32), 0, 0},
-	{"p23", KNOB_PCT, CFG_OFF(s4.p23), 0, 0},
+	{"p13", KNOB_PCT, CFG_OFF(s4.p13), 0, 0}, {"p31", KNOB_PCT, CFG_OFF(s4.p31), 0, 0},
+	{"p32", KNOB_PCT, CFG_OFF(s4.p32), 0, 0}, {"p23", KNOB_PCT, CFG_OFF(s4.p23), 0, 0},
 	{"p14", KNOB_PCT, CFG_OFF(s4.p14), 0, 0},
 };
 
@@ -93,8 +91,8 @@ static int ctl_impair_number(json_t *v, const char *field, double min, double ma
 	return 0;
 }
 
-static int ctl_impair_integer(json_t *v, const char *field, int64_t min, int64_t max,
-			      int64_t *out, struct ctl_err *e)
+static int ctl_impair_integer(json_t *v, const char *field, int64_t min, int64_t max, int64_t *out,
+			      struct ctl_err *e)
 {
 	json_int_t i = json_integer_value(v);
 
@@ -135,7 +133,8 @@ static int ctl_knob_read(const struct ctl_knob *k, json_t *v, const char *field,
 		*(uint64_t *)p = err ? 0 : (uint64_t)llround(d * NS_PER_MS);
 		break;
 	case KNOB_PCT:
-		err = ctl_impair_number(v, field, 0, 100, (double *)p, e);
+		err = ctl_impair_number(v, field, 0, 100, &d, e);
+		memcpy(p, &d, sizeof(d));
 		break;
 	case KNOB_BOOL:
 		if (!json_is_boolean(v))
@@ -170,8 +169,8 @@ static const struct ctl_knob *ctl_knob_find(const struct ctl_knob *t, size_t n, 
 }
 
 /* Read the members of obj named in table t into cfg; unknown members are errors. */
-static int ctl_knobs_read_table(json_t *obj, const struct ctl_knob *t, size_t n,
-				const char *prefix, struct impair_cfg *cfg, struct ctl_err *e)
+static int ctl_knobs_read_table(json_t *obj, const struct ctl_knob *t, size_t n, const char *prefix,
+				struct impair_cfg *cfg, struct ctl_err *e)
 {
 	char field[CTL_FIELD_MAX];
 	const struct ctl_knob *k;
@@ -306,13 +305,15 @@ static int ctl_impair_check(const struct impair_cfg *cfg, const char *prefix, st
 static json_t *ctl_knob_json(const struct ctl_knob *k, const struct impair_cfg *cfg)
 {
 	const char *p = (const char *)cfg + k->off;
+	double d;
 
 	switch (k->type) {
 	case KNOB_MS:
 		return *(const uint64_t *)p ? json_real((double)*(const uint64_t *)p / NS_PER_MS)
 					    : NULL;
 	case KNOB_PCT:
-		return *(const double *)p != 0 ? json_real(*(const double *)p) : NULL;
+		memcpy(&d, p, sizeof(d));
+		return d != 0 ? json_real(d) : NULL;
 	case KNOB_BOOL:
 		return *(const bool *)p ? json_true() : NULL;
 	case KNOB_DIST:
@@ -423,8 +424,9 @@ static int ctl_impair_target(struct ctl *ctl, json_t *args, struct dp_impair_tar
 
 	*t = (struct dp_impair_target){0};
 	if (bridge + port + pair != 1)
-		return ctl_args_fail(e, -EINVAL, "args: give one target: bridge, port and dir, "
-						 "or from and to");
+		return ctl_args_fail(e, -EINVAL,
+				     "args: give one target: bridge, port and dir, "
+				     "or from and to");
 	if (port)
 		return ctl_impair_port_dir(ctl, args, t, e);
 	if (json_object_get(args, "dir"))
@@ -569,8 +571,7 @@ static int cmd_impair_clear(struct ctl *ctl, json_t *args, json_t **result, stru
 	return err ? ctl_impair_fail(err, "impair/clear", e) : 0;
 }
 
-static int cmd_impair_clear_all(struct ctl *ctl, json_t *args, json_t **result,
-				struct ctl_err *e)
+static int cmd_impair_clear_all(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	uint32_t br;
 	int err = ctl_find_bridge_opt(ctl, args, &br, e);
@@ -613,7 +614,7 @@ static int ctl_impair_step(json_t *item, size_t i, const struct impair_cfg *prev
 			   struct impair_step *s, struct ctl_err *e)
 {
 	char prefix[48], field[CTL_FIELD_MAX];
-	double at;
+	double at = 0;
 	int err;
 
 	snprintf(prefix, sizeof(prefix), "args.steps[%zu]", i);
@@ -624,7 +625,10 @@ static int ctl_impair_step(json_t *item, size_t i, const struct impair_cfg *prev
 	if (err)
 		return err;
 	s->at_ns = (uint64_t)llround(at * NS_PER_MS);
-	s->cfg = replace ? (struct impair_cfg){0} : *prev;
+	if (replace)
+		memset(&s->cfg, 0, sizeof(s->cfg));
+	else
+		s->cfg = *prev;
 	s->cfg.seed = 0;
 	err = ctl_knobs_read(item, prefix, ctl_step_extra, &s->cfg, e);
 	return err ? err : ctl_impair_check(&s->cfg, prefix, e);
@@ -645,8 +649,10 @@ static int ctl_impair_steps(json_t *args, const struct impair_cfg *base, bool re
 	json_array_foreach(list, i, item) {
 		err = ctl_impair_step(item, i, i ? &steps[i - 1].cfg : base, replace, &steps[i], e);
 		if (!err && i && steps[i].at_ns <= steps[i - 1].at_ns)
-			err = ctl_args_fail(e, -EINVAL, "args.steps[%zu].at_ms: not after the step "
-							"before", i);
+			err = ctl_args_fail(e, -EINVAL,
+					    "args.steps[%zu].at_ms: not after the step "
+					    "before",
+					    i);
 		if (err)
 			return err;
 	}
@@ -655,19 +661,19 @@ static int ctl_impair_steps(json_t *args, const struct impair_cfg *base, bool re
 }
 
 /* args.repeat and args.period_ms: the period in ns, 0 without repeat. */
-static int ctl_impair_period(json_t *args, uint64_t last_ns, uint64_t *period,
-			     struct ctl_err *e)
+static int ctl_impair_period(json_t *args, uint64_t last_ns, uint64_t *period, struct ctl_err *e)
 {
 	json_t *v = json_object_get(args, "period_ms");
 	bool repeat;
-	double ms;
+	double ms = 0;
 	int err;
 
 	*period = 0;
 	err = ctl_args_bool(args, "repeat", 0, &repeat, e);
 	if (err || !repeat)
-		return err ? err : v ? ctl_args_fail(e, -EINVAL, "args.period_ms: only with repeat")
-				     : 0;
+		return err ? err
+		       : v ? ctl_args_fail(e, -EINVAL, "args.period_ms: only with repeat")
+			   : 0;
 	if (!v)
 		return ctl_args_fail(e, -EINVAL, "args.period_ms: missing (repeat needs it)");
 	err = ctl_impair_number(v, "args.period_ms", 0, 1e12, &ms, e);
@@ -675,7 +681,8 @@ static int ctl_impair_period(json_t *args, uint64_t last_ns, uint64_t *period,
 		return err;
 	*period = (uint64_t)llround(ms * NS_PER_MS);
 	if (*period <= last_ns)
-		return ctl_args_fail(e, -EINVAL, "args.period_ms: must exceed the last step's at_ms");
+		return ctl_args_fail(e, -EINVAL,
+				     "args.period_ms: must exceed the last step's at_ms");
 	return 0;
 }
 
@@ -709,10 +716,10 @@ static int cmd_impair_schedule(struct ctl *ctl, json_t *args, json_t **result, s
 }
 
 /* impair/set takes every knob; the dispatcher checks names against this list. */
-#define CTL_IMPAIR_KNOB_ARGS                                                                       \
-	"delay_ms", "jitter_ms", "delay_corr", "distribution", "keep_order", "loss", "loss_corr",  \
-		"gemodel", "state4", "duplicate", "duplicate_corr", "corrupt", "corrupt_corr",     \
-		"reorder", "reorder_corr", "reorder_gap", "rate_bps", "rate_overhead",             \
+#define CTL_IMPAIR_KNOB_ARGS                                                                      \
+	"delay_ms", "jitter_ms", "delay_corr", "distribution", "keep_order", "loss", "loss_corr", \
+		"gemodel", "state4", "duplicate", "duplicate_corr", "corrupt", "corrupt_corr",    \
+		"reorder", "reorder_corr", "reorder_gap", "rate_bps", "rate_overhead",            \
 		"rate_cell", "limit_packets", "limit_bytes", "seed"
 
 const struct ctl_cmd ctl_impair_cmds[CTL_IMPAIR_NCMDS] = {
@@ -737,7 +744,8 @@ static int ctl_impair_config_item(struct ctl *ctl, json_t *item, const char *pat
 	if (err)
 		return err;
 	json_incref(item);
-	return ctl_config_call(ctl, json_object_get(item, "steps") ? "impair/schedule" : "impair/set",
+	return ctl_config_call(ctl,
+			       json_object_get(item, "steps") ? "impair/schedule" : "impair/set",
 			       item, path, e);
 }
 

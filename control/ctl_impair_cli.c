@@ -73,17 +73,17 @@ static int impair_cli_unit(const char *s, const struct cli_unit *units, double *
 }
 
 static const struct cli_unit cli_time_units[] = {
-	{"", 1}, {"ms", 1}, {"msec", 1}, {"s", 1000}, {"sec", 1000}, {"us", 1e-3},
-	{"usec", 1e-3}, {"ns", 1e-6}, {NULL, 0},
+	{"", 1},      {"ms", 1},      {"msec", 1},  {"s", 1000}, {"sec", 1000},
+	{"us", 1e-3}, {"usec", 1e-3}, {"ns", 1e-6}, {NULL, 0},
 };
 static const struct cli_unit cli_pct_units[] = {{"", 1}, {"%", 1}, {NULL, 0}};
 static const struct cli_unit cli_rate_units[] = {
-	{"", 1}, {"bit", 1}, {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}, {"tbit", 1e12},
+	{"", 1},    {"bit", 1},	   {"kbit", 1e3}, {"mbit", 1e6}, {"gbit", 1e9}, {"tbit", 1e12},
 	{"bps", 8}, {"kbps", 8e3}, {"mbps", 8e6}, {"gbps", 8e9}, {NULL, 0},
 };
 static const struct cli_unit cli_size_units[] = {
-	{"", 1}, {"b", 1}, {"k", 1024}, {"kb", 1024}, {"m", 1048576}, {"mb", 1048576},
-	{"g", 1073741824}, {"gb", 1073741824}, {NULL, 0},
+	{"", 1},	 {"b", 1},	    {"k", 1024},	{"kb", 1024}, {"m", 1048576},
+	{"mb", 1048576}, {"g", 1073741824}, {"gb", 1073741824}, {NULL, 0},
 };
 static const struct cli_unit cli_count_units[] = {{"", 1}, {NULL, 0}};
 

@@ -36,10 +36,10 @@
 #include "gso.h"
 
 #define IMP_NONE 0xffff
-#define IMP_CHAIN 4	   /* port tx, bridge, pair, port rx */
-#define IMP_MAX_WIRE 256   /* wire packets of one GSO frame decided before cutting */
-#define IMP_F_HDR 1	   /* the buffer starts with a virtio-net header */
-#define IMP_F_DUP 2	   /* the second copy of a duplicated packet */
+#define IMP_CHAIN 4 /* port tx, bridge, pair, port rx */
+#define IMP_MAX_WIRE 256 /* wire packets of one GSO frame decided before cutting */
+#define IMP_F_HDR 1 /* the buffer starts with a virtio-net header */
+#define IMP_F_DUP 2 /* the second copy of a duplicated packet */
 
 struct imp_target {
 	bool used;
@@ -60,7 +60,7 @@ struct dp_imp {
 	uint16_t tx[DP_MAX_PORTS], rx[DP_MAX_PORTS];
 	uint16_t pair[DP_MAX_PORTS][DP_MAX_PORTS];
 	unsigned int scheduled; /* targets with a schedule */
-	uint64_t sched_next;	/* earliest pending step, UINT64_MAX: none */
+	uint64_t sched_next; /* earliest pending step, UINT64_MAX: none */
 	struct dq *dq;
 	unsigned int bufs_held; /* queued items holding a receive buffer */
 	bool timer_armed;
@@ -71,13 +71,13 @@ struct dp_imp {
 
 /* What a queued item carries (in dq_item.cookie). */
 struct imp_meta {
-	uint16_t bid;	  /* receive buffer, or TX_SEGBUF | segment buffer */
+	uint16_t bid; /* receive buffer, or TX_SEGBUF | segment buffer */
 	uint16_t out_gen; /* the destination port's generation */
-	uint8_t in;	  /* the input port slot, for hooks */
-	uint8_t flags;	  /* IMP_F_* */
+	uint8_t in; /* the input port slot, for hooks */
+	uint8_t flags; /* IMP_F_* */
 	uint8_t ntgt;
 	uint8_t dupmask; /* chain positions that duplicated (and count both copies) */
-	uint16_t npkts;	 /* wire packets counted in the targets' queues */
+	uint16_t npkts; /* wire packets counted in the targets' queues */
 	uint16_t pad;
 	uint32_t bytes; /* bytes counted in the targets' queues */
 	struct {
@@ -93,6 +93,7 @@ struct imp_chain {
 	unsigned int n;
 	uint16_t idx[IMP_CHAIN];
 	bool per_packet; /* some target needs a decision per wire packet */
+	bool may_delay; /* some target delays or limits the rate: frames may wait */
 };
 
 /* The combined verdict of a chain for one unit (a packet, or a GSO frame kept whole). */
@@ -109,7 +110,7 @@ struct imp_verdict {
 struct imp_unit {
 	uint16_t bid;
 	uint8_t flags;
-	uint32_t len;	/* bytes at the buffer's start: header (IMP_F_HDR) and frame */
+	uint32_t len; /* bytes at the buffer's start: header (IMP_F_HDR) and frame */
 	uint16_t npkts; /* counted in the targets' queues */
 	uint32_t bytes;
 };
@@ -585,13 +586,43 @@ static void imp_chain(struct dp *dp, unsigned int in, unsigned int out, struct i
 					   imp->pair[in][out], imp->rx[out]};
 
 	c->n = 0;
-	c->per_packet = false;
+	c->per_packet = c->may_delay = false;
 	for (unsigned int i = 0; i < IMP_CHAIN; i++) {
+		const struct impair_cfg *cfg;
+
 		if (cells[i] == IMP_NONE)
 			continue;
 		c->idx[c->n++] = cells[i];
-		c->per_packet |= impair_cfg_per_packet(&imp->t[cells[i]].cfg);
+		cfg = &imp->t[cells[i]].cfg;
+		c->per_packet |= impair_cfg_per_packet(cfg);
+		c->may_delay |= cfg->delay_ns || cfg->jitter_ns || cfg->rate_bps;
 	}
+}
+
+/*
+ * Can the delay queue take more? Delayed frames may hold at most half the
+ * receive buffers (like a stuck port), and the queue has a fixed size.
+ */
+static bool imp_room(struct dp *dp)
+{
+	struct dp_imp *imp = dp->imp;
+
+	return imp->bufs_held < dp->cfg.nbufs / 2 && dq_count(imp->dq) < dq_capacity(imp->dq);
+}
+
+/*
+ * The switch's own queue is full: drop before the targets decide, so that a
+ * frame that never waits does not take a slot on a rate-limited link.
+ */
+static bool imp_full(struct dp *dp, const struct imp_chain *c, const struct dp_fwd *fx,
+		     unsigned int out)
+{
+	if (!c->may_delay || imp_room(dp))
+		return false;
+	for (unsigned int i = 0; i < c->n; i++)
+		dp->imp->t[c->idx[i]].st.stats.dropped_queue++;
+	loop_drop(dp, out, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &fx->eth, fx->in);
+	return true;
 }
 
 /*
@@ -639,16 +670,22 @@ static void imp_item(struct dp *dp, const struct imp_unit *u, unsigned int in, u
 		     const struct imp_chain *c, const struct imp_verdict *v, uint8_t flags,
 		     struct dq_item *it)
 {
-	struct imp_meta m = {.bid = u->bid, .out_gen = dp->ports[out].gen, .in = (uint8_t)in,
-			     .flags = (uint8_t)(u->flags | flags), .ntgt = (uint8_t)c->n,
-			     .dupmask = v->dupmask, .npkts = u->npkts, .bytes = u->bytes};
+	struct imp_meta m = {.bid = u->bid,
+			     .out_gen = dp->ports[out].gen,
+			     .in = (uint8_t)in,
+			     .flags = (uint8_t)(u->flags | flags),
+			     .ntgt = (uint8_t)c->n,
+			     .dupmask = v->dupmask,
+			     .npkts = u->npkts,
+			     .bytes = u->bytes};
 
 	for (unsigned int i = 0; i < c->n; i++) {
 		m.tgt[i].idx = c->idx[i];
 		m.tgt[i].gen = dp->imp->t[c->idx[i]].gen;
 	}
 	*it = (struct dq_item){.send_ns = flags & IMP_F_DUP ? v->dup_send_ns : v->send_ns,
-			       .port = out, .len = u->len};
+			       .port = out,
+			       .len = u->len};
 	memcpy(it->cookie, &m, sizeof(m));
 }
 
@@ -714,8 +751,7 @@ static void imp_emit(struct dp *dp, const struct dq_item *it)
 		imp_send(dp, it);
 		return;
 	}
-	/* Delayed frames may hold at most half the receive buffers, like a stuck port. */
-	if ((!(bid & TX_SEGBUF) && imp->bufs_held >= dp->cfg.nbufs / 2) || dq_push(imp->dq, it)) {
+	if (!imp_room(dp) || dq_push(imp->dq, it)) {
 		imp_drop_full(dp, it, CTR_IDX(drop_queue_full));
 		if (bid & TX_SEGBUF)
 			loop_buf_put(dp, bid);
@@ -743,8 +779,8 @@ static void imp_emit_copies(struct dp *dp, const struct imp_unit *u, const struc
 static void imp_count_drop(struct dp *dp, const struct imp_verdict *v, unsigned int out,
 			   const struct frame *eth, unsigned int in)
 {
-	size_t why = v->drop == IMPAIR_DROP_LOSS ? CTR_IDX(drop_impair_loss)
-						 : CTR_IDX(drop_queue_full);
+	size_t why =
+		v->drop == IMPAIR_DROP_LOSS ? CTR_IDX(drop_impair_loss) : CTR_IDX(drop_queue_full);
 
 	loop_drop(dp, out, why, CTR_IDX(rx_dropped), eth, in);
 }
@@ -762,8 +798,8 @@ static uint16_t imp_seg_get(struct dp *dp)
  * header too when out takes one, with its checksum completed and no
  * offload flags, so the receiver checks and sees the damage.
  */
-static bool imp_corrupt_copy(struct dp *dp, const struct dp_fwd *fx, unsigned int out,
-			     uint32_t bit, struct imp_unit *u)
+static bool imp_corrupt_copy(struct dp *dp, const struct dp_fwd *fx, unsigned int out, uint32_t bit,
+			     struct imp_unit *u)
 {
 	size_t hdr = dp->ports[out].hdr_len && dp->ports[fx->in].hdr_len ? VNET_HDR_LEN : 0;
 	size_t len = fx->eth.len + hdr;
@@ -793,8 +829,10 @@ static void imp_fwd_frame(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 			  const struct imp_chain *c)
 {
 	size_t hdr = dp->ports[fx->in].hdr_len;
-	struct imp_unit orig = {.bid = fx->bid, .flags = hdr ? IMP_F_HDR : 0,
-				.len = (uint32_t)(hdr ? fx->all.len : fx->eth.len), .npkts = 1,
+	struct imp_unit orig = {.bid = fx->bid,
+				.flags = hdr ? IMP_F_HDR : 0,
+				.len = (uint32_t)(hdr ? fx->all.len : fx->eth.len),
+				.npkts = 1,
 				.bytes = (uint32_t)fx->eth.len};
 	struct imp_unit first = orig;
 	struct imp_verdict v;
@@ -820,8 +858,11 @@ static bool imp_fwd_whole(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 {
 	unsigned int n;
 	size_t bytes = gso_wire_bytes(&fx->eth, &fx->vh, &n);
-	struct imp_unit u = {.bid = fx->bid, .flags = IMP_F_HDR, .len = (uint32_t)fx->all.len,
-			     .npkts = (uint16_t)n, .bytes = (uint32_t)bytes};
+	struct imp_unit u = {.bid = fx->bid,
+			     .flags = IMP_F_HDR,
+			     .len = (uint32_t)fx->all.len,
+			     .npkts = (uint16_t)n,
+			     .bytes = (uint32_t)bytes};
 	struct imp_verdict v;
 
 	if (n == 0 || n > UINT16_MAX)
@@ -898,8 +939,11 @@ static void imp_fwd_cut(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 	struct imp_verdict v[IMP_MAX_WIRE];
 	unsigned int n;
 	size_t bytes = gso_wire_bytes(&fx->eth, &fx->vh, &n);
-	struct imp_unit whole = {.bid = fx->bid, .flags = IMP_F_HDR, .len = (uint32_t)fx->all.len,
-				 .npkts = (uint16_t)n, .bytes = (uint32_t)bytes};
+	struct imp_unit whole = {.bid = fx->bid,
+				 .flags = IMP_F_HDR,
+				 .len = (uint32_t)fx->all.len,
+				 .npkts = (uint16_t)n,
+				 .bytes = (uint32_t)bytes};
 
 	if (n == 0 || n > IMP_MAX_WIRE) {
 		loop_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth, fx->in);
@@ -923,6 +967,8 @@ bool dp_impair_fwd(struct dp *dp, struct dp_fwd *fx, unsigned int out)
 	imp_chain(dp, fx->in, out, &c);
 	if (!c.n)
 		return false;
+	if (imp_full(dp, &c, fx, out))
+		return true;
 	if (!fx->gso) {
 		imp_fwd_frame(dp, fx, out, &c);
 		return true;

@@ -37,10 +37,10 @@
 #define DP_IMPAIR_MAX_STEPS 256
 
 enum dp_impair_kind {
-	DP_IMPAIR_BRIDGE,  /* a: bridge id */
+	DP_IMPAIR_BRIDGE, /* a: bridge id */
 	DP_IMPAIR_PORT_TX, /* a: port id; what its guest sends */
 	DP_IMPAIR_PORT_RX, /* a: port id; what its guest receives */
-	DP_IMPAIR_PAIR,    /* a: from port id, b: to port id (same bridge) */
+	DP_IMPAIR_PAIR, /* a: from port id, b: to port id (same bridge) */
 };
 
 /* Where an impairment applies. */

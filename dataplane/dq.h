@@ -20,9 +20,9 @@ struct dq;
 /* One queued frame. */
 struct dq_item {
 	uint64_t send_ns; /* when it is due */
-	uint64_t seq;     /* set by dq_push() */
-	uint32_t port;    /* destination, for dq_remove_port() */
-	uint32_t len;     /* bytes, summed by dq_bytes() */
+	uint64_t seq; /* set by dq_push() */
+	uint32_t port; /* destination, for dq_remove_port() */
+	uint32_t len; /* bytes, summed by dq_bytes() */
 	uint64_t cookie[4]; /* the caller's */
 };
 

@@ -136,15 +136,15 @@ static const char *impair_check_pcts(const struct impair_cfg *c)
 		const char *name;
 		double v;
 	} k[] = {
-		{"delay_corr", c->delay_corr},	 {"loss", c->loss},
-		{"loss_corr", c->loss_corr},	 {"gemodel.p", c->ge.p},
-		{"gemodel.r", c->ge.r},		 {"gemodel.h", c->ge.h},
-		{"gemodel.k", c->ge.k},		 {"state4.p13", c->s4.p13},
-		{"state4.p31", c->s4.p31},	 {"state4.p32", c->s4.p32},
-		{"state4.p23", c->s4.p23},	 {"state4.p14", c->s4.p14},
-		{"duplicate", c->duplicate},	 {"duplicate_corr", c->duplicate_corr},
-		{"corrupt", c->corrupt},	 {"corrupt_corr", c->corrupt_corr},
-		{"reorder", c->reorder},	 {"reorder_corr", c->reorder_corr},
+		{"delay_corr", c->delay_corr}, {"loss", c->loss},
+		{"loss_corr", c->loss_corr},   {"gemodel.p", c->ge.p},
+		{"gemodel.r", c->ge.r},	       {"gemodel.h", c->ge.h},
+		{"gemodel.k", c->ge.k},	       {"state4.p13", c->s4.p13},
+		{"state4.p31", c->s4.p31},     {"state4.p32", c->s4.p32},
+		{"state4.p23", c->s4.p23},     {"state4.p14", c->s4.p14},
+		{"duplicate", c->duplicate},   {"duplicate_corr", c->duplicate_corr},
+		{"corrupt", c->corrupt},       {"corrupt_corr", c->corrupt_corr},
+		{"reorder", c->reorder},       {"reorder_corr", c->reorder_corr},
 	};
 
 	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
@@ -193,10 +193,10 @@ bool impair_cfg_per_packet(const struct impair_cfg *cfg)
 
 bool impair_cfg_is_noop(const struct impair_cfg *cfg)
 {
-	struct impair_cfg c = *cfg;
-
-	c.seed = 0;
-	return memcmp(&c, &(struct impair_cfg){0}, sizeof(c)) == 0;
+	if (impair_cfg_per_packet(cfg) || cfg->keep_order)
+		return false;
+	return !cfg->delay_ns && !cfg->jitter_ns && !cfg->rate_bps && !cfg->limit_packets &&
+	       !cfg->limit_bytes;
 }
 
 /* ---- delay ---- */
@@ -383,7 +383,8 @@ static bool impair_queue_full(const struct impair_cfg *cfg, const struct impair_
 
 void impair_release(struct impair_state *st, size_t len, unsigned int npkts)
 {
-	st->stats.queue_packets -= npkts <= st->stats.queue_packets ? npkts : st->stats.queue_packets;
+	st->stats.queue_packets -=
+		npkts <= st->stats.queue_packets ? npkts : st->stats.queue_packets;
 	st->stats.queue_bytes -= len <= st->stats.queue_bytes ? len : st->stats.queue_bytes;
 }
 
@@ -406,8 +407,8 @@ static bool impair_reorder(const struct impair_cfg *cfg, struct impair_state *st
 }
 
 /* Send times of the verdict's copies (wire bytes each) after delay, order and rate. */
-static void impair_send_times(const struct impair_cfg *cfg, struct impair_state *st,
-			      uint64_t now, uint64_t wire, struct impair_verdict *v)
+static void impair_send_times(const struct impair_cfg *cfg, struct impair_state *st, uint64_t now,
+			      uint64_t wire, struct impair_verdict *v)
 {
 	uint64_t send = now + impair_delay_sample(cfg, st);
 
@@ -430,8 +431,8 @@ static void impair_send_times(const struct impair_cfg *cfg, struct impair_state 
 }
 
 /* Count a passing verdict of npkts packets, bytes in all per copy, in st. */
-static void impair_account(struct impair_state *st, const struct impair_verdict *v,
-			   uint64_t bytes, unsigned int npkts)
+static void impair_account(struct impair_state *st, const struct impair_verdict *v, uint64_t bytes,
+			   unsigned int npkts)
 {
 	st->stats.queue_packets += (uint64_t)npkts * v->copies;
 	st->stats.queue_bytes += bytes * v->copies;

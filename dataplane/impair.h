@@ -70,10 +70,10 @@ enum impair_loss_model {
 
 /* Gilbert-Elliott parameters, in percent: netem's p, r, 1-h, 1-k. */
 struct impair_ge {
-	double p;  /* good -> bad */
-	double r;  /* bad -> good */
-	double h;  /* loss probability in the bad state (netem's 1-h) */
-	double k;  /* loss probability in the good state (netem's 1-k) */
+	double p; /* good -> bad */
+	double r; /* bad -> good */
+	double h; /* loss probability in the bad state (netem's 1-h) */
+	double k; /* loss probability in the good state (netem's 1-k) */
 };
 
 /*
@@ -90,33 +90,33 @@ struct impair_cfg {
 	uint64_t jitter_ns;
 	double delay_corr;
 	enum impair_dist dist;
-	bool keep_order;          /* never send a packet before an earlier one */
+	bool keep_order; /* never send a packet before an earlier one */
 	enum impair_loss_model loss_model;
-	double loss;              /* IMPAIR_LOSS_RANDOM */
+	double loss; /* IMPAIR_LOSS_RANDOM */
 	double loss_corr;
-	struct impair_ge ge;      /* IMPAIR_LOSS_GE */
-	struct impair_4state s4;  /* IMPAIR_LOSS_4STATE */
+	struct impair_ge ge; /* IMPAIR_LOSS_GE */
+	struct impair_4state s4; /* IMPAIR_LOSS_4STATE */
 	double duplicate, duplicate_corr;
 	double corrupt, corrupt_corr;
 	double reorder, reorder_corr;
-	uint32_t reorder_gap;     /* 0 with reorder set means 1, as in tc */
-	uint64_t rate_bps;        /* 0: no rate limit */
-	int32_t rate_overhead;    /* bytes added to each packet (may be negative) */
-	uint32_t rate_cell;       /* round each packet up to whole cells of this size */
-	uint32_t limit_packets;   /* 0: no limit */
-	uint64_t limit_bytes;     /* 0: no limit */
-	uint64_t seed;            /* 0: the dataplane picks one (and reports it) */
+	uint32_t reorder_gap; /* 0 with reorder set means 1, as in tc */
+	uint64_t rate_bps; /* 0: no rate limit */
+	int32_t rate_overhead; /* bytes added to each packet (may be negative) */
+	uint32_t rate_cell; /* round each packet up to whole cells of this size */
+	uint32_t limit_packets; /* 0: no limit */
+	uint64_t limit_bytes; /* 0: no limit */
+	uint64_t seed; /* 0: the dataplane picks one (and reports it) */
 };
 
 /* Per-target statistics. */
 struct impair_stats {
-	uint64_t delayed;       /* packets sent later than they arrived */
-	uint64_t dropped_loss;  /* lost to the loss model */
+	uint64_t delayed; /* packets sent later than they arrived */
+	uint64_t dropped_loss; /* lost to the loss model */
 	uint64_t dropped_queue; /* dropped at the queue limit (or the switch's own) */
-	uint64_t dropped_port;  /* dropped while queued: their port went down or away */
-	uint64_t duplicated;    /* extra copies made */
-	uint64_t corrupted;     /* packets with one bit flipped */
-	uint64_t reordered;     /* packets sent ahead of delayed ones */
+	uint64_t dropped_port; /* dropped while queued: their port went down or away */
+	uint64_t duplicated; /* extra copies made */
+	uint64_t corrupted; /* packets with one bit flipped */
+	uint64_t reordered; /* packets sent ahead of delayed ones */
 	uint64_t queue_packets; /* packets decided but not yet released */
 	uint64_t queue_bytes;
 };
@@ -131,11 +131,11 @@ struct impair_state {
 	struct impair_rng rng;
 	double delay_z; /* delay correlation: the AR(1) process */
 	uint8_t loss_last, dup_last, corrupt_last, reorder_last; /* event correlation */
-	uint8_t loss_state;     /* GE: 0 good, 1 bad; 4-state: 1..4 */
+	uint8_t loss_state; /* GE: 0 good, 1 bad; 4-state: 1..4 */
 	uint32_t reorder_count; /* packets delayed since the last reordered one */
-	uint64_t last_send;     /* latest send time given (keep_order) */
-	uint64_t last_depart;   /* when the rate-limited link is free again */
-	uint64_t rate_rem;      /* remainder of bits * 1e9 / rate carried over */
+	uint64_t last_send; /* latest send time given (keep_order) */
+	uint64_t last_depart; /* when the rate-limited link is free again */
+	uint64_t rate_rem; /* remainder of bits * 1e9 / rate carried over */
 	struct impair_stats stats;
 };
 
@@ -149,11 +149,11 @@ enum impair_drop {
 /* What to do with one packet. */
 struct impair_verdict {
 	enum impair_drop drop;
-	unsigned int copies;  /* 1, or 2 when duplicated; 0 when dropped */
-	bool corrupt;         /* flip corrupt_bit of the first copy */
+	unsigned int copies; /* 1, or 2 when duplicated; 0 when dropped */
+	bool corrupt; /* flip corrupt_bit of the first copy */
 	uint32_t corrupt_bit; /* bit index from the start of the frame, below 8 * len */
-	bool reordered;       /* sent now, ahead of delayed packets */
-	uint64_t send_ns;     /* when the first copy leaves */
+	bool reordered; /* sent now, ahead of delayed packets */
+	uint64_t send_ns; /* when the first copy leaves */
 	uint64_t dup_send_ns; /* when the second copy leaves */
 };
 
@@ -164,7 +164,11 @@ struct impair_verdict {
  */
 int impair_cfg_check(const struct impair_cfg *cfg, const char **field);
 
-/* True when cfg impairs nothing (all knobs zero; the seed does not count). */
+/*
+ * impair_cfg_is_noop() - does cfg impair nothing? True without delay, jitter,
+ * loss model, duplicate, corrupt, reorder, rate, limit or keep_order (the
+ * correlations, distribution, gap, overhead, cell size and seed alone do nothing).
+ */
 bool impair_cfg_is_noop(const struct impair_cfg *cfg);
 
 /*

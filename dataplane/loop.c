@@ -9,8 +9,14 @@
  * received buffer, which returns to the ring when its last write completes.
  *
  * Each completion carries a 64-bit tag (kind, slot, generation or write slot)
- * decoded by one switch. After each batch of completions: recycled buffers are
- * published to the ring, stopped reads re-armed, queued commands run.
+ * decoded by one switch. After each batch of completions: delayed frames that
+ * are due go out (dp_impair.c, whose timer wakes the loop for the next one),
+ * recycled buffers are published to the ring, stopped reads re-armed, queued
+ * commands run.
+ *
+ * Impairments sit on the per-output path: when any target exists,
+ * loop_fwd_one() hands the frame to dp_impair_fwd(), which decides, then
+ * sends, queues or drops it through loop_tx_frame() and loop_drop().
  */
 #include <errno.h>
 #include <stddef.h>
@@ -628,7 +634,7 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 	return false;
 }
 
-/* Per-batch work: publish recycled buffers, re-arm stopped reads, publish statistics. */
+/* Per-batch work: due delayed frames, publish recycled buffers, re-arm stopped reads, statistics. */
 static void loop_batch_end(struct dp *dp)
 {
 	dp_impair_run(dp);

@@ -157,7 +157,8 @@ static void test_targets(void **state)
 	ERR("port \"nope\" not found", "impair/set", "{'port': 'nope', 'dir': 'tx'}");
 	ERR("bridge \"nope\" not found", "impair/set", "{'bridge': 'nope'}");
 	ERR("args.to: missing", "impair/set", "{'from': 'p0'}");
-	ERR("args.to: port \"p3\" is on another bridge", "impair/set", "{'from': 'p0', 'to': 'p3'}");
+	ERR("args.to: port \"p3\" is on another bridge", "impair/set",
+	    "{'from': 'p0', 'to': 'p3'}");
 	ERR("args.to: the same port", "impair/set", "{'from': 'p0', 'to': 'p0'}");
 	r = OK("impair/set", "{'from': 'p0', 'to': 'p1', 'delay_ms': 20}");
 	assert_string_equal(json_string_value(json_object_get(r, "from")), "p0");
@@ -216,10 +217,11 @@ static void test_update_and_replace(void **state)
 	seed = json_integer_value(json_object_get(json_object_get(r, "knobs"), "seed"));
 	assert_true(seed > 0);
 	r = OK("impair/set", "{'from': 'p0', 'to': 'p1', 'loss': 10}");
-	assert_true(knob(r, "delay_ms") == 20 && knob(r, "jitter_ms") == 5 && knob(r, "loss") == 10);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "knobs"),
-							      "distribution")),
-			    "uniform");
+	assert_true(knob(r, "delay_ms") == 20 && knob(r, "jitter_ms") == 5 &&
+		    knob(r, "loss") == 10);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "knobs"), "distribution")),
+		"uniform");
 	r = OK("impair/set", "{'from': 'p0', 'to': 'p1', 'mode': 'replace', 'loss': 5}");
 	assert_false(has_knob(r, "delay_ms"));
 	assert_true(knob(r, "loss") == 5);
@@ -263,8 +265,8 @@ static void test_get_clear_list(void **state)
 	(void)state;
 	r = OK("impair/get", "{'bridge': 'br0'}");
 	assert_int_equal(json_object_size(json_object_get(r, "knobs")), 0);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "stats"), "delayed")),
-			 0);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(r, "stats"), "delayed")), 0);
 	OK("impair/set", "{'bridge': 'br0', 'delay_ms': 1}");
 	OK("impair/set", "{'bridge': 'br1', 'delay_ms': 2}");
 	OK("impair/set", "{'port': 'p3', 'dir': 'tx', 'delay_ms': 3}");
@@ -369,11 +371,12 @@ static void test_cli_words(void **state)
 				  "loss 10% 25% duplicate 1 corrupt 0.1% reorder 25% gap 5 "
 				  "rate 100mbit 24 limit 1000 limit-bytes 64kb seed 42 keep-order "
 				  "--replace");
-	want = parse("{'from': 'p0', 'to': 'p1', 'delay_ms': 20.0, 'jitter_ms': 5.0, "
-		     "'delay_corr': 25.0, 'distribution': 'normal', 'loss': 10.0, 'loss_corr': 25.0, "
-		     "'duplicate': 1.0, 'corrupt': 0.1, 'reorder': 25.0, 'reorder_gap': 5, "
-		     "'rate_bps': 100000000, 'rate_overhead': 24, 'limit_packets': 1000, "
-		     "'limit_bytes': 65536, 'seed': 42, 'keep_order': true, 'mode': 'replace'}");
+	want = parse(
+		"{'from': 'p0', 'to': 'p1', 'delay_ms': 20.0, 'jitter_ms': 5.0, "
+		"'delay_corr': 25.0, 'distribution': 'normal', 'loss': 10.0, 'loss_corr': 25.0, "
+		"'duplicate': 1.0, 'corrupt': 0.1, 'reorder': 25.0, 'reorder_gap': 5, "
+		"'rate_bps': 100000000, 'rate_overhead': 24, 'limit_packets': 1000, "
+		"'limit_bytes': 65536, 'seed': 42, 'keep_order': true, 'mode': 'replace'}");
 	assert_true(json_equal(a, want));
 	json_decref(a);
 	json_decref(want);

@@ -89,8 +89,7 @@ static void test_remove_port(void **state)
 	(void)state;
 	assert_int_equal(dq_create(64, &q), 0);
 	for (uint64_t i = 0; i < 60; i++)
-		assert_int_equal(dq_push(q, PTR(item((i * 37) % 61, i % 3 ? 5 : 7, i))),
-				 0);
+		assert_int_equal(dq_push(q, PTR(item((i * 37) % 61, i % 3 ? 5 : 7, i))), 0);
 	assert_int_equal(dq_remove_port(q, 7, on_removed, &r), 20);
 	assert_int_equal(r.n, 20);
 	for (int i = 0; i < r.n; i++)

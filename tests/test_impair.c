@@ -72,10 +72,18 @@ static void run(const struct impair_cfg *cfg, struct impair_state *st, int n, ui
 
 static struct impair_cfg cfg_everything(void)
 {
-	return (struct impair_cfg){.delay_ns = 10 * MS, .jitter_ns = 3 * MS, .delay_corr = 20,
-				   .dist = IMPAIR_DIST_NORMAL, .loss = 10, .loss_corr = 25,
-				   .duplicate = 5, .corrupt = 5, .reorder = 20, .reorder_gap = 3,
-				   .rate_bps = 100000000, .rate_overhead = 24};
+	return (struct impair_cfg){.delay_ns = 10 * MS,
+				   .jitter_ns = 3 * MS,
+				   .delay_corr = 20,
+				   .dist = IMPAIR_DIST_NORMAL,
+				   .loss = 10,
+				   .loss_corr = 25,
+				   .duplicate = 5,
+				   .corrupt = 5,
+				   .reorder = 20,
+				   .reorder_gap = 3,
+				   .rate_bps = 100000000,
+				   .rate_overhead = 24};
 }
 
 static void test_same_seed_same_verdicts(void **state)
@@ -438,7 +446,7 @@ static void test_delay_distributions(void **state)
 	delay_draws(&cfg, d);
 	assert_near(delay_quantile(d, 0.5), 96.80, 0.5);
 	assert_near(delay_quantile(d, 0.9), 108.73, 1.0);
-	assert_true(d[0] >= 93 * MS);      /* floor: 100 - 10 * 2/3 */
+	assert_true(d[0] >= 93 * MS); /* floor: 100 - 10 * 2/3 */
 	assert_true(d[NDELAY - 1] <= 140 * MS); /* cap: 4 jitters */
 	cfg.dist = IMPAIR_DIST_PARETONORMAL; /* (normal + 3 pareto) / 4 */
 	delay_draws(&cfg, d);
@@ -492,7 +500,9 @@ static void test_delay_correlation(void **state)
 static void test_delay_correlation_keeps_distribution(void **state)
 {
 	static uint64_t d[NDELAY];
-	struct impair_cfg cfg = {.delay_ns = 100 * MS, .jitter_ns = 10 * MS, .delay_corr = 50,
+	struct impair_cfg cfg = {.delay_ns = 100 * MS,
+				 .jitter_ns = 10 * MS,
+				 .delay_corr = 50,
 				 .dist = IMPAIR_DIST_NORMAL};
 
 	(void)state;
@@ -668,7 +678,8 @@ static void test_schedule(void **state)
 	assert_int_equal(impair_schedule_at(&s, 7500 * MS), 1);
 	assert_int_equal(impair_schedule_next(&s, 4000 * MS), 5000 * MS);
 	assert_int_equal(impair_schedule_next(&s, 5000 * MS), 7000 * MS);
-	/* A first step after the start: nothing in force at first, the last step across the wrap. */
+	/* A first step after the start: nothing in force at first, the last step across the wrap.
+	 */
 	steps[0].at_ns = 1000 * MS;
 	assert_int_equal(impair_schedule_at(&s, 500 * MS), -1);
 	assert_int_equal(impair_schedule_at(&s, 5500 * MS), 2);

@@ -356,7 +356,7 @@ static void test_delay(void **state)
 	for (size_t i = 0; i < got; i++)
 		d[i] = rd.ts[i] - sent_ts[rd.seq[i]];
 	qsort(d, got, sizeof(d[0]), cmp_u64);
-	assert_true(d[0] >= 20 * MS);		/* never early */
+	assert_true(d[0] >= 20 * MS); /* never early */
 	assert_true(d[got / 2] < 20 * MS + 500 * MS); /* wide: a shared machine */
 	assert_int_equal(stats01(lab).delayed, 1000);
 }
@@ -627,8 +627,11 @@ static size_t build_gso(uint8_t *buf, unsigned int nseg, int dst)
 	f[23] = 6;
 	f[34 + 12] = 5 << 4;
 	f[34 + 13] = 0x18;
-	vnet_hdr_write(&(struct vnet_hdr){.flags = VNET_F_NEEDS_CSUM, .gso_type = VNET_GSO_TCPV4,
-					  .hdr_len = 54, .gso_size = 100, .csum_start = 34,
+	vnet_hdr_write(&(struct vnet_hdr){.flags = VNET_F_NEEDS_CSUM,
+					  .gso_type = VNET_GSO_TCPV4,
+					  .hdr_len = 54,
+					  .gso_size = 100,
+					  .csum_start = 34,
 					  .csum_offset = 16},
 		       buf);
 	return VNET_HDR_LEN + 54 + payload;
