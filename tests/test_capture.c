@@ -32,6 +32,7 @@
 
 #include "capstore.h"
 #include "ctl.h"
+#include "ctl_harness.h"
 #include "log.h"
 #include "pcapng.h"
 
@@ -41,7 +42,6 @@ struct fixture {
 	struct dp *dp;
 	struct ctl *ctl;
 	int peer[NPEERS]; /* peers of p0..p2, all on br0 */
-	json_t *last;
 	char dir[64];
 };
 
@@ -53,57 +53,6 @@ static void mac_of(int i, uint8_t *mac)
 
 	memcpy(mac, m, 6);
 }
-
-/* Run cmd with args given as JSON text ('x' for "x") and printf formatting. */
-static json_t *run(const char *cmd, const char *args_fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static json_t *run(const char *cmd, const char *args_fmt, ...)
-{
-	char text[1024];
-	json_error_t jerr;
-	json_t *args;
-	va_list ap;
-
-	va_start(ap, args_fmt);
-	vsnprintf(text, sizeof(text), args_fmt, ap);
-	va_end(ap);
-	for (char *c = text; *c; c++)
-		if (*c == '\'')
-			*c = '"';
-	args = json_loads(text, JSON_DECODE_ANY, &jerr);
-	if (!args)
-		fail_msg("bad test request %s: %s", text, jerr.text);
-	json_decref(fx.last);
-	fx.last = ctl_call(fx.ctl, cmd, args);
-	return fx.last;
-}
-
-static json_t *last_ok(void)
-{
-	char *s;
-
-	if (ctl_reply_error(fx.last, NULL, NULL) != 0) {
-		s = json_dumps(fx.last, JSON_COMPACT);
-		fail_msg("expected ok: %s", s ? s : "?");
-	}
-	return json_object_get(fx.last, "result");
-}
-
-static void last_err(const char *code, const char *substring)
-{
-	const char *c, *m;
-	char *s;
-
-	if (ctl_reply_error(fx.last, &c, &m) != -EINVAL || !c || !m || strcmp(c, code) != 0 ||
-	    !strstr(m, substring)) {
-		s = json_dumps(fx.last, JSON_COMPACT);
-		fail_msg("expected error %s containing \"%s\", got %s", code, substring,
-			 s ? s : "?");
-	}
-}
-
-#define OK(...) (run(__VA_ARGS__), last_ok())
-#define ERR(code, substring, ...) (run(__VA_ARGS__), last_err(code, substring))
 
 /*
  * An ICMP echo from peer i to peer j (tag in the identifier), 98 bytes like
@@ -188,6 +137,7 @@ static int setup(void **state)
 	assert_int_equal(dp_create(&cfg, &fx.dp), 0);
 	assert_int_equal(dp_start(fx.dp), 0);
 	assert_int_equal(ctl_create(fx.dp, &fx.ctl), 0);
+	th_use(fx.ctl);
 	OK("bridge/add", "{'name': 'br0'}");
 	for (int i = 0; i < NPEERS; i++) {
 		snprintf(name, sizeof(name), "p%d", i);
@@ -203,7 +153,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	json_decref(fx.last);
+	th_use(NULL);
 	ctl_destroy(fx.ctl);
 	dp_destroy(fx.dp);
 	for (int i = 0; i < NPEERS; i++)
@@ -334,9 +284,9 @@ static void test_nic_capture_sees_both_directions(void **state)
 	icmp_frame(1, 0, true, 1, want);
 	check_bytes(f, 1, want, 98);
 	/* the last read said where to go on */
-	assert_int_equal(json_integer_value(json_object_get(last_ok(), "next_cursor")), 3);
+	assert_int_equal(json_integer_value(json_object_get(th_last_ok(), "next_cursor")), 3);
 	OK("capture/read", "{'id': %d, 'cursor': 3}", id);
-	assert_int_equal(json_array_size(json_object_get(last_ok(), "frames")), 0);
+	assert_int_equal(json_array_size(json_object_get(th_last_ok(), "frames")), 0);
 	f = OK("capture/stop", "{'id': %d}", id);
 	assert_int_equal(json_integer_value(json_object_get(f, "frames")), 3);
 	assert_int_equal(json_integer_value(json_object_get(f, "dropped")), 0);
@@ -359,7 +309,7 @@ static void test_snaplen_and_cursor(void **state)
 	f = json_object_get(OK("capture/read", "{'id': %d, 'cursor': 2, 'max': 2}", id), "frames");
 	assert_int_equal(json_array_size(f), 2);
 	assert_int_equal(fint(f, 0, "seq"), 2);
-	assert_int_equal(json_integer_value(json_object_get(last_ok(), "next_cursor")), 4);
+	assert_int_equal(json_integer_value(json_object_get(th_last_ok(), "next_cursor")), 4);
 	/* without data */
 	f = json_object_get(OK("capture/read", "{'id': %d, 'data': false}", id), "frames");
 	assert_null(json_object_get(json_array_get(f, 0), "data"));

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "ctl.h"
+#include "ctl_harness.h"
 #include "log.h"
 
 #define NPEERS 4
@@ -34,7 +35,6 @@ struct fixture {
 	struct dp *dp;
 	struct ctl *ctl;
 	int peer[NPEERS]; /* peers of p0..p3: p0-p2 on br0, p3 on br1 */
-	json_t *last; /* the last reply, freed by the next request */
 };
 
 static struct fixture fx;
@@ -47,64 +47,6 @@ static void mac_of(int i, uint8_t *mac)
 
 	memcpy(mac, m, 6);
 }
-
-/* Run cmd with args given as JSON text with single quotes and printf formatting. */
-static json_t *run(const char *cmd, const char *args_fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static json_t *run(const char *cmd, const char *args_fmt, ...)
-{
-	char text[1024];
-	json_error_t jerr;
-	json_t *args;
-	va_list ap;
-
-	va_start(ap, args_fmt);
-	vsnprintf(text, sizeof(text), args_fmt, ap);
-	va_end(ap);
-	for (char *c = text; *c; c++)
-		if (*c == '\'')
-			*c = '"';
-	args = json_loads(text, JSON_DECODE_ANY, &jerr);
-	if (!args)
-		fail_msg("bad test request %s: %s", text, jerr.text);
-	json_decref(fx.last);
-	fx.last = ctl_call(fx.ctl, cmd, args);
-	return fx.last;
-}
-
-static void dump_last(const char *why)
-{
-	char *s = json_dumps(fx.last, JSON_COMPACT);
-
-	print_error("%s: %s\n", why, s ? s : "?");
-	free(s);
-}
-
-/* The result of the last reply, which must be ok. */
-static json_t *last_ok(void)
-{
-	if (ctl_reply_error(fx.last, NULL, NULL) != 0) {
-		dump_last("expected ok");
-		fail();
-	}
-	return json_object_get(fx.last, "result");
-}
-
-/* The last reply must be an error with code and a message containing substring. */
-static void last_err(const char *code, const char *substring)
-{
-	const char *c, *m;
-
-	if (ctl_reply_error(fx.last, &c, &m) != -EINVAL || !c || !m || strcmp(c, code) != 0 ||
-	    !strstr(m, substring)) {
-		print_error("expected error %s containing \"%s\"\n", code, substring);
-		dump_last("got");
-		fail();
-	}
-}
-
-#define OK(...) (run(__VA_ARGS__), last_ok())
-#define ERR(code, substring, ...) (run(__VA_ARGS__), last_err(code, substring))
 
 static void add_pair(const char *bridge, int i)
 {
@@ -126,6 +68,7 @@ static int setup(void **state)
 	assert_int_equal(dp_create(&cfg, &fx.dp), 0);
 	assert_int_equal(dp_start(fx.dp), 0);
 	assert_int_equal(ctl_create(fx.dp, &fx.ctl), 0);
+	th_use(fx.ctl);
 	OK("bridge/add", "{'name': 'br0'}");
 	OK("bridge/add", "{'name': 'br1'}");
 	for (int i = 0; i < NPEERS; i++)
@@ -136,7 +79,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	json_decref(fx.last);
+	th_use(NULL);
 	ctl_destroy(fx.ctl);
 	dp_destroy(fx.dp);
 	for (int i = 0; i < NPEERS; i++)
@@ -219,8 +162,7 @@ static const char *item_str(json_t *a, size_t i, const char *key)
 /* Dispatch a whole request (stolen) and keep its reply as the last one. */
 static void send_req(json_t *req)
 {
-	json_decref(fx.last);
-	fx.last = ctl_dispatch(fx.ctl, req);
+	th_set_last(ctl_dispatch(fx.ctl, req));
 	json_decref(req);
 }
 
@@ -228,13 +170,13 @@ static void test_request_envelope(void **state)
 {
 	(void)state;
 	send_req(json_pack("[]"));
-	last_err("EINVAL", "request: expected an object");
+	th_last_err("EINVAL", "request: expected an object");
 	send_req(json_pack("{s:i}", "args", 1));
-	last_err("EINVAL", "cmd: missing");
+	th_last_err("EINVAL", "cmd: missing");
 	send_req(json_pack("{s:i}", "cmd", 1));
-	last_err("EINVAL", "cmd: expected a string");
+	th_last_err("EINVAL", "cmd: expected a string");
 	send_req(json_pack("{s:s, s:s}", "cmd", "status", "bogus", "x"));
-	last_err("EINVAL", "bogus: unknown request field");
+	th_last_err("EINVAL", "bogus: unknown request field");
 	ERR("ENOSYS", "unknown command \"foo/bar\"", "foo/bar", "{}");
 	ERR("EINVAL", "args: expected an object", "status", "[1]");
 	ERR("EINVAL", "args.name: unknown argument", "status", "{'name': 'x'}");
@@ -243,11 +185,11 @@ static void test_request_envelope(void **state)
 
 	/* The id is echoed in replies, ok or not. */
 	send_req(json_pack("{s:s, s:i}", "cmd", "status", "id", 42));
-	last_ok();
-	assert_int_equal(json_integer_value(json_object_get(fx.last, "id")), 42);
+	th_last_ok();
+	assert_int_equal(json_integer_value(json_object_get(th_last(), "id")), 42);
 	send_req(json_pack("{s:s, s:s}", "cmd", "nope", "id", "a"));
-	last_err("ENOSYS", "unknown command");
-	assert_string_equal(json_string_value(json_object_get(fx.last, "id")), "a");
+	th_last_err("ENOSYS", "unknown command");
+	assert_string_equal(json_string_value(json_object_get(th_last(), "id")), "a");
 }
 
 static void test_dispatch_text(void **state)
@@ -267,17 +209,15 @@ static void test_dispatch_text(void **state)
 	free(out);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		out = ctl_dispatch_text(fx.ctl, bad[i], strlen(bad[i]));
-		json_decref(fx.last);
-		fx.last = json_loads(out, 0, NULL);
+		th_set_last(json_loads(out, 0, NULL));
 		free(out);
-		last_err("EINVAL", "request: invalid JSON");
+		th_last_err("EINVAL", "request: invalid JSON");
 	}
 	/* Trailing garbage past the length is not read. */
 	out = ctl_dispatch_text(fx.ctl, "{\"cmd\": \"status\"}garbage", 17);
-	json_decref(fx.last);
-	fx.last = json_loads(out, 0, NULL);
+	th_set_last(json_loads(out, 0, NULL));
 	free(out);
-	last_ok();
+	th_last_ok();
 }
 
 static void test_reply_error(void **state)

@@ -23,8 +23,13 @@
 #include "ctl.h"
 #include "ctl_cli.h"
 #include "ctl_config.h"
+#include "ctl_harness.h"
 #include "ctl_impair_cli.h"
 #include "log.h"
+
+/* Here every error is checked by its message alone. */
+#undef ERR
+#define ERR(substring, ...) (th_run(__VA_ARGS__), th_last_err(NULL, substring))
 
 #define NPEERS 4
 
@@ -32,72 +37,9 @@ struct fixture {
 	struct dp *dp;
 	struct ctl *ctl;
 	int peer[NPEERS]; /* p0-p2 on br0, p3 on br1 */
-	json_t *last;
 };
 
 static struct fixture fx;
-
-/* JSON text with single quotes, printf-formatted, parsed. */
-static json_t *json_of(const char *fmt, va_list ap)
-{
-	char text[2048];
-	json_error_t jerr;
-	json_t *v;
-
-	vsnprintf(text, sizeof(text), fmt, ap);
-	for (char *c = text; *c; c++)
-		if (*c == '\'')
-			*c = '"';
-	v = json_loads(text, JSON_DECODE_ANY, &jerr);
-	if (!v)
-		fail_msg("bad test JSON %s: %s", text, jerr.text);
-	return v;
-}
-
-static json_t *run(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static json_t *run(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	json_t *args;
-
-	va_start(ap, fmt);
-	args = json_of(fmt, ap);
-	va_end(ap);
-	json_decref(fx.last);
-	fx.last = ctl_call(fx.ctl, cmd, args);
-	return fx.last;
-}
-
-static void dump_last(const char *why)
-{
-	char *s = json_dumps(fx.last, JSON_COMPACT);
-
-	print_error("%s: %s\n", why, s ? s : "?");
-	free(s);
-}
-
-static json_t *last_ok(void)
-{
-	if (ctl_reply_error(fx.last, NULL, NULL) != 0) {
-		dump_last("expected ok");
-		fail();
-	}
-	return json_object_get(fx.last, "result");
-}
-
-static void last_err(const char *substring)
-{
-	const char *m;
-
-	if (ctl_reply_error(fx.last, NULL, &m) != -EINVAL || !m || !strstr(m, substring)) {
-		print_error("expected an error containing \"%s\"\n", substring);
-		dump_last("got");
-		fail();
-	}
-}
-
-#define OK(...) (run(__VA_ARGS__), last_ok())
-#define ERR(substring, ...) (run(__VA_ARGS__), last_err(substring))
 
 /* The knob key of the result r, as a number (0 when absent). */
 static double knob(json_t *r, const char *key)
@@ -120,6 +62,7 @@ static int setup(void **state)
 	assert_int_equal(dp_create(&cfg, &fx.dp), 0);
 	assert_int_equal(dp_start(fx.dp), 0);
 	assert_int_equal(ctl_create(fx.dp, &fx.ctl), 0);
+	th_use(fx.ctl);
 	OK("bridge/add", "{'name': 'br0'}");
 	OK("bridge/add", "{'name': 'br1'}");
 	for (int i = 0; i < NPEERS; i++) {
@@ -136,7 +79,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	json_decref(fx.last);
+	th_use(NULL);
 	ctl_destroy(fx.ctl);
 	dp_destroy(fx.dp);
 	for (int i = 0; i < NPEERS; i++)
@@ -325,7 +268,7 @@ static json_t *parse(const char *fmt, ...)
 	json_t *v;
 
 	va_start(ap, fmt);
-	v = json_of(fmt, ap);
+	v = th_vjson(fmt, ap);
 	va_end(ap);
 	return v;
 }

@@ -24,70 +24,14 @@
 #include <cmocka.h>
 
 #include "ctl.h"
+#include "ctl_harness.h"
 #include "guest.h"
 #include "log.h"
 
 static struct {
 	struct dp *dp;
 	struct ctl *ctl;
-	json_t *last;
 } fx;
-
-/* Run cmd with args given as JSON text ('x' for "x") and printf formatting. */
-static json_t *run(const char *cmd, const char *args_fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static json_t *run(const char *cmd, const char *args_fmt, ...)
-{
-	char text[2048];
-	json_error_t jerr;
-	json_t *args;
-	va_list ap;
-
-	va_start(ap, args_fmt);
-	vsnprintf(text, sizeof(text), args_fmt, ap);
-	va_end(ap);
-	for (char *c = text; *c; c++)
-		if (*c == '\'')
-			*c = '"';
-	args = json_loads(text, JSON_DECODE_ANY, &jerr);
-	if (!args)
-		fail_msg("bad test request %s: %s", text, jerr.text);
-	json_decref(fx.last);
-	fx.last = ctl_call(fx.ctl, cmd, args);
-	return fx.last;
-}
-
-static void dump_last(const char *why)
-{
-	char *s = json_dumps(fx.last, JSON_COMPACT);
-
-	print_error("%s: %s\n", why, s ? s : "?");
-	free(s);
-}
-
-static json_t *last_ok(void)
-{
-	if (ctl_reply_error(fx.last, NULL, NULL) != 0) {
-		dump_last("expected ok");
-		fail();
-	}
-	return json_object_get(fx.last, "result");
-}
-
-static void last_err(const char *code, const char *substring)
-{
-	const char *c, *m;
-
-	if (ctl_reply_error(fx.last, &c, &m) != -EINVAL || !c || !m || strcmp(c, code) != 0 ||
-	    !strstr(m, substring)) {
-		print_error("expected error %s containing \"%s\"\n", code, substring);
-		dump_last("got");
-		fail();
-	}
-}
-
-#define OK(...) (run(__VA_ARGS__), last_ok())
-#define ERR(code, substring, ...) (run(__VA_ARGS__), last_err(code, substring))
 
 static const char *str(json_t *obj, const char *key)
 {
@@ -114,9 +58,8 @@ static json_t *sh(const char *g, const char *cmd, json_t *env)
 
 	if (env)
 		json_object_set_new(args, "env", env);
-	json_decref(fx.last);
-	fx.last = ctl_call(fx.ctl, "guest/run", args);
-	return last_ok();
+	th_call("guest/run", args);
+	return th_last_ok();
 }
 
 /* Run cmd in guest g; it must exit 0. Returns its stdout (valid until the next request). */
@@ -125,7 +68,7 @@ static const char *sh_ok(const char *g, const char *cmd)
 	json_t *r = sh(g, cmd, NULL);
 
 	if (num(r, "exit_code") != 0) {
-		dump_last(cmd);
+		th_dump_last(cmd);
 		fail();
 	}
 	return str(r, "stdout");
@@ -141,6 +84,7 @@ static int setup(void **state)
 	assert_int_equal(dp_create(&cfg, &fx.dp), 0);
 	assert_int_equal(dp_start(fx.dp), 0);
 	assert_int_equal(ctl_create(fx.dp, &fx.ctl), 0);
+	th_use(fx.ctl);
 	OK("bridge/add", "{'name': 'lan'}");
 	OK("bridge/add", "{'name': 'wan'}");
 	return 0;
@@ -149,8 +93,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	json_decref(fx.last);
-	fx.last = NULL;
+	th_use(NULL);
 	ctl_destroy(fx.ctl);
 	dp_destroy(fx.dp);
 	return 0;

@@ -25,56 +25,27 @@
 
 #include "dp.h"
 #include "frame.h"
+#include "pair_harness.h"
 
-#define NPORTS 3
-
-struct lab {
-	struct dp *dp;
-	uint32_t br;
-	uint32_t id[NPORTS];
-	int peer[NPORTS];
-};
+#define NPORTS PH_NPORTS
 
 static bool no_multishot;
 
 static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-static void mac_of(int i, uint8_t *mac)
-{
-	const uint8_t m[6] = {0x02, 0, 0, 0, 0, (uint8_t)(0x10 + i)};
-
-	memcpy(mac, m, 6);
-}
-
 static int lab_setup(void **state)
 {
 	static struct lab lab;
 	struct dp_config cfg = {.nbufs = 64, .buf_size = 4096, .no_multishot = no_multishot};
-	char name[16];
 
-	memset(&lab, 0, sizeof(lab));
-	assert_int_equal(dp_create(&cfg, &lab.dp), 0);
-	assert_int_equal(dp_start(lab.dp), 0);
-	assert_int_equal(dp_bridge_add(lab.dp, "br0", &lab.br), 0);
-	for (int i = 0; i < NPORTS; i++) {
-		struct port *p;
-
-		snprintf(name, sizeof(name), "p%d", i);
-		assert_int_equal(port_pair_open(name, &p, &lab.peer[i]), 0);
-		assert_int_equal(dp_port_add(lab.dp, lab.br, p, &lab.id[i]), 0);
-	}
+	ph_lab_open(&lab, &cfg);
 	*state = &lab;
 	return 0;
 }
 
 static int lab_teardown(void **state)
 {
-	struct lab *lab = *state;
-
-	dp_destroy(lab->dp);
-	for (int i = 0; i < NPORTS; i++)
-		if (lab->peer[i] >= 0)
-			close(lab->peer[i]);
+	ph_lab_close(*state);
 	return 0;
 }
 
@@ -85,7 +56,7 @@ static void send_frame(struct lab *lab, int i, const uint8_t *dst, uint8_t tag, 
 
 	assert_true(len >= 15 && len <= sizeof(f));
 	memcpy(f, dst, 6);
-	mac_of(i, f + 6);
+	ph_mac_of(i, f + 6);
 	f[12] = 0x88;
 	f[13] = 0xb5; /* local experimental ethertype */
 	f[14] = tag;
@@ -96,7 +67,7 @@ static void send_to(struct lab *lab, int from, int to, uint8_t tag)
 {
 	uint8_t dst[6];
 
-	mac_of(to, dst);
+	ph_mac_of(to, dst);
 	send_frame(lab, from, dst, tag, 60);
 }
 
@@ -196,7 +167,7 @@ static void test_fdb_dump_and_flush(void **state)
 		uint8_t m[6];
 		int who = e[i].port == lab->id[0] ? 0 : 1;
 
-		mac_of(who, m);
+		ph_mac_of(who, m);
 		assert_memory_equal(e[i].mac, m, 6);
 	}
 	assert_int_equal(dp_fdb_flush(lab->dp, lab->br, lab->id[0]), 0);
@@ -517,7 +488,7 @@ static size_t build_tcp4(uint8_t *f, size_t payload_len)
 	size_t ip_len = 20 + 20 + payload_len;
 
 	memset(f, 0, 54 + payload_len);
-	mac_of(0, f);
+	ph_mac_of(0, f);
 	memcpy(f + 6, (uint8_t[]){0x02, 0, 0, 0, 0, 0x20}, 6);
 	f[12] = 0x08;
 	f[14] = 0x45;

@@ -29,18 +29,12 @@
 #include "dp.h"
 #include "dp_impair.h"
 #include "frame.h"
+#include "pair_harness.h"
 
-#define NPORTS 3
+#define NPORTS PH_NPORTS
 #define NBUFS 4096
 #define MAXF 40000
 #define MS 1000000ull
-
-struct lab {
-	struct dp *dp;
-	uint32_t br;
-	uint32_t id[NPORTS];
-	int peer[NPORTS];
-};
 
 /* What port 1's peer received: sequence numbers, times, and the frames' bytes. */
 struct reader {
@@ -65,13 +59,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void mac_of(int i, uint8_t *mac)
-{
-	const uint8_t m[6] = {0x02, 0, 0, 0, 0, (uint8_t)(0x10 + i)};
-
-	memcpy(mac, m, 6);
-}
-
 /* Frame seq from port i to port j (broadcast when j < 0), len bytes, seq at offset 14. */
 static void send_seq(struct lab *lab, int i, int j, uint32_t seq, size_t len)
 {
@@ -79,8 +66,8 @@ static void send_seq(struct lab *lab, int i, int j, uint32_t seq, size_t len)
 
 	memset(f, 0xff, 6);
 	if (j >= 0)
-		mac_of(j, f);
-	mac_of(i, f + 6);
+		ph_mac_of(j, f);
+	ph_mac_of(i, f + 6);
 	f[12] = 0x88;
 	f[13] = 0xb5;
 	memcpy(f + 14, &seq, sizeof(seq));
@@ -145,19 +132,8 @@ static int lab_setup(void **state)
 {
 	static struct lab lab;
 	struct dp_config cfg = {.nbufs = NBUFS, .buf_size = 4096};
-	char name[16];
 
-	memset(&lab, 0, sizeof(lab));
-	assert_int_equal(dp_create(&cfg, &lab.dp), 0);
-	assert_int_equal(dp_start(lab.dp), 0);
-	assert_int_equal(dp_bridge_add(lab.dp, "br0", &lab.br), 0);
-	for (int i = 0; i < NPORTS; i++) {
-		struct port *p;
-
-		snprintf(name, sizeof(name), "p%d", i);
-		assert_int_equal(port_pair_open(name, &p, &lab.peer[i]), 0);
-		assert_int_equal(dp_port_add(lab.dp, lab.br, p, &lab.id[i]), 0);
-	}
+	ph_lab_open(&lab, &cfg);
 	/* Everyone announces itself, so frames to port 1 go to port 1 only. */
 	for (int i = 0; i < NPORTS; i++)
 		send_seq(&lab, i, -1, 0, 60);
@@ -169,12 +145,7 @@ static int lab_setup(void **state)
 
 static int lab_teardown(void **state)
 {
-	struct lab *lab = *state;
-
-	dp_destroy(lab->dp);
-	for (int i = 0; i < NPORTS; i++)
-		if (lab->peer[i] >= 0)
-			close(lab->peer[i]);
+	ph_lab_close(*state);
 	return 0;
 }
 
@@ -484,7 +455,7 @@ static void test_corrupt_private_copy(void **state)
 	settle(lab, 1);
 	reader_stop();
 	memset(want, 0xff, 6);
-	mac_of(0, want + 6);
+	ph_mac_of(0, want + 6);
 	want[12] = 0x88;
 	want[13] = 0xb5;
 	want[14] = 5;
@@ -617,7 +588,7 @@ static size_t build_gso(uint8_t *buf, unsigned int nseg, int dst)
 	uint8_t *f = buf + VNET_HDR_LEN;
 
 	memset(buf, 0, VNET_HDR_LEN + 54 + payload);
-	mac_of(dst < 0 ? 0x89 : dst, f);
+	ph_mac_of(dst < 0 ? 0x89 : dst, f);
 	memcpy(f + 6, (uint8_t[]){0x02, 0, 0, 0, 0, 0x20}, 6);
 	f[12] = 0x08;
 	f[14] = 0x45;

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl_harness: the selected dispatcher and the last reply for the tests that
+ * drive ctl_call(); see ctl_harness.h.
+ */
+#include "ctl_harness.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ctl.h"
+
+static struct ctl *th_ctl;
+static json_t *th_reply;
+
+void th_use(struct ctl *ctl)
+{
+	th_set_last(NULL);
+	th_ctl = ctl;
+}
+
+json_t *th_vjson(const char *fmt, va_list ap)
+{
+	char text[2048];
+	json_error_t jerr;
+	json_t *v;
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	for (char *c = text; *c; c++)
+		if (*c == '\'')
+			*c = '"';
+	v = json_loads(text, JSON_DECODE_ANY, &jerr);
+	if (!v)
+		fail_msg("bad test JSON %s: %s", text, jerr.text);
+	return v;
+}
+
+json_t *th_run(const char *cmd, const char *args_fmt, ...)
+{
+	json_t *args;
+	va_list ap;
+
+	va_start(ap, args_fmt);
+	args = th_vjson(args_fmt, ap);
+	va_end(ap);
+	return th_call(cmd, args);
+}
+
+json_t *th_call(const char *cmd, json_t *args)
+{
+	th_set_last(ctl_call(th_ctl, cmd, args));
+	return th_reply;
+}
+
+void th_set_last(json_t *reply)
+{
+	json_decref(th_reply);
+	th_reply = reply;
+}
+
+json_t *th_last(void)
+{
+	return th_reply;
+}
+
+void th_dump_last(const char *why)
+{
+	char *s = json_dumps(th_reply, JSON_COMPACT);
+
+	print_error("%s: %s\n", why, s ? s : "?");
+	free(s);
+}
+
+json_t *th_last_ok(void)
+{
+	if (ctl_reply_error(th_reply, NULL, NULL) != 0) {
+		th_dump_last("expected ok");
+		fail();
+	}
+	return json_object_get(th_reply, "result");
+}
+
+void th_last_err(const char *code, const char *substring)
+{
+	const char *c = NULL, *m = NULL;
+
+	if (ctl_reply_error(th_reply, &c, &m) != -EINVAL || !m || !strstr(m, substring) ||
+	    (code && (!c || strcmp(c, code) != 0))) {
+		if (code)
+			print_error("expected error %s containing \"%s\"\n", code, substring);
+		else
+			print_error("expected an error containing \"%s\"\n", substring);
+		th_dump_last("got");
+		fail();
+	}
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pair_harness: setting up and tearing down the loop tests' lab of `pair`
+ * ports; see pair_harness.h.
+ */
+#include "pair_harness.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+void ph_mac_of(int i, uint8_t *mac)
+{
+	const uint8_t m[6] = {0x02, 0, 0, 0, 0, (uint8_t)(0x10 + i)};
+
+	memcpy(mac, m, 6);
+}
+
+void ph_lab_open(struct lab *lab, const struct dp_config *cfg)
+{
+	char name[16];
+
+	memset(lab, 0, sizeof(*lab));
+	assert_int_equal(dp_create(cfg, &lab->dp), 0);
+	assert_int_equal(dp_start(lab->dp), 0);
+	assert_int_equal(dp_bridge_add(lab->dp, "br0", &lab->br), 0);
+	for (int i = 0; i < PH_NPORTS; i++) {
+		struct port *p;
+
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_int_equal(port_pair_open(name, &p, &lab->peer[i]), 0);
+		assert_int_equal(dp_port_add(lab->dp, lab->br, p, &lab->id[i]), 0);
+	}
+}
+
+void ph_lab_close(struct lab *lab)
+{
+	dp_destroy(lab->dp);
+	for (int i = 0; i < PH_NPORTS; i++)
+		if (lab->peer[i] >= 0)
+			close(lab->peer[i]);
+}

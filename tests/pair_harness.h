@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pair_harness: the lab the loop tests run over without root: a running
+ * dataplane with one bridge br0 and PH_NPORTS `pair` ports p0.. on it, the
+ * test holding the peer end of each, and the MAC address peer i sends from.
+ */
+#ifndef TAPYARD_TESTS_PAIR_HARNESS_H
+#define TAPYARD_TESTS_PAIR_HARNESS_H
+
+#include <stdint.h>
+
+#include "dp.h"
+
+#define PH_NPORTS 3
+
+struct lab {
+	struct dp *dp;
+	uint32_t br;
+	uint32_t id[PH_NPORTS];
+	int peer[PH_NPORTS]; /* the test's end of port i; -1 once closed */
+};
+
+/*
+ * ph_mac_of() - the source MAC address of peer i (02:00:00:00:00:1i).
+ * @i: the peer
+ * @mac: receives 6 bytes
+ */
+void ph_mac_of(int i, uint8_t *mac);
+
+/*
+ * ph_lab_open() - start a dataplane with br0 and pair ports p0..; fails the test on error.
+ * @lab: filled in (zeroed first)
+ * @cfg: the dataplane configuration
+ */
+void ph_lab_open(struct lab *lab, const struct dp_config *cfg);
+
+/*
+ * ph_lab_close() - destroy the dataplane and close the peers still open.
+ * @lab: as filled in by ph_lab_open()
+ */
+void ph_lab_close(struct lab *lab);
+
+#endif
