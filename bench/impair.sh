@@ -8,7 +8,8 @@
 #   rate    1 Mbit/s .. 5 Gbit/s: the Ethernet bit rate that came through against the configured
 #           rate. udp: UDP flooded through it, frames of payload + 42 bytes counted by the receiver
 #           from first to last arrival (up to 1 Gbit/s: beyond, this machine cannot carry a flood of
-#           single frames). tcp: iperf3 TCP at MTU 9000 (GSO frames, counted as their wire packets):
+#           single frames). tcp: iperf3 TCP, 8 streams so that the shaper rather than one stream's
+#           congestion control sets the pace, at MTU 9000 (GSO frames, counted as their wire packets):
 #           bytes received plus retransmitted segments (they crossed the link too), times 9014/8948
 #           for the headers, over the run (from 1 Gbit/s).
 #   cost    iperf3 TCP a -> b through tapyard with no rule, and with a 0 ms delay rule on the pair
@@ -73,14 +74,15 @@ owd_run() {
 field() { sed -n "s/.*\b$2=\([^ ]*\).*/\1/p" <<<"$1"; }
 calc() { python3 -c "print($*)"; }
 
-# tcp_run SECONDS [MSS]: the receiver's goodput in bit/s; with MSS, the bit rate of the bytes
-# that crossed the link (received plus retransmitted segments).
+# tcp_run SECONDS [MSS [STREAMS]]: the receiver's goodput in bit/s; with MSS, the bit rate of the
+# bytes that crossed the link (received plus retransmitted segments). Several streams keep a shaped
+# link busy through each stream's congestion-window cuts, so the shaper, not TCP, sets the rate.
 tcp_run() {
 	lab_exec 1 iperf3 -s -1 -B "$(lab_ip 1)" >/dev/null 2>&1 &
 	local srv=$!
 	BG+=("$srv")
 	sleep 0.3
-	lab_exec 0 iperf3 -c "$(lab_ip 1)" -t "$1" -J 2>/dev/null | python3 -c 'import json, sys
+	lab_exec 0 iperf3 -c "$(lab_ip 1)" -t "$1" -P "${3:-1}" -J 2>/dev/null | python3 -c 'import json, sys
 e = json.load(sys.stdin)["end"]; r = e["sum_received"]; mss = int(sys.argv[1])
 print((r["bytes"] + e["sum_sent"].get("retransmits", 0) * mss) * 8 / r["seconds"])' "${2:-0}"
 	wait "$srv" 2>/dev/null
@@ -124,7 +126,7 @@ rate_row() { # RATE PROBE
 		n=$(field "$line" received) win=$(field "$line" window)
 		got=$(calc "($n - 1) * ($payload + 42) * 8 / $win if $n and float('$win') > 0 else 0")
 	else
-		got=$(calc "$(tcp_run 6 8948) * 9014 / 8948")
+		got=$(calc "$(tcp_run 6 8948 8) * 9014 / 8948")
 	fi
 	printf '%-12s %-5s %14d %14.0f %8.2f%%\n' "$(calc "'%g Mbit/s' % ($r / 1e6)")" "$2" "$r" \
 		"$got" "$(calc "($got - $r) * 100 / $r")"
