@@ -59,9 +59,10 @@ static void ctl_capture_record(void *ctx, bool add, const struct cap_link *link)
 			ctl_record_remove(ctl->record, "tc", name);
 			continue;
 		}
-		extra = ctl_must(json_pack("{s:s, s:s, s:I, s:I}", "ifname", link->ifname, "parent",
-					   parents[i], "pref", (json_int_t)link->prio[i], "handle",
-					   (json_int_t)link->handle[i]));
+		extra = ctl_must(json_pack("{s:s, s:s, s:I, s:I, s:b}", "ifname", link->ifname,
+					   "parent", parents[i], "pref", (json_int_t)link->prio[i],
+					   "handle", (json_int_t)link->handle[i], "qdisc_created",
+					   link->qdisc_created));
 		if (link->netns[0])
 			json_object_set_new(extra, "netns", ctl_must(json_string(link->netns)));
 		ctl_record_add(ctl->record, "tc", name, extra);

@@ -15,6 +15,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/classifier.h>
 #include <netlink/route/link.h>
+#include <netlink/route/qdisc.h>
 #include <netlink/route/tc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -378,7 +379,8 @@ static int ctl_record_rm_netns(const char *name, json_t *extra, char *msg, size_
 struct ctl_record_tc {
 	const char *ifname, *netns;
 	uint32_t parent;
-	uint16_t pref; /* 0: every filter of the hook */
+	uint16_t pref;       /* 0: every filter of the hook */
+	bool qdisc_created; /* tapyard added the clsact qdisc: remove it once it is unused */
 };
 
 static int ctl_record_tc_parse(json_t *extra, struct ctl_record_tc *tc, char *msg, size_t len)
@@ -388,6 +390,7 @@ static int ctl_record_tc_parse(json_t *extra, struct ctl_record_tc *tc, char *ms
 
 	tc->ifname = json_string_value(json_object_get(extra, "ifname"));
 	tc->netns = json_string_value(json_object_get(extra, "netns"));
+	tc->qdisc_created = json_is_true(json_object_get(extra, "qdisc_created"));
 	if (!tc->ifname || !parent || (strcmp(parent, "ingress") && strcmp(parent, "egress")) ||
 	    pref < 0 || pref > 0xffff) {
 		snprintf(msg, len, "bad record: needs extra.ifname, extra.parent "
@@ -413,6 +416,28 @@ static int ctl_record_tc_count(struct nl_sock *sk, int ifindex, const struct ctl
 		n += !tc->pref || rtnl_cls_get_prio((struct rtnl_cls *)o) == tc->pref;
 	nl_cache_free(cache);
 	return n;
+}
+
+/* Remove the clsact qdisc of ifindex when no filter is left on either of its hooks. */
+static void ctl_record_tc_qdisc_release(struct nl_sock *sk, int ifindex)
+{
+	struct ctl_record_tc any = {.parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)};
+	struct rtnl_qdisc *q;
+
+	if (ctl_record_tc_count(sk, ifindex, &any))
+		return;
+	any.parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
+	if (ctl_record_tc_count(sk, ifindex, &any))
+		return;
+	q = rtnl_qdisc_alloc();
+	if (!q)
+		return;
+	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_CLSACT);
+	rtnl_tc_set_handle(TC_CAST(q), TC_H_MAKE(TC_H_CLSACT, 0));
+	if (rtnl_qdisc_delete(sk, q) < 0)
+		log_debug("ifindex %d: the clsact qdisc could not be removed", ifindex);
+	rtnl_qdisc_put(q);
 }
 
 /* Delete the filters tc names: 1, 0 (none there), or -errno. */
@@ -442,6 +467,8 @@ static int ctl_record_tc_del(struct nl_sock *sk, const struct ctl_record_tc *tc,
 		snprintf(msg, len, "cannot delete the filter: %s", nl_geterror(err));
 		return -EIO;
 	}
+	if (tc->qdisc_created)
+		ctl_record_tc_qdisc_release(sk, ifindex);
 	return 1;
 }
 

@@ -146,6 +146,8 @@ check "tapyard cleanup succeeds" eq "$?" 0
 check "cleanup said it removed the tc filters" eval '[ "$(grep -c tc "$OUT/cleanup")" -ge 4 ]'
 check "nothing attached in guest 0 after cleanup" eq "$(filters 0)" ""
 check "nothing attached in guest 1 after cleanup" eq "$(filters 1)" ""
+check "the clsact qdisc tapyard added is gone too" \
+	eval '! lab_exec 0 tc qdisc show dev eth0 | grep -q clsact && ! lab_exec 1 tc qdisc show dev eth0 | grep -q clsact'
 
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
