@@ -705,25 +705,33 @@ int dp_counters_reset(struct dp *dp, uint32_t id)
 	return dp_call(dp, &c);
 }
 
+struct dp_fdb_dump_ctx {
+	struct dp *dp;
+	struct dp_cmd *c;
+};
+
+/* One MAC table entry into the caller's array, its port slot turned into the port's id. */
+static bool dp_fdb_dump_one(void *ctx, const struct fdb_info *info)
+{
+	struct dp_fdb_dump_ctx *d = ctx;
+	struct dp_fdb_entry *e = (struct dp_fdb_entry *)d->c->ptr + d->c->n++;
+
+	memcpy(e->mac, info->mac, 6);
+	e->port = atomic_load(&d->dp->ports[info->port].live_id);
+	e->idle_ms = info->idle_ns / 1000000;
+	return d->c->n < d->c->max;
+}
+
 static int cmd_fdb_dump(struct dp *dp, struct dp_cmd *c)
 {
 	struct dp_bridge *b = dp_bridge_get(dp, c->a);
-	struct dp_fdb_entry *out = c->ptr;
-	struct fdb_info info[256];
-	uint64_t now = dp_now_ns();
-	size_t n;
+	struct dp_fdb_dump_ctx d = {dp, c};
 
 	if (!b)
 		return -ENOENT;
 	c->n = 0;
-	n = fdb_dump(b->fdb, info, sizeof(info) / sizeof(info[0]), now);
-	for (size_t i = 0; i < n && c->n < c->max; i++) {
-		struct dp_fdb_entry *e = &out[c->n++];
-
-		memcpy(e->mac, info[i].mac, 6);
-		e->port = atomic_load(&dp->ports[info[i].port].live_id);
-		e->idle_ms = info[i].idle_ns / 1000000;
-	}
+	if (c->max)
+		fdb_foreach(b->fdb, dp_now_ns(), dp_fdb_dump_one, &d);
 	return 0;
 }
 

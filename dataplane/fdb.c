@@ -213,22 +213,46 @@ void fdb_set_age(struct fdb *fdb, uint64_t age_ns)
 	fdb->age_ns = age_ns;
 }
 
-size_t fdb_dump(const struct fdb *fdb, struct fdb_info *out, size_t max, uint64_t now)
+size_t fdb_foreach(const struct fdb *fdb, uint64_t now, fdb_visit_fn fn, void *ctx)
 {
 	size_t n = 0;
 
-	for (uint32_t b = 0; b <= fdb->mask && n < max; b++) {
-		for (uint32_t i = fdb->buckets[b]; i != FDB_NIL && n < max;
-		     i = fdb->entries[i].next) {
+	for (uint32_t b = 0; b <= fdb->mask; b++) {
+		for (uint32_t i = fdb->buckets[b]; i != FDB_NIL; i = fdb->entries[i].next) {
 			const struct fdb_entry *e = &fdb->entries[i];
+			struct fdb_info info = {.port = e->port,
+						.idle_ns = now > e->seen ? now - e->seen : 0};
 
 			if (fdb_expired(fdb, e, now))
 				continue;
-			memcpy(out[n].mac, e->mac, 6);
-			out[n].port = e->port;
-			out[n].idle_ns = now > e->seen ? now - e->seen : 0;
+			memcpy(info.mac, e->mac, 6);
 			n++;
+			if (!fn(ctx, &info))
+				return n;
 		}
 	}
 	return n;
+}
+
+struct fdb_dump_ctx {
+	struct fdb_info *out;
+	size_t n, max;
+};
+
+static bool fdb_dump_one(void *ctx, const struct fdb_info *info)
+{
+	struct fdb_dump_ctx *d = ctx;
+
+	if (d->n < d->max)
+		d->out[d->n++] = *info;
+	return d->n < d->max;
+}
+
+size_t fdb_dump(const struct fdb *fdb, struct fdb_info *out, size_t max, uint64_t now)
+{
+	struct fdb_dump_ctx d = {.out = out, .max = max};
+
+	if (max)
+		fdb_foreach(fdb, now, fdb_dump_one, &d);
+	return d.n;
 }

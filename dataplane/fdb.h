@@ -10,6 +10,7 @@
 #ifndef TAPYARD_FDB_H
 #define TAPYARD_FDB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,12 @@ size_t fdb_count(const struct fdb *fdb);
 
 /* Change the ageing time. */
 void fdb_set_age(struct fdb *fdb, uint64_t age_ns);
+
+/* Called for each live entry by fdb_foreach(); return false to stop. */
+typedef bool (*fdb_visit_fn)(void *ctx, const struct fdb_info *info);
+
+/* Visit every entry that has not expired at now; returns how many were visited. */
+size_t fdb_foreach(const struct fdb *fdb, uint64_t now, fdb_visit_fn fn, void *ctx);
 
 /* Copy up to max entries into out; returns how many were copied. */
 size_t fdb_dump(const struct fdb *fdb, struct fdb_info *out, size_t max, uint64_t now);

@@ -179,6 +179,32 @@ static void test_fdb_dump_and_flush(void **state)
 	assert_int_equal(n, 0);
 }
 
+static void test_fdb_dump_many(void **state)
+{
+	struct lab *lab = *state;
+	static struct dp_fdb_entry e[1024];
+	uint8_t f[60] = {0};
+	size_t n;
+
+	/* 300 source addresses behind port 0: more than any fixed-size copy in between. */
+	memset(f, 0xff, 6);
+	f[6] = 0x02;
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (int i = 0; i < 300; i++) {
+		f[10] = (uint8_t)(i >> 8);
+		f[11] = (uint8_t)i;
+		assert_int_equal(write(lab->peer[0], f, sizeof(f)), sizeof(f));
+		assert_int_equal(recv_tag(lab, 1), 0);
+	}
+	assert_int_equal(dp_fdb_dump(lab->dp, lab->br, e, 1024, &n), 0);
+	assert_int_equal(n, 300);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(e[i].port, lab->id[0]);
+	assert_int_equal(dp_fdb_dump(lab->dp, lab->br, e, 10, &n), 0);
+	assert_int_equal(n, 10);
+}
+
 static void test_link_down(void **state)
 {
 	struct lab *lab = *state;
@@ -651,7 +677,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_flood_broadcast),   T(test_learn_then_unicast),
-		T(test_fdb_dump_and_flush), T(test_link_down),
+		T(test_fdb_dump_and_flush), T(test_fdb_dump_many), T(test_link_down),
 		T(test_partition_one_way), T(test_runt_and_oversize),
 		T(test_port_delete_and_stale_id), T(test_peer_gone),
 		T(test_duplicate_names_and_bad_ids), T(test_bridge_delete),
