@@ -121,6 +121,7 @@ struct dp {
 	bool ring_ready;
 	bool multishot;
 	bool stopping;
+	bool rearm_pending; /* some port's need_rearm is set */
 	uint64_t now; /* CLOCK_MONOTONIC ns, read once per batch */
 
 	/* receive buffers: one provided-buffer ring */

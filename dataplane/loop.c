@@ -150,18 +150,25 @@ static void loop_bufs_teardown(struct dp *dp)
 
 /* ---- reads ---- */
 
+/* Arm p's read after this batch (the batch end visits ports only when one asked). */
+static void loop_want_rearm(struct dp *dp, struct dp_port *p)
+{
+	p->need_rearm = true;
+	dp->rearm_pending = true;
+}
+
 void loop_arm_read(struct dp *dp, unsigned int slot)
 {
 	struct dp_port *p = &dp->ports[slot];
 	struct io_uring_sqe *sqe;
 
-	if (!dp->ring_ready || p->read_armed || p->gone) {
-		p->need_rearm = !p->gone;
+	if (p->gone || p->read_armed) {
+		p->need_rearm = false;
 		return;
 	}
-	sqe = loop_sqe(dp);
+	sqe = dp->ring_ready ? loop_sqe(dp) : NULL;
 	if (!sqe) {
-		p->need_rearm = true;
+		loop_want_rearm(dp, p);
 		return;
 	}
 	if (dp->multishot) {
@@ -520,7 +527,7 @@ static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe 
 	}
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		p->read_armed = false;
-		p->need_rearm = true;
+		loop_want_rearm(dp, p);
 		ctr_add(&dp->stats.read_rearms, 1);
 	}
 	if (cqe->res <= 0 || !has_buf) {
@@ -642,7 +649,8 @@ static void loop_batch_end(struct dp *dp)
 		io_uring_buf_ring_advance(dp->br, (int)dp->br_pending);
 		dp->br_pending = 0;
 	}
-	if (dp->bufs_out < dp->cfg.nbufs) {
+	if (dp->rearm_pending && dp->bufs_out < dp->cfg.nbufs) {
+		dp->rearm_pending = false; /* set again by a port that still cannot be armed */
 		for (unsigned int i = 0; i < DP_MAX_PORTS; i++)
 			if (dp->ports[i].port && dp->ports[i].need_rearm)
 				loop_arm_read(dp, i);
