@@ -501,25 +501,32 @@ int dp_port_info(struct dp *dp, uint32_t id, struct dp_port_info *info)
 	return dp_call(dp, &c);
 }
 
+/* Where dp_port_netdev() wants its answers. */
+struct dp_netdev_out {
+	int netns_fd;
+	char *ifname;
+	int ifindex;
+};
+
 static int cmd_port_netdev(struct dp *dp, struct dp_cmd *c)
 {
 	struct dp_port *p = dp_port_get(dp, c->a);
-	int *out = c->ptr;
+	struct dp_netdev_out *out = c->ptr;
 
 	if (!p)
 		return -ENOENT;
-	return port_netdev(p->port, &out[0], (char *)c->name, &out[1]);
+	return port_netdev(p->port, &out->netns_fd, out->ifname, &out->ifindex);
 }
 
 int dp_port_netdev(struct dp *dp, uint32_t id, int *netns_fd, char *ifname, int *ifindex)
 {
-	int out[2] = {-1, 0};
-	struct dp_cmd c = {.fn = cmd_port_netdev, .a = id, .ptr = out, .name = ifname};
+	struct dp_netdev_out out = {.netns_fd = -1, .ifname = ifname};
+	struct dp_cmd c = {.fn = cmd_port_netdev, .a = id, .ptr = &out};
 	int err = dp_call(dp, &c);
 
 	if (!err) {
-		*netns_fd = out[0];
-		*ifindex = out[1];
+		*netns_fd = out.netns_fd;
+		*ifindex = out.ifindex;
 	}
 	return err;
 }
