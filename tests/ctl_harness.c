@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "ctl.h"
+#include "dp.h"
+#include "log.h"
 
 static struct ctl *th_ctl;
 static json_t *th_reply;
@@ -100,4 +102,20 @@ void th_last_err(const char *code, const char *substring)
 		th_dump_last("got");
 		fail();
 	}
+}
+
+void th_open(const struct dp_config *cfg, struct dp **dp, struct ctl **ctl)
+{
+	log_set_level(LOG_LVL_WARN);
+	assert_int_equal(dp_create(cfg, dp), 0);
+	assert_int_equal(dp_start(*dp), 0);
+	assert_int_equal(ctl_create(*dp, ctl), 0);
+	th_use(*ctl);
+}
+
+void th_close(struct dp *dp, struct ctl *ctl)
+{
+	th_use(NULL);
+	ctl_destroy(ctl);
+	dp_destroy(dp);
 }

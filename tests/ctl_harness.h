@@ -16,6 +16,18 @@
 
 struct ctl;
 
+struct dp;
+struct dp_config;
+
+/*
+ * th_open() - a running switch and a dispatcher over it, selected with
+ * th_use(); log level warn. Fails the test when anything cannot start.
+ */
+void th_open(const struct dp_config *cfg, struct dp **dp, struct ctl **ctl);
+
+/* Undo th_open(): forget the last reply, free the dispatcher, stop and free the switch. */
+void th_close(struct dp *dp, struct ctl *ctl);
+
 /*
  * th_use() - select the dispatcher later requests go to.
  * @ctl: the dispatcher (NULL to forget it); any kept reply is freed.

@@ -131,13 +131,9 @@ static int setup(void **state)
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	log_set_level(LOG_LVL_WARN);
 	snprintf(fx.dir, sizeof(fx.dir), "/tmp/test_capture.XXXXXX");
 	assert_non_null(mkdtemp(fx.dir));
-	assert_int_equal(dp_create(&cfg, &fx.dp), 0);
-	assert_int_equal(dp_start(fx.dp), 0);
-	assert_int_equal(ctl_create(fx.dp, &fx.ctl), 0);
-	th_use(fx.ctl);
+	th_open(&cfg, &fx.dp, &fx.ctl);
 	OK("bridge/add", "{'name': 'br0'}");
 	for (int i = 0; i < NPEERS; i++) {
 		snprintf(name, sizeof(name), "p%d", i);
@@ -153,9 +149,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
-	th_use(NULL);
-	ctl_destroy(fx.ctl);
-	dp_destroy(fx.dp);
+	th_close(fx.dp, fx.ctl);
 	for (int i = 0; i < NPEERS; i++)
 		close(fx.peer[i]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx.dir);

@@ -58,11 +58,7 @@ static int setup(void **state)
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	log_set_level(LOG_LVL_WARN);
-	assert_int_equal(dp_create(&cfg, &fx.dp), 0);
-	assert_int_equal(dp_start(fx.dp), 0);
-	assert_int_equal(ctl_create(fx.dp, &fx.ctl), 0);
-	th_use(fx.ctl);
+	th_open(&cfg, &fx.dp, &fx.ctl);
 	OK("bridge/add", "{'name': 'br0'}");
 	OK("bridge/add", "{'name': 'br1'}");
 	for (int i = 0; i < NPEERS; i++) {
@@ -79,9 +75,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	th_use(NULL);
-	ctl_destroy(fx.ctl);
-	dp_destroy(fx.dp);
+	th_close(fx.dp, fx.ctl);
 	for (int i = 0; i < NPEERS; i++)
 		close(fx.peer[i]);
 	return 0;

@@ -80,11 +80,7 @@ static int setup(void **state)
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	log_set_level(LOG_LVL_WARN);
-	assert_int_equal(dp_create(&cfg, &fx.dp), 0);
-	assert_int_equal(dp_start(fx.dp), 0);
-	assert_int_equal(ctl_create(fx.dp, &fx.ctl), 0);
-	th_use(fx.ctl);
+	th_open(&cfg, &fx.dp, &fx.ctl);
 	OK("bridge/add", "{'name': 'lan'}");
 	OK("bridge/add", "{'name': 'wan'}");
 	return 0;
@@ -93,9 +89,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	th_use(NULL);
-	ctl_destroy(fx.ctl);
-	dp_destroy(fx.dp);
+	th_close(fx.dp, fx.ctl);
 	return 0;
 }
 
