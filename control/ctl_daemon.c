@@ -252,19 +252,15 @@ static void daemon_record_taps(struct daemon *d)
 /* After each request: a command that may have created or deleted TAPs updates the record. */
 static void daemon_after_request(void *ctx, const char *request, size_t len)
 {
-	static const char *const readers[] = {"status", "/get", "/list", "/show", "/read"};
-	json_t *req = json_loadb(request, len, 0, NULL);
-	const char *cmd = json_string_value(json_object_get(req, "cmd"));
-	size_t n = cmd ? strlen(cmd) : 0, k;
-	bool reads = !cmd;
+	/* Only these families create or delete TAPs (guest/attach through port/add). */
+	static const char *const changers[] = {"\"bridge/", "\"port/", "\"guest/"};
 
-	for (size_t i = 0; !reads && i < sizeof(readers) / sizeof(readers[0]); i++) {
-		k = strlen(readers[i]);
-		reads = n >= k && strcmp(cmd + n - k, readers[i]) == 0;
+	for (size_t i = 0; i < sizeof(changers) / sizeof(changers[0]); i++) {
+		if (memmem(request, len, changers[i], strlen(changers[i]))) {
+			daemon_record_taps(ctx);
+			return;
+		}
 	}
-	json_decref(req);
-	if (!reads)
-		daemon_record_taps(ctx);
 }
 
 /* Apply --config, then --bridge/--tap, quietly; record the TAPs created. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "frame.h"
 #include "log.h"
 
 #define CG_NAME_MAX 64
@@ -410,9 +411,7 @@ static int ctl_guest_mac(struct cg_set *s, const char *guest, const char *bridge
 	char id[2 * CG_NAME_MAX + 16];
 
 	if (want) {
-		if (sscanf(want, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &mac[0], &mac[1], &mac[2],
-			   &mac[3], &mac[4], &mac[5]) != 6 ||
-		    strlen(want) != 17 || (mac[0] & 1))
+		if (mac_parse(want, mac) || mac_is_multicast(mac))
 			return ctl_args_fail(
 				e, -EINVAL,
 				"args.mac: \"%s\" is not a unicast MAC like 02:00:00:00:00:01",
@@ -524,8 +523,7 @@ static json_t *ctl_guest_nic_json(const struct cg_guest *gu, const struct cg_nic
 	char mac[18];
 
 	ctl_guest_addr_str(nic->addr, prefix, addr, sizeof(addr));
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", nic->mac[0], nic->mac[1],
-		 nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5]);
+	mac_format(nic->mac, mac);
 	return ctl_must(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "guest", gu->name, "bridge",
 				  nic->bridge, "port", nic->port, "ifname", nic->ifname, "address",
 				  addr, "mac", mac));
