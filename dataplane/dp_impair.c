@@ -199,7 +199,9 @@ static void imp_unschedule(struct dp_imp *imp, struct imp_target *tg)
 	free(tg->steps);
 	tg->steps = NULL;
 	tg->nsteps = 0;
-	imp->scheduled--;
+	/* With no schedule left, nothing may keep re-arming the timer for a stale step time. */
+	if (--imp->scheduled == 0)
+		imp->sched_next = UINT64_MAX;
 }
 
 /* Remove the target in *cell, if any. */
@@ -744,20 +746,21 @@ static void imp_emit(struct dp *dp, const struct dq_item *it)
 {
 	struct dp_imp *imp = dp->imp;
 	const struct dq_item *head = dq_peek(imp->dq);
-	uint16_t bid = (uint16_t)(it->cookie[0] & 0xffff);
+	struct imp_meta m;
 
+	memcpy(&m, it->cookie, sizeof(m));
 	if (it->send_ns <= dp->now && (!head || head->send_ns > it->send_ns)) {
-		imp_hold(dp, bid);
+		imp_hold(dp, m.bid);
 		imp_send(dp, it);
 		return;
 	}
 	if (!imp_room(dp) || dq_push(imp->dq, it)) {
 		imp_drop_full(dp, it, CTR_IDX(drop_queue_full));
-		if (bid & TX_SEGBUF)
-			loop_buf_put(dp, bid);
+		if (m.bid & TX_SEGBUF)
+			loop_buf_put(dp, m.bid);
 		return;
 	}
-	imp_hold(dp, bid);
+	imp_hold(dp, m.bid);
 }
 
 /* Emit the copies of unit u that verdict v lets through. */
