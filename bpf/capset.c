@@ -181,7 +181,6 @@ static void capset_drain(struct capset *s)
 
 	if (!c)
 		return;
-	s->mono_to_real = (int64_t)(capset_ts(CLOCK_REALTIME) - capset_ts(CLOCK_MONOTONIC));
 	cap_drain(c);
 	atomic_fetch_add_explicit(&s->drains, 1, memory_order_release);
 }
@@ -198,6 +197,8 @@ static void capset_on_tick(void *ctx)
 
 	if (read(s->tick_fd, &expirations, sizeof(expirations)) < 0)
 		return; /* EAGAIN: nothing expired */
+	/* Every 5 ms is often enough to follow the realtime clock; not per frame. */
+	s->mono_to_real = (int64_t)(capset_ts(CLOCK_REALTIME) - capset_ts(CLOCK_MONOTONIC));
 	capset_drain(s);
 }
 
@@ -209,8 +210,13 @@ static void capset_hook(void *ctx, const struct dp_hook_frame *f)
 
 	if (!subs)
 		return;
-	if (drop)
-		capset_drain(sp->set);
+	/* A BPF subscriber has the frame in the ring: drain first so the drop follows it. */
+	for (size_t i = 0; drop && i < subs->n; i++) {
+		if (subs->s[i].cap->mode != CAPSET_LOOP) {
+			capset_drain(sp->set);
+			break;
+		}
+	}
 	for (size_t i = 0; i < subs->n; i++) {
 		if (drop || subs->s[i].cap->mode == CAPSET_LOOP)
 			capset_put(&subs->s[i], f->dir, f->ts_ns, f->data, f->len, f->len,
@@ -1052,6 +1058,7 @@ int capset_create(struct dp *dp, capset_record_fn record, void *record_ctx, stru
 	}
 	s->dp = dp;
 	s->tick_fd = -1;
+	s->mono_to_real = (int64_t)(capset_ts(CLOCK_REALTIME) - capset_ts(CLOCK_MONOTONIC));
 	s->record = record;
 	s->record_ctx = record_ctx;
 	for (size_t i = 0; i < DP_MAX_PORTS; i++) {
