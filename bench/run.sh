@@ -513,7 +513,7 @@ take_medians()
 			UDP_TX[$p]=$(median ${ALL_UDP_TX[$p]})
 			UDP_LOSS[$p]=$(median ${ALL_UDP_LOSS[$p]})
 		}
-		log "$(label_of "$p") tcp1 per round: ${ALL_TCP1[$p]}"
+		((ROUNDS > 1)) && log "$(label_of "$p") tcp1 per round: ${ALL_TCP1[$p]}"
 	done
 }
 
@@ -644,7 +644,7 @@ main()
 			collect_round "$p"
 		done
 	done
-	((ROUNDS > 1)) && take_medians
+	take_medians
 	print_table
 	mkdir -p "$BENCH_DIR/results"
 	out=$BENCH_DIR/results/bench-$(date +%Y%m%d-%H%M%S).json
