@@ -5,6 +5,11 @@
 #           and with jitter (normal, 20% of the delay): observed p50 and p99 against the configured
 #           distribution's (delay; delay + 2.326 jitter), the error being observed minus configured.
 #           The switch's own one-way latency without any rule is shown first: it is part of the error.
+#           Each rule runs with the delay timer sleeping until a deadline (spin 0, the default) and
+#           polling for the last 100 us before it (`impair timer 100us`). late_p99: how late the switch
+#           itself sent the delayed frames against their send times (p99, from its histogram: an
+#           upper bound), which leaves out the forwarding path's own latency; cpu: the switch's CPU
+#           time over the run, in % of one core.
 #   rate    1 Mbit/s .. 5 Gbit/s: the Ethernet bit rate that came through against the configured
 #           rate. udp: UDP flooded through it, frames of payload + 42 bytes counted by the receiver
 #           from first to last arrival (up to 1 Gbit/s: beyond, this machine cannot carry a flood of
@@ -91,24 +96,45 @@ want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 if want delay; then
 echo "== one-way delay (64-byte UDP, 1 per 250 us, 3 s; microseconds) =="
-printf '%-26s %10s %10s %10s %10s %10s %10s\n' rule want_p50 got_p50 err_p50 want_p99 got_p99 err_p99
-delay_row() { # NAME DELAY_MS JITTER_MS [ctl words...]
-	local name=$1 d=$2 j=$3 line w50 w99
-	shift 3
+printf '%-24s %5s %9s %9s %8s %9s %9s %8s %8s %5s\n' rule spin want_p50 got_p50 err_p50 want_p99 \
+	got_p99 err_p99 late_p99 cpu%
+# cpu_ticks: the daemon's user + system clock ticks so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$LAB_PID/stat"; }
+# late_hist: the switch's lateness histogram of delayed frames (a JSON array).
+late_hist() { lab_ctl --json impair timer | python3 -c 'import json, sys
+print(json.load(sys.stdin)["result"]["histogram"])'; }
+# late_p99 BEFORE AFTER: the upper bound (us) of the bucket holding the p99 of the frames between.
+late_p99() { python3 -c 'import sys
+d = [b - a for a, b in zip(eval(sys.argv[1]), eval(sys.argv[2]))]; n = sum(d); s = 0
+for i, c in enumerate(d):
+    s += c
+    if n and s >= 0.99 * n: print("<%d" % (1 << i)); break
+else: print("-")' "$1" "$2"; }
+delay_row() { # NAME SPIN DELAY_MS JITTER_MS [ctl words...]
+	local name=$1 spin=$2 d=$3 j=$4 line w50 w99 t0 c0 c1 h0
+	shift 4
 	lab_ctl impair clear-all >/dev/null
+	lab_ctl impair timer "$spin" >/dev/null
 	[ $# -gt 0 ] && lab_ctl impair set --from "$A" --to "$B" "$@" >/dev/null
+	t0=$(date +%s.%N) c0=$(cpu_ticks) h0=$(late_hist)
 	line=$(owd_run 3 64 250)
+	c1=$(cpu_ticks)
 	w50=$(calc "$d * 1000")
 	w99=$(calc "($d + 2.326 * $j) * 1000")
-	printf '%-26s %10.1f %10.1f %10.1f %10.1f %10.1f %10.1f\n' "$name" "$w50" \
+	printf '%-24s %5s %9.1f %9.1f %8.1f %9.1f %9.1f %8.1f %8s %5.0f\n' "$name" "$spin" "$w50" \
 		"$(field "$line" p50_us)" "$(calc "$(field "$line" p50_us) - $w50")" "$w99" \
-		"$(field "$line" p99_us)" "$(calc "$(field "$line" p99_us) - $w99")"
+		"$(field "$line" p99_us)" "$(calc "$(field "$line" p99_us) - $w99")" \
+		"$(late_p99 "$h0" "$(late_hist)")" \
+		"$(calc "($c1 - $c0) * 100 / $(getconf CLK_TCK) / ($(date +%s.%N) - $t0)")"
 }
-delay_row "none (switch latency)" 0 0
-delay_row "delay 1ms" 1 0 delay 1ms
-delay_row "delay 1ms jitter 0.2ms" 1 0.2 delay 1ms 0.2ms distribution normal
-delay_row "delay 10ms" 10 0 delay 10ms
-delay_row "delay 10ms jitter 2ms" 10 2 delay 10ms 2ms distribution normal
+delay_row "none (switch latency)" 0 0 0
+for spin in 0 100us; do
+	delay_row "delay 1ms" $spin 1 0 delay 1ms
+	delay_row "delay 1ms jitter 0.2ms" $spin 1 0.2 delay 1ms 0.2ms distribution normal
+	delay_row "delay 10ms" $spin 10 0 delay 10ms
+	delay_row "delay 10ms jitter 2ms" $spin 10 2 delay 10ms 2ms distribution normal
+done
+lab_ctl impair timer 0 >/dev/null
 echo
 fi
 

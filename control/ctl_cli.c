@@ -71,6 +71,7 @@ static int cli_build_link(struct cli *cli, json_t *args);
 static int cli_build_partition(struct cli *cli, json_t *args);
 static int cli_build_counters(struct cli *cli, json_t *args);
 static int cli_build_impair(struct cli *cli, json_t *args);
+static int cli_build_impair_timer(struct cli *cli, json_t *args);
 
 /* clang-format off */
 static const struct cli_cmd cli_cmds[] = {
@@ -128,6 +129,9 @@ static const struct cli_cmd cli_cmds[] = {
 	 "impair/clear_all", 0, 0, 1, {"bridge"}, NULL, NULL},
 	{"impair list", "[BRIDGE]", "list impairments with their counters", "impair/list", 0, 0,
 	 1, {"bridge"}, NULL, ctl_impair_print_list},
+	{"impair timer", "[SPIN]",
+	 "delay precision; SPIN (e.g. 100us): poll, not sleep, for the last SPIN before a send",
+	 "impair/timer", 0, 0, 1, {0}, cli_build_impair_timer, ctl_impair_print_timer},
 	{"capture start", "PORT|--bridge B [--snaplen N] [--write F] [--mode M]",
 	 "capture a NIC or bridge (M: auto, bpf, loop); prints its id", "capture/start", CLI_RAW,
 	 0, -1, {0}, NULL, NULL},
@@ -377,6 +381,11 @@ static int cli_build_partition(struct cli *cli, json_t *args)
 static int cli_build_impair(struct cli *cli, json_t *args)
 {
 	return ctl_impair_cli_args(cli->pos, cli->npos, args);
+}
+
+static int cli_build_impair_timer(struct cli *cli, json_t *args)
+{
+	return ctl_impair_cli_timer(cli->pos, cli->npos, args);
 }
 
 static int cli_build_counters(struct cli *cli, json_t *args)

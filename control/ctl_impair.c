@@ -715,6 +715,50 @@ static int cmd_impair_schedule(struct ctl *ctl, json_t *args, json_t **result, s
 	return 0;
 }
 
+/* The upper bound in us of the histogram bucket where a fraction q of frames is reached. */
+static uint64_t ctl_impair_late_quantile(const struct dp_impair_timer *t, uint64_t total, double q)
+{
+	uint64_t seen = 0;
+
+	for (unsigned int i = 0; i < DP_IMPAIR_LATE_BUCKETS; i++) {
+		seen += t->late[i];
+		if (seen && (double)seen >= q * (double)total)
+			return 1ull << i;
+	}
+	return 0;
+}
+
+/* impair/timer: set the spin time (args.spin_us) if given; report it and the lateness. */
+static int cmd_impair_timer(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
+{
+	struct dp_impair_timer t;
+	json_t *hist;
+	uint64_t spin, total = 0;
+	int err;
+
+	if (json_object_get(args, "spin_us")) {
+		err = ctl_args_uint(args, "spin_us", 0, DP_IMPAIR_SPIN_MAX_US, &spin, e);
+		if (err)
+			return err;
+		err = dp_impair_timer_set(ctl->dp, (uint32_t)spin);
+		if (err)
+			return ctl_dp_fail(e, err, "impair/timer");
+	}
+	dp_impair_timer_get(ctl->dp, &t);
+	hist = ctl_must(json_array());
+	for (unsigned int i = 0; i < DP_IMPAIR_LATE_BUCKETS; i++) {
+		total += t.late[i];
+		json_array_append_new(hist, ctl_must(json_integer((json_int_t)t.late[i])));
+	}
+	*result = ctl_must(json_pack("{s:I, s:I, s:{s:I, s:I, s:I}, s:o}", "spin_us",
+				     (json_int_t)t.spin_us, "sent", (json_int_t)total, "late_us",
+				     "p50", (json_int_t)ctl_impair_late_quantile(&t, total, 0.5),
+				     "p99", (json_int_t)ctl_impair_late_quantile(&t, total, 0.99),
+				     "max", (json_int_t)ctl_impair_late_quantile(&t, total, 1.0),
+				     "histogram", hist));
+	return 0;
+}
+
 /* impair/set takes every knob; the dispatcher checks names against this list. */
 #define CTL_IMPAIR_KNOB_ARGS                                                                      \
 	"delay_ms", "jitter_ms", "delay_corr", "distribution", "keep_order", "loss", "loss_corr", \
@@ -731,6 +775,7 @@ const struct ctl_cmd ctl_impair_cmds[CTL_IMPAIR_NCMDS] = {
 	{"impair/list", cmd_impair_list, CTL_ARGS("bridge")},
 	{"impair/schedule", cmd_impair_schedule,
 	 CTL_ARGS("bridge", "port", "dir", "from", "to", "mode", "steps", "repeat", "period_ms")},
+	{"impair/timer", cmd_impair_timer, CTL_ARGS("spin_us")},
 };
 
 /* ---- the daemon configuration's "impairments" section ---- */

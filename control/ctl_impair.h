@@ -32,7 +32,7 @@
 
 #include "ctl_impl.h"
 
-#define CTL_IMPAIR_NCMDS 6
+#define CTL_IMPAIR_NCMDS 7
 
 /* The command table (listed in ctl_tables[] in ctl.c). */
 extern const struct ctl_cmd ctl_impair_cmds[CTL_IMPAIR_NCMDS];

@@ -320,6 +320,21 @@ int ctl_impair_cli_args(char **words, int n, json_t *args)
 	return rc;
 }
 
+int ctl_impair_cli_timer(char **words, int n, json_t *args)
+{
+	struct cli_words ws = {words, n, 0, "impair timer"};
+	double ms;
+
+	if (n == 0)
+		return CTL_EXIT_OK;
+	if (impair_cli_unit(words[0], cli_time_units, &ms) || ms * 1000 != floor(ms * 1000) ||
+	    ms > 1e6)
+		return impair_cli_error("expected a time in whole microseconds, like 100us", &ws,
+					words[0]);
+	json_object_set_new(args, "spin_us", json_integer((json_int_t)(ms * 1000)));
+	return CTL_EXIT_OK;
+}
+
 /* ---- output ---- */
 
 /* "port vm1 tx", "bridge lan" or "vm1 -> vm2". */
@@ -385,4 +400,24 @@ void ctl_impair_print_list(FILE *f, json_t *result)
 		ctl_impair_print(f, item);
 	if (json_array_size(result) == 0)
 		fprintf(f, "no impairments\n");
+}
+
+void ctl_impair_print_timer(FILE *f, json_t *result)
+{
+	json_t *late = json_object_get(result, "late_us");
+	json_int_t sent = json_integer_value(json_object_get(result, "sent"));
+
+	fprintf(f, "spin: %" JSON_INTEGER_FORMAT " us before each deadline%s\n",
+		json_integer_value(json_object_get(result, "spin_us")),
+		json_integer_value(json_object_get(result, "spin_us")) ? "" : " (off: sleep)");
+	if (!sent) {
+		fprintf(f, "no delayed frame sent yet\n");
+		return;
+	}
+	fprintf(f,
+		"%" JSON_INTEGER_FORMAT " delayed frames sent, late by: p50 < %" JSON_INTEGER_FORMAT
+		" us, p99 < %" JSON_INTEGER_FORMAT " us, max < %" JSON_INTEGER_FORMAT " us\n",
+		sent, json_integer_value(json_object_get(late, "p50")),
+		json_integer_value(json_object_get(late, "p99")),
+		json_integer_value(json_object_get(late, "max")));
 }

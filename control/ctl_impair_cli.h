@@ -28,10 +28,19 @@
  */
 int ctl_impair_cli_args(char **words, int n, json_t *args);
 
+/*
+ * ctl_impair_cli_timer() - `impair timer [SPIN]`: SPIN, a TIME, as args.spin_us.
+ * Return: CTL_EXIT_OK, or CTL_EXIT_USAGE after printing what is wrong.
+ */
+int ctl_impair_cli_timer(char **words, int n, json_t *args);
+
 /* impair/set and impair/get: the target, its knobs and (when present) its counters. */
 void ctl_impair_print(FILE *f, json_t *result);
 
 /* impair/list: one block per target. */
 void ctl_impair_print_list(FILE *f, json_t *result);
+
+/* impair/timer: the spin time and how late delayed frames left. */
+void ctl_impair_print_timer(FILE *f, json_t *result);
 
 #endif

@@ -16,9 +16,14 @@
  * it counted, even if the target was replaced meanwhile.
  *
  * Time: one IORING_OP_TIMEOUT (absolute, CLOCK_MONOTONIC) armed for the
- * earliest of the queue's head and the next schedule step, moved earlier
- * with a timeout update when a new head comes before it. Its completion only
- * wakes the loop; the work happens in dp_impair_run() after each batch.
+ * earliest of the queue's head and the next schedule step (the deadline),
+ * moved earlier with a timeout update when a new head comes before it. Its
+ * completion only wakes the loop; the work happens in dp_impair_run() after
+ * each batch. With a spin time set (dp_impair_timer_set), the timer is armed
+ * that much before the deadline and the loop waits the rest by polling
+ * (loop.c's loop_wait): waking an idle CPU from a timer costs tens of
+ * microseconds on a virtual machine, polling a few. Every frame leaving the
+ * queue counts its lateness (now minus its send time) in a histogram.
  *
  * Commands (dp_impair_set and friends) run on the loop thread through
  * dp_call(), like every change to the switch; schedule steps are allocated
@@ -67,6 +72,9 @@ struct dp_imp {
 	uint16_t timer_gen;
 	uint64_t timer_at;
 	struct __kernel_timespec ts;
+	uint64_t due; /* the next deadline, UINT64_MAX: none */
+	_Atomic uint64_t spin_ns; /* the part of a wait for a deadline spent polling */
+	_Atomic uint64_t late[DP_IMPAIR_LATE_BUCKETS]; /* frames sent, by lateness */
 };
 
 /* What a queued item carries (in dq_item.cookie). */
@@ -134,6 +142,7 @@ int dp_impair_init(struct dp *dp)
 	memset(imp->rx, 0xff, sizeof(imp->rx));
 	memset(imp->pair, 0xff, sizeof(imp->pair));
 	imp->sched_next = UINT64_MAX;
+	imp->due = UINT64_MAX;
 	dp->imp = imp;
 	return 0;
 }
@@ -1000,13 +1009,20 @@ void dp_impair_on_cqe(struct dp *dp, uint64_t tag, int res)
 		imp->timer_armed = false; /* fired, cancelled, or gone before the update */
 }
 
-/* Have the timer fire at at (absolute CLOCK_MONOTONIC ns), unless it fires earlier anyway. */
-static void imp_arm(struct dp *dp, uint64_t at)
+/*
+ * The next deadline is due (absolute CLOCK_MONOTONIC ns, UINT64_MAX: none):
+ * have the timer fire at due less the spin time, unless it fires earlier
+ * anyway or that moment has passed (then loop_wait() polls until due).
+ */
+static void imp_arm(struct dp *dp, uint64_t due, uint64_t now)
 {
 	struct dp_imp *imp = dp->imp;
 	struct io_uring_sqe *sqe;
+	uint64_t spin = atomic_load_explicit(&imp->spin_ns, memory_order_relaxed);
+	uint64_t at = due > spin ? due - spin : 0;
 
-	if (at == UINT64_MAX || dp->stopping || !dp->ring_ready ||
+	imp->due = due;
+	if (due == UINT64_MAX || at <= now || dp->stopping || !dp->ring_ready ||
 	    (imp->timer_armed && imp->timer_at <= at))
 		return;
 	sqe = io_uring_get_sqe(&dp->ring);
@@ -1031,23 +1047,72 @@ static void imp_arm(struct dp *dp, uint64_t at)
 	imp->timer_at = at;
 }
 
+/* Bucket of a lateness of ns: 0 under 1 us, i for [2^(i-1), 2^i) us, the last one beyond. */
+static unsigned int imp_late_bucket(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	unsigned int b = us ? 64 - (unsigned int)__builtin_clzll(us) : 0;
+
+	return b < DP_IMPAIR_LATE_BUCKETS ? b : DP_IMPAIR_LATE_BUCKETS - 1;
+}
+
 void dp_impair_run(struct dp *dp)
 {
 	struct dp_imp *imp = dp->imp;
 	const struct dq_item *head;
 	struct dq_item it;
-	uint64_t now;
+	uint64_t now, step;
 
-	if (!dq_count(imp->dq) && !imp->scheduled)
+	if (!dq_count(imp->dq) && !imp->scheduled) {
+		imp->due = UINT64_MAX;
 		return;
+	}
 	now = dp_now_ns();
 	imp_sched_run(dp, now);
 	while ((head = dq_peek(imp->dq)) && head->send_ns <= now) {
 		dq_pop(imp->dq, &it);
+		ctr_add(&imp->late[imp_late_bucket(now - it.send_ns)], 1);
 		imp_send(dp, &it);
 	}
 	head = dq_peek(imp->dq);
-	imp_arm(dp, head && head->send_ns < imp->sched_next ? head->send_ns : imp->sched_next);
+	step = imp->scheduled ? imp->sched_next : UINT64_MAX;
+	imp_arm(dp, head && head->send_ns < step ? head->send_ns : step, now);
+}
+
+uint64_t dp_impair_due(const struct dp *dp)
+{
+	return dp->imp->due;
+}
+
+uint64_t dp_impair_spin(const struct dp *dp)
+{
+	return atomic_load_explicit(&dp->imp->spin_ns, memory_order_relaxed);
+}
+
+static int cmd_impair_timer_set(struct dp *dp, struct dp_cmd *c)
+{
+	atomic_store_explicit(&dp->imp->spin_ns, (uint64_t)c->a * 1000, memory_order_relaxed);
+	dp->imp->timer_armed = false; /* re-armed for the new moment; the old one only wakes us */
+	dp->imp->timer_gen++;
+	return 0;
+}
+
+int dp_impair_timer_set(struct dp *dp, uint32_t spin_us)
+{
+	struct dp_cmd c = {.fn = cmd_impair_timer_set, .a = spin_us};
+
+	if (spin_us > DP_IMPAIR_SPIN_MAX_US)
+		return -ERANGE;
+	return dp_call(dp, &c);
+}
+
+void dp_impair_timer_get(struct dp *dp, struct dp_impair_timer *out)
+{
+	struct dp_imp *imp = dp->imp;
+
+	out->spin_us = (uint32_t)(dp_impair_spin(dp) / 1000);
+	for (unsigned int i = 0; i < DP_IMPAIR_LATE_BUCKETS; i++)
+		out->late[i] = atomic_load_explicit(&imp->late[i], memory_order_relaxed);
 }
 
 /* ---- ports going away ---- */

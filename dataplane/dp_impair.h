@@ -35,6 +35,14 @@
 #define DP_IMPAIR_MAX 1024
 /* Most steps in one schedule. */
 #define DP_IMPAIR_MAX_STEPS 256
+/* Longest spin before a deadline, in microseconds. */
+#define DP_IMPAIR_SPIN_MAX_US 1000
+/*
+ * Lateness histogram of delayed frames: bucket 0 counts frames sent less than
+ * 1 us after their send time, bucket i from 2^(i-1) to 2^i us, the last one
+ * everything later.
+ */
+#define DP_IMPAIR_LATE_BUCKETS 20
 
 enum dp_impair_kind {
 	DP_IMPAIR_BRIDGE, /* a: bridge id */
@@ -97,5 +105,23 @@ int dp_impair_schedule(struct dp *dp, const struct dp_impair_target *t,
  * Return: how many targets there are (may exceed max).
  */
 size_t dp_impair_list(struct dp *dp, uint32_t bridge, struct dp_impair_entry *out, size_t max);
+
+/* How precisely delayed frames leave, as dp_impair_timer_get() reports it. */
+struct dp_impair_timer {
+	uint32_t spin_us; /* the spin time in force */
+	uint64_t late[DP_IMPAIR_LATE_BUCKETS]; /* frames sent from the delay queue, by lateness */
+};
+
+/*
+ * dp_impair_timer_set() - wait the last spin_us microseconds before each
+ * deadline of the delay queue by polling instead of sleeping (0, the
+ * default: sleep until the timer fires). Polling costs CPU while a deadline
+ * is that close, and saves the time a sleeping CPU takes to wake up.
+ * Return: 0, -ERANGE (over DP_IMPAIR_SPIN_MAX_US).
+ */
+int dp_impair_timer_set(struct dp *dp, uint32_t spin_us);
+
+/* The spin time and the lateness histogram since the switch started (lock-free). */
+void dp_impair_timer_get(struct dp *dp, struct dp_impair_timer *out);
 
 #endif

@@ -229,6 +229,12 @@ bool dp_impair_fwd(struct dp *dp, struct dp_fwd *fx, unsigned int out);
 /* Per batch: apply due schedule steps, send due frames, re-arm the timer. */
 void dp_impair_run(struct dp *dp);
 
+/* The next impairment deadline (CLOCK_MONOTONIC ns), UINT64_MAX: none. */
+uint64_t dp_impair_due(const struct dp *dp);
+
+/* How long before a deadline the loop polls instead of sleeping (ns; 0: it sleeps). */
+uint64_t dp_impair_spin(const struct dp *dp);
+
 /* A TAG_IMPAIR completion (the timer or its update). */
 void dp_impair_on_cqe(struct dp *dp, uint64_t tag, int res);
 

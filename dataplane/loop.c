@@ -770,13 +770,32 @@ static void loop_teardown(struct dp *dp)
 	dp->tx_free = 0;
 }
 
+/*
+ * Submit, then wait for at least one completion; but when an impairment
+ * deadline is closer than the spin time, poll for completions until it is
+ * due instead of sleeping (see dp_impair_timer_set).
+ */
+static int loop_wait(struct dp *dp)
+{
+	uint64_t due = dp_impair_due(dp), spin = dp_impair_spin(dp), now;
+
+	if (!spin || due == UINT64_MAX || due > (now = dp_now_ns()) + spin)
+		return io_uring_submit_and_wait(&dp->ring, 1);
+	io_uring_submit_and_get_events(&dp->ring); /* runs the deferred completions too */
+	while (now < due && !io_uring_cq_ready(&dp->ring)) {
+		io_uring_get_events(&dp->ring);
+		now = dp_now_ns();
+	}
+	return 0;
+}
+
 static void loop_run(struct dp *dp)
 {
 	while (!dp->stopping) {
 		struct io_uring_cqe *cqe;
 		unsigned int head, n = 0;
 		bool wake = false;
-		int err = io_uring_submit_and_wait(&dp->ring, 1);
+		int err = loop_wait(dp);
 
 		if (err < 0 && err != -EINTR && err != -EBUSY && err != -EAGAIN) {
 			log_error("io_uring_submit_and_wait: %s; the loop stops", strerror(-err));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dp_impair.h"
 #include "tylua_impl.h"
 
 #define check_lab(L, i, what, slot) \
@@ -314,6 +315,21 @@ static int lab_members(lua_State *L)
 }
 
 /* lab.<name>: methods, config values, then VMs, bridges and sub-labs by name. */
+/*
+ * provium.timer_spin_us: how long before each delay deadline the switch polls
+ * instead of sleeping (impair/timer); set it with spin >= 0, read it with -1.
+ */
+static int lab_timer_spin(lua_State *L, lua_Integer spin)
+{
+	json_t *r = tylua_call(L, "impair/timer",
+			       spin >= 0 ? json_pack("{s:I}", "spin_us", (json_int_t)spin) : NULL,
+			       "provium.timer_spin_us");
+
+	lua_pushinteger(L, (lua_Integer)json_integer_value(json_object_get(r, "spin_us")));
+	json_decref(r);
+	return 1;
+}
+
 static int lab_index(lua_State *L)
 {
 	struct tylua_world *w = tylua_world(L);
@@ -338,6 +354,8 @@ static int lab_index(lua_State *L)
 		lua_pushnumber(L, w->file_timeout_s);
 		return 1;
 	}
+	if (strcmp(key, "timer_spin_us") == 0)
+		return lab_timer_spin(L, -1);
 	obj = tylua_vm_find(w, key, &slot);
 	if (obj && tylua_lab_within(w, lab, ((struct tylua_vm *)obj)->lab)) {
 		tylua_vm_push(L, slot);
@@ -371,9 +389,18 @@ static int lab_newindex(lua_State *L)
 	}
 	if (strcmp(key, "reset_between_tests") == 0)
 		return 0; /* snapshots are not part of tapyard: nothing to reset */
+	if (strcmp(key, "timer_spin_us") == 0) {
+		lua_Integer spin = luaL_checkinteger(L, 3);
+
+		if (spin < 0 || spin > DP_IMPAIR_SPIN_MAX_US)
+			return luaL_error(L, "provium.timer_spin_us: expected 0 to %d microseconds, "
+					  "got %d", DP_IMPAIR_SPIN_MAX_US, (int)spin);
+		lab_timer_spin(L, spin);
+		return 0;
+	}
 	return luaL_error(L,
 			  "cannot set `provium.%s`: not a recognised file-scope config key. "
-			  "Known keys: reset_between_tests, timeout",
+			  "Known keys: reset_between_tests, timeout, timer_spin_us",
 			  key);
 }
 

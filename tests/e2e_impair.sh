@@ -73,6 +73,21 @@ echo "# both directions delayed 20 ms: RTT min $dd_min ms, median $dd_med ms"
 check "both directions: every RTT carries 40 ms" ge "$dd_min" 40
 check "both directions: median about base + 40 ms (loose)" \
 	ge "$(python3 -c "print($base_med + 40 + 20)")" "$dd_med"
+
+# --- the same with the loop polling for the last 200 us before each deadline
+timer_sent() { lab_ctl --json impair timer | python3 -c 'import json, sys
+print(json.load(sys.stdin)["result"]["sent"])'; }
+sent0=$(timer_sent)
+lab_ctl impair timer 200us >/dev/null
+check "impair timer reports the spin" eval 'lab_ctl impair timer | grep -q "^spin: 200 us "'
+read -r s_min s_med <<<"$(ping_rtts 0 1 50 0.02)"
+echo "# both directions delayed 20 ms, spin 200 us: RTT min $s_min ms, median $s_med ms"
+check "with the spin, every RTT still carries 40 ms" ge "$s_min" 40
+check "the lateness histogram counted 100 more delayed frames" eval \
+	'[ $(($(timer_sent) - sent0)) -ge 100 ]'
+check "impair timer refuses a spin over 1000 us" eval \
+	'! lab_ctl impair timer 2ms 2>&1 | grep -q "^spin" && lab_ctl impair timer | grep -q "^spin: 200 us "'
+lab_ctl impair timer 0 >/dev/null
 lab_ctl impair clear-all >/dev/null
 
 # --- 10% random loss on a -> b, seeded

@@ -24,6 +24,7 @@
 #include "ctl_cli.h"
 #include "ctl_config.h"
 #include "ctl_harness.h"
+#include "dp_impair.h"
 #include "ctl_impair_cli.h"
 #include "log.h"
 
@@ -329,13 +330,55 @@ static void test_cli_words(void **state)
 	json_decref(cli_args(CTL_EXIT_USAGE, "--bridge br0 rate 1.5bit"));
 }
 
+static json_t *timer_args(int expect_rc, const char *word)
+{
+	char buf[64], *words[1] = {buf};
+	json_t *args = json_object();
+
+	snprintf(buf, sizeof(buf), "%s", word);
+	assert_int_equal(ctl_impair_cli_timer(words, word[0] ? 1 : 0, args), expect_rc);
+	return args;
+}
+
+static void test_timer(void **state)
+{
+	json_t *r, *a;
+
+	(void)state;
+	r = OK("impair/timer", "{}");
+	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")), 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "sent")), 0);
+	assert_int_equal(json_array_size(json_object_get(r, "histogram")), DP_IMPAIR_LATE_BUCKETS);
+	r = OK("impair/timer", "{'spin_us': 100}");
+	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")), 100);
+	r = OK("impair/timer", "{}"); /* reading keeps it */
+	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")), 100);
+	ERR("args.spin_us: expected an integer from 0 to 1000", "impair/timer", "{'spin_us': 1001}");
+	ERR("args.spin_us: expected an integer from 0 to 1000", "impair/timer", "{'spin_us': -1}");
+	ERR("args.spin_us: expected an integer", "impair/timer", "{'spin_us': '100us'}");
+	ERR("args.spin: unknown argument", "impair/timer", "{'spin': 100}");
+	r = OK("impair/timer", "{}"); /* a refused change changes nothing */
+	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")), 100);
+	a = timer_args(CTL_EXIT_OK, "250us");
+	assert_int_equal(json_integer_value(json_object_get(a, "spin_us")), 250);
+	json_decref(a);
+	a = timer_args(CTL_EXIT_OK, "0.5ms");
+	assert_int_equal(json_integer_value(json_object_get(a, "spin_us")), 500);
+	json_decref(a);
+	a = timer_args(CTL_EXIT_OK, "");
+	assert_int_equal(json_object_size(a), 0);
+	json_decref(a);
+	json_decref(timer_args(CTL_EXIT_USAGE, "1.5us"));
+	json_decref(timer_args(CTL_EXIT_USAGE, "soon"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_targets),	T(test_knob_validation), T(test_update_and_replace),
 		T(test_loss_models),	T(test_get_clear_list),	 T(test_schedule),
-		T(test_config_section), T(test_cli_words),
+		T(test_config_section), T(test_cli_words),	 T(test_timer),
 	};
 #undef T
 

@@ -225,6 +225,23 @@ static void set01(struct lab *lab, const struct impair_cfg *cfg)
 	assert_int_equal(dp_counters_reset(lab->dp, DP_ALL), 0);
 }
 
+/*
+ * Set the pair's knobs to cfg, send n frames as send_stream() does while the
+ * reader records, and return how many arrived once settle() saw want.
+ */
+static size_t run01(struct lab *lab, const struct impair_cfg *cfg, uint32_t n, size_t len,
+		    uint32_t burst, useconds_t pause, size_t want)
+{
+	size_t got;
+
+	set01(lab, cfg);
+	reader_start(lab);
+	send_stream(lab, n, len, burst, pause);
+	got = settle(lab, want);
+	reader_stop();
+	return got;
+}
+
 /* ---- rates ---- */
 
 static void test_loss_rate(void **state)
@@ -233,11 +250,7 @@ static void test_loss_rate(void **state)
 	struct impair_cfg cfg = {.loss = 10, .seed = 1};
 	size_t got;
 
-	set01(lab, &cfg);
-	reader_start(lab);
-	send_stream(lab, 20000, 60, 32, 100);
-	got = settle(lab, 17000);
-	reader_stop();
+	got = run01(lab, &cfg, 20000, 60, 32, 100, 17000);
 	assert_binomial(20000 - got, 20000, 0.10);
 	assert_accounted(lab, 20000, got);
 	assert_int_equal(ctr(lab, 1).drop_queue_full, 0);
@@ -249,11 +262,7 @@ static void test_duplicate_rate(void **state)
 	struct impair_cfg cfg = {.duplicate = 5, .seed = 2};
 	size_t got;
 
-	set01(lab, &cfg);
-	reader_start(lab);
-	send_stream(lab, 20000, 60, 32, 100);
-	got = settle(lab, 20000);
-	reader_stop();
+	got = run01(lab, &cfg, 20000, 60, 32, 100, 20000);
 	assert_binomial(got - 20000, 20000, 0.05);
 	assert_accounted(lab, 20000, got);
 }
@@ -286,11 +295,7 @@ static void test_reorder_rate(void **state)
 	struct impair_stats st;
 	size_t got, over;
 
-	set01(lab, &cfg);
-	reader_start(lab);
-	send_stream(lab, 10000, 60, 16, 100);
-	got = settle(lab, 10000);
-	reader_stop();
+	got = run01(lab, &cfg, 10000, 60, 16, 100, 10000);
 	st = stats01(lab);
 	over = overtakers(got, 10000);
 	assert_int_equal(got, 10000);
@@ -318,11 +323,7 @@ static void test_delay(void **state)
 	static uint64_t d[MAXF];
 	size_t got;
 
-	set01(lab, &cfg);
-	reader_start(lab);
-	send_stream(lab, 1000, 60, 1, 100);
-	got = settle(lab, 1000);
-	reader_stop();
+	got = run01(lab, &cfg, 1000, 60, 1, 100, 1000);
 	assert_int_equal(got, 1000);
 	for (size_t i = 0; i < got; i++)
 		d[i] = rd.ts[i] - sent_ts[rd.seq[i]];
@@ -332,6 +333,87 @@ static void test_delay(void **state)
 	assert_int_equal(stats01(lab).delayed, 1000);
 }
 
+/* Frames the delay queue sent so far, from the lateness histogram. */
+static uint64_t timer_sent(struct lab *lab)
+{
+	struct dp_impair_timer t;
+	uint64_t n = 0;
+
+	dp_impair_timer_get(lab->dp, &t);
+	for (unsigned int i = 0; i < DP_IMPAIR_LATE_BUCKETS; i++)
+		n += t.late[i];
+	return n;
+}
+
+/*
+ * With nothing due, the loop sleeps: over 200 ms it handles a few batches at
+ * most (its once-a-second tick), where a loop re-arming a past timer or
+ * polling for a stale deadline handles thousands.
+ */
+static void assert_loop_idle(struct lab *lab)
+{
+	struct dp_stats a, b;
+
+	dp_get_stats(lab->dp, &a);
+	usleep(200000);
+	dp_get_stats(lab->dp, &b);
+	if (b.batches - a.batches > 20) {
+		print_error("%llu batches while idle\n",
+			    (unsigned long long)(b.batches - a.batches));
+		fail();
+	}
+}
+
+/* Polling before deadlines: frames still never leave early, all are counted, then it sleeps. */
+static void test_delay_spin(void **state)
+{
+	struct lab *lab = *state;
+	struct impair_cfg cfg = {.delay_ns = 5 * MS};
+	struct dp_impair_timer t;
+	uint64_t before = timer_sent(lab);
+	size_t got;
+
+	assert_int_equal(dp_impair_timer_set(lab->dp, DP_IMPAIR_SPIN_MAX_US + 1), -ERANGE);
+	assert_int_equal(dp_impair_timer_set(lab->dp, DP_IMPAIR_SPIN_MAX_US), 0);
+	dp_impair_timer_get(lab->dp, &t);
+	assert_int_equal(t.spin_us, DP_IMPAIR_SPIN_MAX_US);
+	got = run01(lab, &cfg, 300, 60, 1, 700, 300);
+	assert_int_equal(got, 300);
+	for (size_t i = 0; i < got; i++)
+		assert_true(rd.ts[i] - sent_ts[rd.seq[i]] >= 5 * MS); /* never early */
+	assert_int_equal(timer_sent(lab) - before, 300);
+	assert_loop_idle(lab);
+	assert_int_equal(dp_impair_timer_set(lab->dp, 0), 0);
+}
+
+/* A schedule removed while its frames wait: they still leave, and then the loop sleeps. */
+static void test_idle_after_schedule_removed(void **state)
+{
+	struct lab *lab = *state;
+	struct dp_impair_target t = pair01(lab);
+	struct impair_step steps[2] = {{.at_ns = 0, .cfg = {.delay_ns = 300 * MS}},
+				       {.at_ns = 100 * MS}};
+	struct dp_impair_timer tm;
+	size_t got;
+
+	assert_int_equal(dp_impair_schedule(lab->dp, &t, steps, 2, 0), 0);
+	reader_start(lab);
+	send_stream(lab, 20, 60, 1, 0);
+	/* The schedule goes while its next step is 100 ms away and the frames 300 ms. */
+	assert_int_equal(dp_impair_set(lab->dp, &t, &(struct impair_cfg){.delay_ns = 300 * MS}), 0);
+	/* No dp_* call meanwhile: its command would wake a loop that forgot its timer. */
+	for (int i = 0; i < 500 && atomic_load(&rd.n) < 20; i++)
+		usleep(10000);
+	got = atomic_load(&rd.n);
+	reader_stop();
+	assert_int_equal(got, 20);
+	/* Not left for the loop's once-a-second tick: none is 2^17 us (131 ms) late or more. */
+	dp_impair_timer_get(lab->dp, &tm);
+	for (unsigned int i = 18; i < DP_IMPAIR_LATE_BUCKETS; i++)
+		assert_int_equal(tm.late[i], 0);
+	assert_loop_idle(lab);
+}
+
 /* With jitter frames overtake each other, unless keep_order. */
 static void test_jitter_keep_order(void **state)
 {
@@ -339,20 +421,12 @@ static void test_jitter_keep_order(void **state)
 	struct impair_cfg cfg = {.delay_ns = 10 * MS, .jitter_ns = 5 * MS, .keep_order = true};
 	size_t got;
 
-	set01(lab, &cfg);
-	reader_start(lab);
-	send_stream(lab, 2000, 60, 8, 100);
-	got = settle(lab, 2000);
-	reader_stop();
+	got = run01(lab, &cfg, 2000, 60, 8, 100, 2000);
 	assert_int_equal(got, 2000);
 	for (size_t i = 0; i < got; i++)
 		assert_int_equal(rd.seq[i], i);
 	cfg.keep_order = false;
-	set01(lab, &cfg);
-	reader_start(lab);
-	send_stream(lab, 2000, 60, 8, 100);
-	got = settle(lab, 2000);
-	reader_stop();
+	got = run01(lab, &cfg, 2000, 60, 8, 100, 2000);
 	assert_int_equal(got, 2000);
 	assert_true(overtakers(got, 2000) > 100);
 }
@@ -365,11 +439,7 @@ static void test_rate(void **state)
 	double bits, secs, bps;
 	size_t got;
 
-	set01(lab, &cfg);
-	reader_start(lab);
-	send_stream(lab, 500, 1250, 50, 0); /* 10,000 bits each: 1 ms at 10 Mbit/s */
-	got = settle(lab, 500);
-	reader_stop();
+	got = run01(lab, &cfg, 500, 1250, 50, 0, 500); /* 10,000 bits each: 1 ms at 10 Mbit/s */
 	assert_int_equal(got, 500);
 	bits = 499 * 1250 * 8.0;
 	secs = (double)(rd.ts[got - 1] - rd.ts[0]) / 1e9;
@@ -387,11 +457,8 @@ static void test_queue_limit(void **state)
 	struct dp_counters c;
 	size_t got;
 
-	set01(lab, &cfg);
-	reader_start(lab);
-	send_stream(lab, 200, 125, 200, 0); /* 1 ms each on the link: the queue overflows */
-	got = settle(lab, 50);
-	reader_stop();
+	got = run01(lab, &cfg, 200, 125, 200, 0,
+		    50); /* 1 ms each on the link: the queue overflows */
 	st = stats01(lab);
 	c = ctr(lab, 1);
 	assert_true(st.dropped_queue > 0);
@@ -430,11 +497,7 @@ static void test_same_seed_same_decisions(void **state)
 	assert_memory_equal(a, b, 3000);
 	/* Another seed decides otherwise. */
 	cfg.seed = 78;
-	set01(lab, &cfg);
-	reader_start(lab);
-	send_stream(lab, 3000, 60, 32, 100);
-	got = settle(lab, 2000);
-	reader_stop();
+	got = run01(lab, &cfg, 3000, 60, 32, 100, 2000);
 	copies(got, b, 3000);
 	assert_memory_not_equal(a, b, 3000);
 }
@@ -675,6 +738,8 @@ int main(void)
 		T(test_duplicate_rate),
 		T(test_reorder_rate),
 		T(test_delay),
+		T(test_delay_spin),
+		T(test_idle_after_schedule_removed),
 		T(test_jitter_keep_order),
 		T(test_rate),
 		T(test_queue_limit),

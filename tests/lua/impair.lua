@@ -105,3 +105,18 @@ test("impairment errors", function(t)
                       "must both be booted and attached")
     t:assert_contains(tostring(t:assert_raises(function() lan:impair("x") end)), "bad argument #1")
 end)
+
+test("provium.timer_spin_us: the switch polls before deadlines", function(t)
+    need(t)
+    t:assert_eq(provium.timer_spin_us, 0, "sleeping by default")
+    provium.timer_spin_us = 200
+    t:assert_eq(provium.timer_spin_us, 200)
+    local lan, a, b = pair()
+    provium:boot()
+    lan:add_latency({from = a, to = b, ms = 10})
+    t:assert(rtt(a:run("ping -c 3 -i 0.1 -q b.lan"):assert_ok()) >= 10, "the delay holds")
+    local e = t:assert_raises(function() provium.timer_spin_us = 5000 end)
+    t:assert_contains(tostring(e), "provium.timer_spin_us: expected 0 to 1000 microseconds, got 5000")
+    t:assert_eq(provium.timer_spin_us, 200, "a refused value changes nothing")
+    provium.timer_spin_us = 0
+end)
