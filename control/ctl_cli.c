@@ -72,6 +72,7 @@ static int cli_build_partition(struct cli *cli, json_t *args);
 static int cli_build_counters(struct cli *cli, json_t *args);
 static int cli_build_impair(struct cli *cli, json_t *args);
 static int cli_build_impair_timer(struct cli *cli, json_t *args);
+static int cli_build_impair_schedule(struct cli *cli, json_t *args);
 
 /* clang-format off */
 static const struct cli_cmd cli_cmds[] = {
@@ -129,6 +130,9 @@ static const struct cli_cmd cli_cmds[] = {
 	 "impair/clear_all", 0, 0, 1, {"bridge"}, NULL, NULL},
 	{"impair list", "[BRIDGE]", "list impairments with their counters", "impair/list", 0, 0,
 	 1, {"bridge"}, NULL, ctl_impair_print_list},
+	{"impair schedule", "TARGET [--period P] at TIME KNOB VALUE... [at TIME ...]...",
+	 "change knobs at set times (each step updates the last; P: repeat)",
+	 "impair/schedule", CLI_WORDS, 4, -1, {0}, cli_build_impair_schedule, ctl_impair_print},
 	{"impair timer", "[SPIN]",
 	 "delay precision; SPIN (e.g. 100us): poll, not sleep, for the last SPIN before a send",
 	 "impair/timer", 0, 0, 1, {0}, cli_build_impair_timer, ctl_impair_print_timer},
@@ -381,6 +385,11 @@ static int cli_build_partition(struct cli *cli, json_t *args)
 static int cli_build_impair(struct cli *cli, json_t *args)
 {
 	return ctl_impair_cli_args(cli->pos, cli->npos, args);
+}
+
+static int cli_build_impair_schedule(struct cli *cli, json_t *args)
+{
+	return ctl_impair_cli_schedule(cli->pos, cli->npos, args);
 }
 
 static int cli_build_impair_timer(struct cli *cli, json_t *args)

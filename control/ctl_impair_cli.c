@@ -23,13 +23,14 @@ struct cli_words {
 	char **w;
 	int n, i;
 	const char *kw; /* the keyword being parsed, for messages */
+	const char *cmd; /* "set", "schedule" or "timer", for the help hint */
 };
 
 static int impair_cli_error(const char *what, const struct cli_words *ws, const char *word)
 {
-	fprintf(stderr, "tapyard: impair: %s%s%s%s%s%s\n(see tapyard ctl impair set --help)\n",
+	fprintf(stderr, "tapyard: impair: %s%s%s%s%s%s\n(see tapyard ctl impair %s --help)\n",
 		word ? what : "missing value", ws->kw ? " for " : "", ws->kw ? ws->kw : "",
-		word ? " \"" : "", word ? word : "", word ? "\"" : "");
+		word && *word ? " \"" : "", word ? word : "", word && *word ? "\"" : "", ws->cmd);
 	return CTL_EXIT_USAGE;
 }
 
@@ -303,9 +304,15 @@ static const struct cli_keyword *impair_cli_keyword(const char *word)
 	return NULL;
 }
 
+/* Is k a target option or --replace (as opposed to a knob)? */
+static bool impair_cli_is_option(const struct cli_keyword *k)
+{
+	return k->fn == impair_cli_target || k->fn == impair_cli_replace;
+}
+
 int ctl_impair_cli_args(char **words, int n, json_t *args)
 {
-	struct cli_words ws = {words, n, 0, NULL};
+	struct cli_words ws = {words, n, 0, NULL, "set"};
 	const struct cli_keyword *k;
 	int rc = CTL_EXIT_OK;
 
@@ -320,9 +327,52 @@ int ctl_impair_cli_args(char **words, int n, json_t *args)
 	return rc;
 }
 
+/* One word of `impair schedule`: into is args before the first step, else the step. */
+static int impair_cli_schedule_word(struct cli_words *ws, json_t *args, json_t **into)
+{
+	const char *w = ws->w[ws->i];
+	const struct cli_keyword *k;
+
+	ws->kw = NULL;
+	if (strcmp(w, "at") == 0 || strcmp(w, "--period") == 0) {
+		ws->kw = ws->w[ws->i++];
+		if (w[0] == '-') {
+			json_object_set_new(args, "repeat", json_true());
+			return impair_cli_value(ws, cli_time_units, false, args, "period_ms");
+		}
+		*into = json_object();
+		json_array_append_new(json_object_get(args, "steps"), *into);
+		return impair_cli_value(ws, cli_time_units, false, *into, "at_ms");
+	}
+	k = impair_cli_keyword(w);
+	if (!k)
+		return impair_cli_error("unknown word", ws, w);
+	if (impair_cli_is_option(k) && *into != args)
+		return impair_cli_error("the target and --replace go before the first step", ws, w);
+	if (!impair_cli_is_option(k) && *into == args)
+		return impair_cli_error("knobs go in steps (at TIME KNOB VALUE...)", ws, w);
+	ws->kw = ws->w[ws->i++];
+	return k->fn(ws, *into);
+}
+
+int ctl_impair_cli_schedule(char **words, int n, json_t *args)
+{
+	struct cli_words ws = {words, n, 0, NULL, "schedule"};
+	json_t *into = args;
+	int rc = CTL_EXIT_OK;
+
+	json_object_set_new(args, "steps", json_array());
+	while (!rc && ws.i < ws.n)
+		rc = impair_cli_schedule_word(&ws, args, &into);
+	ws.kw = NULL;
+	if (!rc && into == args)
+		return impair_cli_error("no step given (at TIME KNOB VALUE...)", &ws, "");
+	return rc;
+}
+
 int ctl_impair_cli_timer(char **words, int n, json_t *args)
 {
-	struct cli_words ws = {words, n, 0, "impair timer"};
+	struct cli_words ws = {words, n, 0, NULL, "timer"};
 	double ms;
 
 	if (n == 0)

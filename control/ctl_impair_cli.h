@@ -29,6 +29,15 @@
 int ctl_impair_cli_args(char **words, int n, json_t *args);
 
 /*
+ * ctl_impair_cli_schedule() - `impair schedule TARGET [--replace] [--period
+ * PERIOD] at TIME KNOBS... [at TIME KNOBS...]...` as the arguments of
+ * impair/schedule: each `at` starts a step (its at_ms), its knobs follow;
+ * --period repeats the steps every PERIOD.
+ * Return: CTL_EXIT_OK, or CTL_EXIT_USAGE after printing what is wrong.
+ */
+int ctl_impair_cli_schedule(char **words, int n, json_t *args);
+
+/*
  * ctl_impair_cli_timer() - `impair timer [SPIN]`: SPIN, a TIME, as args.spin_us.
  * Return: CTL_EXIT_OK, or CTL_EXIT_USAGE after printing what is wrong.
  */

@@ -330,6 +330,46 @@ static void test_cli_words(void **state)
 	json_decref(cli_args(CTL_EXIT_USAGE, "--bridge br0 rate 1.5bit"));
 }
 
+static json_t *schedule_args(int expect_rc, const char *line)
+{
+	char buf[512], *words[64];
+	int n = 0;
+	json_t *args = json_object();
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *w = strtok(buf, " "); w && n < 64; w = strtok(NULL, " "))
+		words[n++] = w;
+	assert_int_equal(ctl_impair_cli_schedule(words, n, args), expect_rc);
+	return args;
+}
+
+static void test_cli_schedule(void **state)
+{
+	json_t *a, *want, *r;
+
+	(void)state;
+	a = schedule_args(CTL_EXIT_OK, "--from p0 --to p1 --replace at 0 loss 0 at 2s loss 30% "
+				       "delay 5ms at 3s loss 0 --period 5s");
+	want = parse("{'from': 'p0', 'to': 'p1', 'mode': 'replace', 'repeat': true, "
+		     "'period_ms': 5000.0, 'steps': [{'at_ms': 0.0, 'loss': 0.0}, "
+		     "{'at_ms': 2000.0, 'loss': 30.0, 'delay_ms': 5.0}, "
+		     "{'at_ms': 3000.0, 'loss': 0.0}]}");
+	assert_true(json_equal(a, want));
+	json_decref(want);
+	th_call("impair/schedule", a); /* a is stolen */
+	th_last_ok();
+	r = OK("impair/list", "{}");
+	assert_true(json_is_true(json_object_get(json_array_get(r, 0), "scheduled")));
+	r = OK("impair/get", "{'from': 'p0', 'to': 'p1'}");
+	assert_false(has_knob(r, "delay_ms")); /* step 0 is in force, step 1 not yet */
+	json_decref(schedule_args(CTL_EXIT_USAGE, "--from p0 --to p1"));
+	json_decref(schedule_args(CTL_EXIT_USAGE, "--from p0 --to p1 loss 5"));
+	json_decref(schedule_args(CTL_EXIT_USAGE, "--from p0 --to p1 at 0 loss 5 --to p2"));
+	json_decref(schedule_args(CTL_EXIT_USAGE, "--from p0 --to p1 at soon loss 5"));
+	json_decref(schedule_args(CTL_EXIT_USAGE, "--from p0 --to p1 at"));
+	json_decref(schedule_args(CTL_EXIT_USAGE, "--from p0 --to p1 at 0 loss 5 --period"));
+}
+
 static json_t *timer_args(int expect_rc, const char *word)
 {
 	char buf[64], *words[1] = {buf};
@@ -378,7 +418,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_targets),	T(test_knob_validation), T(test_update_and_replace),
 		T(test_loss_models),	T(test_get_clear_list),	 T(test_schedule),
-		T(test_config_section), T(test_cli_words),	 T(test_timer),
+		T(test_config_section), T(test_cli_words),	 T(test_cli_schedule), T(test_timer),
 	};
 #undef T
 
