@@ -797,14 +797,6 @@ static void imp_count_drop(struct dp *dp, const struct imp_verdict *v, unsigned 
 	loop_drop(dp, out, why, CTR_IDX(rx_dropped), eth, in);
 }
 
-/* A free segment buffer, or IMP_NONE. */
-static uint16_t imp_seg_get(struct dp *dp)
-{
-	if (dp->seg_nfree == 0)
-		return IMP_NONE;
-	return (uint16_t)(TX_SEGBUF | dp->seg_free[--dp->seg_nfree]);
-}
-
 /*
  * A private copy of the frame with bit flipped, in a segment buffer: the
  * header too when out takes one, with its checksum completed and no
@@ -815,10 +807,10 @@ static bool imp_corrupt_copy(struct dp *dp, const struct dp_fwd *fx, unsigned in
 {
 	size_t hdr = dp->ports[out].hdr_len && dp->ports[fx->in].hdr_len ? VNET_HDR_LEN : 0;
 	size_t len = fx->eth.len + hdr;
-	uint16_t seg = len <= DP_SEG_SIZE ? imp_seg_get(dp) : IMP_NONE;
+	uint16_t seg = len <= DP_SEG_SIZE ? loop_seg_get(dp) : DP_SEG_NONE;
 	uint8_t *buf;
 
-	if (seg == IMP_NONE)
+	if (seg == DP_SEG_NONE)
 		return false;
 	buf = dp_buf(dp, seg);
 	memcpy(buf + hdr, fx->eth.data, fx->eth.len);
@@ -891,16 +883,11 @@ static bool imp_fwd_whole(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 static bool imp_segment(struct dp *dp, const struct dp_fwd *fx, unsigned int i,
 			const struct imp_verdict *v, bool corrupt, struct imp_unit *u)
 {
-	uint16_t seg = imp_seg_get(dp);
-	int len;
+	uint16_t seg;
+	int len = loop_segment(dp, fx, i, &seg);
 
-	if (seg == IMP_NONE)
+	if (len < 0)
 		return false;
-	len = gso_segment(&fx->eth, &fx->vh, i, dp_buf(dp, seg), DP_SEG_SIZE);
-	if (len <= 0) {
-		loop_buf_put(dp, seg);
-		return false;
-	}
 	if (corrupt)
 		dp_buf(dp, seg)[(v->bit / 8) % (unsigned int)len] ^= (uint8_t)(1u << (v->bit % 8));
 	*u = (struct imp_unit){.bid = seg, .len = (uint32_t)len, .npkts = 1, .bytes = u->bytes};

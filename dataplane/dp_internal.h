@@ -211,6 +211,21 @@ bool loop_tx_frame(struct dp *dp, unsigned int out, uint16_t bid, uint8_t *data,
 /* Drop one reference to buffer bid (a segment buffer is freed), recycling it at the last. */
 void loop_buf_put(struct dp *dp, uint16_t bid);
 
+/* No segment buffer (loop_seg_get()). */
+#define DP_SEG_NONE 0xffff
+
+/* A free segment buffer as a bid (TX_SEGBUF | index), or DP_SEG_NONE; loop_buf_put() frees it. */
+uint16_t loop_seg_get(struct dp *dp);
+
+/*
+ * loop_segment() - wire packet i of GSO frame fx, built in a free segment
+ * buffer (loop_buf_put() frees it).
+ * @seg: receives the buffer as a bid (TX_SEGBUF | index)
+ * Return: the packet's length, -ENOBUFS (no segment buffer free) or -EINVAL
+ * (it cannot be cut; no buffer is taken).
+ */
+int loop_segment(struct dp *dp, const struct dp_fwd *fx, unsigned int i, uint16_t *seg);
+
 /* ---- impairments (dp_impair.c), all on the loop thread but init/free ---- */
 
 /* Allocate the impairment state of dp (dp_create). Returns 0 or -ENOMEM. */

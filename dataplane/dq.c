@@ -9,7 +9,6 @@
 struct dq {
 	size_t n, cap;
 	uint64_t next_seq;
-	uint64_t bytes;
 	struct dq_item items[];
 };
 
@@ -75,7 +74,6 @@ int dq_push(struct dq *q, const struct dq_item *item)
 		return -ENOSPC;
 	q->items[q->n] = *item;
 	q->items[q->n].seq = q->next_seq++;
-	q->bytes += item->len;
 	dq_sift_up(q, q->n++);
 	return 0;
 }
@@ -90,7 +88,6 @@ int dq_pop(struct dq *q, struct dq_item *out)
 	if (!q->n)
 		return -ENOENT;
 	*out = q->items[0];
-	q->bytes -= out->len;
 	q->items[0] = q->items[--q->n];
 	dq_sift_down(q, 0);
 	return 0;
@@ -106,7 +103,6 @@ size_t dq_remove_port(struct dq *q, uint32_t port, void (*fn)(void *ctx, const s
 			q->items[kept++] = q->items[i];
 			continue;
 		}
-		q->bytes -= q->items[i].len;
 		if (fn)
 			fn(ctx, &q->items[i]);
 	}
@@ -120,11 +116,6 @@ size_t dq_remove_port(struct dq *q, uint32_t port, void (*fn)(void *ctx, const s
 size_t dq_count(const struct dq *q)
 {
 	return q->n;
-}
-
-uint64_t dq_bytes(const struct dq *q)
-{
-	return q->bytes;
 }
 
 size_t dq_capacity(const struct dq *q)

@@ -22,7 +22,7 @@ struct dq_item {
 	uint64_t send_ns; /* when it is due */
 	uint64_t seq; /* set by dq_push() */
 	uint32_t port; /* destination, for dq_remove_port() */
-	uint32_t len; /* bytes, summed by dq_bytes() */
+	uint32_t len; /* bytes of the frame */
 	uint64_t cookie[4]; /* the caller's */
 };
 
@@ -51,9 +51,6 @@ size_t dq_remove_port(struct dq *q, uint32_t port, void (*fn)(void *ctx, const s
 
 /* Items queued. */
 size_t dq_count(const struct dq *q);
-
-/* Sum of the len of the items queued. */
-uint64_t dq_bytes(const struct dq *q);
 
 /* Most items the queue holds. */
 size_t dq_capacity(const struct dq *q);

@@ -89,6 +89,26 @@ void loop_buf_put(struct dp *dp, uint16_t bid)
 		loop_recycle(dp, bid);
 }
 
+uint16_t loop_seg_get(struct dp *dp)
+{
+	return dp->seg_nfree ? (uint16_t)(TX_SEGBUF | dp->seg_free[--dp->seg_nfree]) : DP_SEG_NONE;
+}
+
+int loop_segment(struct dp *dp, const struct dp_fwd *fx, unsigned int i, uint16_t *seg)
+{
+	int len;
+
+	*seg = loop_seg_get(dp);
+	if (*seg == DP_SEG_NONE)
+		return -ENOBUFS;
+	len = gso_segment(&fx->eth, &fx->vh, i, dp_buf(dp, *seg), DP_SEG_SIZE);
+	if (len <= 0) {
+		loop_buf_put(dp, *seg);
+		return -EINVAL;
+	}
+	return len;
+}
+
 static int loop_bufs_setup(struct dp *dp)
 {
 	struct io_uring_buf_reg reg = {0};
@@ -384,28 +404,19 @@ static void loop_tx_segments(struct dp *dp, struct dp_fwd *fx, unsigned int out)
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		uint16_t seg;
-		uint8_t *buf;
-		int len;
+		int len = loop_segment(dp, fx, i, &seg);
 
-		if (dp->seg_nfree == 0) {
-			loop_drop(dp, out, CTR_IDX(drop_no_buffer), CTR_IDX(rx_dropped), &fx->eth,
-				  fx->in);
-			continue;
-		}
-		seg = dp->seg_free[--dp->seg_nfree];
-		buf = dp->segbufs + (size_t)seg * DP_SEG_SIZE;
-		len = gso_segment(&fx->eth, &fx->vh, i, buf, DP_SEG_SIZE);
 		if (len < 0) {
-			dp->seg_free[dp->seg_nfree++] = seg;
-			loop_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth,
-				  fx->in);
+			loop_drop(dp, out,
+				  len == -ENOBUFS ? CTR_IDX(drop_no_buffer) : CTR_IDX(drop_no_offload),
+				  CTR_IDX(rx_dropped), &fx->eth, fx->in);
 			continue;
 		}
-		struct frame wire = {buf, (size_t)len};
+		struct frame wire = {dp_buf(dp, seg), (size_t)len};
 
-		if (!loop_tx_post(dp, out, TX_SEGBUF | seg, &(struct iovec){buf, (size_t)len}, 1,
-				  &wire, fx->in))
-			dp->seg_free[dp->seg_nfree++] = seg;
+		if (!loop_tx_post(dp, out, seg, &(struct iovec){wire.data, wire.len}, 1, &wire,
+				  fx->in))
+			loop_buf_put(dp, seg);
 	}
 }
 
