@@ -256,6 +256,35 @@ static void test_loss_rate(void **state)
 	assert_int_equal(ctr(lab, 1).drop_queue_full, 0);
 }
 
+/* Simple Gilbert (1-h 100%, 1-k 0) on real frames: bursts of 1/r on average, loss p/(p+r). */
+static void test_gilbert_elliott_burst(void **state)
+{
+	struct lab *lab = *state;
+	struct impair_cfg cfg = {.loss_model = IMPAIR_LOSS_GE, .ge = {.p = 2, .r = 20, .h = 100},
+				 .seed = 3};
+	static bool seen[MAXF];
+	size_t got, lost = 0, bursts = 0;
+	double burst;
+
+	got = run01(lab, &cfg, 30000, 60, 32, 100, 25000);
+	assert_int_equal(ctr(lab, 1).drop_queue_full, 0);
+	assert_accounted(lab, 30000, got);
+	memset(seen, 0, sizeof(seen));
+	for (size_t i = 0; i < got; i++)
+		seen[rd.seq[i]] = true;
+	for (uint32_t s = 0; s < 30000; s++) {
+		lost += !seen[s];
+		bursts += !seen[s] && (s == 0 || seen[s - 1]);
+	}
+	burst = (double)lost / (double)bursts;
+	/* about 545 geometric bursts, sd sqrt(1-r)/r = 4.5: 5 sigma of their mean is 0.96 */
+	if (fabs(burst - 5.0) > 0.96 || fabs((double)lost / 30000 - 2.0 / 22) > 0.03) {
+		print_error("%zu lost in %zu bursts (mean %.2f), expected 5 and %.3f lost\n", lost,
+			    bursts, burst, 2.0 / 22);
+		fail();
+	}
+}
+
 static void test_duplicate_rate(void **state)
 {
 	struct lab *lab = *state;
@@ -735,6 +764,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, lab_setup, lab_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_loss_rate),
+		T(test_gilbert_elliott_burst),
 		T(test_duplicate_rate),
 		T(test_reorder_rate),
 		T(test_delay),
