@@ -20,7 +20,8 @@
 #   cost    iperf3 TCP a -> b through tapyard with no rule, and with a 0 ms delay rule on the pair
 #           (every frame takes the impairment path and is sent at once), median of --rounds runs.
 #
-# Usage: bench/impair.sh [--rounds N] [--only delay,rate,cost] [--tapyard PATH]   (root; ~3 min)
+# Usage: bench/impair.sh [--rounds N] [--only delay,rate,cost] [--tapyard PATH]   (root; ~5 min)
+#        --rounds N: delay rows and cost runs measured N times (default 3), interleaved; medians shown.
 # Owns every name starting with "tyib" (namespaces tyibn0/1, TAPs tyib0/1, bridge tyibbr) and
 # removes them on every exit path. Figures are printed, never asserted.
 set -u -o pipefail
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
 	--tapyard) TAPYARD=$2; shift 2 ;;
-	*) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	*) sed -n '2,26s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
 TAPYARD=$(realpath "$TAPYARD")
@@ -95,46 +96,65 @@ print((r["bytes"] + e["sum_sent"].get("retransmits", 0) * mss) * 8 / r["seconds"
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 if want delay; then
-echo "== one-way delay (64-byte UDP, 1 per 250 us, 3 s; microseconds) =="
-printf '%-24s %5s %9s %9s %8s %9s %9s %8s %8s %5s\n' rule spin want_p50 got_p50 err_p50 want_p99 \
-	got_p99 err_p99 late_p99 cpu%
+echo "== one-way delay (64-byte UDP, 1 per 250 us, 3 s; microseconds; median of $ROUNDS rounds) =="
 # cpu_ticks: the daemon's user + system clock ticks so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$LAB_PID/stat"; }
 # late_hist: the switch's lateness histogram of delayed frames (a JSON array).
 late_hist() { lab_ctl --json impair timer | python3 -c 'import json, sys
-print(json.load(sys.stdin)["result"]["histogram"])'; }
-# late_p99 BEFORE AFTER: the upper bound (us) of the bucket holding the p99 of the frames between.
-late_p99() { python3 -c 'import sys
-d = [b - a for a, b in zip(eval(sys.argv[1]), eval(sys.argv[2]))]; n = sum(d); s = 0
-for i, c in enumerate(d):
-    s += c
-    if n and s >= 0.99 * n: print("<%d" % (1 << i)); break
-else: print("-")' "$1" "$2"; }
-delay_row() { # NAME SPIN DELAY_MS JITTER_MS [ctl words...]
-	local name=$1 spin=$2 d=$3 j=$4 line w50 w99 t0 c0 c1 h0
-	shift 4
+print(json.dumps(json.load(sys.stdin)["result"]["histogram"]))'; }
+# Rows: name|spin|delay ms|jitter ms|impair set words.
+rows=("none (switch latency)|0|0|0|")
+for spin in 0 100us; do
+	rows+=("delay 1ms|$spin|1|0|delay 1ms"
+		"delay 1ms jitter 0.2ms|$spin|1|0.2|delay 1ms 0.2ms distribution normal"
+		"delay 10ms|$spin|10|0|delay 10ms"
+		"delay 10ms jitter 2ms|$spin|10|2|delay 10ms 2ms distribution normal")
+done
+# delay_measure ROW: one run of row ROW, as a JSON line of what it saw.
+delay_measure() {
+	local name spin d j words line t0 c0 c1 h0
+	IFS='|' read -r name spin d j words <<<"${rows[$1]}"
 	lab_ctl impair clear-all >/dev/null
 	lab_ctl impair timer "$spin" >/dev/null
-	[ $# -gt 0 ] && lab_ctl impair set --from "$A" --to "$B" "$@" >/dev/null
+	# shellcheck disable=SC2086 # words are the knob words
+	[ -n "$words" ] && lab_ctl impair set --from "$A" --to "$B" $words >/dev/null
 	t0=$(date +%s.%N) c0=$(cpu_ticks) h0=$(late_hist)
 	line=$(owd_run 3 64 250)
 	c1=$(cpu_ticks)
-	w50=$(calc "$d * 1000")
-	w99=$(calc "($d + 2.326 * $j) * 1000")
-	printf '%-24s %5s %9.1f %9.1f %8.1f %9.1f %9.1f %8.1f %8s %5.0f\n' "$name" "$spin" "$w50" \
-		"$(field "$line" p50_us)" "$(calc "$(field "$line" p50_us) - $w50")" "$w99" \
-		"$(field "$line" p99_us)" "$(calc "$(field "$line" p99_us) - $w99")" \
-		"$(late_p99 "$h0" "$(late_hist)")" \
-		"$(calc "($c1 - $c0) * 100 / $(getconf CLK_TCK) / ($(date +%s.%N) - $t0)")"
+	python3 -c 'import json, sys
+a = sys.argv
+print(json.dumps({"row": int(a[1]), "p50": float(a[2] or "nan"), "p99": float(a[3] or "nan"),
+    "cpu": float(a[4]), "late": [y - x for x, y in zip(json.loads(a[5]), json.loads(a[6]))]}))' \
+		"$1" "$(field "$line" p50_us)" "$(field "$line" p99_us)" \
+		"$(calc "($c1 - $c0) * 100 / $(getconf CLK_TCK) / ($(date +%s.%N) - $t0)")" "$h0" \
+		"$(late_hist)"
 }
-delay_row "none (switch latency)" 0 0 0
-for spin in 0 100us; do
-	delay_row "delay 1ms" $spin 1 0 delay 1ms
-	delay_row "delay 1ms jitter 0.2ms" $spin 1 0.2 delay 1ms 0.2ms distribution normal
-	delay_row "delay 10ms" $spin 10 0 delay 10ms
-	delay_row "delay 10ms jitter 2ms" $spin 10 2 delay 10ms 2ms distribution normal
-done
+for ((k = 0; k < ROUNDS; k++)); do
+	for i in "${!rows[@]}"; do delay_measure "$i"; done
+done >"$WORK/delay.jsonl"
+lab_ctl impair clear-all >/dev/null
 lab_ctl impair timer 0 >/dev/null
+# The table: medians over the rounds; late_p99 from the rounds' histograms pooled (an upper bound).
+printf '%s\n' "${rows[@]}" | python3 -c 'import json, statistics, sys
+rows = [l.rstrip("\n").split("|") for l in sys.stdin]
+runs = [json.loads(l) for l in open(sys.argv[1])]
+print("%-24s %5s %9s %9s %8s %9s %9s %8s %8s %5s" % ("rule", "spin", "want_p50", "got_p50",
+      "err_p50", "want_p99", "got_p99", "err_p99", "late_p99", "cpu%"))
+for i, (name, spin, d, j, _) in enumerate(rows):
+    mine = [r for r in runs if r["row"] == i]
+    p50 = statistics.median(r["p50"] for r in mine); p99 = statistics.median(r["p99"] for r in mine)
+    cpu = statistics.median(r["cpu"] for r in mine)
+    late = [sum(c) for c in zip(*(r["late"] for r in mine))]; n = sum(late); acc = 0; lp = "-"
+    for b, c in enumerate(late):
+        acc += c
+        if n and acc >= 0.99 * n:
+            lp = "<%d" % (1 << b); break
+    w50 = float(d) * 1000; w99 = (float(d) + 2.326 * float(j)) * 1000
+    print("%-24s %5s %9.1f %9.1f %8.1f %9.1f %9.1f %8.1f %8s %5.0f" % (name, spin, w50, p50,
+          p50 - w50, w99, p99, p99 - w99, lp, cpu))
+print("(p99 per round, spin 0 / 100us, delay 1ms:",
+      " ".join("%.0f" % (r["p99"] - 1000) for r in runs if r["row"] == 1), "/",
+      " ".join("%.0f" % (r["p99"] - 1000) for r in runs if r["row"] == 5), ")")' "$WORK/delay.jsonl"
 echo
 fi
 
