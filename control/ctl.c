@@ -8,6 +8,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "ctl_guest.h"
 #include "ctl_impair.h"
 #include "ctl_impl.h"
+#include "ctl_record.h"
 #include "log.h"
 
 #ifndef TAPYARD_VERSION
@@ -190,10 +192,43 @@ static int ctl_del_named(struct ctl *ctl, json_t *args, struct ctl_err *e, const
 	return 0;
 }
 
+/*
+ * The daemon's record of the TAPs it creates (ctl->record; NULL outside a
+ * daemon): a TAP is recorded before it is created, so that `tapyard cleanup`
+ * finds it after a crash, and forgotten after it was deleted. A name that
+ * exists already is opened, not created, and never recorded: cleanup must not
+ * delete what tapyard did not make. Returns whether name was recorded.
+ */
+static bool ctl_tap_record(struct ctl *ctl, const char *name, const char *bridge)
+{
+	if (!ctl->record || if_nametoindex(name) || errno != ENODEV)
+		return false;
+	ctl_record_add(ctl->record, "tap", name, ctl_must(json_pack("{s:s}", "bridge", bridge)));
+	return true;
+}
+
+/* Forget the TAP of a deleted port (nothing to do for a port that is no TAP we created). */
+static void ctl_tap_forget(struct ctl *ctl, const char *name)
+{
+	ctl_record_remove(ctl->record, "tap", name);
+}
+
 static int cmd_bridge_del(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
+	const char *name = json_string_value(json_object_get(args, "name"));
+	json_t *ports = NULL;
+	uint32_t br;
+	int err;
+
 	(void)result;
-	return ctl_del_named(ctl, args, e, "bridge", ctl_find_bridge, dp_bridge_del);
+	/* Its ports go with it: list them first, to forget their TAPs after. */
+	if (ctl->record && name && dp_bridge_find(ctl->dp, name, &br) == 0)
+		ports = ctl_port_names(ctl, br);
+	err = ctl_del_named(ctl, args, e, "bridge", ctl_find_bridge, dp_bridge_del);
+	for (size_t i = 0; !err && i < json_array_size(ports); i++)
+		ctl_tap_forget(ctl, json_string_value(json_array_get(ports, i)));
+	json_decref(ports);
+	return err;
 }
 
 static int cmd_bridge_list(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
@@ -234,12 +269,34 @@ static int ctl_port_attach(struct ctl *ctl, uint32_t br, struct port *port, uint
 	return 0;
 }
 
+/* Open TAP name (created when it does not exist, and recorded first), attach it to br. */
+static int ctl_port_tap_add(struct ctl *ctl, uint32_t br, const char *bridge, const char *name,
+			    const struct port_tap_opts *opts, struct dp_port_info *pi,
+			    struct ctl_err *e)
+{
+	bool recorded = !opts->must_exist && ctl_tap_record(ctl, name, bridge);
+	struct port *port;
+	uint32_t id;
+	int err;
+
+	err = port_tap_open(name, opts, &port);
+	if (err)
+		ctl_args_fail(e, err, "cannot open TAP \"%s\": %s", name, port_strerror(err));
+	else
+		err = ctl_port_attach(ctl, br, port, &id, e);
+	if (!err)
+		err = ctl_port_info(ctl, id, pi, e);
+	/* Not created after all (failed, or someone made it meanwhile): not ours to clean up. */
+	if (recorded && (err || !pi->created))
+		ctl_tap_forget(ctl, name);
+	return err;
+}
+
 static int cmd_port_add(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	struct port_tap_opts opts = {0};
 	const char *bridge, *name, *type;
 	struct dp_port_info pi;
-	struct port *port;
 	bool existing, up;
 	uint32_t br, id;
 	int err;
@@ -265,13 +322,7 @@ static int cmd_port_add(struct ctl *ctl, json_t *args, json_t **result, struct c
 		return ctl_args_fail(e, -EEXIST, "port \"%s\" already exists", name);
 	opts.must_exist = existing;
 	opts.up = up;
-	err = port_tap_open(name, &opts, &port);
-	if (err)
-		return ctl_args_fail(e, err, "cannot open TAP \"%s\": %s", name,
-				     port_strerror(err));
-	err = ctl_port_attach(ctl, br, port, &id, e);
-	if (!err)
-		err = ctl_port_info(ctl, id, &pi, e);
+	err = ctl_port_tap_add(ctl, br, bridge, name, &opts, &pi, e);
 	if (err)
 		return err;
 	log_info("port %s added to bridge %s (%s)", name, bridge,
@@ -282,8 +333,13 @@ static int cmd_port_add(struct ctl *ctl, json_t *args, json_t **result, struct c
 
 static int cmd_port_del(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
+	int err;
+
 	(void)result;
-	return ctl_del_named(ctl, args, e, "port", ctl_find_port, dp_port_del);
+	err = ctl_del_named(ctl, args, e, "port", ctl_find_port, dp_port_del);
+	if (!err)
+		ctl_tap_forget(ctl, json_string_value(json_object_get(args, "name")));
+	return err;
 }
 
 static int cmd_port_list(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)

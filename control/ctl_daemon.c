@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_daemon: `tapyard daemon` and `tapyard cleanup`. Start-up order: block
- * SIGINT/SIGTERM (so the loop thread inherits the mask and only the signalfd
- * sees them), check that no daemon serves the socket or owns its record
- * (removing the leftovers of one that died), start the dataplane, start the
- * record of what this daemon owns, apply --config then the bridges and TAPs
- * of the command line through the command vocabulary, listen, write the
- * pidfile, log "ready", serve until a signal, then undo it all.
+ * ctl_daemon: `tapyard daemon` and `tapyard cleanup`. Start-up order, each
+ * check made once: block SIGINT/SIGTERM (so the loop thread inherits the mask
+ * and only the signalfd sees them); probe the socket (refused when a server
+ * answers); read its record (refused when its daemon still runs, else what a
+ * dead daemon left is removed and said so); start the dataplane; start this
+ * daemon's record (the commands that create and delete TAPs keep it, see
+ * ctl_record.h); apply --config then the bridges and TAPs of the command line
+ * through the command vocabulary; listen; write the pidfile; log "ready";
+ * serve until a signal, then undo it all.
  */
 #include "ctl_daemon.h"
 
@@ -46,7 +48,7 @@ struct daemon_opts {
 	int nitems;
 };
 
-/* Everything the daemon holds while it runs, undone by daemon_cleanup(). */
+/* Everything the daemon holds while it runs, undone by daemon_stop(). */
 struct daemon {
 	int sigfd;
 	struct dp *dp;
@@ -208,62 +210,7 @@ static int daemon_populate(struct daemon *d, const struct daemon_opts *o)
 	return err;
 }
 
-/* Is name among the strings of array? */
-static bool daemon_json_has(json_t *array, const char *name)
-{
-	json_t *v;
-	size_t i;
-
-	json_array_foreach(array, i, v) {
-		if (strcmp(json_string_value(v), name) == 0)
-			return true;
-	}
-	return false;
-}
-
-/* Bring the record's "tap" objects in line with the TAPs the switch created. */
-static void daemon_record_taps(struct daemon *d)
-{
-	json_t *recorded = ctl_record_names(d->record, "tap"), *live = json_array(), *name;
-	char bridge[DP_BRIDGE_NAME_MAX];
-	uint32_t ids[DP_MAX_PORTS];
-	struct dp_port_info pi;
-	size_t n, i;
-
-	n = dp_port_list(d->dp, DP_ALL, ids, DP_MAX_PORTS);
-	for (i = 0; i < n; i++) {
-		if (dp_port_info(d->dp, ids[i], &pi) || !pi.created || strcmp(pi.kind, "tap") != 0)
-			continue;
-		json_array_append_new(live, json_string(pi.name));
-		if (daemon_json_has(recorded, pi.name))
-			continue;
-		bridge[0] = '\0';
-		dp_bridge_name(d->dp, pi.bridge, bridge);
-		ctl_record_add(d->record, "tap", pi.name, json_pack("{s:s}", "bridge", bridge));
-	}
-	json_array_foreach(recorded, i, name) {
-		if (!daemon_json_has(live, json_string_value(name)))
-			ctl_record_remove(d->record, "tap", json_string_value(name));
-	}
-	json_decref(recorded);
-	json_decref(live);
-}
-
-/* After each request: a command that may have created or deleted TAPs updates the record. */
-static void daemon_after_request(void *ctx, const char *request, size_t len)
-{
-	/* Only these families create or delete TAPs (guest/attach through port/add). */
-	static const char *const changers[] = {"\"bridge/", "\"port/", "\"guest/"};
-
-	for (size_t i = 0; i < sizeof(changers) / sizeof(changers[0]); i++) {
-		if (memmem(request, len, changers[i], strlen(changers[i]))) {
-			daemon_record_taps(ctx);
-			return;
-		}
-	}
-}
-
-/* Apply --config, then --bridge/--tap, quietly; record the TAPs created. */
+/* Apply --config, then --bridge/--tap, quietly. Returns 0 or 1 (said why). */
 static int daemon_configure(struct daemon *d, const struct daemon_opts *o)
 {
 	enum log_level level = log_get_level();
@@ -283,39 +230,58 @@ static int daemon_configure(struct daemon *d, const struct daemon_opts *o)
 	/* Unless the configuration set a level of its own. */
 	if (log_get_level() == LOG_LVL_WARN)
 		log_set_level(level);
-	daemon_record_taps(d);
-	return err;
+	return err ? 1 : 0;
 }
 
 /* Log each line of text at info level with a prefix. */
 static void daemon_log_lines(const char *prefix, char *text)
 {
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+	for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n"))
 		log_info("%s%s", prefix, line);
 }
 
-/* Refuse to start over a live daemon's record; remove what a dead one left behind. */
+typedef int (*daemon_record_fn)(const char *socket, FILE *report, pid_t *owner);
+
+/* Run ctl_record_cleanup() or _take_over() with its report into *text (to free). */
+static int daemon_record_run(daemon_record_fn fn, const char *socket, pid_t *owner, char **text)
+{
+	size_t len = 0;
+	FILE *m = open_memstream(text, &len);
+	int err;
+
+	*owner = 0;
+	if (!m)
+		return -errno;
+	err = fn(socket, m, owner);
+	fclose(m);
+	return err;
+}
+
+/*
+ * Make the socket ours: refuse when a server answers on it or when its
+ * record's daemon still runs; else remove what a dead daemon left, saying so.
+ */
 static int daemon_take_over(const struct daemon_opts *o)
 {
-	int owner = ctl_record_owner(o->socket), err;
 	char *text = NULL;
-	size_t len = 0;
-	FILE *m;
+	pid_t owner;
+	int err;
 
-	if (owner > 0)
-		return daemon_fail(o, "another tapyard daemon (pid %d) owns %s", owner, o->socket);
-	m = open_memstream(&text, &len);
-	if (!m)
-		return daemon_fail(o, "%s", strerror(errno));
-	err = ctl_record_cleanup(o->socket, m);
-	fclose(m);
+	err = ctl_server_probe(o->socket);
+	if (err == -EADDRINUSE)
+		return daemon_fail(o, "another tapyard daemon is already serving %s", o->socket);
+	if (err)
+		return daemon_fail(o, "cannot use socket %s: %s", o->socket, strerror(-err));
+	err = daemon_record_run(ctl_record_take_over, o->socket, &owner, &text);
 	daemon_log_lines("leftovers of a previous daemon: ", text);
 	free(text);
 	if (err == -EBUSY)
-		return daemon_fail(o, "another tapyard daemon is already serving %s", o->socket);
+		return daemon_fail(o, "another tapyard daemon (pid %d) owns %s", (int)owner,
+				   o->socket);
 	if (err)
-		return daemon_fail(o, "cannot remove the leftovers of a previous daemon on %s: %s "
-				      "(try tapyard cleanup --socket %s)",
+		return daemon_fail(o,
+				   "cannot remove the leftovers of a previous daemon on %s: %s "
+				   "(try tapyard cleanup --socket %s)",
 				   o->socket, strerror(-err), o->socket);
 	return 0;
 }
@@ -364,7 +330,7 @@ static int daemon_group(const char *name, gid_t *gid)
 /* Listen on the socket (of the group, if any) and write the pidfile. */
 static int daemon_listen(struct daemon *d, const struct daemon_opts *o)
 {
-	struct ctl_server_opts so = {.after = daemon_after_request, .after_ctx = d};
+	struct ctl_server_opts so = {0};
 	int err;
 
 	if (o->group && daemon_group(o->group, &so.group) < 0)
@@ -385,12 +351,10 @@ static int daemon_listen(struct daemon *d, const struct daemon_opts *o)
 	return 0;
 }
 
-/* Everything up to serving: signals, dataplane, record, configuration, socket, pidfile. */
-static int daemon_start(struct daemon *d, const struct daemon_opts *o)
+/* Block SIGINT and SIGTERM (later threads inherit the mask); a signalfd reads them. */
+static int daemon_signals(struct daemon *d, const struct daemon_opts *o)
 {
-	struct dp_config cfg = {0};
 	sigset_t mask;
-	int err;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -400,13 +364,15 @@ static int daemon_start(struct daemon *d, const struct daemon_opts *o)
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (d->sigfd < 0)
 		return daemon_fail(o, "signalfd: %s", strerror(errno));
-	err = ctl_server_probe(o->socket);
-	if (err == -EADDRINUSE)
-		return daemon_fail(o, "another tapyard daemon is already serving %s", o->socket);
-	if (err)
-		return daemon_fail(o, "cannot use socket %s: %s", o->socket, strerror(-err));
-	if (daemon_take_over(o))
-		return 1;
+	return 0;
+}
+
+/* Start the dataplane and its dispatcher. */
+static int daemon_dataplane(struct daemon *d, const struct daemon_opts *o)
+{
+	struct dp_config cfg = {0};
+	int err;
+
 	err = dp_create(&cfg, &d->dp);
 	if (!err)
 		err = dp_start(d->dp);
@@ -415,18 +381,34 @@ static int daemon_start(struct daemon *d, const struct daemon_opts *o)
 	err = ctl_create(d->dp, &d->ctl);
 	if (err)
 		return daemon_fail(o, "%s", strerror(-err));
+	return 0;
+}
+
+/* Start this daemon's record next to the socket; the dispatcher keeps it from now on. */
+static int daemon_record(struct daemon *d, const struct daemon_opts *o)
+{
+	int err;
+
 	daemon_mkdir(o->socket);
 	err = ctl_record_create(o->socket, o->pidfile, &d->record);
 	if (err)
 		return daemon_fail(o, "cannot write the record next to %s: %s", o->socket,
 				   strerror(-err));
 	d->ctl->record = d->record;
-	if (daemon_configure(d, o))
-		return 1;
-	return daemon_listen(d, o);
+	return 0;
 }
 
-static void daemon_cleanup(struct daemon *d, const struct daemon_opts *o)
+/* Everything up to serving, in this order. Returns 0, or 1 after saying why. */
+static int daemon_start(struct daemon *d, const struct daemon_opts *o)
+{
+	if (daemon_signals(d, o) || daemon_take_over(o) || daemon_dataplane(d, o) ||
+	    daemon_record(d, o) || daemon_configure(d, o) || daemon_listen(d, o))
+		return 1;
+	return 0;
+}
+
+/* Undo daemon_start(), whatever part of it was done. */
+static void daemon_stop(struct daemon *d, const struct daemon_opts *o)
 {
 	ctl_server_destroy(d->srv);
 	ctl_destroy(d->ctl);
@@ -473,7 +455,7 @@ int ctl_daemon_main(int argc, char **argv)
 	rc = daemon_start(&d, &o);
 	if (!rc)
 		rc = daemon_serve(&d, &o);
-	daemon_cleanup(&d, &o);
+	daemon_stop(&d, &o);
 out:
 	free(o.items);
 	return rc;
@@ -515,39 +497,41 @@ static int daemon_cleanup_parse(int argc, char **argv, const char **socket)
 	return -1;
 }
 
+/* Say on stderr why ctl_record_cleanup() failed with err. */
+static void daemon_cleanup_explain(const char *socket, int err, pid_t owner)
+{
+	if ((err == -EBUSY || err == -EADDRINUSE) && owner > 0)
+		fprintf(stderr,
+			"tapyard: error: the daemon (pid %d) of %s is still running;"
+			" stop it with kill -TERM %d\n",
+			(int)owner, socket, (int)owner);
+	else if (err == -EADDRINUSE)
+		fprintf(stderr, "tapyard: error: a daemon is serving %s; stop it instead\n",
+			socket);
+	else
+		fprintf(stderr, "tapyard: error: cleanup of %s incomplete: %s\n", socket,
+			strerror(-err));
+}
+
 int ctl_daemon_cleanup_main(int argc, char **argv)
 {
 	const char *socket = getenv("TAPYARD_SOCKET");
 	char *text = NULL;
-	size_t len = 0;
-	int rc, err, owner;
-	FILE *m;
+	pid_t owner;
+	int rc, err;
 
 	if (!socket || !socket[0])
 		socket = CTL_SERVER_DEFAULT_SOCKET;
 	rc = daemon_cleanup_parse(argc, argv, &socket);
 	if (rc >= 0)
 		return rc;
-	m = open_memstream(&text, &len);
-	if (!m)
-		return CTL_EXIT_ERROR;
-	err = ctl_record_cleanup(socket, m);
-	fclose(m);
-	fputs(text, stdout);
-	if (!err && !len)
+	err = daemon_record_run(ctl_record_cleanup, socket, &owner, &text);
+	if (text)
+		fputs(text, stdout);
+	if (!err && (!text || !text[0]))
 		printf("nothing to clean up for %s\n", socket);
 	free(text);
-	if (err == -EBUSY) {
-		owner = ctl_record_owner(socket);
-		if (owner > 0)
-			fprintf(stderr, "tapyard: error: the daemon (pid %d) of %s is still running;"
-					" stop it with kill -TERM %d\n", owner, socket, owner);
-		else
-			fprintf(stderr, "tapyard: error: a daemon is serving %s; stop it instead\n",
-				socket);
-	} else if (err) {
-		fprintf(stderr, "tapyard: error: cleanup of %s incomplete: %s\n", socket,
-			strerror(-err));
-	}
+	if (err)
+		daemon_cleanup_explain(socket, err, owner);
 	return err ? CTL_EXIT_ERROR : CTL_EXIT_OK;
 }

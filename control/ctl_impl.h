@@ -23,7 +23,13 @@ struct ctl {
 	struct dp *dp;
 	pthread_mutex_t lock; /* one command at a time */
 	uint64_t start_ns;
-	struct ctl_record *record; /* what the daemon owns (ctl_record.h); NULL outside a daemon */
+	/*
+	 * What the daemon owns (ctl_record.h), NULL outside a daemon. What a
+	 * command creates is recorded before it can outlive the daemon, and
+	 * forgotten once deleted: TAPs by port/add, port/del and bridge/del (a
+	 * guest's NICs are ports too), tc filters by the captures.
+	 */
+	struct ctl_record *record;
 };
 
 /* A command handler: checks args, acts, sets *result (NULL means {}). Returns 0 or -errno. */

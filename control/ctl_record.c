@@ -237,22 +237,6 @@ int ctl_record_remove(struct ctl_record *rec, const char *kind, const char *name
 	return err;
 }
 
-json_t *ctl_record_names(struct ctl_record *rec, const char *kind)
-{
-	json_t *names = json_array(), *o;
-	size_t i;
-
-	if (!rec || !names)
-		return names;
-	pthread_mutex_lock(&rec->lock);
-	json_array_foreach(json_object_get(rec->doc, "objects"), i, o) {
-		if (strcmp(json_string_value(json_object_get(o, "kind")), kind) == 0)
-			json_array_append(names, json_object_get(o, "name"));
-	}
-	pthread_mutex_unlock(&rec->lock);
-	return names;
-}
-
 /* ---- removal handlers ---- */
 
 /* Enter the named network namespace (NULL: stay) on this thread; *back receives the way back. */
@@ -595,22 +579,6 @@ static pid_t ctl_record_alive(json_t *doc)
 	return strcmp(comm, "tapyard") == 0 ? (pid_t)pid : 0;
 }
 
-int ctl_record_owner(const char *socket)
-{
-	char path[PATH_MAX];
-	json_t *doc;
-	int err;
-
-	err = ctl_record_path(socket, path, sizeof(path));
-	if (!err)
-		err = ctl_record_load(path, &doc);
-	if (err)
-		return err == -ENOENT ? 0 : err;
-	err = ctl_record_alive(doc);
-	json_decref(doc);
-	return err;
-}
-
 /* Remove the pidfile when it still names pid. */
 static void ctl_record_rm_pidfile(const char *path, json_int_t pid, FILE *report)
 {
@@ -635,44 +603,57 @@ static void ctl_record_rm_socket(const char *path, FILE *report)
 		fprintf(report, "removed socket %s\n", path);
 }
 
-int ctl_record_cleanup(const char *socket, FILE *report)
+/* Remove what a dead daemon's record doc lists, then its pidfile, socket and the record itself. */
+static int ctl_record_clear(const char *socket, const char *path, json_t *doc, FILE *report)
 {
-	FILE *sink = report ? NULL : fopen("/dev/null", "we");
-	char path[PATH_MAX];
-	json_t *doc = NULL;
-	int err;
+	int err = ctl_record_remove_all(doc, report);
 
-	if (sink)
-		report = sink;
-	if (!report)
-		return -errno;
-	err = ctl_record_path(socket, path, sizeof(path));
-	if (!err && ctl_server_probe(socket) == -EADDRINUSE)
-		err = -EBUSY;
-	if (!err)
-		err = ctl_record_load(path, &doc);
-	if (err == -ENOENT) {
-		ctl_record_rm_socket(socket, report);
-		err = 0;
-		goto out;
-	}
 	if (err)
-		goto out;
-	if (ctl_record_alive(doc)) {
-		err = -EBUSY;
-		goto out;
-	}
-	err = ctl_record_remove_all(doc, report);
-	if (err)
-		goto out;
+		return err; /* the record stays, for another try */
 	ctl_record_rm_pidfile(json_string_value(json_object_get(doc, "pidfile")),
 			      json_integer_value(json_object_get(doc, "pid")), report);
 	ctl_record_rm_socket(socket, report);
 	if (unlink(path) == 0)
 		fprintf(report, "removed record %s\n", path);
-out:
+	return 0;
+}
+
+/*
+ * Read socket's record once (the pid of its daemon into *owner when that
+ * daemon still runs), probe the socket once when probe is set, then clear what
+ * a dead daemon left. Returns as ctl_record_cleanup().
+ */
+static int ctl_record_settle(const char *socket, FILE *report, pid_t *owner, bool probe)
+{
+	char path[PATH_MAX];
+	json_t *doc = NULL;
+	int err;
+
+	*owner = 0;
+	err = ctl_record_path(socket, path, sizeof(path));
+	if (err)
+		return err;
+	err = ctl_record_load(path, &doc);
+	if (!err)
+		*owner = ctl_record_alive(doc);
+	if (probe && ctl_server_probe(socket) == -EADDRINUSE) {
+		err = -EADDRINUSE;
+	} else if (err == -ENOENT) {
+		ctl_record_rm_socket(socket, report);
+		err = 0;
+	} else if (!err) {
+		err = *owner ? -EBUSY : ctl_record_clear(socket, path, doc, report);
+	}
 	json_decref(doc);
-	if (sink)
-		fclose(sink);
 	return err;
+}
+
+int ctl_record_cleanup(const char *socket, FILE *report, pid_t *owner)
+{
+	return ctl_record_settle(socket, report, owner, true);
+}
+
+int ctl_record_take_over(const char *socket, FILE *report, pid_t *owner)
+{
+	return ctl_record_settle(socket, report, owner, false);
 }

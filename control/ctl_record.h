@@ -8,10 +8,11 @@
  *   {"pid": 1234, "starttime": 5678, "socket": "...", "pidfile": "..." | null,
  *    "objects": [{"kind": "tap", "name": "vm-a1", "extra": {...}}, ...]}
  *
- * Modules register what they create (ctl->record, see ctl_impl.h) and
- * unregister it when they delete it. After a daemon died without cleaning up
- * (kill -9), `tapyard cleanup` reads the record and removes every object that
- * still exists, through one handler per kind:
+ * Modules register what they create (ctl->record, see ctl_impl.h) before it
+ * can outlive the daemon, and unregister it once they deleted it. After a
+ * daemon died without cleaning up (kill -9), `tapyard cleanup` reads the
+ * record and removes every object that still exists, through one handler per
+ * kind:
  *
  *   kind "tap"    name: interface name; extra {"netns": NAME?} (absent: the
  *                 host namespace). Deleted only if it still is a TAP.
@@ -67,12 +68,6 @@ int ctl_record_add(struct ctl_record *rec, const char *kind, const char *name, j
 int ctl_record_remove(struct ctl_record *rec, const char *kind, const char *name);
 
 /*
- * ctl_record_names() - the names recorded under kind.
- * Return: a new JSON array of strings (empty for a NULL rec).
- */
-json_t *ctl_record_names(struct ctl_record *rec, const char *kind);
-
-/*
  * ctl_record_destroy() - the daemon stops cleanly: remove objects still
  * recorded (their owners should have removed them; each one found is
  * reported on the log), delete the record file and free. NULL is a no-op.
@@ -80,22 +75,25 @@ json_t *ctl_record_names(struct ctl_record *rec, const char *kind);
 void ctl_record_destroy(struct ctl_record *rec);
 
 /*
- * ctl_record_cleanup() - remove the leftovers of a daemon that died.
+ * ctl_record_cleanup() - `tapyard cleanup`: remove the leftovers of a daemon
+ * that died, after checking once that no server answers on its socket.
  * @socket: the dead daemon's control socket
- * @report: receives one line per object removed ("removed tap vm-a1"), or NULL
- * Return: 0 (done, or nothing recorded), -EBUSY (the recorded daemon is still
- * running, or a server answers on the socket), or the first negative errno of
- * an object that could not be removed (the others are still tried; the record
- * is kept so that a later run can retry).
+ * @report: receives one line per thing removed ("removed tap vm-a1")
+ * @owner: receives the pid of the record's daemon when it still runs, else 0
+ * Return: 0 (done, or nothing recorded), -EADDRINUSE (a server answers on
+ * the socket), -EBUSY (the record's daemon still runs), -EBADMSG (not a
+ * record), or the first negative errno of an object that could not be removed
+ * (the others are still tried; the record is kept so that a later run can
+ * retry). -EADDRINUSE, -EBUSY and -EBADMSG leave everything as it was.
  */
-int ctl_record_cleanup(const char *socket, FILE *report);
+int ctl_record_cleanup(const char *socket, FILE *report, pid_t *owner);
 
 /*
- * ctl_record_owner() - the pid of the live daemon a record names.
- * Return: the pid, 0 when there is no record or its daemon is dead, or a
- * negative errno (-EBADMSG: not a record).
+ * ctl_record_take_over() - ctl_record_cleanup() for a daemon starting on
+ * socket, which has already checked that no server answers on it (it does not
+ * probe the socket again): never -EADDRINUSE.
  */
-int ctl_record_owner(const char *socket);
+int ctl_record_take_over(const char *socket, FILE *report, pid_t *owner);
 
 /*
  * ctl_record_write_file() - write text to path atomically: a temporary file in

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end: `tapyard daemon` with real TAPs in three namespace guests, driven through `tapyard ctl`.
 # Pings, a one-way partition, link down with NO-CARRIER, counters against the guests' own kernel
-# counters, a guest whose namespace is deleted, start-up errors, and no leftovers.
+# counters, a guest whose namespace is deleted, the record kept by port add/del, start-up errors
+# (among them a live daemon's record), a dead daemon's leftovers removed at start, no leftovers.
 set -u
 TAPYARD=${TAPYARD:-$(dirname "$0")/../build/tapyard}
 LAB_PREFIX=tye2d
@@ -9,6 +10,7 @@ LAB_STATIC_ARP=1 # no ARP traffic: every counter below is exact
 . "$(dirname "$0")/../examples/lab.sh"
 lab_require
 lab_trap
+trap 'ip link del tyqe2dz 2>/dev/null; lab_cleanup' EXIT # a dead daemon's leftover, planted below
 
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
@@ -83,15 +85,41 @@ check "a -> b still works" lab_ping 0 1 2
 check "b -> a still works" lab_ping 1 0 2
 check "daemon still answers" lab_ctl status
 
+# --- the record follows port add and port del
+STATE=${LAB_SOCK%.sock}.state
+lab_ctl port add "${LAB_PREFIX}br" tyqe2dn >/dev/null
+check "port add: the TAP it created is recorded" grep -q '"name": "tyqe2dn"' "$STATE"
+lab_ctl port del tyqe2dn >/dev/null
+check "port del: the TAP is no longer recorded" eval '! grep -q tyqe2dn "$STATE"'
+
+# --- a live daemon's record: another daemon is refused, even once the socket is gone
+rm "$LAB_SOCK"
+err=$("$TAPYARD" daemon --socket "$LAB_SOCK" --bridge x 2>&1); rc=$?
+check "a live daemon's record refused, naming its pid" \
+	eval '[ $rc = 1 ] && grep -q "another tapyard daemon (pid $LAB_PID) owns" <<<"$err"'
+check "in one line" eq "$(wc -l <<<"$err")" 1
+
 # --- stop: TAPs the daemon created are deleted
 kill -TERM "$LAB_PID"; wait "$LAB_PID"; rc=$?; LAB_PID=
 check "daemon exits 0 on SIGTERM" eq "$rc" 0
 check "TAP of guest a deleted" eval '! ip -n "$(lab_ns 0)" link show eth0 >/dev/null 2>&1'
-check "socket removed" eval '[ ! -e "$LAB_SOCK" ]'
+check "socket and record removed" eval '[ ! -e "$LAB_SOCK" ] && [ ! -e "$STATE" ]'
+
+# --- a dead daemon's record: what it lists is removed at start, and said so
+sh -c 'exit 0' & dead=$!; wait $dead
+ip tuntap add dev tyqe2dz mode tap
+printf '{"pid": %d, "starttime": 0, "objects": [{"kind": "tap", "name": "tyqe2dz"}]}\n' "$dead" >"$STATE"
 
 # --- start-up errors: one clear line, non-zero exit
 err=$("$TAPYARD" daemon --socket "$LAB_SOCK" --bridge "${LAB_PREFIX}br" --tap tye2d-name-too-long 2>&1); rc=$?
 check "too-long name refused" eval '[ $rc -ne 0 ] && grep -qi "too long" <<<"$err"'
+check "the dead daemon's leftovers were removed first, and said so" \
+	eval 'grep -q "leftovers of a previous daemon: removed tap tyqe2dz" <<<"$err" &&
+		! ip link show tyqe2dz >/dev/null 2>&1 && [ ! -e "$STATE" ]'
+f=$(mktemp /tmp/tyq-e2e-XXXXXX.sock)
+err=$("$TAPYARD" daemon --socket "$f" --bridge x 2>&1); rc=$?
+rm -f "$f"
+check "a socket path that is no socket refused" eval '[ $rc = 1 ] && grep -q "cannot use socket" <<<"$err"'
 ip link add tye2dv0 type veth peer name tye2dv1
 err=$("$TAPYARD" daemon --socket "$LAB_SOCK" --bridge "${LAB_PREFIX}br" --tap tye2dv0 2>&1); rc=$?
 ip link del tye2dv0
@@ -101,7 +129,7 @@ if command -v setpriv >/dev/null; then
 		--socket /tmp/tye2d-$$.sock --bridge x --tap tye2dnr 2>&1); rc=$?
 	check "non-root refused with a permission message" eval '[ $rc -ne 0 ] && grep -qi "permission\|root" <<<"$err"'
 fi
-check "no TAP left behind" eval '! ip -br link | grep -q "^tye2d"'
+check "no TAP left behind" eval '! ip -br link | grep -q "^tye2d\|^tyqe2d"'
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -4,21 +4,25 @@
  * removal of a dead daemon's leftovers. The file's life (create, add,
  * replace, remove, destroy), liveness (this very process, a reaped child, a
  * reused pid), refusals (live owner, live server, corrupt record, unknown
- * kind), the socket and pidfile; and, as root, real objects: a persistent
- * TAP, a network namespace, a tc filter in it, and a non-TAP recorded as a
- * TAP, which must be left alone.
+ * kind), a starting daemon's take-over, the socket and pidfile; and, as root,
+ * real objects: a persistent TAP, a network namespace, a tc filter in it, a
+ * non-TAP recorded as a TAP, which must be left alone; the TAPs port/add
+ * records and port/del and bridge/del forget; and a daemon killed while its
+ * TAPs live on, whose cleanup removes exactly what it recorded.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,10 +32,15 @@
 
 #include <cmocka.h>
 
+#include "ctl.h"
+#include "ctl_impl.h"
 #include "ctl_record.h"
+#include "dp.h"
 #include "log.h"
 
 static char dir[64], sock[128], state[128], pidfile[128];
+static char ifprefix[10]; /* "tyq<pid>", the interfaces of this run */
+static pid_t holder; /* a crashed daemon's child, which holds its TAPs open */
 
 static int setup(void **st)
 {
@@ -42,12 +51,38 @@ static int setup(void **st)
 	snprintf(sock, sizeof(sock), "%s/lab.sock", dir);
 	snprintf(state, sizeof(state), "%s/lab.state", dir);
 	snprintf(pidfile, sizeof(pidfile), "%s/lab.pid", dir);
+	snprintf(ifprefix, sizeof(ifprefix), "tyq%x", (unsigned int)getpid() & 0xffffff);
 	return 0;
+}
+
+/* Interface name "tyq<pid><suffix>", unique to this run (the same in a child). */
+static const char *ifname(char *buf, const char *suffix)
+{
+	snprintf(buf, IFNAMSIZ, "%s%.5s", ifprefix, suffix);
+	return buf;
+}
+
+/* Delete the interfaces of this run (each may be gone already). */
+static void del_links(void)
+{
+	static const char *const suffixes[] = {"a", "b", "c", "e", "x"};
+	char cmd[64], name[IFNAMSIZ];
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "ip link del %s 2>/dev/null", ifname(name, suffixes[i]));
+		if (system(cmd) < 0)
+			fail_msg("cannot run %s", cmd);
+	}
 }
 
 static int teardown(void **st)
 {
 	(void)st;
+	if (holder > 0)
+		kill(holder, SIGKILL);
+	holder = 0;
+	if (geteuid() == 0)
+		del_links();
 	unlink(sock);
 	unlink(state);
 	unlink(pidfile);
@@ -114,17 +149,30 @@ static void stale_socket(void)
 	close(fd);
 }
 
-/* Run cleanup; its report goes to *out (static). Returns its result. */
-static int cleanup(const char **out)
+/* Run ctl_record_cleanup() (or _take_over()); its report goes to *out (static). */
+static int settle(bool take_over, const char **out, pid_t *owner)
 {
 	static char text[4096];
-	FILE *m = fmemopen(text, sizeof(text), "w");
+	FILE *m;
 	int err;
 
+	text[0] = '\0'; /* fmemopen() leaves it alone when nothing is written */
+	m = fmemopen(text, sizeof(text), "w");
 	assert_non_null(m);
-	err = ctl_record_cleanup(sock, m);
+	*owner = -1;
+	err = (take_over ? ctl_record_take_over : ctl_record_cleanup)(sock, m, owner);
 	fclose(m);
 	*out = text;
+	return err;
+}
+
+/* Run cleanup, which must find no live owner. Returns its result. */
+static int cleanup(const char **out)
+{
+	pid_t owner;
+	int err = settle(false, out, &owner);
+
+	assert_int_equal(owner, 0);
 	return err;
 }
 
@@ -152,8 +200,9 @@ static void test_path(void **st)
 static void test_life(void **st)
 {
 	struct ctl_record *rec;
-	json_t *doc, *names;
 	const char *report;
+	json_t *doc;
+	pid_t owner;
 
 	(void)st;
 	assert_int_equal(ctl_record_create(sock, pidfile, &rec), 0);
@@ -175,38 +224,35 @@ static void test_life(void **st)
 						    "extra"),
 				    "bridge")),
 			    "c");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(doc, "objects"), 0), "name")),
+			    "tyd3a");
 	json_decref(doc);
-	names = ctl_record_names(rec, "tap");
-	assert_int_equal(json_array_size(names), 1);
-	assert_string_equal(json_string_value(json_array_get(names, 0)), "tyd3a");
-	json_decref(names);
 	assert_int_equal(ctl_record_remove(rec, "tap", "tyd3a"), 0);
 	assert_int_equal(ctl_record_remove(rec, "tap", "tyd3a"), -ENOENT);
 	doc = load_state();
 	assert_int_equal(json_array_size(json_object_get(doc, "objects")), 1);
 	json_decref(doc);
 
-	/* Its daemon (this process) is alive: cleanup refuses and touches nothing. */
-	assert_int_equal(ctl_record_owner(sock), getpid());
-	assert_int_equal(cleanup(&report), -EBUSY);
+	/* Its daemon (this process) is alive: cleanup refuses, names it and touches nothing. */
+	assert_int_equal(settle(false, &report, &owner), -EBUSY);
+	assert_int_equal(owner, getpid());
+	assert_int_equal(settle(true, &report, &owner), -EBUSY);
+	assert_int_equal(owner, getpid());
 	assert_true(exists(state));
 
 	/* A clean stop removes the file; the leftover namespace does not exist: nothing to do. */
 	ctl_record_destroy(rec);
 	assert_false(exists(state));
-	assert_int_equal(ctl_record_owner(sock), 0);
+	assert_int_equal(cleanup(&report), 0);
+	assert_string_equal(report, "");
 }
 
 static void test_null_record(void **st)
 {
-	json_t *names;
-
 	(void)st;
 	assert_int_equal(ctl_record_add(NULL, "tap", "x", json_object()), 0);
 	assert_int_equal(ctl_record_remove(NULL, "tap", "x"), 0);
-	names = ctl_record_names(NULL, "tap");
-	assert_int_equal(json_array_size(names), 0);
-	json_decref(names);
 	ctl_record_destroy(NULL);
 }
 
@@ -223,7 +269,6 @@ static void test_cleanup_dead(void **st)
 	write_record(dead, 0, "[]");
 	write_pidfile(dead);
 	stale_socket();
-	assert_int_equal(ctl_record_owner(sock), 0);
 	assert_int_equal(cleanup(&report), 0);
 	assert_has(report, "removed pidfile ");
 	assert_has(report, "removed socket ");
@@ -242,7 +287,6 @@ static void test_cleanup_dead(void **st)
 
 	/* Our own pid with another start time: the pid was reused, the daemon is dead. */
 	write_record(getpid(), 1, "[]");
-	assert_int_equal(ctl_record_owner(sock), 0);
 	assert_int_equal(cleanup(&report), 0);
 	assert_false(exists(state));
 
@@ -255,7 +299,9 @@ static void test_cleanup_dead(void **st)
 static void test_cleanup_refusals(void **st)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct ctl_record *rec;
 	const char *report;
+	pid_t owner;
 	int fd;
 
 	(void)st;
@@ -265,8 +311,13 @@ static void test_cleanup_refusals(void **st)
 	strcpy(addr.sun_path, sock);
 	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	assert_int_equal(listen(fd, 4), 0);
-	assert_int_equal(cleanup(&report), -EBUSY);
+	assert_int_equal(cleanup(&report), -EADDRINUSE);
 	assert_true(exists(state));
+	/* ... and named when the record's daemon (this process) runs. */
+	assert_int_equal(ctl_record_create(sock, pidfile, &rec), 0);
+	assert_int_equal(settle(false, &report, &owner), -EADDRINUSE);
+	assert_int_equal(owner, getpid());
+	ctl_record_destroy(rec);
 	close(fd);
 	unlink(sock);
 
@@ -284,7 +335,39 @@ static void test_cleanup_refusals(void **st)
 	/* Not a record at all. */
 	assert_int_equal(ctl_record_write_file(state, "{\"objects\": 3}", 0644), 0);
 	assert_int_equal(cleanup(&report), -EBADMSG);
-	assert_int_equal(ctl_record_owner(sock), -EBADMSG);
+	assert_int_equal(settle(true, &report, &owner), -EBADMSG);
+	assert_true(exists(state));
+}
+
+/* A starting daemon has probed the socket itself: take-over reads the record only. */
+static void test_take_over(void **st)
+{
+	struct ctl_record *rec;
+	const char *report;
+	pid_t owner;
+
+	(void)st;
+	assert_int_equal(settle(true, &report, &owner), 0);
+	assert_int_equal(owner, 0);
+	assert_string_equal(report, "");
+	/* A live daemon's record: refused, with its pid. */
+	assert_int_equal(ctl_record_create(sock, pidfile, &rec), 0);
+	assert_int_equal(settle(true, &report, &owner), -EBUSY);
+	assert_int_equal(owner, getpid());
+	assert_true(exists(state));
+	ctl_record_destroy(rec);
+	/* A dead one's: its leftovers go, and the report says so. */
+	write_record(dead_pid(), 0, "[]");
+	write_pidfile(getpid()); /* names another process: kept */
+	stale_socket();
+	assert_int_equal(settle(true, &report, &owner), 0);
+	assert_int_equal(owner, 0);
+	assert_has(report, "removed socket ");
+	assert_has(report, "removed record ");
+	assert_null(strstr(report, "pidfile"));
+	assert_false(exists(state));
+	assert_false(exists(sock));
+	unlink(pidfile);
 }
 
 /* Run a shell command as a test step. */
@@ -344,6 +427,216 @@ static void test_cleanup_objects(void **st)
 	assert_false(exists(state));
 }
 
+/* Skip unless root with /dev/net/tun and ip. */
+static void need_taps(void)
+{
+	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0 ||
+	    system("command -v ip >/dev/null") != 0)
+		skip();
+}
+
+/* Watch for writes of the record file (each one renames a new file over it). */
+static int watch_state(void)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_true(inotify_add_watch(fd, dir, IN_MOVED_TO) >= 0);
+	return fd;
+}
+
+/* How many times the record file was written since watch_state(); closes fd. */
+static int state_writes(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	int n = 0;
+	ssize_t len;
+
+	while ((len = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			n += ev->len && strcmp(ev->name, "lab.state") == 0;
+		}
+	}
+	close(fd);
+	return n;
+}
+
+static bool link_exists(const char *name)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "ip link show %s >/dev/null 2>&1", name);
+	return system(cmd) == 0;
+}
+
+/* A daemon's parts, without a socket: dataplane, dispatcher, record. */
+struct daemon_parts {
+	struct dp *dp;
+	struct ctl *ctl;
+	struct ctl_record *rec;
+};
+
+static int parts_start(struct daemon_parts *d)
+{
+	struct dp_config cfg = {0};
+	int err;
+
+	err = dp_create(&cfg, &d->dp);
+	if (!err)
+		err = dp_start(d->dp);
+	if (!err)
+		err = ctl_create(d->dp, &d->ctl);
+	if (!err)
+		err = ctl_record_create(sock, pidfile, &d->rec);
+	if (!err)
+		d->ctl->record = d->rec;
+	return err;
+}
+
+static void parts_stop(struct daemon_parts *d)
+{
+	ctl_destroy(d->ctl);
+	dp_destroy(d->dp);
+	ctl_record_destroy(d->rec);
+}
+
+/* Run a command; 0 or the error of its reply. */
+static int call(struct ctl *ctl, const char *cmd, json_t *args)
+{
+	json_t *reply = ctl_call(ctl, cmd, args);
+	int err = ctl_reply_error(reply, NULL, NULL);
+
+	json_decref(reply);
+	return err;
+}
+
+static int port_add(struct ctl *ctl, const char *bridge, const char *name, bool existing)
+{
+	return call(
+		ctl, "port/add",
+		json_pack("{s:s, s:s, s:b}", "bridge", bridge, "name", name, "existing", existing));
+}
+
+/* The record file's objects must be exactly the TAPs named: (name, bridge)..., NULL. */
+static void assert_taps(const char *name, ...)
+{
+	json_t *doc = load_state(), *want = json_array();
+	va_list ap;
+
+	va_start(ap, name);
+	for (; name; name = va_arg(ap, const char *))
+		json_array_append_new(want,
+				      json_pack("{s:s, s:s, s:{s:s}}", "kind", "tap", "name", name,
+						"extra", "bridge", va_arg(ap, const char *)));
+	va_end(ap);
+	if (!json_equal(json_object_get(doc, "objects"), want)) {
+		char *text = json_dumps(json_object_get(doc, "objects"), JSON_COMPACT);
+
+		fail_msg("recorded %s", text);
+	}
+	json_decref(want);
+	json_decref(doc);
+}
+
+/* port/add records a TAP it creates, never one it opens; port/del and bridge/del forget it. */
+static void test_port_record(void **st)
+{
+	char a[IFNAMSIZ], b[IFNAMSIZ], c[IFNAMSIZ], e[IFNAMSIZ], x[IFNAMSIZ];
+	struct daemon_parts d = {0};
+	int watch;
+
+	(void)st;
+	need_taps();
+	ifname(a, "a"), ifname(b, "b"), ifname(c, "c"), ifname(e, "e"), ifname(x, "x");
+	persistent_tap(e);
+	assert_int_equal(parts_start(&d), 0);
+	assert_int_equal(call(d.ctl, "bridge/add", json_pack("{s:s}", "name", "br1")), 0);
+	assert_int_equal(call(d.ctl, "bridge/add", json_pack("{s:s}", "name", "br2")), 0);
+
+	assert_int_equal(port_add(d.ctl, "br1", a, false), 0);
+	assert_taps(a, "br1", NULL);
+	/* Opened, not created: not ours, never recorded, not even for a moment. */
+	watch = watch_state();
+	assert_int_equal(port_add(d.ctl, "br1", e, false), 0);
+	assert_int_equal(port_add(d.ctl, "br1", x, true), -EINVAL); /* --existing, absent */
+	assert_int_equal(state_writes(watch), 0);
+	assert_int_equal(port_add(d.ctl, "br1", "tyq-name-too-long", false), -EINVAL);
+	assert_int_equal(port_add(d.ctl, "br1", a, false), -EINVAL); /* a port already */
+	assert_int_equal(port_add(d.ctl, "br2", b, false), 0);
+	assert_int_equal(port_add(d.ctl, "br1", c, false), 0);
+	assert_taps(a, "br1", b, "br2", c, "br1", NULL);
+	assert_int_equal(call(d.ctl, "port/del", json_pack("{s:s}", "name", b)), 0);
+	assert_taps(a, "br1", c, "br1", NULL);
+	/* A bridge takes its ports' TAPs with it (the opened one was never recorded). */
+	assert_int_equal(call(d.ctl, "bridge/del", json_pack("{s:s}", "name", "br1")), 0);
+	assert_taps(NULL);
+	assert_true(link_exists(e));
+	parts_stop(&d);
+	assert_false(exists(state));
+}
+
+/*
+ * A daemon that creates TAPs a and b, opens the existing e, deletes b, starts
+ * a process that holds its fds (so that a outlives it), sends that pid to out
+ * and dies of SIGKILL.
+ */
+static void crashing_daemon(int out)
+{
+	char a[IFNAMSIZ], b[IFNAMSIZ], e[IFNAMSIZ];
+	struct daemon_parts d = {0};
+
+	ifname(a, "a"), ifname(b, "b"), ifname(e, "e");
+	if (parts_start(&d) || call(d.ctl, "bridge/add", json_pack("{s:s}", "name", "br")) ||
+	    port_add(d.ctl, "br", a, false) || port_add(d.ctl, "br", b, false) ||
+	    port_add(d.ctl, "br", e, false) ||
+	    call(d.ctl, "port/del", json_pack("{s:s}", "name", b)))
+		_exit(1);
+	holder = fork();
+	if (holder == 0) {
+		for (;;)
+			pause(); /* holds every fd of the daemon, the TAPs' among them */
+	}
+	if (write(out, &holder, sizeof(holder)) != (ssize_t)sizeof(holder))
+		_exit(1);
+	raise(SIGKILL);
+	_exit(1);
+}
+
+/* Cleanup after the crash removes exactly what was recorded: a, not b nor e. */
+static void test_crash_cleanup(void **st)
+{
+	char a[IFNAMSIZ], b[IFNAMSIZ], e[IFNAMSIZ], want[512];
+	const char *report;
+	int pipefd[2], status;
+	pid_t daemon;
+
+	(void)st;
+	need_taps();
+	ifname(a, "a"), ifname(b, "b"), ifname(e, "e");
+	persistent_tap(e);
+	assert_int_equal(pipe(pipefd), 0);
+	daemon = fork();
+	assert_true(daemon >= 0);
+	if (daemon == 0)
+		crashing_daemon(pipefd[1]);
+	close(pipefd[1]);
+	assert_int_equal(read(pipefd[0], &holder, sizeof(holder)), sizeof(holder));
+	close(pipefd[0]);
+	assert_int_equal(waitpid(daemon, &status, 0), daemon);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	assert_taps(a, "br", NULL);
+	assert_true(link_exists(a));
+	assert_int_equal(cleanup(&report), 0);
+	snprintf(want, sizeof(want), "removed tap %s\nremoved record %s\n", a, state);
+	assert_string_equal(report, want);
+	assert_false(link_exists(a));
+	assert_true(link_exists(e));
+	assert_false(exists(state));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -355,6 +648,9 @@ int main(void)
 		T(test_cleanup_dead),
 		T(test_cleanup_refusals),
 		T(test_cleanup_objects),
+		T(test_take_over),
+		T(test_port_record),
+		T(test_crash_cleanup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
