@@ -943,7 +943,8 @@ size_t capset_nics(struct capset *s, uint32_t id, const char **names, size_t max
 	return n;
 }
 
-int capset_wait(struct capset *s, uint32_t id, uint64_t cursor, int timeout_ms)
+int capset_wait(struct capset *s, uint32_t id, uint64_t cursor, int timeout_ms,
+		const atomic_bool *stop)
 {
 	struct capset_cap *cap;
 	bool running = false;
@@ -958,7 +959,7 @@ int capset_wait(struct capset *s, uint32_t id, uint64_t cursor, int timeout_ms)
 	pthread_mutex_unlock(&s->lock);
 	if (!cap)
 		return -ENOENT;
-	err = capstore_wait(cap->store, cursor, running ? timeout_ms : 0);
+	err = capstore_wait_stop(cap->store, cursor, running ? timeout_ms : 0, stop);
 	pthread_mutex_lock(&s->lock);
 	cap->refs--;
 	pthread_mutex_unlock(&s->lock);

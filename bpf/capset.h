@@ -21,6 +21,7 @@
 #ifndef TAPYARD_CAPSET_H
 #define TAPYARD_CAPSET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -125,10 +126,15 @@ size_t capset_list(struct capset *s, uint32_t *ids, size_t max);
 size_t capset_nics(struct capset *s, uint32_t id, const char **names, size_t max);
 
 /*
- * capset_wait() - wait up to timeout_ms for frame cursor of a capture to exist.
- * Return: 0 when it does, -ETIMEDOUT, or -ENOENT. Holds no lock while waiting.
+ * capset_wait() - wait up to timeout_ms for frame cursor of a capture to exist,
+ * or until the capture stops or *stop is set (a server shutting down, a
+ * client gone).
+ * @stop: may be NULL
+ * Return: 0 when it does, -ETIMEDOUT, -ECANCELED (*stop), or -ENOENT. Holds no
+ * lock while waiting.
  */
-int capset_wait(struct capset *s, uint32_t id, uint64_t cursor, int timeout_ms);
+int capset_wait(struct capset *s, uint32_t id, uint64_t cursor, int timeout_ms,
+		const atomic_bool *stop);
 
 /*
  * capset_read() - hand frames cursor.. (at most max) to fn.

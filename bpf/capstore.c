@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#define CAPSTORE_SLICE_MS 10 /* a waiter re-checks this often (a wakeup may be missed) */
+#define CAPSTORE_SLICE_MS 10 /* a waiter re-checks this often (missed wakeups, stop flags) */
 
 struct capstore_slot {
 	struct capstore_rec rec;
@@ -205,9 +205,10 @@ static bool capstore_before(const struct timespec *t, const struct timespec *u)
 	return t->tv_sec < u->tv_sec || (t->tv_sec == u->tv_sec && t->tv_nsec < u->tv_nsec);
 }
 
-int capstore_wait(struct capstore *s, uint64_t seq, int timeout_ms)
+int capstore_wait_stop(struct capstore *s, uint64_t seq, int timeout_ms, const atomic_bool *stop)
 {
 	struct timespec deadline = capstore_deadline(timeout_ms), slice;
+	bool stopped = false;
 	uint64_t wakeups;
 
 	pthread_mutex_lock(&s->lock);
@@ -215,6 +216,9 @@ int capstore_wait(struct capstore *s, uint64_t seq, int timeout_ms)
 	while (timeout_ms > 0 && wakeups == s->wakeups) {
 		atomic_store(&s->want_wake, true); /* before the check: a put in between signals */
 		if (seq < atomic_load(&s->next))
+			break;
+		stopped = stop && atomic_load(stop);
+		if (stopped)
 			break;
 		slice = capstore_deadline(CAPSTORE_SLICE_MS);
 		if (capstore_before(&deadline, &slice))
@@ -224,7 +228,14 @@ int capstore_wait(struct capstore *s, uint64_t seq, int timeout_ms)
 			break;
 	}
 	pthread_mutex_unlock(&s->lock);
-	return seq < atomic_load(&s->next) ? 0 : -ETIMEDOUT;
+	if (seq < atomic_load(&s->next))
+		return 0;
+	return stopped ? -ECANCELED : -ETIMEDOUT;
+}
+
+int capstore_wait(struct capstore *s, uint64_t seq, int timeout_ms)
+{
+	return capstore_wait_stop(s, seq, timeout_ms, NULL);
 }
 
 void capstore_sleep(struct capstore *s, int timeout_ms)

@@ -13,6 +13,8 @@
 #ifndef TAPYARD_CAPSTORE_H
 #define TAPYARD_CAPSTORE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +69,15 @@ uint64_t capstore_evicted(struct capstore *s);
  * Return: 0 when frame seq exists or existed, -ETIMEDOUT otherwise.
  */
 int capstore_wait(struct capstore *s, uint64_t seq, int timeout_ms);
+
+/*
+ * capstore_wait_stop() - capstore_wait() that also ends once *stop is set
+ * (seen within a few milliseconds; nobody needs to wake the store).
+ * @stop: may be NULL (never set)
+ * Return: 0 when frame seq exists or existed, -ECANCELED when *stop ended
+ * the wait, -ETIMEDOUT otherwise.
+ */
+int capstore_wait_stop(struct capstore *s, uint64_t seq, int timeout_ms, const atomic_bool *stop);
 
 /*
  * capstore_sleep() - wait timeout_ms or until capstore_wake(), whichever

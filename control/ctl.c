@@ -899,6 +899,48 @@ char *ctl_dispatch_text(struct ctl *ctl, const char *text, size_t len)
 	return out;
 }
 
+/* The stop flag of the request the thread runs (ctl_dispatch_text_stop()). */
+static _Thread_local const atomic_bool *ctl_stop_current;
+
+const atomic_bool *ctl_stop_flag(void)
+{
+	return ctl_stop_current;
+}
+
+char *ctl_dispatch_text_stop(struct ctl *ctl, const char *text, size_t len, const atomic_bool *stop)
+{
+	const atomic_bool *outer = ctl_stop_current;
+	char *reply;
+
+	ctl_stop_current = stop;
+	reply = ctl_dispatch_text(ctl, text, len);
+	ctl_stop_current = outer;
+	return reply;
+}
+
+/* Does cmd take argument key? */
+static bool ctl_cmd_takes(const struct ctl_cmd *cmd, const char *key)
+{
+	for (const char *const *a = cmd->args; *a; a++) {
+		if (strcmp(*a, key) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool ctl_text_may_block(const char *text, size_t len)
+{
+	json_t *req = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+	const char *name = json_string_value(json_object_get(req, "cmd"));
+	const struct ctl_cmd *cmd = name ? ctl_cmd_find(name) : NULL;
+	json_t *wait = json_object_get(json_object_get(req, "args"), CTL_WAIT_ARG);
+	bool may_block = cmd && ctl_cmd_takes(cmd, CTL_WAIT_ARG) && json_is_integer(wait) &&
+			 json_integer_value(wait) > 0;
+
+	json_decref(req);
+	return may_block;
+}
+
 json_t *ctl_call(struct ctl *ctl, const char *cmd, json_t *args)
 {
 	json_t *req, *reply;

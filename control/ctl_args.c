@@ -107,6 +107,19 @@ int ctl_args_uint(json_t *args, const char *key, uint64_t min, uint64_t max, uin
 	return 0;
 }
 
+int ctl_args_uint_opt(json_t *args, const char *key, uint64_t min, uint64_t max, uint64_t def,
+		      uint64_t *out, struct ctl_err *e)
+{
+	json_t *v;
+
+	ctl_args_get(args, key, false, &v, e);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	return ctl_args_uint(args, key, min, max, out, e);
+}
+
 int ctl_args_strs(json_t *args, const char *key, bool required, const char **out, size_t max,
 		  size_t *n, struct ctl_err *e)
 {

@@ -52,6 +52,14 @@ int ctl_args_uint(json_t *args, const char *key, uint64_t min, uint64_t max, uin
 		  struct ctl_err *e);
 
 /*
+ * ctl_args_uint_opt() - an optional integer argument within [min, max].
+ * @def: what *out receives when the argument is absent or null
+ * Return: 0 or -EINVAL, as ctl_args_uint().
+ */
+int ctl_args_uint_opt(json_t *args, const char *key, uint64_t min, uint64_t max, uint64_t def,
+		      uint64_t *out, struct ctl_err *e);
+
+/*
  * ctl_args_strs() - a string or an array of strings.
  * @out: receives up to max borrowed strings
  * @n: receives the count (0 when absent and optional)

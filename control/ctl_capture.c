@@ -123,17 +123,6 @@ static void ctl_capture_set_int(json_t *obj, const char *key, json_int_t v)
 	json_object_set_new(obj, key, ctl_must(json_integer(v)));
 }
 
-/* An optional unsigned argument: def when absent. */
-static int ctl_capture_uint_opt(json_t *args, const char *key, uint64_t min, uint64_t max,
-				uint64_t def, uint64_t *out, struct ctl_err *e)
-{
-	if (!json_object_get(args, key)) {
-		*out = def;
-		return 0;
-	}
-	return ctl_args_uint(args, key, min, max, out, e);
-}
-
 /* The capture named by args.id, in set *s. */
 static int ctl_capture_id(struct ctl *ctl, json_t *args, struct capset **s, uint32_t *id,
 			  struct ctl_err *e)
@@ -249,8 +238,8 @@ static int cmd_capture_start(struct ctl *ctl, json_t *args, json_t **result, str
 
 	err = ctl_capture_target(ctl, args, &o, ports, bridge, target, sizeof(target), e);
 	if (!err)
-		err = ctl_capture_uint_opt(args, "snaplen", 1, 65535, CAPSET_DEFAULT_SNAPLEN,
-					   &snaplen, e);
+		err = ctl_args_uint_opt(args, "snaplen", 1, 65535, CAPSET_DEFAULT_SNAPLEN, &snaplen,
+					e);
 	if (!err)
 		err = ctl_args_str(args, "path", false, &o.path, e);
 	if (!err)
@@ -521,20 +510,20 @@ static int cmd_capture_read(struct ctl *ctl, json_t *args, json_t **result, stru
 
 	err = ctl_capture_id(ctl, args, &s, &id, e);
 	if (!err)
-		err = ctl_capture_uint_opt(args, "cursor", 0, INT64_MAX, 0, &cursor, e);
+		err = ctl_args_uint_opt(args, "cursor", 0, INT64_MAX, 0, &cursor, e);
 	if (!err)
-		err = ctl_capture_uint_opt(args, "max", 1, CTL_CAPTURE_READ_LIMIT,
-					   CTL_CAPTURE_READ_MAX, &max, e);
+		err = ctl_args_uint_opt(args, "max", 1, CTL_CAPTURE_READ_LIMIT,
+					CTL_CAPTURE_READ_MAX, &max, e);
 	if (!err)
-		err = ctl_capture_uint_opt(args, "wait_ms", 0, CTL_CAPTURE_WAIT_MAX, 0, &wait_ms,
-					   e);
+		err = ctl_args_uint_opt(args, CTL_WAIT_ARG, 0, CTL_CAPTURE_WAIT_MAX, 0, &wait_ms,
+					e);
 	if (!err)
 		err = ctl_args_bool(args, "data", 1, &r.data, e);
 	if (err)
 		return err;
-	if (wait_ms) { /* let other commands run meanwhile */
+	if (wait_ms) { /* let other commands run meanwhile; a stopping server cuts it short */
 		pthread_mutex_unlock(&ctl->lock);
-		capset_wait(s, id, cursor, (int)wait_ms);
+		capset_wait(s, id, cursor, (int)wait_ms, ctl_stop_flag());
 		pthread_mutex_lock(&ctl->lock);
 	}
 	r.frames = ctl_must(json_array());
@@ -574,7 +563,7 @@ const struct ctl_cmd ctl_capture_cmds[] = {
 	{"capture/start", cmd_capture_start, CTL_ARGS("port", "bridge", "snaplen", "path", "mode")},
 	{"capture/stop", cmd_capture_stop, CTL_ARGS("id")},
 	{"capture/list", cmd_capture_list, CTL_ARGS("bridge")},
-	{"capture/read", cmd_capture_read, CTL_ARGS("id", "cursor", "max", "wait_ms", "data")},
+	{"capture/read", cmd_capture_read, CTL_ARGS("id", "cursor", "max", CTL_WAIT_ARG, "data")},
 	{"capture/save", cmd_capture_save, CTL_ARGS("id", "path")},
 };
 

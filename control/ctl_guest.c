@@ -828,16 +828,6 @@ static int cmd_guest_link(struct ctl *ctl, json_t *args, json_t **result, struct
 	return 0;
 }
 
-/* An optional non-negative integer argument. */
-static int ctl_guest_uint_opt(json_t *args, const char *key, uint64_t *out, struct ctl_err *e)
-{
-	json_t *v = json_object_get(args, key);
-
-	if (!v || json_is_null(v))
-		return 0;
-	return ctl_args_uint(args, key, 0, INT64_MAX, out, e);
-}
-
 /* args.argv or args.env as a NULL-terminated array (strings borrowed, env entries made). */
 static int ctl_guest_run_lists(json_t *args, const char ***argv, char ***env, struct ctl_err *e)
 {
@@ -889,9 +879,9 @@ static int ctl_guest_run_req(json_t *args, struct guest_run_req *req, const char
 	if (!err)
 		err = ctl_args_str(args, "cwd", false, &req->cwd, e);
 	if (!err)
-		err = ctl_guest_uint_opt(args, "timeout_ms", &timeout, e);
+		err = ctl_args_uint_opt(args, "timeout_ms", 0, INT64_MAX, 0, &timeout, e);
 	if (!err)
-		err = ctl_guest_uint_opt(args, "max_output", &max, e);
+		err = ctl_args_uint_opt(args, "max_output", 0, INT64_MAX, 0, &max, e);
 	if (!err)
 		err = ctl_guest_run_lists(args, argv, env, e);
 	if (err)

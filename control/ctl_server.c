@@ -12,24 +12,55 @@
  * error drops the client at once. Output waiting beyond CTL_CONN_OUT_HIGH
  * pauses reading from that client, so a client that never reads cannot make
  * the server grow without bound.
+ *
+ * A request for a command that may block (ctl_text_may_block(): capture/read,
+ * which may wait for frames) is a job: a worker thread dispatches it while the
+ * loop serves everyone else. Its client is paused meanwhile (no reading, no
+ * further lines: replies stay in request order) and resumes when the worker,
+ * done, wakes the loop through an eventfd and is joined. A client that hangs
+ * up meanwhile is closed at once; its job is told to stop (the wait ends
+ * within a few milliseconds), its reply dropped when it ends. At most
+ * CTL_SERVER_MAX_BLOCKING jobs run; a request beyond that gets an EBUSY reply.
+ * ctl_server_destroy() stops and joins the jobs still running.
  */
 #include "ctl_server.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl_impl.h"
 #include "log.h"
 
 #define CTL_CONN_OUT_HIGH (256 * 1024) /* stop reading a client with this much unsent */
 #define CTL_CONN_IN_MAX (CTL_SERVER_LINE_MAX + 1) /* a longest line and its newline */
 #define CTL_ACCEPT_BATCH 64
+#define CTL_PFD_FIRST_CONN 3 /* stop fd, listening socket, job eventfd, then the clients */
+
+struct ctl_server;
+
+/* A request running on a worker thread. */
+struct ctl_job {
+	bool used; /* a worker runs it, or ran it and waits to be joined */
+	struct ctl_server *srv;
+	struct ctl_conn *conn; /* who gets the reply; NULL once the client left */
+	pthread_t thread;
+	char *line; /* the request (without its newline) */
+	size_t len;
+	char *reply; /* set by the worker before done */
+	atomic_bool stop; /* the loop's request to end a wait early */
+	atomic_bool done;
+};
 
 struct ctl_conn {
 	int fd; /* -1: free slot */
@@ -39,6 +70,7 @@ struct ctl_conn {
 	size_t out_off, out_len, out_cap; /* bytes out[out_off, out_len) wait to be sent */
 	bool eof; /* the client will send nothing more */
 	bool closing; /* close once the output is flushed */
+	struct ctl_job *job; /* its running request: no further line until it is answered */
 };
 
 struct ctl_server {
@@ -54,8 +86,10 @@ struct ctl_server {
 	void *after_ctx;
 	unsigned int max_clients, nconns;
 	struct ctl_conn *conns; /* max_clients slots */
-	struct pollfd *pfds; /* stop fd, listening socket, then one per client */
+	struct pollfd *pfds; /* stop fd, listening socket, job eventfd, then one per client */
 	unsigned int *pfd_conn; /* slot of each client pollfd */
+	int job_fd; /* eventfd: a worker is done */
+	struct ctl_job jobs[CTL_SERVER_MAX_BLOCKING];
 	struct log_ratelimit rl;
 };
 
@@ -154,6 +188,7 @@ int ctl_server_create(struct ctl *ctl, const char *path, const struct ctl_server
 	if (!srv)
 		return -ENOMEM;
 	srv->fd = -1;
+	srv->job_fd = -1;
 	srv->ctl = ctl;
 	srv->uid = geteuid();
 	srv->max_clients = max;
@@ -164,11 +199,16 @@ int ctl_server_create(struct ctl *ctl, const char *path, const struct ctl_server
 		srv->after_ctx = opts->after_ctx;
 	}
 	srv->conns = calloc(max, sizeof(*srv->conns));
-	srv->pfds = calloc(max + 2, sizeof(*srv->pfds));
-	srv->pfd_conn = calloc(max + 2, sizeof(*srv->pfd_conn));
+	srv->pfds = calloc(max + CTL_PFD_FIRST_CONN, sizeof(*srv->pfds));
+	srv->pfd_conn = calloc(max + CTL_PFD_FIRST_CONN, sizeof(*srv->pfd_conn));
 	err = -ENOMEM;
 	if (!srv->conns || !srv->pfds || !srv->pfd_conn)
 		goto err_free;
+	srv->job_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (srv->job_fd < 0) {
+		err = -errno;
+		goto err_free;
+	}
 	for (unsigned int i = 0; i < max; i++)
 		srv->conns[i].fd = -1;
 	err = ctl_server_check(path, true);
@@ -188,35 +228,16 @@ err_free:
 static void ctl_conn_close(struct ctl_server *srv, struct ctl_conn *c)
 {
 	log_debug("control client %d closed", c->fd);
+	if (c->job) { /* nobody waits for its reply: end it soon */
+		c->job->conn = NULL;
+		atomic_store(&c->job->stop, true);
+	}
 	close(c->fd);
 	free(c->in);
 	free(c->out);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	srv->nconns--;
-}
-
-void ctl_server_destroy(struct ctl_server *srv)
-{
-	struct stat st;
-
-	if (!srv)
-		return;
-	for (unsigned int i = 0; srv->conns && i < srv->max_clients; i++) {
-		if (srv->conns[i].fd >= 0)
-			ctl_conn_close(srv, &srv->conns[i]);
-	}
-	if (srv->fd >= 0) {
-		close(srv->fd);
-		/* Remove the socket only if it is still ours. */
-		if (srv->path[0] && stat(srv->path, &st) == 0 && st.st_dev == srv->dev &&
-		    st.st_ino == srv->ino)
-			unlink(srv->path);
-	}
-	free(srv->conns);
-	free(srv->pfds);
-	free(srv->pfd_conn);
-	free(srv);
 }
 
 /* Queue len bytes of s and a newline for the client. Returns 0 or -ENOMEM. */
@@ -261,7 +282,75 @@ static int ctl_conn_queue_reply(struct ctl_conn *c, json_t *reply)
 	return err;
 }
 
-/* Dispatch one request line (without its newline). */
+static void *ctl_job_run(void *arg)
+{
+	struct ctl_job *job = arg;
+	int fd = job->srv->job_fd;
+
+	job->reply = ctl_dispatch_text_stop(job->srv->ctl, job->line, job->len, &job->stop);
+	atomic_store(&job->done, true);
+	eventfd_write(fd, 1); /* only fails when the counter would overflow: it is awake then */
+	return NULL;
+}
+
+/*
+ * Run request line on a worker thread, its reply to go to client c. The
+ * worker blocks every signal: they stay with the threads that wait for them.
+ * Return: 0, -EBUSY (CTL_SERVER_MAX_BLOCKING run), -ENOMEM or pthread_create's -errno.
+ */
+static int ctl_job_start(struct ctl_server *srv, struct ctl_conn *c, const char *line, size_t len)
+{
+	struct ctl_job *job = NULL;
+	sigset_t all, old;
+	int err;
+
+	for (unsigned int i = 0; !job && i < CTL_SERVER_MAX_BLOCKING; i++)
+		job = srv->jobs[i].used ? NULL : &srv->jobs[i];
+	if (!job)
+		return -EBUSY;
+	job->line = malloc(len);
+	if (!job->line)
+		return -ENOMEM;
+	memcpy(job->line, line, len);
+	job->len = len;
+	job->srv = srv;
+	job->conn = c;
+	job->reply = NULL;
+	atomic_store(&job->stop, false);
+	atomic_store(&job->done, false);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&job->thread, NULL, ctl_job_run, job);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		free(job->line);
+		job->line = NULL;
+		return err;
+	}
+	job->used = true;
+	c->job = job;
+	return 0;
+}
+
+/* The reply to a blocking request that no worker could take (err), with the request's id. */
+static json_t *ctl_job_refusal(const char *line, size_t len, int err)
+{
+	json_t *req = json_loadb(line, len, JSON_DECODE_ANY, NULL), *reply, *id;
+
+	if (err == -EBUSY)
+		reply = ctl_error_reply(err,
+					"too many blocking requests running (%d); try again later",
+					CTL_SERVER_MAX_BLOCKING);
+	else
+		reply = ctl_error_reply(err, "cannot run a blocking request: %s", strerror(-err));
+	id = json_object_get(req, "id");
+	if (id)
+		json_object_set(reply, "id", id);
+	json_decref(req);
+	return reply;
+}
+
+/* Dispatch one request line (without its newline), or hand it to a worker. */
 static int ctl_conn_request(struct ctl_server *srv, struct ctl_conn *c, char *line, size_t len)
 {
 	char *reply;
@@ -271,9 +360,16 @@ static int ctl_conn_request(struct ctl_server *srv, struct ctl_conn *c, char *li
 		len--;
 	if (!len)
 		return 0;
-	reply = ctl_dispatch_text(srv->ctl, line, len);
-	err = ctl_conn_queue(c, reply, strlen(reply));
-	free(reply);
+	if (ctl_text_may_block(line, len)) {
+		err = ctl_job_start(srv, c, line, len);
+		if (!err)
+			return 0; /* answered when the worker is done */
+		err = ctl_conn_queue_reply(c, ctl_job_refusal(line, len, err));
+	} else {
+		reply = ctl_dispatch_text(srv->ctl, line, len);
+		err = ctl_conn_queue(c, reply, strlen(reply));
+		free(reply);
+	}
 	if (srv->after)
 		srv->after(srv->after_ctx, line, len);
 	return err;
@@ -286,7 +382,7 @@ static int ctl_conn_process(struct ctl_server *srv, struct ctl_conn *c)
 	char *nl;
 	int err = 0;
 
-	while (!err && !c->closing && c->out_len - c->out_off < CTL_CONN_OUT_HIGH) {
+	while (!err && !c->closing && !c->job && c->out_len - c->out_off < CTL_CONN_OUT_HIGH) {
 		nl = memchr(c->in + start, '\n', c->in_len - start);
 		if (nl) {
 			len = (size_t)(nl - (c->in + start));
@@ -364,31 +460,74 @@ static bool ctl_conn_pending(const struct ctl_conn *c)
 /* True when the client has nothing more to say or hear. */
 static bool ctl_conn_done(const struct ctl_conn *c)
 {
-	if (ctl_conn_pending(c))
+	if (ctl_conn_pending(c) || c->job)
 		return false;
 	return c->closing || (c->eof && !c->in_len);
 }
 
-/* Handle poll events of one client; closes it when it is done or broken. */
-static void ctl_conn_service(struct ctl_server *srv, struct ctl_conn *c, short revents)
+/* Handle the lines read and flush, unless err; closes the client when it is done or broken. */
+static void ctl_conn_advance(struct ctl_server *srv, struct ctl_conn *c, int err)
 {
-	int err = 0;
-
-	if (revents & (POLLIN | POLLHUP))
-		err = ctl_conn_read(c);
-	if (!err && (revents & POLLERR) && !(revents & POLLIN))
-		err = -ECONNRESET;
 	while (!err) {
 		err = ctl_conn_process(srv, c);
 		if (!err)
 			err = ctl_conn_flush(c);
-		if (err || ctl_conn_pending(c) || c->closing || !memchr(c->in, '\n', c->in_len))
+		if (err || ctl_conn_pending(c) || c->closing || c->job ||
+		    !memchr(c->in, '\n', c->in_len))
 			break;
 	}
 	if (err && err != -EPIPE && err != -ECONNRESET)
 		log_debug("control client %d: %s", c->fd, strerror(-err));
 	if (err || ctl_conn_done(c))
 		ctl_conn_close(srv, c);
+}
+
+/* Handle poll events of one client. */
+static void ctl_conn_service(struct ctl_server *srv, struct ctl_conn *c, short revents)
+{
+	int err = 0;
+
+	if (c->job && (revents & (POLLHUP | POLLERR)))
+		err = -ECONNRESET; /* gone while its request runs; not read meanwhile */
+	else if (revents & (POLLIN | POLLHUP))
+		err = ctl_conn_read(c);
+	if (!err && (revents & POLLERR) && !(revents & POLLIN))
+		err = -ECONNRESET;
+	ctl_conn_advance(srv, c, err);
+}
+
+/* Join a job's worker, queue its reply if its client is still there, free it. */
+static void ctl_job_finish(struct ctl_server *srv, struct ctl_job *job)
+{
+	struct ctl_conn *c = job->conn;
+	int err = 0;
+
+	pthread_join(job->thread, NULL);
+	if (c) {
+		c->job = NULL;
+		err = ctl_conn_queue(c, job->reply, strlen(job->reply));
+	}
+	if (srv->after)
+		srv->after(srv->after_ctx, job->line, job->len);
+	free(job->line);
+	free(job->reply);
+	job->line = job->reply = NULL;
+	job->conn = NULL;
+	job->used = false;
+	if (c)
+		ctl_conn_advance(srv, c, err); /* the lines that waited behind it */
+}
+
+/* Finish the jobs whose workers are done. */
+static void ctl_server_reap(struct ctl_server *srv)
+{
+	eventfd_t n;
+
+	eventfd_read(srv->job_fd, &n); /* EAGAIN: a wakeup already consumed; done says */
+	for (unsigned int i = 0; i < CTL_SERVER_MAX_BLOCKING; i++) {
+		if (srv->jobs[i].used && atomic_load(&srv->jobs[i].done))
+			ctl_job_finish(srv, &srv->jobs[i]);
+	}
 }
 
 /* Refuse a new client with one error line (best effort) and close it. */
@@ -516,16 +655,18 @@ static void ctl_server_accept(struct ctl_server *srv)
 static nfds_t ctl_server_pollset(struct ctl_server *srv, int stop_fd)
 {
 	struct ctl_conn *c;
-	nfds_t n = 2;
+	nfds_t n = CTL_PFD_FIRST_CONN;
 
 	srv->pfds[0] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
 	srv->pfds[1] = (struct pollfd){.fd = srv->fd, .events = POLLIN};
+	srv->pfds[2] = (struct pollfd){.fd = srv->job_fd, .events = POLLIN};
 	for (unsigned int i = 0; i < srv->max_clients; i++) {
 		c = &srv->conns[i];
 		if (c->fd < 0)
 			continue;
 		srv->pfds[n] = (struct pollfd){.fd = c->fd};
-		if (!c->eof && !c->closing && c->out_len - c->out_off < CTL_CONN_OUT_HIGH)
+		if (!c->eof && !c->closing && !c->job &&
+		    c->out_len - c->out_off < CTL_CONN_OUT_HIGH)
 			srv->pfds[n].events |= POLLIN;
 		if (ctl_conn_pending(c))
 			srv->pfds[n].events |= POLLOUT;
@@ -547,12 +688,46 @@ int ctl_server_run(struct ctl_server *srv, int stop_fd)
 		}
 		if (srv->pfds[0].revents)
 			return 0;
-		for (nfds_t i = 2; i < n; i++) {
+		for (nfds_t i = CTL_PFD_FIRST_CONN; i < n; i++) {
 			if (srv->pfds[i].revents)
 				ctl_conn_service(srv, &srv->conns[srv->pfd_conn[i]],
 						 srv->pfds[i].revents);
 		}
+		/* After the clients: a reply may close its client, whose revents are used. */
+		if (srv->pfds[2].revents & POLLIN)
+			ctl_server_reap(srv);
 		if (srv->pfds[1].revents & POLLIN)
 			ctl_server_accept(srv);
 	}
+}
+
+void ctl_server_destroy(struct ctl_server *srv)
+{
+	struct stat st;
+
+	if (!srv)
+		return;
+	for (unsigned int i = 0; srv->conns && i < srv->max_clients; i++) {
+		if (srv->conns[i].fd >= 0)
+			ctl_conn_close(srv, &srv->conns[i]);
+	}
+	for (unsigned int i = 0; i < CTL_SERVER_MAX_BLOCKING; i++) {
+		if (!srv->jobs[i].used)
+			continue;
+		atomic_store(&srv->jobs[i].stop, true);
+		ctl_job_finish(srv, &srv->jobs[i]);
+	}
+	if (srv->job_fd >= 0)
+		close(srv->job_fd);
+	if (srv->fd >= 0) {
+		close(srv->fd);
+		/* Remove the socket only if it is still ours. */
+		if (srv->path[0] && stat(srv->path, &st) == 0 && st.st_dev == srv->dev &&
+		    st.st_ino == srv->ino)
+			unlink(srv->path);
+	}
+	free(srv->conns);
+	free(srv->pfds);
+	free(srv->pfd_conn);
+	free(srv);
 }

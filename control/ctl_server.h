@@ -6,8 +6,11 @@
  *
  * One thread runs ctl_server_run(), a poll() loop over non-blocking sockets
  * with a buffer per client, so a client that sends nothing, sends too much or
- * disconnects mid-reply never blocks the server. The dataplane runs on its
- * own thread and is never blocked by the server.
+ * disconnects mid-reply never blocks the server. A request for a command that
+ * may wait long (capture/read with wait_ms) runs on a worker thread of its
+ * own, at most CTL_SERVER_MAX_BLOCKING at once, so other clients are answered
+ * meanwhile; each client's replies still come in the order of its requests.
+ * The dataplane runs on its own thread and is never blocked by the server.
  */
 #ifndef TAPYARD_CTL_SERVER_H
 #define TAPYARD_CTL_SERVER_H
@@ -20,6 +23,7 @@
 #define CTL_SERVER_DEFAULT_SOCKET "/run/tapyard/tapyard.sock"
 #define CTL_SERVER_LINE_MAX 65536 /* longest request line, newline excluded */
 #define CTL_SERVER_DEFAULT_CLIENTS 128 /* clients connected at once */
+#define CTL_SERVER_MAX_BLOCKING 16 /* blocking requests running at once; beyond: EBUSY */
 
 struct ctl_server;
 
@@ -60,7 +64,11 @@ int ctl_server_create(struct ctl *ctl, const char *path, const struct ctl_server
  */
 int ctl_server_run(struct ctl_server *srv, int stop_fd);
 
-/* Close every client and the socket and remove the socket file. NULL is a no-op. */
+/*
+ * ctl_server_destroy() - close every client and the socket and remove the
+ * socket file; blocking requests still running are told to stop and their
+ * workers joined (a capture/read wait ends within milliseconds). NULL is a no-op.
+ */
 void ctl_server_destroy(struct ctl_server *srv);
 
 #endif

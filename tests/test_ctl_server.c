@@ -5,9 +5,11 @@
  * ctl_client and through raw sockets: malformed JSON, wrong types, unknown
  * commands, pipelined and split lines, an oversize line, clients that send
  * nothing, 100 clients at once, a client that disconnects mid-reply, the
- * client cap, stale and live sockets, the peer uid and group checks. After
- * each abuse the server must still answer, and frames must still cross the
- * switch between two pair ports.
+ * client cap, stale and live sockets, the peer uid and group checks, and
+ * capture/read long-polls (others are answered meanwhile; the cap on them; a
+ * client that leaves while its poll waits; a server stopped while one waits).
+ * After each abuse the server must still answer, and frames must still cross
+ * the switch between two pair ports.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,7 @@ struct fixture {
 	int fw[2]; /* peers of the two ports of bridge "fw": the forwarding check */
 	uint8_t tag;
 	unsigned int after_calls; /* requests the after hook saw */
+	int linger_fd; /* a client left connected until the server has stopped, or -1 */
 };
 
 static struct fixture fx;
@@ -127,6 +130,7 @@ static int setup_opts(struct ctl_server_opts *opts)
 	struct dp_config cfg = {.nbufs = 64, .buf_size = 4096, .tx_slots = 256};
 
 	memset(&fx, 0, sizeof(fx));
+	fx.linger_fd = -1;
 	log_set_level(LOG_LVL_ERROR);
 	snprintf(fx.dir, sizeof(fx.dir), "/tmp/tyc-srv-XXXXXX");
 	assert_non_null(mkdtemp(fx.dir));
@@ -171,6 +175,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	server_stop();
+	if (fx.linger_fd >= 0)
+		close(fx.linger_fd);
 	ctl_destroy(fx.ctl);
 	dp_destroy(fx.dp);
 	for (int i = 0; i < fx.npeers; i++)
@@ -754,6 +760,162 @@ static void test_after_hook(void **state)
 	close(c.fd);
 }
 
+/* Bridge "lp" with pair port lp0, which nothing sends to: start a capture there; its id. */
+static int start_idle_capture(void)
+{
+	struct port *p;
+	json_t *r;
+	int id;
+
+	r = ctl_call(fx.ctl, "bridge/add", json_pack("{s:s}", "name", "lp"));
+	assert_int_equal(ctl_reply_error(r, NULL, NULL), 0);
+	json_decref(r);
+	assert_int_equal(port_pair_open("lp0", &p, &fx.peers[fx.npeers]), 0);
+	fx.npeers++;
+	assert_int_equal(ctl_attach_port(fx.ctl, "lp", p, NULL), 0);
+	r = ctl_call(fx.ctl, "capture/start",
+		     json_pack("{s:s, s:s}", "port", "lp0", "mode", "loop"));
+	assert_int_equal(ctl_reply_error(r, NULL, NULL), 0);
+	id = (int)json_integer_value(json_object_get(json_object_get(r, "result"), "id"));
+	assert_true(id > 0);
+	json_decref(r);
+	return id;
+}
+
+/* Send a capture/read of capture cap waiting up to wait_ms, with request id req_id. */
+static void conn_send_read(struct conn *c, int cap, int wait_ms, int req_id)
+{
+	char req[160];
+
+	snprintf(req, sizeof(req),
+		 "{\"cmd\":\"capture/read\",\"args\":{\"id\":%d,\"wait_ms\":%d},\"id\":%d}\n", cap,
+		 wait_ms, req_id);
+	conn_sends(c, req);
+}
+
+/* The next reply must be ok, carry request id req_id and, when frames >= 0, that many frames. */
+static json_t *conn_expect_reply(struct conn *c, int req_id, int frames)
+{
+	json_t *r = conn_reply(c), *result;
+
+	assert_int_equal(ctl_reply_error(r, NULL, NULL), 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), req_id);
+	result = json_object_get(r, "result");
+	if (frames >= 0)
+		assert_int_equal(json_array_size(json_object_get(result, "frames")), frames);
+	return r;
+}
+
+/* Nothing has come for the client yet. */
+static void conn_expect_nothing(struct conn *c)
+{
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+
+	assert_int_equal(c->len, 0);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+}
+
+/* While client 1 long-polls a capture that gets no frames, client 2 is answered. */
+static void test_long_poll(void **state)
+{
+	int cap = start_idle_capture();
+	struct conn c1, c2;
+	char req[128];
+	json_t *r;
+
+	(void)state;
+	conn_open(&c1);
+	conn_send_read(&c1, cap, 60000, 1);
+	/* Pipelined behind the read: answered after it, never before. */
+	conn_sends(&c1, "{\"cmd\":\"status\",\"id\":3}\n");
+	conn_open(&c2);
+	conn_sends(&c2, "{\"cmd\":\"status\",\"id\":2}\n");
+	json_decref(conn_expect_reply(&c2, 2, -1));
+	conn_expect_nothing(&c1);
+	/* A read that does not wait runs at once too, on the same capture. */
+	conn_send_read(&c2, cap, 0, 4);
+	json_decref(conn_expect_reply(&c2, 4, 0));
+	conn_expect_nothing(&c1);
+	/* Stopping the capture (a command taking the dispatcher's lock) ends the wait. */
+	snprintf(req, sizeof(req), "{\"cmd\":\"capture/stop\",\"args\":{\"id\":%d},\"id\":5}\n",
+		 cap);
+	conn_sends(&c2, req);
+	json_decref(conn_expect_reply(&c2, 5, -1));
+	r = conn_expect_reply(&c1, 1, 0);
+	assert_true(json_is_false(json_object_get(json_object_get(r, "result"), "running")));
+	json_decref(r);
+	json_decref(conn_expect_reply(&c1, 3, -1));
+	/* A client that shuts its side after a waiting read still gets the reply, then EOF. */
+	conn_send_read(&c1, cap, 1, 6);
+	assert_int_equal(shutdown(c1.fd, SHUT_WR), 0);
+	json_decref(conn_expect_reply(&c1, 6, 0));
+	conn_expect_closed(&c1);
+	close(c1.fd);
+	close(c2.fd);
+	assert_server_answers();
+}
+
+/*
+ * CTL_SERVER_MAX_BLOCKING long-polls at once; one more gets EBUSY. Clients
+ * that leave while they wait free their workers: a later long-poll runs.
+ */
+static void test_long_poll_cap_and_disconnect(void **state)
+{
+	static struct conn c[CTL_SERVER_MAX_BLOCKING + 1];
+	const int n = CTL_SERVER_MAX_BLOCKING;
+	int cap = start_idle_capture();
+	const char *code;
+	json_t *r;
+
+	(void)state;
+	for (int i = 0; i < n; i++) {
+		conn_open(&c[i]);
+		conn_send_read(&c[i], cap, 60000, i);
+	}
+	conn_open(&c[n]);
+	conn_send_read(&c[n], cap, 60000, n);
+	r = conn_reply(&c[n]);
+	assert_int_equal(ctl_reply_error(r, &code, NULL), -EINVAL);
+	assert_string_equal(code, "EBUSY");
+	assert_int_equal(json_integer_value(json_object_get(r, "id")), n);
+	json_decref(r);
+	conn_sends(&c[n], "{\"cmd\":\"status\",\"id\":7}\n");
+	json_decref(conn_expect_reply(&c[n], 7, -1));
+	for (int i = 0; i < n; i++)
+		close(c[i].fd);
+	/* Their waits end (no frame came, nothing stopped the capture): a worker is free again. */
+	for (int tries = 0;; tries++) {
+		conn_send_read(&c[n], cap, 1, 8);
+		r = conn_reply(&c[n]);
+		if (ctl_reply_error(r, NULL, NULL) == 0) {
+			json_decref(r);
+			break;
+		}
+		json_decref(r);
+		assert_true(tries < 5000);
+		usleep(1000);
+	}
+	close(c[n].fd);
+	assert_server_answers();
+}
+
+/* A server stopped while a client long-polls ends the wait and joins its worker. */
+static void test_long_poll_at_stop(void **state)
+{
+	int cap = start_idle_capture();
+	struct conn c, other;
+
+	(void)state;
+	conn_open(&c);
+	conn_send_read(&c, cap, 60000, 1);
+	conn_open(&other);
+	conn_sends(&other, "{\"cmd\":\"status\",\"id\":2}\n");
+	json_decref(conn_expect_reply(&other, 2, -1));
+	close(other.fd);
+	conn_expect_nothing(&c);
+	fx.linger_fd = c.fd; /* closed by teardown, after the server stopped */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -771,6 +933,9 @@ int main(void)
 		T(test_peer_uid),
 		cmocka_unit_test_setup_teardown(test_peer_group, setup_group, teardown),
 		T(test_after_hook),
+		T(test_long_poll),
+		T(test_long_poll_cap_and_disconnect),
+		T(test_long_poll_at_stop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
