@@ -82,8 +82,6 @@ struct ctl_server {
 	uid_t uid;
 	bool group_set;
 	gid_t group;
-	ctl_server_after_fn after;
-	void *after_ctx;
 	unsigned int max_clients, nconns;
 	struct ctl_conn *conns; /* max_clients slots */
 	struct pollfd *pfds; /* stop fd, listening socket, job eventfd, then one per client */
@@ -195,8 +193,6 @@ int ctl_server_create(struct ctl *ctl, const char *path, const struct ctl_server
 	if (opts) {
 		srv->group_set = opts->group_set;
 		srv->group = opts->group;
-		srv->after = opts->after;
-		srv->after_ctx = opts->after_ctx;
 	}
 	srv->conns = calloc(max, sizeof(*srv->conns));
 	srv->pfds = calloc(max + CTL_PFD_FIRST_CONN, sizeof(*srv->pfds));
@@ -370,8 +366,6 @@ static int ctl_conn_request(struct ctl_server *srv, struct ctl_conn *c, char *li
 		err = ctl_conn_queue(c, reply, strlen(reply));
 		free(reply);
 	}
-	if (srv->after)
-		srv->after(srv->after_ctx, line, len);
 	return err;
 }
 
@@ -507,8 +501,6 @@ static void ctl_job_finish(struct ctl_server *srv, struct ctl_job *job)
 		c->job = NULL;
 		err = ctl_conn_queue(c, job->reply, strlen(job->reply));
 	}
-	if (srv->after)
-		srv->after(srv->after_ctx, job->line, job->len);
 	free(job->line);
 	free(job->reply);
 	job->line = job->reply = NULL;

@@ -27,16 +27,11 @@
 
 struct ctl_server;
 
-/* Called after each request line is answered (the daemon's bookkeeping); must not block. */
-typedef void (*ctl_server_after_fn)(void *ctx, const char *request, size_t len);
-
 /* Server options; zero fields take the defaults. */
 struct ctl_server_opts {
 	unsigned int max_clients; /* CTL_SERVER_DEFAULT_CLIENTS */
 	bool group_set; /* socket mode 0660 and group gid, whose members may connect */
 	gid_t group;
-	ctl_server_after_fn after; /* NULL: none */
-	void *after_ctx;
 };
 
 /*
