@@ -928,6 +928,9 @@ static bool ctl_cmd_takes(const struct ctl_cmd *cmd, const char *key)
 	return false;
 }
 
+/* Commands that wait for something outside the switch, however they are called. */
+static const char *const ctl_blocking_cmds[] = {"guest/run", NULL};
+
 bool ctl_text_may_block(const char *text, size_t len)
 {
 	json_t *req = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
@@ -936,6 +939,9 @@ bool ctl_text_may_block(const char *text, size_t len)
 	json_t *wait = json_object_get(json_object_get(req, "args"), CTL_WAIT_ARG);
 	bool may_block = cmd && ctl_cmd_takes(cmd, CTL_WAIT_ARG) && json_is_integer(wait) &&
 			 json_integer_value(wait) > 0;
+
+	for (const char *const *b = ctl_blocking_cmds; cmd && !may_block && *b; b++)
+		may_block = strcmp(name, *b) == 0;
 
 	json_decref(req);
 	return may_block;

@@ -944,7 +944,7 @@ static int cmd_guest_run(struct ctl *ctl, json_t *args, json_t **result, struct 
 	if (!err) {
 		/* Other commands may run meanwhile; gu may be gone when we come back. */
 		pthread_mutex_unlock(&ctl->lock);
-		err = guest_run_wait(proc, &res);
+		err = guest_run_wait(proc, ctl_stop_flag(), &res);
 		pthread_mutex_lock(&ctl->lock);
 	}
 	free(argv);

@@ -40,10 +40,11 @@ typedef int (*ctl_cmd_fn)(struct ctl *ctl, json_t *args, json_t **result, struct
 
 /*
  * A command that may wait long takes its limit as argument CTL_WAIT_ARG
- * (milliseconds, listed in args), releases ctl->lock while it waits and ends
- * the wait early once ctl_stop_flag() is set. The socket server runs requests
- * with a non-zero CTL_WAIT_ARG on worker threads (ctl_text_may_block()), so
- * that it keeps answering other clients meanwhile.
+ * (milliseconds, listed in args) or is guest/run (which waits for a process),
+ * releases ctl->lock while it waits and ends the wait early once
+ * ctl_stop_flag() is set. The socket server runs such requests on worker
+ * threads (ctl_text_may_block()), so that it keeps answering other clients
+ * meanwhile.
  */
 struct ctl_cmd {
 	const char *name;
@@ -86,9 +87,9 @@ int ctl_port_info(struct ctl *ctl, uint32_t id, struct dp_port_info *pi, struct 
 const atomic_bool *ctl_stop_flag(void);
 
 /*
- * ctl_text_may_block() - may request text wait long: does it name a command
- * that takes CTL_WAIT_ARG, with a non-zero integer there? For the socket
- * server, which runs those on worker threads.
+ * ctl_text_may_block() - may request text wait long: does it name guest/run,
+ * or a command that takes CTL_WAIT_ARG with a non-zero integer there? For
+ * the socket server, which runs those on worker threads.
  * @text, @len: a request line as for ctl_dispatch_text(); malformed: false
  */
 bool ctl_text_may_block(const char *text, size_t len);

@@ -14,7 +14,7 @@
  * the server grow without bound.
  *
  * A request for a command that may block (ctl_text_may_block(): capture/read,
- * which may wait for frames) is a job: a worker thread dispatches it while the
+ * which may wait for frames, and guest/run, which waits for a process) is a job: a worker thread dispatches it while the
  * loop serves everyone else. Its client is paused meanwhile (no reading, no
  * further lines: replies stay in request order) and resumes when the worker,
  * done, wakes the loop through an eventfd and is joined. A client that hangs

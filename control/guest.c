@@ -674,8 +674,8 @@ static int guest_take(struct guest_buf *b, char **s, size_t *len, bool *truncate
 }
 
 /* Poll the pipes and the child until it exits; kills it at the deadline or on interrupt. */
-static int guest_wait_loop(struct guest_proc *p, struct guest_buf *o, struct guest_buf *e,
-			   struct guest_run_result *res)
+static int guest_wait_loop(struct guest_proc *p, const atomic_bool *stop, struct guest_buf *o,
+			   struct guest_buf *e, struct guest_run_result *res)
 {
 	bool killed = false;
 
@@ -687,7 +687,7 @@ static int guest_wait_loop(struct guest_proc *p, struct guest_buf *o, struct gue
 		uint64_t now = guest_now_ms();
 		int wait = GUEST_POLL_SLICE_MS;
 
-		if (!killed && guest_interrupted) {
+		if (!killed && (guest_interrupted || (stop && atomic_load(stop)))) {
 			res->interrupted = true;
 			res->status = GUEST_RUN_TIMED_OUT;
 			guest_kill_proc(p);
@@ -709,14 +709,14 @@ static int guest_wait_loop(struct guest_proc *p, struct guest_buf *o, struct gue
 	}
 }
 
-int guest_run_wait(struct guest_proc *p, struct guest_run_result *res)
+int guest_run_wait(struct guest_proc *p, const atomic_bool *stop, struct guest_run_result *res)
 {
 	struct guest_buf o = {0}, e = {0};
 	int st = 0, err;
 
 	memset(res, 0, sizeof(*res));
 	res->status = GUEST_RUN_EXITED;
-	err = guest_wait_loop(p, &o, &e, res);
+	err = guest_wait_loop(p, stop, &o, &e, res);
 	if (err)
 		guest_kill_proc(p);
 	/* ECHILD: whoever set SIGCHLD to SIG_IGN reaped it; the status is lost. */

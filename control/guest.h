@@ -12,6 +12,7 @@
 #ifndef TAPYARD_GUEST_H
 #define TAPYARD_GUEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,11 +109,13 @@ int guest_run_start(struct guest *g, const struct guest_run_req *req, struct gue
 
 /*
  * guest_run_wait() - feed stdin, collect output until the child exits (its
- * process group is SIGKILLed at the timeout or on guest_interrupt()), then
- * free proc. Background processes the command left behind keep running.
+ * process group is SIGKILLed at the timeout, on guest_interrupt() or once
+ * *stop is set), then free proc. Background processes the command left
+ * behind keep running.
+ * @stop: NULL, or a flag another thread may set (checked every poll slice)
  * Return: 0 with *res filled, or a negative errno.
  */
-int guest_run_wait(struct guest_proc *proc, struct guest_run_result *res);
+int guest_run_wait(struct guest_proc *proc, const atomic_bool *stop, struct guest_run_result *res);
 
 /* Free the buffers of a result. */
 void guest_run_result_free(struct guest_run_result *res);

@@ -901,6 +901,52 @@ static void test_long_poll_at_stop(void **state)
 	fx.linger_fd = c.fd; /* closed by teardown, after the server stopped */
 }
 
+/*
+ * guest/run waits for a process on a worker thread too: others are answered
+ * meanwhile, and a client that leaves ends its run (the process is killed).
+ */
+static void test_guest_run_off_loop(void **state)
+{
+	char req[256], pidfile[] = "/tmp/tysrvpid.XXXXXX", buf[32] = {0};
+	struct conn c1, c2;
+	pid_t pid = 0;
+	int fd, tries;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* namespace guests need root */
+	fd = mkstemp(pidfile);
+	assert_true(fd >= 0);
+	conn_open(&c1);
+	conn_open(&c2);
+	conn_sends(&c2, "{\"cmd\":\"guest/add\",\"args\":{\"name\":\"sv\"},\"id\":1}\n");
+	json_decref(conn_expect_reply(&c2, 1, -1));
+	snprintf(req, sizeof(req),
+		 "{\"cmd\":\"guest/run\",\"args\":{\"guest\":\"sv\",\"argv\":[\"sh\",\"-c\","
+		 "\"echo $$ > %s; exec sleep 60\"]},\"id\":2}\n",
+		 pidfile);
+	conn_sends(&c1, req);
+	for (tries = 0; tries < 1000 && pid <= 0; tries++) { /* until the shell wrote its pid */
+		usleep(10000);
+		if (pread(fd, buf, sizeof(buf) - 1, 0) > 0)
+			pid = atoi(buf);
+	}
+	assert_true(pid > 0);
+	conn_sends(&c2, "{\"cmd\":\"status\",\"id\":3}\n");
+	json_decref(conn_expect_reply(&c2, 3, -1));
+	conn_expect_nothing(&c1);
+	close(c1.fd);
+	for (tries = 0; tries < 1000 && kill(pid, 0) == 0; tries++)
+		usleep(10000); /* the worker's next poll slice sees the stop */
+	assert_int_equal(kill(pid, 0), -1);
+	conn_sends(&c2, "{\"cmd\":\"guest/del\",\"args\":{\"name\":\"sv\"},\"id\":4}\n");
+	json_decref(conn_expect_reply(&c2, 4, -1));
+	close(c2.fd);
+	close(fd);
+	unlink(pidfile);
+	assert_server_answers();
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -921,6 +967,7 @@ int main(void)
 		T(test_long_poll),
 		T(test_long_poll_cap_and_disconnect),
 		T(test_long_poll_at_stop),
+		T(test_guest_run_off_loop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
