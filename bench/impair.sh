@@ -6,7 +6,7 @@
 #           distribution's (delay; delay + 2.326 jitter), the error being observed minus configured.
 #           The switch's own one-way latency without any rule is shown first: it is part of the error.
 #           Each rule runs with the delay timer sleeping until a deadline (spin 0, the default) and
-#           polling for the last 100 us before it (`impair timer 100us`). late_p99: how late the switch
+#           polling for the last 200 us before it (`impair timer 200us`). late_p99: how late the switch
 #           itself sent the delayed frames against their send times (p99, from its histogram: an
 #           upper bound), which leaves out the forwarding path's own latency; cpu: the switch's CPU
 #           time over the run, in % of one core.
@@ -20,15 +20,15 @@
 #   cost    iperf3 TCP a -> b through tapyard with no rule, and with a 0 ms delay rule on the pair
 #           (every frame takes the impairment path and is sent at once), median of --rounds runs.
 #
-# Usage: bench/impair.sh [--rounds N] [--only delay,rate,cost] [--tapyard PATH]   (root; ~5 min)
-#        --rounds N: delay rows and cost runs measured N times (default 3), interleaved; medians shown.
+# Usage: bench/impair.sh [--rounds N] [--only delay,rate,cost] [--tapyard PATH]   (root; ~7 min)
+#        --rounds N: delay rows and cost runs measured N times (default 5), interleaved; medians shown.
 # Owns every name starting with "tyib" (namespaces tyibn0/1, TAPs tyib0/1, bridge tyibbr) and
 # removes them on every exit path. Figures are printed, never asserted.
 set -u -o pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TAPYARD=${TAPYARD:-$BENCH_DIR/../build/tapyard}
-ROUNDS=3
+ROUNDS=5
 ONLY=delay,rate,cost
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -104,7 +104,7 @@ late_hist() { lab_ctl --json impair timer | python3 -c 'import json, sys
 print(json.dumps(json.load(sys.stdin)["result"]["histogram"]))'; }
 # Rows: name|spin|delay ms|jitter ms|impair set words.
 rows=("none (switch latency)|0|0|0|")
-for spin in 0 100us; do
+for spin in 0 200us; do
 	rows+=("delay 1ms|$spin|1|0|delay 1ms"
 		"delay 1ms jitter 0.2ms|$spin|1|0.2|delay 1ms 0.2ms distribution normal"
 		"delay 10ms|$spin|10|0|delay 10ms"
@@ -152,7 +152,7 @@ for i, (name, spin, d, j, _) in enumerate(rows):
     w50 = float(d) * 1000; w99 = (float(d) + 2.326 * float(j)) * 1000
     print("%-24s %5s %9.1f %9.1f %8.1f %9.1f %9.1f %8.1f %8s %5.0f" % (name, spin, w50, p50,
           p50 - w50, w99, p99, p99 - w99, lp, cpu))
-print("(p99 per round, spin 0 / 100us, delay 1ms:",
+print("(p99 per round, spin 0 / 200us, delay 1ms:",
       " ".join("%.0f" % (r["p99"] - 1000) for r in runs if r["row"] == 1), "/",
       " ".join("%.0f" % (r["p99"] - 1000) for r in runs if r["row"] == 5), ")")' "$WORK/delay.jsonl"
 echo

@@ -8,7 +8,8 @@
  *	first, or MAXSECONDS passed. Each datagram carries its send time
  *	(CLOCK_REALTIME); its arrival time is the kernel's receive timestamp
  *	(SO_TIMESTAMPNS), so the receiver's own scheduling does not count.
- *	Prints "received=N bytes=B window=S p50_us=.. p99_us=.. min_us=.. max_us=..":
+ *	Prints "received=N bytes=B window=S p50_us=.. p90_us=.. p99_us=.. p999_us=..
+ *	min_us=.. max_us=..":
  *	bytes is the sum of UDP payloads, window the time from first to last
  *	arrival, and the percentiles are of arrival minus send time.
  *   owd send ADDR PORT SECONDS PAYLOAD INTERVAL_US
@@ -112,9 +113,11 @@ static int owd_recv(int port, double maxsec)
 	size_t m = n < OWD_MAX_SAMPLES ? n : OWD_MAX_SAMPLES;
 
 	qsort(d, m, sizeof(d[0]), owd_cmp);
-	printf("received=%zu bytes=%llu window=%.6f p50_us=%.1f p99_us=%.1f min_us=%.1f max_us=%.1f\n",
+	printf("received=%zu bytes=%llu window=%.6f p50_us=%.1f p90_us=%.1f p99_us=%.1f "
+	       "p999_us=%.1f min_us=%.1f max_us=%.1f\n",
 	       n, (unsigned long long)bytes, (double)(last - first) / 1e9, d[m / 2] / 1e3,
-	       d[m * 99 / 100] / 1e3, d[0] / 1e3, d[m - 1] / 1e3);
+	       d[m * 9 / 10] / 1e3, d[m * 99 / 100] / 1e3, d[m * 999 / 1000] / 1e3, d[0] / 1e3,
+	       d[m - 1] / 1e3);
 	return 0;
 }
 
