@@ -22,7 +22,7 @@
 #include "ctl_client.h"
 
 #define CAPTURE_CLI_TIMEOUT_MS 60000
-#define CAPTURE_CLI_POLL_US 50000 /* follow: pause after an empty read */
+#define CAPTURE_CLI_WAIT_MS 1000 /* follow: how long one read waits for frames */
 
 /* The parsed words of one capture command. */
 struct capture_cli {
@@ -406,6 +406,8 @@ static int capture_cli_follow(struct ctl_client *client, json_t *args, bool json
 	bool more = true;
 
 	json_object_set_new(args, "data", json_boolean(json));
+	/* The daemon answers when frames come or the capture stops (other clients meanwhile). */
+	json_object_set_new(args, "wait_ms", json_integer(CAPTURE_CLI_WAIT_MS));
 	while (more && !rc) {
 		req = json_pack("{s:s, s:O}", "cmd", "capture/read", "args", args);
 		rc = capture_cli_call(client, req, &reply, &res, json);
@@ -415,8 +417,6 @@ static int capture_cli_follow(struct ctl_client *client, json_t *args, bool json
 			json_object_set(args, "cursor", json_object_get(res, "next_cursor"));
 			more = json_array_size(json_object_get(res, "frames")) ||
 			       json_is_true(json_object_get(res, "running"));
-			if (more && !json_array_size(json_object_get(res, "frames")))
-				usleep(CAPTURE_CLI_POLL_US);
 		}
 		json_decref(reply);
 		reply = NULL;
