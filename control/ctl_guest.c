@@ -55,6 +55,8 @@ struct cg_set {
 	struct cg_set *next;
 	char dir[64]; /* holds the hosts file */
 	char hosts[96];
+	char *hosts_text; /* what the hosts file holds, as last written */
+	size_t hosts_len;
 	struct cg_guest *guests[CG_MAX_GUESTS];
 	size_t n;
 	struct cg_net nets[DP_MAX_BRIDGES];
@@ -207,7 +209,8 @@ static void ctl_guest_hosts_lines(struct cg_set *s, FILE *f)
 
 /*
  * Rewrite the hosts file in place (one write), so that processes already
- * running in guests, which have it bind-mounted, see the change too.
+ * running in guests, which have it bind-mounted, see the change too; not
+ * when it would say what it says already.
  */
 static void ctl_guest_hosts_write(struct cg_set *s)
 {
@@ -222,12 +225,22 @@ static void ctl_guest_hosts_write(struct cg_set *s)
 	fputs("# tapyard guests: <guest>.<bridge>, and <guest> for its eth0\n", f);
 	ctl_guest_hosts_lines(s, f);
 	fclose(f);
+	if (s->hosts_text && s->hosts_len == len && memcmp(s->hosts_text, text, len) == 0) {
+		free(text);
+		return;
+	}
 	fd = open(s->hosts, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
 		log_error("guest: cannot write %s: %s", s->hosts, strerror(errno));
+		free(text); /* try again next time */
+		text = NULL;
+		len = 0;
+	}
 	if (fd >= 0)
 		close(fd);
-	free(text);
+	free(s->hosts_text);
+	s->hosts_text = text;
+	s->hosts_len = len;
 }
 
 /* ---- subnets and addresses ---- */
@@ -1003,6 +1016,7 @@ static void ctl_guest_clear(struct ctl *ctl, bool release)
 	if (*pp)
 		*pp = s->next;
 	pthread_mutex_unlock(&cg_lock);
+	free(s->hosts_text);
 	free(s);
 }
 

@@ -140,6 +140,15 @@ static void test_two_guests_ping(void **state)
 	assert_string_equal(
 		str(json_array_get(json_object_get(json_array_get(r, 0), "nics"), 0), "bridge"),
 		"lan");
+	/* The hosts file is written only when what it says changes: a mark added behind
+	 * tapyard's back survives a guest without NICs, and goes when c gets one. */
+	sh_ok("a", "echo '# mark' >> /etc/hosts");
+	OK("guest/add", "{'name': 'c'}");
+	OK("guest/list", "{}");
+	assert_string_equal(sh_ok("b", "grep -c '# mark' /etc/hosts"), "1\n");
+	OK("guest/attach", "{'guest': 'c', 'bridge': 'lan'}");
+	assert_string_equal(sh_ok("b", "getent hosts c"), "10.1.0.3        c.lan c\n");
+	assert_string_equal(sh_ok("b", "grep -c '# mark' /etc/hosts || true"), "0\n");
 }
 
 /* eth names follow bridge-name order, across attach and detach. */
