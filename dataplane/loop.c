@@ -490,7 +490,12 @@ static void loop_fwd(struct dp *dp, unsigned int slot, uint16_t bid, size_t len)
 	struct frame_eth eth;
 	int out;
 
-	dp->bufref[bid] = 0;
+	/*
+	 * Forwarding holds a reference of its own until it is done, so that a
+	 * write or queue entry that takes one and gives it back (a post that
+	 * fails) cannot recycle the buffer while the frame is still being read.
+	 */
+	dp->bufref[bid] = 1;
 	ctr_add(&in->ctr.tx_packets, 1);
 	ctr_add(&in->ctr.tx_bytes, len > in->hdr_len ? len - in->hdr_len : 0);
 	if (loop_check(dp, &fx, &eth))
@@ -515,8 +520,7 @@ static void loop_fwd(struct dp *dp, unsigned int slot, uint16_t bid, size_t len)
 		if (b->ports[i] != slot)
 			loop_fwd_one(dp, &fx, b->ports[i]);
 done:
-	if (dp->bufref[bid] == 0)
-		loop_recycle(dp, bid);
+	loop_buf_put(dp, bid);
 }
 
 /* ---- completions ---- */

@@ -586,6 +586,38 @@ static void assert_all_buffers_free(struct lab *lab)
 	assert_int_equal(st.bufs_free, NBUFS);
 }
 
+/*
+ * A frame the impairment stage sends at once but cannot post (no write slot
+ * free) is dropped, and its receive buffer comes back exactly once: all
+ * buffers are free afterwards.
+ */
+static void test_post_failure_returns_buffer_once(void **state)
+{
+	struct dp_config cfg = {.nbufs = 256, .buf_size = 4096, .tx_slots = 4};
+	struct impair_cfg ic = {.loss = 1, .seed = 5};
+	struct lab lab;
+	struct dp_stats st;
+
+	(void)state;
+	ph_lab_open(&lab, &cfg);
+	for (int i = 0; i < NPORTS; i++)
+		send_seq(&lab, i, -1, 0, 60);
+	for (int i = 0; i < NPORTS; i++)
+		drain(&lab, i);
+	set01(&lab, &ic);
+	for (uint32_t s = 0; s < 3000; s++) {
+		send_seq(&lab, 0, 1, s, 60);
+		if (s % 250 == 249)
+			drain(&lab, 1);
+	}
+	drain(&lab, 1);
+	assert_true(ctr(&lab, 1).drop_no_buffer > 0); /* posts did fail */
+	dp_sync(lab.dp);
+	dp_get_stats(lab.dp, &st);
+	assert_int_equal(st.bufs_free, 256);
+	ph_lab_close(&lab);
+}
+
 static void test_link_down_drops_queued(void **state)
 {
 	struct lab *lab = *state;
@@ -775,6 +807,7 @@ int main(void)
 		T(test_queue_limit),
 		T(test_same_seed_same_decisions),
 		T(test_corrupt_private_copy),
+		cmocka_unit_test(test_post_failure_returns_buffer_once),
 		T(test_link_down_drops_queued),
 		T(test_port_del_drops_queued),
 		T(test_targets_on_path),
