@@ -223,14 +223,17 @@ int guest_link_wait(struct guest *g, const char *ifname, bool lower_up, unsigned
 		if (err)
 			return err;
 		/* LOWER_UP follows carrier at once; RUNNING once the kernel's link watch ran. */
-		if (lower_up
-			    ? (flags & (IFF_LOWER_UP | IFF_RUNNING)) == (IFF_LOWER_UP | IFF_RUNNING)
-			    : !(flags & (IFF_LOWER_UP | IFF_RUNNING)))
+		if (lower_up && (flags & (IFF_LOWER_UP | IFF_RUNNING)) == (IFF_LOWER_UP | IFF_RUNNING))
+			break;
+		if (!lower_up && !(flags & (IFF_LOWER_UP | IFF_RUNNING)))
 			return 0;
 		if (guest_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		guest_sleep_ms(2);
 	}
+	/* Up again: what the guest tried to resolve meanwhile is retried at once, not in 1 s. */
+	err = netlink_neigh_forget_unresolved(g->nl, idx);
+	return err < 0 ? err : 0;
 }
 
 int guest_link_adopt(struct guest *g, int src_netns_fd, int ifindex, const struct guest_link *l)

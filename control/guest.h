@@ -66,7 +66,10 @@ int guest_link_rename(struct guest *g, const char *from, const char *to);
 
 /*
  * guest_link_wait() - wait up to timeout_ms until link ifname inside the guest
- * has (lower_up true) or lacks carrier. Return: 0, -ETIMEDOUT or -errno.
+ * has (lower_up true) or lacks carrier. With carrier back, the neighbours the
+ * guest failed to resolve meanwhile are forgotten, so that its next packet
+ * to them asks again at once (a plugged cable's first ping works).
+ * Return: 0, -ETIMEDOUT or -errno.
  */
 int guest_link_wait(struct guest *g, const char *ifname, bool lower_up, unsigned int timeout_ms);
 

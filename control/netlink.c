@@ -13,6 +13,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
 
 /* libnl's error codes back to errnos (libnl maps errnos to NLE_* on the way in). */
 static int netlink_errno(int nle)
@@ -183,6 +184,31 @@ int netlink_link_flags(struct nl_sock *sk, int ifindex, unsigned int *flags)
 	*flags = rtnl_link_get_flags(link);
 	rtnl_link_put(link);
 	return 0;
+}
+
+int netlink_neigh_forget_unresolved(struct nl_sock *sk, int ifindex)
+{
+	struct nl_cache *cache;
+	struct nl_object *obj;
+	int err, n = 0;
+
+	err = rtnl_neigh_alloc_cache(sk, &cache);
+	if (err < 0)
+		return netlink_errno(err);
+	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+		struct rtnl_neigh *ne = (struct rtnl_neigh *)obj;
+
+		if (rtnl_neigh_get_ifindex(ne) != ifindex ||
+		    !(rtnl_neigh_get_state(ne) & (NUD_INCOMPLETE | NUD_FAILED)))
+			continue;
+		err = rtnl_neigh_delete(sk, ne, 0);
+		if (err < 0 && err != -NLE_OBJ_NOTFOUND)
+			break;
+		err = 0;
+		n++;
+	}
+	nl_cache_free(cache);
+	return err < 0 ? netlink_errno(err) : n;
 }
 
 int netlink_addr_add(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned int prefix)

@@ -46,6 +46,15 @@ int netlink_link_set_up(struct nl_sock *sk, int ifindex, bool up);
 /* The IFF_* flags of link ifindex (IFF_UP, IFF_LOWER_UP...), or a negative errno. */
 int netlink_link_flags(struct nl_sock *sk, int ifindex, unsigned int *flags);
 
+/*
+ * netlink_neigh_forget_unresolved() - delete the neighbour entries of link
+ * ifindex still being resolved or failed (INCOMPLETE, FAILED), so that the
+ * next packet to them sends a fresh ARP or NDP request at once instead of
+ * waiting for a retry timer that started while the link was down.
+ * Return: how many were deleted, or a negative errno.
+ */
+int netlink_neigh_forget_unresolved(struct nl_sock *sk, int ifindex);
+
 /* Add IPv4 address addr/prefix (addr in network byte order) to link ifindex. */
 int netlink_addr_add(struct nl_sock *sk, int ifindex, uint32_t addr, unsigned int prefix);
 

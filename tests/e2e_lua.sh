@@ -26,6 +26,8 @@ leftovers() { ip -br link | grep -c '^tyl[0-9a-z]*-' ; }
 # 1. The examples and the integration tests.
 out=$("$TAPYARD" test examples/ tests/lua/ 2>"$tmp/stderr"); rc=$?
 echo "$out" | grep -E '^(PASS|FAIL|SKIP) |passed,'
+# A failure's message, traceback and log are in the runner's full output: show them.
+[ $rc -eq 0 ] || grep -v '^PASS ' <<<"$out" | sed 's/^/# /'
 check "examples and tests/lua pass (exit 0)" '[ $rc -eq 0 ]'
 check "the last line is the summary with 0 failed" \
 	'tail -n1 <<<"$out" | grep -qE "^[0-9]+ passed, 0 failed, [0-9]+ skipped$"'
