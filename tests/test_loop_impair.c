@@ -194,14 +194,20 @@ static size_t settle(struct lab *lab, size_t want)
 	return atomic_load(&rd.n);
 }
 
-/* The pair's frames are all accounted for: received + dropped == sent + duplicated. */
+/*
+ * The pair's frames are all accounted for: received + dropped == sent +
+ * duplicated. Beyond the impairment's own drops, a loaded machine may drop
+ * at the output (the reader thread lagging fills port 1's socket, or the
+ * write slots run out); those count too, but never as impairment loss.
+ */
 static void assert_accounted(struct lab *lab, uint32_t sent, size_t got)
 {
 	struct impair_stats st = stats01(lab);
 	struct dp_counters c = ctr(lab, 1);
 
 	assert_int_equal(c.rx_packets, got);
-	assert_int_equal(got + c.drop_impair_loss + c.drop_queue_full, sent + st.duplicated);
+	assert_int_equal(got + c.drop_impair_loss + c.drop_queue_full + c.drop_no_buffer,
+			 sent + st.duplicated);
 	assert_int_equal(c.drop_impair_loss, st.dropped_loss);
 	assert_int_equal(st.queue_packets, 0);
 }
@@ -251,9 +257,23 @@ static void test_loss_rate(void **state)
 	size_t got;
 
 	got = run01(lab, &cfg, 20000, 60, 32, 100, 17000);
-	assert_binomial(20000 - got, 20000, 0.10);
+	assert_binomial(stats01(lab).dropped_loss, 20000, 0.10);
 	assert_accounted(lab, 20000, got);
-	assert_int_equal(ctr(lab, 1).drop_queue_full, 0);
+}
+
+/* Port 1's hook: which sequence numbers the impairment's loss took. */
+static bool lost_seq[MAXF];
+
+static void record_loss(void *ctx, const struct dp_hook_frame *f)
+{
+	uint32_t seq;
+
+	(void)ctx;
+	if (f->dir != DP_HOOK_DROP || strcmp(f->drop_reason, "drop_impair_loss") != 0 || f->len < 18)
+		return;
+	memcpy(&seq, f->data + 14, sizeof(seq));
+	if (seq < MAXF)
+		lost_seq[seq] = true;
 }
 
 /* Simple Gilbert (1-h 100%, 1-k 0) on real frames: bursts of 1/r on average, loss p/(p+r). */
@@ -262,20 +282,20 @@ static void test_gilbert_elliott_burst(void **state)
 	struct lab *lab = *state;
 	struct impair_cfg cfg = {.loss_model = IMPAIR_LOSS_GE, .ge = {.p = 2, .r = 20, .h = 100},
 				 .seed = 3};
-	static bool seen[MAXF];
 	size_t got, lost = 0, bursts = 0;
 	double burst;
 
+	/* The switch says which frames its loss took: other drops on a loaded machine do not count. */
+	memset(lost_seq, 0, sizeof(lost_seq));
+	assert_int_equal(dp_port_set_hook(lab->dp, lab->id[1], record_loss, NULL), 0);
 	got = run01(lab, &cfg, 30000, 60, 32, 100, 25000);
-	assert_int_equal(ctr(lab, 1).drop_queue_full, 0);
+	assert_int_equal(dp_port_set_hook(lab->dp, lab->id[1], NULL, NULL), 0);
 	assert_accounted(lab, 30000, got);
-	memset(seen, 0, sizeof(seen));
-	for (size_t i = 0; i < got; i++)
-		seen[rd.seq[i]] = true;
 	for (uint32_t s = 0; s < 30000; s++) {
-		lost += !seen[s];
-		bursts += !seen[s] && (s == 0 || seen[s - 1]);
+		lost += lost_seq[s];
+		bursts += lost_seq[s] && (s == 0 || !lost_seq[s - 1]);
 	}
+	assert_int_equal(lost, stats01(lab).dropped_loss);
 	burst = (double)lost / (double)bursts;
 	/* about 545 geometric bursts, sd sqrt(1-r)/r = 4.5: 5 sigma of their mean is 0.96 */
 	if (fabs(burst - 5.0) > 0.96 || fabs((double)lost / 30000 - 2.0 / 22) > 0.03) {
@@ -292,18 +312,22 @@ static void test_duplicate_rate(void **state)
 	size_t got;
 
 	got = run01(lab, &cfg, 20000, 60, 32, 100, 20000);
-	assert_binomial(got - 20000, 20000, 0.05);
+	assert_binomial(stats01(lab).duplicated, 20000, 0.05);
 	assert_accounted(lab, 20000, got);
 }
 
 /* Frames that arrive while an earlier one is still missing: the reordered ones. */
 static size_t overtakers(size_t n, uint32_t nsent)
 {
-	static bool seen[MAXF];
+	static bool seen[MAXF], arrives[MAXF];
 	uint32_t expect = 0;
 	size_t over = 0;
 
 	memset(seen, 0, sizeof(seen));
+	memset(arrives, 0, sizeof(arrives));
+	for (size_t i = 0; i < n; i++)
+		if (rd.seq[i] < nsent)
+			arrives[rd.seq[i]] = true;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t s = rd.seq[i];
 
@@ -311,7 +335,8 @@ static size_t overtakers(size_t n, uint32_t nsent)
 			continue;
 		over += s > expect;
 		seen[s] = true;
-		while (expect < nsent && seen[expect])
+		/* A frame that never comes (dropped at the output) is not waited for. */
+		while (expect < nsent && (seen[expect] || !arrives[expect]))
 			expect++;
 	}
 	return over;
@@ -327,7 +352,6 @@ static void test_reorder_rate(void **state)
 	got = run01(lab, &cfg, 10000, 60, 16, 100, 10000);
 	st = stats01(lab);
 	over = overtakers(got, 10000);
-	assert_int_equal(got, 10000);
 	assert_binomial(st.reordered, 10000, 0.25);
 	/* Each reordered frame overtakes the delayed ones still on their way. */
 	assert_binomial(over, 10000, 0.25);
