@@ -286,8 +286,9 @@ static void test_config_section(void **state)
 	json_decref(cfg);
 }
 
-/* The CLI words of `impair set`, as arguments. */
-static json_t *cli_args(int expect_rc, const char *line)
+/* The words of line (split at spaces) as arguments, by parser fn, which must return expect_rc. */
+static json_t *cli_parse(int (*fn)(char **words, int n, json_t *args), int expect_rc,
+			 const char *line)
 {
 	char buf[512], *words[64];
 	int n = 0;
@@ -296,9 +297,14 @@ static json_t *cli_args(int expect_rc, const char *line)
 	snprintf(buf, sizeof(buf), "%s", line);
 	for (char *w = strtok(buf, " "); w && n < 64; w = strtok(NULL, " "))
 		words[n++] = w;
-	assert_int_equal(ctl_impair_cli_args(words, n, args), expect_rc);
+	assert_int_equal(fn(words, n, args), expect_rc);
 	return args;
 }
+
+/* The CLI words of `impair set`, `impair schedule` and `impair timer`, as arguments. */
+#define cli_args(rc, line) cli_parse(ctl_impair_cli_args, rc, line)
+#define schedule_args(rc, line) cli_parse(ctl_impair_cli_schedule, rc, line)
+#define timer_args(rc, line) cli_parse(ctl_impair_cli_timer, rc, line)
 
 static void test_cli_words(void **state)
 {
@@ -330,19 +336,6 @@ static void test_cli_words(void **state)
 	json_decref(cli_args(CTL_EXIT_USAGE, "--bridge br0 rate 1.5bit"));
 }
 
-static json_t *schedule_args(int expect_rc, const char *line)
-{
-	char buf[512], *words[64];
-	int n = 0;
-	json_t *args = json_object();
-
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *w = strtok(buf, " "); w && n < 64; w = strtok(NULL, " "))
-		words[n++] = w;
-	assert_int_equal(ctl_impair_cli_schedule(words, n, args), expect_rc);
-	return args;
-}
-
 static void test_cli_schedule(void **state)
 {
 	json_t *a, *want, *r;
@@ -368,16 +361,6 @@ static void test_cli_schedule(void **state)
 	json_decref(schedule_args(CTL_EXIT_USAGE, "--from p0 --to p1 at soon loss 5"));
 	json_decref(schedule_args(CTL_EXIT_USAGE, "--from p0 --to p1 at"));
 	json_decref(schedule_args(CTL_EXIT_USAGE, "--from p0 --to p1 at 0 loss 5 --period"));
-}
-
-static json_t *timer_args(int expect_rc, const char *word)
-{
-	char buf[64], *words[1] = {buf};
-	json_t *args = json_object();
-
-	snprintf(buf, sizeof(buf), "%s", word);
-	assert_int_equal(ctl_impair_cli_timer(words, word[0] ? 1 : 0, args), expect_rc);
-	return args;
 }
 
 static void test_timer(void **state)
