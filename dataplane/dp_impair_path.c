@@ -381,22 +381,29 @@ static void imp_fwd_frame(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 	imp_emit_copies(dp, &first, &orig, fx->in, out, c, &v);
 }
 
+/* GSO frame fx as one unit: its buffer whole, counted as its *n wire packets' bytes. */
+static struct imp_unit imp_unit_whole(const struct dp_fwd *fx, unsigned int *n)
+{
+	size_t bytes = gso_wire_bytes(&fx->eth, &fx->vh, n);
+
+	return (struct imp_unit){.bid = fx->bid,
+				 .flags = IMP_F_HDR,
+				 .len = (uint32_t)fx->all.len,
+				 .npkts = (uint16_t)*n,
+				 .bytes = (uint32_t)bytes};
+}
+
 /* A GSO frame kept whole: delay, rate and queue limit over its wire packets. */
 static bool imp_fwd_whole(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 			  const struct imp_chain *c)
 {
 	unsigned int n;
-	size_t bytes = gso_wire_bytes(&fx->eth, &fx->vh, &n);
-	struct imp_unit u = {.bid = fx->bid,
-			     .flags = IMP_F_HDR,
-			     .len = (uint32_t)fx->all.len,
-			     .npkts = (uint16_t)n,
-			     .bytes = (uint32_t)bytes};
+	struct imp_unit u = imp_unit_whole(fx, &n);
 	struct imp_verdict v;
 
 	if (n == 0 || n > UINT16_MAX)
 		return false; /* malformed: the plain path drops and counts it */
-	imp_decide(dp->imp, c, dp->now, bytes, n, &v);
+	imp_decide(dp->imp, c, dp->now, u.bytes, n, &v);
 	if (v.drop)
 		imp_count_drop(dp, &v, out, &fx->eth, fx->in);
 	else
@@ -462,12 +469,8 @@ static void imp_fwd_cut(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 {
 	struct imp_verdict v[IMP_MAX_WIRE];
 	unsigned int n;
-	size_t bytes = gso_wire_bytes(&fx->eth, &fx->vh, &n);
-	struct imp_unit whole = {.bid = fx->bid,
-				 .flags = IMP_F_HDR,
-				 .len = (uint32_t)fx->all.len,
-				 .npkts = (uint16_t)n,
-				 .bytes = (uint32_t)bytes};
+	struct imp_unit whole = imp_unit_whole(fx, &n);
+	size_t bytes = whole.bytes;
 
 	if (n == 0 || n > IMP_MAX_WIRE) {
 		loop_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth, fx->in);
