@@ -212,6 +212,7 @@ static const char lsp_stubs[] =
 	"---@class Lab\n"
 	"---@field timeout Duration|nil per-test timeout for this file\n"
 	"---@field reset_between_tests boolean|nil accepted, no effect\n"
+	"---@field timer_spin_us integer microseconds the switch polls before each delay deadline (0-1000)\n"
 	"---@field pack fun(fmt: string, ...): string\n"
 	"---@field unpack fun(fmt: string, s: string, pos?: integer): any\n"
 	"local Lab = {}\n"
