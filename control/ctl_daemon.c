@@ -2,8 +2,9 @@
 /*
  * ctl_daemon: `tapyard daemon` and `tapyard cleanup`. Start-up order, each
  * check made once: block SIGINT/SIGTERM (so the loop thread inherits the mask
- * and only the signalfd sees them); probe the socket (refused when a server
- * answers); read its record (refused when its daemon still runs, else what a
+ * and only the signalfd sees them); lock SOCKET.lock (refused while another
+ * daemon holds it); probe the socket (refused when a server answers); read
+ * its record (refused when its daemon still runs, else what a
  * dead daemon left is removed and said so); start the dataplane; start this
  * daemon's record (the commands that create and delete TAPs keep it, see
  * ctl_record.h); apply --config then the bridges and TAPs of the command line
@@ -13,6 +14,7 @@
 #include "ctl_daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,6 +59,8 @@ struct daemon {
 	struct ctl_server *srv;
 	struct ctl_record *record;
 	bool pidfile_written;
+	int lockfd; /* SOCKET.lock, flocked for the daemon's life; -1: not held */
+	char lock[280];
 };
 
 static const char daemon_usage[] =
@@ -384,6 +389,51 @@ static int daemon_dataplane(struct daemon *d, const struct daemon_opts *o)
 	return 0;
 }
 
+/* The lock file of socket: its path with .lock added. */
+static void daemon_lock_path(const char *socket, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.lock", socket);
+}
+
+/*
+ * Hold SOCKET.lock for the daemon's life, our pid in it: of two daemons
+ * started at once on one socket, the second stops here, before it touches
+ * the record, TAPs or socket the first one is setting up. A killed daemon's
+ * lock goes with it (the file stays until stop or `tapyard cleanup`).
+ */
+static int daemon_lock(struct daemon *d, const struct daemon_opts *o)
+{
+	char pid[24] = "";
+	int fd;
+
+	daemon_mkdir(o->socket);
+	daemon_lock_path(o->socket, d->lock, sizeof(d->lock));
+	fd = open(d->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return daemon_fail(o, "cannot create %s: %s", d->lock, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		if (pread(fd, pid, sizeof(pid) - 1, 0) <= 0)
+			pid[0] = '\0';
+		close(fd);
+		if (err == EWOULDBLOCK && atoi(pid) > 0)
+			return daemon_fail(o,
+					   "another tapyard daemon (pid %d) owns %s (it is already "
+					   "serving or starting)",
+					   atoi(pid), o->socket);
+		if (err == EWOULDBLOCK)
+			return daemon_fail(o, "another tapyard daemon owns %s (it is starting)",
+					   o->socket);
+		return daemon_fail(o, "cannot lock %s: %s", d->lock, strerror(err));
+	}
+	d->lockfd = fd;
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0)
+		log_warn("cannot write the pid into %s: %s", d->lock, strerror(errno));
+	return 0;
+}
+
 /* Start this daemon's record next to the socket; the dispatcher keeps it from now on. */
 static int daemon_record(struct daemon *d, const struct daemon_opts *o)
 {
@@ -401,8 +451,9 @@ static int daemon_record(struct daemon *d, const struct daemon_opts *o)
 /* Everything up to serving, in this order. Returns 0, or 1 after saying why. */
 static int daemon_start(struct daemon *d, const struct daemon_opts *o)
 {
-	if (daemon_signals(d, o) || daemon_take_over(o) || daemon_dataplane(d, o) ||
-	    daemon_record(d, o) || daemon_configure(d, o) || daemon_listen(d, o))
+	if (daemon_signals(d, o) || daemon_lock(d, o) || daemon_take_over(o) ||
+	    daemon_dataplane(d, o) || daemon_record(d, o) || daemon_configure(d, o) ||
+	    daemon_listen(d, o))
 		return 1;
 	return 0;
 }
@@ -417,6 +468,10 @@ static void daemon_stop(struct daemon *d, const struct daemon_opts *o)
 	ctl_record_destroy(d->record);
 	if (d->pidfile_written)
 		unlink(o->pidfile);
+	if (d->lockfd >= 0) { /* last: until here, nobody else may start on the socket */
+		unlink(d->lock);
+		close(d->lockfd);
+	}
 	if (d->sigfd >= 0)
 		close(d->sigfd);
 }
@@ -441,7 +496,7 @@ static int daemon_serve(struct daemon *d, const struct daemon_opts *o)
 int ctl_daemon_main(int argc, char **argv)
 {
 	struct daemon_opts o = {.socket = CTL_SERVER_DEFAULT_SOCKET};
-	struct daemon d = {.sigfd = -1};
+	struct daemon d = {.sigfd = -1, .lockfd = -1};
 	int rc;
 
 	o.items = calloc((size_t)argc + 1, sizeof(*o.items));
@@ -466,8 +521,9 @@ static const char cleanup_usage[] =
 	"\n"
 	"Remove what a tapyard daemon that died (kill -9, a crash) left behind: every\n"
 	"object its record lists (TAPs, network namespaces, tc filters) that still exists,\n"
-	"then its socket, pidfile and record. The record is the socket's path with .sock\n"
-	"replaced by .state. Refuses while the daemon still runs.\n"
+	"then its socket, pidfile, record and lock. The record is the socket's path with\n"
+	".sock replaced by .state, the lock its path with .lock added. Refuses while the\n"
+	"daemon still runs.\n"
 	"\n"
 	"  --socket PATH  the daemon's socket (default $TAPYARD_SOCKET, else\n"
 	"                 " CTL_SERVER_DEFAULT_SOCKET ")\n"
@@ -495,6 +551,24 @@ static int daemon_cleanup_parse(int argc, char **argv, const char **socket)
 		}
 	}
 	return -1;
+}
+
+/* Remove socket's lock file unless a daemon holds it, saying so. Returns whether it did. */
+static bool daemon_unlock_stale(const char *socket)
+{
+	char path[280];
+	bool removed;
+	int fd;
+
+	daemon_lock_path(socket, path, sizeof(path));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	removed = flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0;
+	close(fd);
+	if (removed)
+		printf("removed lock %s\n", path);
+	return removed;
 }
 
 /* Say on stderr why ctl_record_cleanup() failed with err. */
@@ -528,7 +602,7 @@ int ctl_daemon_cleanup_main(int argc, char **argv)
 	err = daemon_record_run(ctl_record_cleanup, socket, &owner, &text);
 	if (text)
 		fputs(text, stdout);
-	if (!err && (!text || !text[0]))
+	if (!err && !daemon_unlock_stale(socket) && (!text || !text[0]))
 		printf("nothing to clean up for %s\n", socket);
 	free(text);
 	if (err)

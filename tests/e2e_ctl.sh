@@ -212,8 +212,8 @@ check "cleanup after kill -9 exits 0" eq "$rc" 0
 check "cleanup removed the namespace" has "$out" "removed netns tyd3f0"
 check "cleanup removed socket, pidfile and record" \
 	eval 'has "$out" "removed socket" && has "$out" "removed pidfile" && has "$out" "removed record"'
-check "no socket, record or pidfile left" \
-	eval '[ ! -e "$K" ] && [ ! -e "$work/k.state" ] && [ ! -e "$work/k.pid" ]'
+check "no socket, record, pidfile or lock left" \
+	eval '[ ! -e "$K" ] && [ ! -e "$work/k.state" ] && [ ! -e "$work/k.pid" ] && [ ! -e "$K.lock" ]'
 sleep 0.5 # a dead ring releases its files asynchronously: give the kernel a moment
 check "no TAP left, in the host or the guest" \
 	eval '! ip -br link | grep -q "^tyd3c" && ! ip netns list | grep -q "^tyd3f0"'

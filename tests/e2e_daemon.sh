@@ -2,7 +2,8 @@
 # End to end: `tapyard daemon` with real TAPs in three namespace guests, driven through `tapyard ctl`.
 # Pings, a one-way partition, link down with NO-CARRIER, counters against the guests' own kernel
 # counters, a guest whose namespace is deleted, the record kept by port add/del, start-up errors
-# (among them a live daemon's record), a dead daemon's leftovers removed at start, no leftovers.
+# (among them a live daemon's record), two daemons started at once on one socket, a dead daemon's
+# leftovers removed at start, no leftovers.
 set -u
 TAPYARD=${TAPYARD:-$(dirname "$0")/../build/tapyard}
 LAB_PREFIX=tye2d
@@ -10,7 +11,9 @@ LAB_STATIC_ARP=1 # no ARP traffic: every counter below is exact
 . "$(dirname "$0")/../examples/lab.sh"
 lab_require
 lab_trap
-trap 'ip link del tyqe2dz 2>/dev/null; lab_cleanup' EXIT # a dead daemon's leftover, planted below
+RACE=() # the two daemons started at once, below
+trap 'for p in "${RACE[@]}"; do kill -KILL "$p" 2>/dev/null; done; ip link del tyqe2dz 2>/dev/null
+	ip link del tyqe2dr0 2>/dev/null; lab_cleanup' EXIT # a dead daemon's leftover, planted below
 
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
@@ -104,6 +107,32 @@ kill -TERM "$LAB_PID"; wait "$LAB_PID"; rc=$?; LAB_PID=
 check "daemon exits 0 on SIGTERM" eq "$rc" 0
 check "TAP of guest a deleted" eval '! ip -n "$(lab_ns 0)" link show eth0 >/dev/null 2>&1'
 check "socket and record removed" eval '[ ! -e "$LAB_SOCK" ] && [ ! -e "$STATE" ]'
+
+# --- two daemons started at once on one socket: one serves, the other stops before it touches
+# the record, the TAP or the socket (the lock next to the socket), and says who owns it
+S2=/tmp/tyqe2d-race-$$.sock
+e1=$(mktemp /tmp/tyqe2d-XXXXXX) e2=$(mktemp /tmp/tyqe2d-XXXXXX)
+"$TAPYARD" daemon --socket "$S2" --bridge tyqe2drb --tap tyqe2dr0 2>"$e1" & RACE+=($!)
+"$TAPYARD" daemon --socket "$S2" --bridge tyqe2drb --tap tyqe2dr0 2>"$e2" & RACE+=($!)
+for _ in $(seq 100); do
+	kill -0 "${RACE[0]}" 2>/dev/null && kill -0 "${RACE[1]}" 2>/dev/null || break
+	sleep 0.05
+done
+sleep 0.3
+if kill -0 "${RACE[0]}" 2>/dev/null; then win=${RACE[0]} lose=${RACE[1]} lerr=$e2; else
+	win=${RACE[1]} lose=${RACE[0]} lerr=$e1; fi
+wait "$lose"; rc=$?
+check "of two daemons started at once, one stops with 1" eq "$rc" 1
+check "saying another daemon owns the socket" grep -q "another tapyard daemon.* owns" "$lerr"
+check "the other serves, and the record is its own" eval \
+	'"$TAPYARD" ctl --socket "$S2" status >/dev/null &&
+	grep -q "\"pid\": $win\b" "${S2%.sock}.state" && ip link show tyqe2dr0 >/dev/null'
+kill -TERM "$win"; wait "$win"
+check "after it stops: no TAP, socket, record or lock" eval \
+	'! ip link show tyqe2dr0 >/dev/null 2>&1 && [ ! -e "$S2" ] && [ ! -e "${S2%.sock}.state" ] &&
+	[ ! -e "$S2.lock" ]'
+RACE=()
+rm -f "$e1" "$e2"
 
 # --- a dead daemon's record: what it lists is removed at start, and said so
 sh -c 'exit 0' & dead=$!; wait $dead
