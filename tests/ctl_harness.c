@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ctl.h"
 #include "dp.h"
 #include "log.h"
+#include "port.h"
 
 static struct ctl *th_ctl;
 static json_t *th_reply;
@@ -118,4 +120,32 @@ void th_close(struct dp *dp, struct ctl *ctl)
 	th_use(NULL);
 	ctl_destroy(ctl);
 	dp_destroy(dp);
+}
+
+void th_add_pairs(struct ctl *ctl, int *peer, int n, int on_br0)
+{
+	for (int i = 0; i < n; i++) {
+		struct port *p;
+		char name[16];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_int_equal(port_pair_open(name, &p, &peer[i]), 0);
+		assert_int_equal(ctl_attach_port(ctl, i < on_br0 ? "br0" : "br1", p, NULL), 0);
+	}
+}
+
+void th_open_pairs(const struct dp_config *cfg, struct dp **dp, struct ctl **ctl, int *peer,
+		   int n)
+{
+	th_open(cfg, dp, ctl);
+	OK("bridge/add", "{'name': 'br0'}");
+	OK("bridge/add", "{'name': 'br1'}");
+	th_add_pairs(*ctl, peer, n, n - 1);
+}
+
+void th_close_pairs(struct dp *dp, struct ctl *ctl, int *peer, int n)
+{
+	th_close(dp, ctl);
+	for (int i = 0; i < n; i++)
+		close(peer[i]);
 }

@@ -29,6 +29,24 @@ void th_open(const struct dp_config *cfg, struct dp **dp, struct ctl **ctl);
 void th_close(struct dp *dp, struct ctl *ctl);
 
 /*
+ * th_add_pairs() - open n `pair` ports p0..p(n-1) and attach the first on_br0
+ * of them to bridge br0, the others to br1; peer[i] receives the test's end
+ * of port i. Fails the test on error.
+ */
+void th_add_pairs(struct ctl *ctl, int *peer, int n, int on_br0);
+
+/*
+ * th_open_pairs() - th_open() with bridges br0 and br1 and n `pair` ports
+ * p0..p(n-1): the last one on br1, the others on br0. peer[i] receives the
+ * test's end of port i.
+ */
+void th_open_pairs(const struct dp_config *cfg, struct dp **dp, struct ctl **ctl, int *peer,
+		   int n);
+
+/* Undo th_open_pairs(): th_close(), then close the n peers. */
+void th_close_pairs(struct dp *dp, struct ctl *ctl, int *peer, int n);
+
+/*
  * th_use() - select the dispatcher later requests go to.
  * @ctl: the dispatcher (NULL to forget it); any kept reply is freed.
  */

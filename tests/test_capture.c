@@ -126,8 +126,6 @@ static void learn_all(void)
 static int setup(void **state)
 {
 	struct dp_config cfg = {.nbufs = 64, .buf_size = 4096, .tx_slots = 256};
-	struct port *p;
-	char name[8];
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
@@ -135,11 +133,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(fx.dir));
 	th_open(&cfg, &fx.dp, &fx.ctl);
 	OK("bridge/add", "{'name': 'br0'}");
-	for (int i = 0; i < NPEERS; i++) {
-		snprintf(name, sizeof(name), "p%d", i);
-		assert_int_equal(port_pair_open(name, &p, &fx.peer[i]), 0);
-		assert_int_equal(ctl_attach_port(fx.ctl, "br0", p, NULL), 0);
-	}
+	th_add_pairs(fx.ctl, fx.peer, NPEERS, NPEERS);
 	learn_all();
 	return 0;
 }

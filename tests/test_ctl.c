@@ -48,36 +48,20 @@ static void mac_of(int i, uint8_t *mac)
 	memcpy(mac, m, 6);
 }
 
-static void add_pair(const char *bridge, int i)
-{
-	struct port *p;
-	char name[8];
-
-	snprintf(name, sizeof(name), "p%d", i);
-	assert_int_equal(port_pair_open(name, &p, &fx.peer[i]), 0);
-	assert_int_equal(ctl_attach_port(fx.ctl, bridge, p, NULL), 0);
-}
-
 static int setup(void **state)
 {
 	struct dp_config cfg = {.nbufs = 64, .buf_size = 4096, .tx_slots = 256};
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	th_open(&cfg, &fx.dp, &fx.ctl);
-	OK("bridge/add", "{'name': 'br0'}");
-	OK("bridge/add", "{'name': 'br1'}");
-	for (int i = 0; i < NPEERS; i++)
-		add_pair(i < 3 ? "br0" : "br1", i);
+	th_open_pairs(&cfg, &fx.dp, &fx.ctl, fx.peer, NPEERS);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	th_close(fx.dp, fx.ctl);
-	for (int i = 0; i < NPEERS; i++)
-		close(fx.peer[i]);
+	th_close_pairs(fx.dp, fx.ctl, fx.peer, NPEERS);
 	return 0;
 }
 

@@ -59,26 +59,14 @@ static int setup(void **state)
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	th_open(&cfg, &fx.dp, &fx.ctl);
-	OK("bridge/add", "{'name': 'br0'}");
-	OK("bridge/add", "{'name': 'br1'}");
-	for (int i = 0; i < NPEERS; i++) {
-		struct port *p;
-		char name[8];
-
-		snprintf(name, sizeof(name), "p%d", i);
-		assert_int_equal(port_pair_open(name, &p, &fx.peer[i]), 0);
-		assert_int_equal(ctl_attach_port(fx.ctl, i < 3 ? "br0" : "br1", p, NULL), 0);
-	}
+	th_open_pairs(&cfg, &fx.dp, &fx.ctl, fx.peer, NPEERS);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	th_close(fx.dp, fx.ctl);
-	for (int i = 0; i < NPEERS; i++)
-		close(fx.peer[i]);
+	th_close_pairs(fx.dp, fx.ctl, fx.peer, NPEERS);
 	return 0;
 }
 
