@@ -439,8 +439,7 @@ static int daemon_record(struct daemon *d, const struct daemon_opts *o)
 {
 	int err;
 
-	daemon_mkdir(o->socket);
-	err = ctl_record_create(o->socket, o->pidfile, &d->record);
+	err = ctl_record_create(o->socket, o->pidfile, &d->record); /* daemon_lock made the dir */
 	if (err)
 		return daemon_fail(o, "cannot write the record next to %s: %s", o->socket,
 				   strerror(-err));
