@@ -17,6 +17,7 @@
  * to the pcapng file; frames evicted before it reached them are file_lost.
  */
 #include "capset.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -123,14 +124,6 @@ const char *capset_mode_name(enum capset_mode mode)
 
 /* ---- the loop side ---- */
 
-static uint64_t capset_ts(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Put one frame into a subscriber's store, cut to its snaplen. */
 static void capset_put(const struct capset_sub *sub, enum dp_hook_dir dir, uint64_t ts_ns,
 		       const uint8_t *data, size_t caplen, size_t len,
@@ -198,7 +191,7 @@ static void capset_on_tick(void *ctx)
 	if (read(s->tick_fd, &expirations, sizeof(expirations)) < 0)
 		return; /* EAGAIN: nothing expired */
 	/* Every 5 ms is often enough to follow the realtime clock; not per frame. */
-	s->mono_to_real = (int64_t)(capset_ts(CLOCK_REALTIME) - capset_ts(CLOCK_MONOTONIC));
+	s->mono_to_real = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	capset_drain(s);
 }
 
@@ -1059,7 +1052,7 @@ int capset_create(struct dp *dp, capset_record_fn record, void *record_ctx, stru
 	}
 	s->dp = dp;
 	s->tick_fd = -1;
-	s->mono_to_real = (int64_t)(capset_ts(CLOCK_REALTIME) - capset_ts(CLOCK_MONOTONIC));
+	s->mono_to_real = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	s->record = record;
 	s->record_ctx = record_ctx;
 	for (size_t i = 0; i < DP_MAX_PORTS; i++) {

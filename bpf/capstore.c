@@ -15,6 +15,7 @@
  * sleeping readers; the writer wakes them with a trylock, never waiting.
  */
 #include "capstore.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -187,16 +188,7 @@ uint64_t capstore_evicted(struct capstore *s)
 /* The CLOCK_MONOTONIC time timeout_ms from now. */
 static struct timespec capstore_deadline(int timeout_ms)
 {
-	struct timespec deadline;
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	return deadline;
+	return clock_timespec(clock_mono_ns() + (uint64_t)timeout_ms * 1000000u);
 }
 
 /* Is t earlier than u? */

@@ -6,6 +6,7 @@
  * replies.
  */
 #include "ctl.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <net/if.h>
@@ -27,14 +28,6 @@
 #ifndef TAPYARD_VERSION
 #define TAPYARD_VERSION "unknown"
 #endif
-
-static uint64_t ctl_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* jansson returns NULL only when out of memory (or on a format bug): give up. */
 json_t *ctl_must(json_t *v)
@@ -135,7 +128,7 @@ static int cmd_status(struct ctl *ctl, json_t *args, json_t **result, struct ctl
 		"{s:s, s:I, s:I, s:I, s:s, s:{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		"s:I, s:I}}",
 		"version", TAPYARD_VERSION, "uptime_s",
-		(json_int_t)((ctl_now_ns() - ctl->start_ns) / 1000000000ull), "bridges",
+		(json_int_t)((clock_mono_ns() - ctl->start_ns) / 1000000000ull), "bridges",
 		(json_int_t)bridges, "ports", (json_int_t)ports, "log_level",
 		log_level_name(log_get_level()), "loop", "running", st.running, "multishot",
 		st.multishot, "batches", (json_int_t)st.batches, "cqes", (json_int_t)st.cqes,
@@ -1009,7 +1002,7 @@ int ctl_create(struct dp *dp, struct ctl **out)
 	if (!ctl)
 		return -ENOMEM;
 	ctl->dp = dp;
-	ctl->start_ns = ctl_now_ns();
+	ctl->start_ns = clock_mono_ns();
 	/* Recursive: a command may run others through ctl_call() (guest/attach runs port/add). */
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);

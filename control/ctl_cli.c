@@ -8,6 +8,7 @@
  * sends any request N times and prints round-trip latencies instead.
  */
 #include "ctl_cli.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -508,14 +509,6 @@ static int cli_run(struct cli *cli, json_t *req)
 	return rc;
 }
 
-static double cli_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int cli_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -537,9 +530,9 @@ static int cli_repeat(struct cli *cli, json_t *req)
 		return CTL_EXIT_ERROR;
 	err = ctl_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
 	for (; !err && n < cli->repeat; n++) {
-		t = cli_now();
+		t = clock_mono_s();
 		err = ctl_client_call(client, req, &reply);
-		us[n] = (cli_now() - t) * 1e6;
+		us[n] = (clock_mono_s() - t) * 1e6;
 		sum += us[n];
 		if (!err && ctl_reply_error(reply, NULL, NULL))
 			rc = cli_output(cli, reply);
@@ -643,7 +636,7 @@ static int cli_watch(struct cli *cli, json_t *req)
 		err = ctl_client_call(client, req, &reply);
 		if (err)
 			break;
-		t = cli_now();
+		t = clock_mono_s();
 		if (ctl_reply_error(reply, NULL, NULL))
 			rc = cli_output(cli, reply);
 		else

@@ -4,6 +4,7 @@
  * run inside it. See guest.h for what a run sees.
  */
 #include "guest.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -46,14 +47,6 @@ static volatile sig_atomic_t guest_interrupted;
 void guest_interrupt(void)
 {
 	guest_interrupted = 1;
-}
-
-static uint64_t guest_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void guest_sleep_ms(unsigned int ms)
@@ -211,7 +204,7 @@ void guest_destroy(struct guest *g)
 
 int guest_link_wait(struct guest *g, const char *ifname, bool lower_up, unsigned int timeout_ms)
 {
-	uint64_t deadline = guest_now_ms() + timeout_ms;
+	uint64_t deadline = clock_mono_ms() + timeout_ms;
 	unsigned int flags;
 	int idx, err;
 
@@ -227,7 +220,7 @@ int guest_link_wait(struct guest *g, const char *ifname, bool lower_up, unsigned
 			break;
 		if (!lower_up && !(flags & (IFF_LOWER_UP | IFF_RUNNING)))
 			return 0;
-		if (guest_now_ms() >= deadline)
+		if (clock_mono_ms() >= deadline)
 			return -ETIMEDOUT;
 		guest_sleep_ms(2);
 	}
@@ -550,7 +543,7 @@ int guest_run_start(struct guest *g, const struct guest_run_req *req, struct gue
 	p->stdin_data = req->stdin_data;
 	p->stdin_len = req->stdin_len;
 	p->max_output = req->max_output ? req->max_output : GUEST_MAX_OUTPUT_DEFAULT;
-	p->deadline_ms = req->timeout_ms ? guest_now_ms() + req->timeout_ms : 0;
+	p->deadline_ms = req->timeout_ms ? clock_mono_ms() + req->timeout_ms : 0;
 	p->pid = fork();
 	if (p->pid < 0) {
 		err = -errno;
@@ -687,7 +680,7 @@ static int guest_wait_loop(struct guest_proc *p, const atomic_bool *stop, struct
 					{.fd = p->out, .events = POLLIN},
 					{.fd = p->err, .events = POLLIN},
 					{.fd = p->in, .events = POLLOUT}};
-		uint64_t now = guest_now_ms();
+		uint64_t now = clock_mono_ms();
 		int wait = GUEST_POLL_SLICE_MS;
 
 		if (!killed && (guest_interrupted || (stop && atomic_load(stop)))) {

@@ -738,7 +738,7 @@ static int cmd_fdb_dump(struct dp *dp, struct dp_cmd *c)
 		return -ENOENT;
 	c->n = 0;
 	if (c->max)
-		fdb_foreach(b->fdb, dp_now_ns(), dp_fdb_dump_one, &d);
+		fdb_foreach(b->fdb, clock_mono_ns(), dp_fdb_dump_one, &d);
 	return 0;
 }
 

@@ -222,7 +222,7 @@ static uint64_t imp_random_seed(void)
 	uint64_t s = 0;
 
 	if (getrandom(&s, sizeof(s), 0) != sizeof(s))
-		s = (uint64_t)dp_now_ns() * 0x9e3779b97f4a7c15ull;
+		s = (uint64_t)clock_mono_ns() * 0x9e3779b97f4a7c15ull;
 	s &= INT64_MAX;
 	return s ? s : 1;
 }
@@ -387,7 +387,7 @@ static int cmd_impair_schedule(struct dp *dp, struct dp_cmd *c)
 	tg->steps = r->steps;
 	tg->nsteps = r->nsteps;
 	tg->period_ns = r->period_ns;
-	tg->sched_start = dp_now_ns();
+	tg->sched_start = clock_mono_ns();
 	tg->sched_idx = -1;
 	r->steps = NULL; /* the target owns them now */
 	dp->imp->scheduled++;

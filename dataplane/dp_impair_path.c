@@ -582,7 +582,7 @@ void dp_impair_run(struct dp *dp)
 		imp->due = UINT64_MAX;
 		return;
 	}
-	now = dp_now_ns();
+	now = clock_mono_ns();
 	imp_sched_run(dp, now);
 	while ((head = dq_peek(imp->dq)) && head->send_ns <= now) {
 		dq_pop(imp->dq, &it);

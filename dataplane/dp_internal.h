@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "clock.h"
 #include "dp.h"
 #include "frame.h"
 #include "log.h"
@@ -281,13 +282,5 @@ struct dp_port *dp_port_get(struct dp *dp, uint32_t id);
 
 /* The bridge slot for a live id, or NULL. */
 struct dp_bridge *dp_bridge_get(struct dp *dp, uint32_t id);
-
-static inline uint64_t dp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 #endif

@@ -10,6 +10,8 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "clock.h"
+
 static _Atomic int log_level = LOG_LVL_INFO;
 static _Atomic bool log_syslog;
 
@@ -77,12 +79,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 void log_ratelimited(struct log_ratelimit *rl, enum log_level level, const char *fmt, ...)
 {
-	struct timespec ts;
 	uint64_t now;
 	va_list ap;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	now = clock_mono_ns();
 	if (now - rl->window_start_ns > 5000000000ull) {
 		if (rl->suppressed)
 			log_msg(level, "(%u similar messages suppressed)", rl->suppressed);

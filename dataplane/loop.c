@@ -293,7 +293,6 @@ static void loop_hook(struct dp *dp, unsigned int slot, enum dp_hook_dir dir, co
 		      size_t len, const char *reason, unsigned int peer)
 {
 	struct dp_port *p = &dp->ports[slot];
-	struct timespec ts;
 	struct dp_hook_frame f = {
 		.port = atomic_load_explicit(&p->live_id, memory_order_relaxed),
 		.dir = dir,
@@ -305,8 +304,7 @@ static void loop_hook(struct dp *dp, unsigned int slot, enum dp_hook_dir dir, co
 					    : DP_ALL,
 	};
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	f.ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	f.ts_ns = clock_real_ns();
 	p->hook(p->hook_ctx, &f);
 }
 
@@ -794,12 +792,12 @@ static int loop_wait(struct dp *dp)
 {
 	uint64_t due = dp_impair_due(dp), spin = dp_impair_spin(dp), now;
 
-	if (!spin || due == UINT64_MAX || due > (now = dp_now_ns()) + spin)
+	if (!spin || due == UINT64_MAX || due > (now = clock_mono_ns()) + spin)
 		return io_uring_submit_and_wait(&dp->ring, 1);
 	io_uring_submit_and_get_events(&dp->ring); /* runs the deferred completions too */
 	while (now < due && !io_uring_cq_ready(&dp->ring)) {
 		io_uring_get_events(&dp->ring);
-		now = dp_now_ns();
+		now = clock_mono_ns();
 	}
 	return 0;
 }
@@ -816,7 +814,7 @@ static void loop_run(struct dp *dp)
 			log_error("io_uring_submit_and_wait: %s; the loop stops", strerror(-err));
 			break;
 		}
-		dp->now = dp_now_ns();
+		dp->now = clock_mono_ns();
 		io_uring_for_each_cqe(&dp->ring, head, cqe)
 		{
 			wake |= loop_on_cqe(dp, cqe);

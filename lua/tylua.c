@@ -5,6 +5,7 @@
  * (durations, the running test's deadline, Ctrl-C) and logging.
  */
 #include "tylua.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <math.h>
@@ -29,14 +30,6 @@ const char *tylua_version(void)
 struct tylua_world *tylua_world(lua_State *L)
 {
 	return *(struct tylua_world **)lua_getextraspace(L);
-}
-
-static uint64_t tylua_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- calls ---- */
@@ -171,7 +164,7 @@ void tylua_check_deadline(lua_State *L)
 
 	if (tylua_interrupted)
 		luaL_error(L, "interrupted");
-	if (w->deadline_ns && tylua_now_ns() >= w->deadline_ns)
+	if (w->deadline_ns && clock_mono_ns() >= w->deadline_ns)
 		luaL_error(L, "test timeout exceeded (%fs)", (lua_Number)w->timeout_s);
 }
 
@@ -182,15 +175,15 @@ uint64_t tylua_remaining_ms(lua_State *L)
 	tylua_check_deadline(L);
 	if (!w->deadline_ns)
 		return UINT64_MAX;
-	return (w->deadline_ns - tylua_now_ns()) / 1000000u + 1;
+	return (w->deadline_ns - clock_mono_ns()) / 1000000u + 1;
 }
 
 void tylua_sleep(lua_State *L, double ms)
 {
-	uint64_t end = tylua_now_ns() + (uint64_t)(ms * 1e6);
+	uint64_t end = clock_mono_ns() + (uint64_t)(ms * 1e6);
 	uint64_t now;
 
-	while ((now = tylua_now_ns()) < end) {
+	while ((now = clock_mono_ns()) < end) {
 		uint64_t left = end - now;
 		struct timespec ts;
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "clock.h"
 #include "log.h"
 #include "tylua.h"
 #include "tylua_impl.h"
@@ -339,14 +340,6 @@ static int cli_junit(const char *path, struct cli_file *files, size_t n)
 
 /* ---- running ---- */
 
-static double cli_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static struct cli_case *cli_case_new(struct cli_file *f, const char *name)
 {
 	if (f->n == f->cap) {
@@ -415,7 +408,7 @@ static void cli_run_tests(lua_State *L, struct cli_opts *o, struct cli_file *f)
 
 static void cli_run_file(struct cli_opts *o, struct cli_file *f)
 {
-	double t0 = cli_now();
+	double t0 = clock_mono_s();
 	lua_State *L;
 	int err;
 
@@ -432,7 +425,7 @@ static void cli_run_file(struct cli_opts *o, struct cli_file *f)
 			cli_run_tests(L, o, f);
 		tylua_state_close(L);
 	}
-	f->secs = cli_now() - t0;
+	f->secs = clock_mono_s() - t0;
 	if (!o->list)
 		cli_file_line(o, f);
 	fflush(stdout);

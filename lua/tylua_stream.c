@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "tylua_impl.h"
+#include "clock.h"
 
 #define check_stream(L, i, what) \
 	((struct tylua_stream *)tylua_check_handle(L, i, TYLUA_K_STREAM, TYLUA_STREAM, what, NULL))
@@ -249,18 +250,10 @@ static void tylua_stream_keep(lua_State *L, struct tylua_stream *st)
 	st->pending_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-static uint64_t tylua_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* How long the next wait may be: min(slice, time to deadline, test time left). */
 static uint64_t tylua_stream_wait(lua_State *L, uint64_t deadline, uint64_t slice)
 {
-	uint64_t now = tylua_now_ms(), left = tylua_remaining_ms(L);
+	uint64_t now = clock_mono_ms(), left = tylua_remaining_ms(L);
 	uint64_t w = deadline > now ? deadline - now : 0;
 
 	w = w < slice ? w : slice;
@@ -271,7 +264,7 @@ static uint64_t tylua_stream_wait(lua_State *L, uint64_t deadline, uint64_t slic
 static bool tylua_stream_chunk(lua_State *L, struct tylua_stream *st, double timeout_s,
 			       const char *what)
 {
-	uint64_t deadline = tylua_now_ms() + (uint64_t)(timeout_s * 1000);
+	uint64_t deadline = clock_mono_ms() + (uint64_t)(timeout_s * 1000);
 
 	for (;;) {
 		tylua_stream_take(L, st);
@@ -282,7 +275,7 @@ static bool tylua_stream_chunk(lua_State *L, struct tylua_stream *st, double tim
 		if (lua_rawlen(L, -1))
 			return true;
 		lua_pop(L, 1);
-		if (st->stopped || st->closed || tylua_now_ms() >= deadline)
+		if (st->stopped || st->closed || clock_mono_ms() >= deadline)
 			return false;
 		tylua_stream_pull(L, st, tylua_stream_wait(L, deadline, STREAM_POLL_MS), what);
 	}
@@ -305,7 +298,7 @@ static int tylua_stream_until(lua_State *L, const char *what, bool keep_result)
 	size_t plen, blen;
 	const char *pat = luaL_checklstring(L, 2, &plen);
 	double t = tylua_duration(L, 3, 10);
-	uint64_t deadline = tylua_now_ms() + (uint64_t)(t * 1000);
+	uint64_t deadline = clock_mono_ms() + (uint64_t)(t * 1000);
 	const char *buf, *hit;
 
 	lua_settop(L, 3);
@@ -323,7 +316,7 @@ static int tylua_stream_until(lua_State *L, const char *what, bool keep_result)
 			lua_pushlstring(L, buf, end);
 			return keep_result ? 1 : 0;
 		}
-		if (st->stopped || tylua_now_ms() >= deadline) {
+		if (st->stopped || clock_mono_ms() >= deadline) {
 			tylua_stream_keep(L, st);
 			return luaL_error(L, "%s %s waiting for %s", what,
 					  st->stopped ? "eof" : "timed out", pat);
@@ -348,7 +341,7 @@ static int stream_drain(lua_State *L)
 {
 	struct tylua_stream *st = check_stream(L, 1, "capture:drain");
 	double t = tylua_duration(L, 2, 0.5);
-	uint64_t deadline = tylua_now_ms() + (uint64_t)((t < 0.001 ? 0.001 : t) * 1000);
+	uint64_t deadline = clock_mono_ms() + (uint64_t)((t < 0.001 ? 0.001 : t) * 1000);
 	lua_Integer n = 0;
 
 	lua_newtable(L);
@@ -360,7 +353,7 @@ static int stream_drain(lua_State *L)
 			lua_rawseti(L, -2, ++n);
 		else
 			lua_pop(L, 1);
-		if (st->stopped || st->closed || tylua_now_ms() >= deadline)
+		if (st->stopped || st->closed || clock_mono_ms() >= deadline)
 			break;
 		if (!tylua_stream_pull(L, st, tylua_stream_wait(L, deadline, 100), "capture:drain"))
 			break;
@@ -550,7 +543,7 @@ static int stream_wait_for(lua_State *L)
 {
 	struct tylua_stream *st = check_stream(L, 1, "capture:wait_for");
 	double t = tylua_duration(L, 3, 10);
-	uint64_t deadline = tylua_now_ms() + (uint64_t)(t * 1000);
+	uint64_t deadline = clock_mono_ms() + (uint64_t)(t * 1000);
 
 	lua_settop(L, 3);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, st->frames_ref);
@@ -565,7 +558,7 @@ static int stream_wait_for(lua_State *L)
 			}
 			lua_pop(L, 1);
 		}
-		if (st->stopped || st->closed || tylua_now_ms() >= deadline)
+		if (st->stopped || st->closed || clock_mono_ms() >= deadline)
 			return luaL_error(L, "capture:wait_for: no matching frame within %fs%s",
 					  (lua_Number)t, st->stopped ? " (capture ended)" : "");
 		tylua_stream_pull(L, st, tylua_stream_wait(L, deadline, STREAM_POLL_MS),

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "tylua.h"
+#include "clock.h"
 #include "tylua_impl.h"
 
 #define TESTS_KEY "tapyard.tests"
@@ -106,18 +107,10 @@ static double tylua_wait_opt(lua_State *L, const char *field, double def)
 	return v;
 }
 
-static double tylua_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* wait_until(pred, {timeout=10, interval=0.1, desc="condition"}) */
 static int test_wait_until(lua_State *L)
 {
-	double timeout = 10, interval = 0.1, start = tylua_clock();
+	double timeout = 10, interval = 0.1, start = clock_mono_s();
 	const char *desc = "condition";
 
 	luaL_checktype(L, 1, LUA_TFUNCTION);
@@ -135,10 +128,10 @@ static int test_wait_until(lua_State *L)
 		if (lua_toboolean(L, -1))
 			return 1;
 		lua_pop(L, 1);
-		if (tylua_clock() - start >= timeout)
+		if (clock_mono_s() - start >= timeout)
 			return luaL_error(L, "wait_until: %s not met within %fs", desc,
 					  (lua_Number)timeout);
-		tylua_sleep(L, fmin(interval, fmax(0, timeout - (tylua_clock() - start))) * 1000);
+		tylua_sleep(L, fmin(interval, fmax(0, timeout - (clock_mono_s() - start))) * 1000);
 	}
 }
 
@@ -467,13 +460,10 @@ static int tylua_test_body(lua_State *L)
 {
 	struct tylua_world *w = tylua_world(L);
 	double timeout = tylua_test_timeout(L, (size_t)lua_tointeger(L, 1), lua_tonumber(L, 2));
-	struct timespec now;
 
 	w->timeout_s = timeout;
 	if (timeout > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		w->deadline_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec +
-				 (uint64_t)(timeout * 1e9);
+		w->deadline_ns = clock_mono_ns() + (uint64_t)(timeout * 1e9);
 	}
 	lua_pushvalue(L, 3);
 	lua_pushvalue(L, 4);
@@ -484,12 +474,12 @@ static int tylua_test_body(lua_State *L)
 void tylua_test_run(lua_State *L, size_t i, double timeout, struct tylua_outcome *out)
 {
 	struct tylua_world *w = tylua_world(L);
-	struct timespec t0, t1;
+	double t0;
 	uint32_t scope;
 	int status, ctx;
 
 	memset(out, 0, sizeof(*out));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = clock_mono_s();
 	tylua_meta_skip(L, i);
 	if (!lua_isnil(L, -1) || tylua_test_todo(L)) {
 		out->status = TYLUA_SKIP;
@@ -515,6 +505,5 @@ void tylua_test_run(lua_State *L, size_t i, double timeout, struct tylua_outcome
 	lua_settop(L, ctx - 1);
 	tylua_test_teardown(L, scope, out);
 	lua_gc(L, LUA_GCCOLLECT);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	out->secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	out->secs = clock_mono_s() - t0;
 }
