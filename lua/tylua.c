@@ -19,8 +19,8 @@
 
 #include "log.h"
 #include "tylua_impl.h"
+#include "interrupt.h"
 
-volatile sig_atomic_t tylua_interrupted;
 
 const char *tylua_version(void)
 {
@@ -162,7 +162,7 @@ void tylua_check_deadline(lua_State *L)
 {
 	struct tylua_world *w = tylua_world(L);
 
-	if (tylua_interrupted)
+	if (interrupt_pending())
 		luaL_error(L, "interrupted");
 	if (w->deadline_ns && clock_mono_ns() >= w->deadline_ns)
 		luaL_error(L, "test timeout exceeded (%fs)", (lua_Number)w->timeout_s);
@@ -257,19 +257,28 @@ void tylua_push_handle(lua_State *L, enum tylua_kind kind, uint32_t slot, const 
 	luaL_setmetatable(L, mt);
 }
 
-void *tylua_check_handle(lua_State *L, int idx, enum tylua_kind kind, const char *mt,
-			 const char *what, uint32_t *slot)
+void *tylua_handle_obj(lua_State *L, const struct tylua_handle *h, enum tylua_kind kind,
+		       const char *what, const char *noun)
 {
-	static const char *const names[] = {"lab", "bridge", "vm", "capture stream"};
-	struct tylua_handle *h = luaL_checkudata(L, idx, mt);
 	struct tylua_slots *s = &tylua_world(L)->slots[kind];
 
 	if (h->slot >= s->cap || !s->obj[h->slot] || s->gen[h->slot] != h->gen)
-		luaL_error(L, "%s: this %s was closed (the test or lab that made it has ended)",
-			   what, names[kind]);
+		luaL_error(L, "%s: %s was closed (the test or lab that made it has ended)", what,
+			   noun);
+	return s->obj[h->slot];
+}
+
+void *tylua_check_handle(lua_State *L, int idx, enum tylua_kind kind, const char *mt,
+			 const char *what, uint32_t *slot)
+{
+	static const char *const nouns[] = {"this lab", "this bridge", "this vm",
+					    "this capture stream"};
+	struct tylua_handle *h = luaL_checkudata(L, idx, mt);
+	void *obj = tylua_handle_obj(L, h, kind, what, nouns[kind]);
+
 	if (slot)
 		*slot = h->slot;
-	return s->obj[h->slot];
+	return obj;
 }
 
 int tylua_handle_eq(lua_State *L)

@@ -17,8 +17,6 @@
 #define check_bridge(L, i, what, slot) \
 	((struct tylua_bridge *)tylua_check_handle(L, i, TYLUA_K_BRIDGE, TYLUA_BRIDGE, what, slot))
 
-#define BRIDGE_NAME_MAX 32 /* DP_BRIDGE_NAME_MAX */
-
 struct tylua_bridge *tylua_bridge_find(struct tylua_world *w, const char *name, uint32_t *slot)
 {
 	struct tylua_slots *s = &w->slots[TYLUA_K_BRIDGE];
@@ -64,9 +62,9 @@ uint32_t tylua_bridge_new(lua_State *L, uint32_t lab, const char *name, const ch
 	struct tylua_bridge *br;
 	json_t *res;
 
-	if (!*name || strlen(name) >= BRIDGE_NAME_MAX)
+	if (!*name || strlen(name) >= CTL_BRIDGE_NAME_MAX)
 		luaL_error(L, "lab:bridge: bridge name `%s` must be 1 to %d bytes", name,
-			   BRIDGE_NAME_MAX - 1);
+			   CTL_BRIDGE_NAME_MAX - 1);
 	res = tylua_call(L, "bridge/add", json_pack("{s:s}", "name", name), "lab:bridge");
 	json_decref(res);
 	br = calloc(1, sizeof(*br));

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guest.h"
+#include "interrupt.h"
 #include "clock.h"
 #include "log.h"
 #include "tylua.h"
@@ -63,26 +63,6 @@ static const char cli_test_usage[] =
 	"\n"
 	"The last line is \"N passed, N failed, N skipped\"; the exit code is 0 when nothing\n"
 	"failed, 1 otherwise, 2 for usage errors, 130 after Ctrl-C. Guests need root.\n";
-
-/* ---- signals ---- */
-
-static void cli_on_signal(int sig)
-{
-	(void)sig;
-	if (tylua_interrupted)
-		_exit(130);
-	tylua_interrupted = 1;
-	guest_interrupt();
-}
-
-static void cli_signals(void)
-{
-	struct sigaction sa = {.sa_handler = cli_on_signal};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 /* ---- files ---- */
 
@@ -381,7 +361,7 @@ static void cli_run_tests(lua_State *L, struct cli_opts *o, struct cli_file *f)
 {
 	size_t n = tylua_test_count(L);
 
-	for (size_t i = 1; i <= n && !tylua_interrupted; i++) {
+	for (size_t i = 1; i <= n && !interrupt_pending(); i++) {
 		const char *name = tylua_test_name(L, i);
 		struct cli_case *c;
 
@@ -460,7 +440,7 @@ int tylua_test_main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(o.verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
-	cli_signals();
+	interrupt_install(true);
 	files = calloc(o.npaths, sizeof(*files));
 	if (!files) {
 		cli_free(&o, NULL);
@@ -468,7 +448,7 @@ int tylua_test_main(int argc, char **argv)
 	}
 	if (o.tap && !o.list)
 		printf("TAP version 13\n");
-	for (size_t i = 0; i < o.npaths && !tylua_interrupted; i++) {
+	for (size_t i = 0; i < o.npaths && !interrupt_pending(); i++) {
 		files[i].path = o.paths[i];
 		cli_run_file(&o, &files[i]);
 		pass += files[i].pass;
@@ -483,7 +463,7 @@ int tylua_test_main(int argc, char **argv)
 		printf("%d passed, %d failed, %d skipped\n", pass, fail, skip);
 	}
 	cli_free(&o, files); /* files[i].path is borrowed from o.paths */
-	if (tylua_interrupted)
+	if (interrupt_pending())
 		return 130;
 	return fail ? 1 : 0;
 }
@@ -512,7 +492,7 @@ int tylua_run_main(int argc, char **argv)
 		return i >= argc ? 2 : 0;
 	}
 	log_set_level(verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
-	cli_signals();
+	interrupt_install(true);
 	err = tylua_state_new(verbose, &L);
 	if (err) {
 		fprintf(stderr, "tapyard run: cannot start the switch: %s\n", strerror(-err));
@@ -534,7 +514,7 @@ int tylua_run_main(int argc, char **argv)
 			"tapyard run: %zu test(s) registered and not run; use `tapyard test %s`\n",
 			tylua_test_count(L), argv[i]);
 	tylua_state_close(L);
-	if (tylua_interrupted)
+	if (interrupt_pending())
 		return 130;
 	return status == LUA_OK ? 0 : 1;
 }

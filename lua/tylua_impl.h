@@ -117,9 +117,6 @@ struct tylua_world {
 	int log_ref; /* registry ref of the running test's log table, or LUA_NOREF */
 };
 
-/* Set by the runner's signal handler; checked by the hook and every wait. */
-extern volatile sig_atomic_t tylua_interrupted;
-
 /* ---- tylua.c: world, state, calls, durations ---- */
 
 /* The world of L. */
@@ -186,6 +183,14 @@ void tylua_push_handle(lua_State *L, enum tylua_kind kind, uint32_t slot, const 
  */
 void *tylua_check_handle(lua_State *L, int idx, enum tylua_kind kind, const char *mt,
 			 const char *what, uint32_t *slot);
+
+/*
+ * tylua_handle_obj() - the object a handle names, or a raised error
+ * "WHAT: NOUN was closed (...)" when it was closed: for a handle held inside
+ * another userdata (a NIC's bridge).
+ */
+void *tylua_handle_obj(lua_State *L, const struct tylua_handle *h, enum tylua_kind kind,
+		       const char *what, const char *noun);
 
 /* __eq for handle types: both handles name the same object. */
 int tylua_handle_eq(lua_State *L);

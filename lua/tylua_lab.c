@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dp_impair.h"
 #include "tylua_impl.h"
 
 #define check_lab(L, i, what, slot) \
@@ -392,9 +391,9 @@ static int lab_newindex(lua_State *L)
 	if (strcmp(key, "timer_spin_us") == 0) {
 		lua_Integer spin = luaL_checkinteger(L, 3);
 
-		if (spin < 0 || spin > DP_IMPAIR_SPIN_MAX_US)
+		if (spin < 0 || spin > CTL_IMPAIR_SPIN_MAX_US)
 			return luaL_error(L, "provium.timer_spin_us: expected 0 to %d microseconds, "
-					  "got %d", DP_IMPAIR_SPIN_MAX_US, (int)spin);
+					  "got %d", CTL_IMPAIR_SPIN_MAX_US, (int)spin);
 		lab_timer_spin(L, spin);
 		return 0;
 	}

@@ -22,17 +22,8 @@ static struct tylua_nic *check_nic(lua_State *L, int idx, const char *what,
 				   struct tylua_bridge **br)
 {
 	struct tylua_nic *nic = luaL_checkudata(L, idx, TYLUA_NIC);
-	struct tylua_world *w = tylua_world(L);
-	struct tylua_slots *s = &w->slots[TYLUA_K_BRIDGE];
 
-	if (nic->bridge.slot >= s->cap || !s->obj[nic->bridge.slot] ||
-	    s->gen[nic->bridge.slot] != nic->bridge.gen)
-		luaL_error(
-			L,
-			"%s: the bridge of this NIC was closed (the test or lab that made it has "
-			"ended)",
-			what);
-	*br = s->obj[nic->bridge.slot];
+	*br = tylua_handle_obj(L, &nic->bridge, TYLUA_K_BRIDGE, what, "the bridge of this NIC");
 	return nic;
 }
 

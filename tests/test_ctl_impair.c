@@ -21,11 +21,11 @@
 #include <cmocka.h>
 
 #include "ctl.h"
-#include "ctl_cli.h"
+#include "cli.h"
 #include "ctl_config.h"
 #include "ctl_harness.h"
 #include "dp_impair.h"
-#include "ctl_impair_cli.h"
+#include "cli_impair.h"
 #include "log.h"
 
 /* Here every error is checked by its message alone. */
@@ -290,9 +290,9 @@ static json_t *cli_parse(int (*fn)(char **words, int n, json_t *args), int expec
 }
 
 /* The CLI words of `impair set`, `impair schedule` and `impair timer`, as arguments. */
-#define cli_args(rc, line) cli_parse(ctl_impair_cli_args, rc, line)
-#define schedule_args(rc, line) cli_parse(ctl_impair_cli_schedule, rc, line)
-#define timer_args(rc, line) cli_parse(ctl_impair_cli_timer, rc, line)
+#define cli_args(rc, line) cli_parse(cli_impair_args, rc, line)
+#define schedule_args(rc, line) cli_parse(cli_impair_schedule, rc, line)
+#define timer_args(rc, line) cli_parse(cli_impair_timer, rc, line)
 
 static void test_cli_words(void **state)
 {

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_cli: `tapyard ctl`. One table lists every command's words, usage,
+ * cli: `tapyard ctl`. One table lists every command's words, usage,
  * wire command and how its positional words and options become args; the
- * request goes to the daemon through ctl_client and the reply is printed by
- * ctl_print (or as JSON). A CLI_WATCH command (watch) repeats its request
+ * request goes to the daemon through cli_client and the reply is printed by
+ * cli_print (or as JSON). A CLI_WATCH command (watch) repeats its request
  * every --interval on one connection; the hidden global option --repeat N
  * sends any request N times and prints round-trip latencies instead.
  */
-#include "ctl_cli.h"
+#include "cli.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -22,11 +22,12 @@
 #include <jansson.h>
 
 #include "counters.h"
-#include "ctl_capture_cli.h"
-#include "ctl_impair_cli.h"
-#include "ctl_client.h"
-#include "ctl_print.h"
-#include "ctl_server.h"
+#include "cli_capture.h"
+#include "cli_impair.h"
+#include "cli_client.h"
+#include "cli_print.h"
+#include "ctl.h"
+#include "interrupt.h"
 
 #define CTL_CLI_TIMEOUT_MS 60000 /* longest wait for a reply */
 
@@ -39,7 +40,7 @@ enum {
 	CLI_INTERVAL = 1 << 4, /* --interval S */
 	CLI_COUNT = 1 << 5, /* --count N */
 	CLI_WATCH = 1 << 6, /* repeat the request every --interval, print rates (no print fn) */
-	CLI_RAW = 1 << 7, /* ctl_capture_cli() parses the words and runs the command */
+	CLI_RAW = 1 << 7, /* cli_capture() parses the words and runs the command */
 	CLI_WORDS = 1 << 8, /* every word, options too, is positional: the build function parses */
 };
 
@@ -78,19 +79,19 @@ static int cli_build_impair_schedule(struct cli *cli, json_t *args);
 /* clang-format off */
 static const struct cli_cmd cli_cmds[] = {
 	{"status", "", "show version, uptime and loop statistics", "status", 0, 0, 0, {0}, NULL,
-	 ctl_print_status},
+	 cli_print_status},
 	{"bridge add", "NAME", "add a bridge", "bridge/add", 0, 1, 1, {"name"}, NULL, NULL},
 	{"bridge del", "NAME", "delete a bridge and its ports", "bridge/del", 0, 1, 1, {"name"},
 	 NULL, NULL},
 	{"bridge list", "", "list bridges and their ports", "bridge/list", 0, 0, 0, {0}, NULL,
-	 ctl_print_bridges},
+	 cli_print_bridges},
 	{"port add", "BRIDGE IFNAME [--existing]",
 	 "attach a TAP: created, or opened if it exists", "port/add",
 	 CLI_EXISTING, 2, 2, {"bridge", "name"}, NULL, NULL},
 	{"port del", "IFNAME", "detach a port (deleting a TAP tapyard created)", "port/del", 0, 1,
 	 1, {"name"}, NULL, NULL},
 	{"port list", "[BRIDGE]", "list ports", "port/list", 0, 0, 1, {"bridge"}, NULL,
-	 ctl_print_ports},
+	 cli_print_ports},
 	{"link set", "PORT up|down", "set a port's link (the guest sees the carrier)",
 	 "link/set", 0, 2, 2, {"port"}, cli_build_link, NULL},
 	{"partition cut", "A B [--oneway]",
@@ -105,38 +106,38 @@ static const struct cli_cmd cli_cmds[] = {
 	{"partition heal-all", "[BRIDGE]", "heal every cut path (of one bridge)",
 	 "partition/heal_all", 0, 0, 1, {"bridge"}, NULL, NULL},
 	{"partition list", "[BRIDGE]", "list cut paths", "partition/list", 0, 0, 1, {"bridge"},
-	 NULL, ctl_print_partitions},
+	 NULL, cli_print_partitions},
 	{"counters", "[PORT...] [--bridge B] [--value NAME]",
 	 "port counters (--value: one number per port)", "counters/get",
-	 CLI_BRIDGE | CLI_VALUE, 0, -1, {0}, cli_build_counters, ctl_print_counters},
+	 CLI_BRIDGE | CLI_VALUE, 0, -1, {0}, cli_build_counters, cli_print_counters},
 	{"counters reset", "[PORT]", "zero the counters of one port or of all",
 	 "counters/reset", 0, 0, 1, {"port"}, NULL, NULL},
 	{"watch", "[PORT...] [--bridge B] [--interval S] [--count N]",
 	 "live counters and rates, like top (S: 1 s)", "counters/get",
 	 CLI_BRIDGE | CLI_INTERVAL | CLI_COUNT | CLI_WATCH, 0, -1, {0}, cli_build_counters, NULL},
 	{"fdb show", "BRIDGE", "list learned MAC addresses", "fdb/show", 0, 1, 1, {"bridge"},
-	 NULL, ctl_print_fdb},
+	 NULL, cli_print_fdb},
 	{"fdb flush", "BRIDGE [PORT]", "forget learned addresses (of one port)", "fdb/flush", 0, 1,
 	 2, {"bridge", "port"}, NULL, NULL},
 	{"log set", "LEVEL", "log level: error, warn, info or debug", "log/set", 0,
 	 1, 1, {"level"}, NULL, NULL},
 	{"impair set", "TARGET KNOB VALUE... [--replace]",
 	 "impair --bridge B, --port P --dir tx|rx or --from A --to B (netem words)",
-	 "impair/set", CLI_WORDS, 3, -1, {0}, cli_build_impair, ctl_impair_print},
+	 "impair/set", CLI_WORDS, 3, -1, {0}, cli_build_impair, cli_impair_print},
 	{"impair show", "TARGET", "an impairment's knobs and counters", "impair/get", CLI_WORDS,
-	 2, 4, {0}, cli_build_impair, ctl_impair_print},
+	 2, 4, {0}, cli_build_impair, cli_impair_print},
 	{"impair clear", "TARGET", "remove one target's impairment", "impair/clear", CLI_WORDS, 2,
 	 4, {0}, cli_build_impair, NULL},
 	{"impair clear-all", "[BRIDGE]", "remove every impairment (of one bridge)",
 	 "impair/clear_all", 0, 0, 1, {"bridge"}, NULL, NULL},
 	{"impair list", "[BRIDGE]", "list impairments with their counters", "impair/list", 0, 0,
-	 1, {"bridge"}, NULL, ctl_impair_print_list},
+	 1, {"bridge"}, NULL, cli_impair_print_list},
 	{"impair schedule", "TARGET [--period P] at TIME KNOB VALUE... [at TIME ...]...",
 	 "change knobs at set times (each step updates the last; P: repeat)",
-	 "impair/schedule", CLI_WORDS, 4, -1, {0}, cli_build_impair_schedule, ctl_impair_print},
+	 "impair/schedule", CLI_WORDS, 4, -1, {0}, cli_build_impair_schedule, cli_impair_print},
 	{"impair timer", "[SPIN]",
 	 "delay precision; SPIN (e.g. 100us): poll, not sleep, for the last SPIN before a send",
-	 "impair/timer", 0, 0, 1, {0}, cli_build_impair_timer, ctl_impair_print_timer},
+	 "impair/timer", 0, 0, 1, {0}, cli_build_impair_timer, cli_impair_print_timer},
 	{"capture start", "PORT|--bridge B [--snaplen N] [--write F] [--mode M]",
 	 "capture a NIC or bridge (M: auto, bpf, loop); prints its id", "capture/start", CLI_RAW,
 	 0, -1, {0}, NULL, NULL},
@@ -207,7 +208,7 @@ static void cli_print_usage(FILE *f, const char *group)
 		"  --json         print the daemon's JSON reply\n"
 		"  --help         help for any command, e.g. tapyard ctl port add --help\n"
 		"\nexit codes: 0 ok, 1 command failed, 2 usage, 3 cannot reach the daemon\n",
-		CTL_SERVER_DEFAULT_SOCKET);
+		CTL_DEFAULT_SOCKET);
 }
 
 /* How many of argv's words match the words of c (0: not all of them). */
@@ -385,17 +386,17 @@ static int cli_build_partition(struct cli *cli, json_t *args)
 
 static int cli_build_impair(struct cli *cli, json_t *args)
 {
-	return ctl_impair_cli_args(cli->pos, cli->npos, args);
+	return cli_impair_args(cli->pos, cli->npos, args);
 }
 
 static int cli_build_impair_schedule(struct cli *cli, json_t *args)
 {
-	return ctl_impair_cli_schedule(cli->pos, cli->npos, args);
+	return cli_impair_schedule(cli->pos, cli->npos, args);
 }
 
 static int cli_build_impair_timer(struct cli *cli, json_t *args)
 {
-	return ctl_impair_cli_timer(cli->pos, cli->npos, args);
+	return cli_impair_timer(cli->pos, cli->npos, args);
 }
 
 static int cli_build_counters(struct cli *cli, json_t *args)
@@ -493,14 +494,14 @@ static int cli_unreachable(struct cli *cli, int err)
 /* Send the request and print the reply. */
 static int cli_run(struct cli *cli, json_t *req)
 {
-	struct ctl_client *client;
+	struct cli_client *client;
 	json_t *reply;
 	int err, rc;
 
-	err = ctl_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
+	err = cli_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
 	if (!err) {
-		err = ctl_client_call(client, req, &reply);
-		ctl_client_close(client);
+		err = cli_client_call(client, req, &reply);
+		cli_client_close(client);
 	}
 	if (err)
 		return cli_unreachable(cli, err);
@@ -519,7 +520,7 @@ static int cli_cmp_double(const void *a, const void *b)
 /* Hidden --repeat N: send the request N times on one connection, print latencies. */
 static int cli_repeat(struct cli *cli, json_t *req)
 {
-	struct ctl_client *client = NULL;
+	struct cli_client *client = NULL;
 	double *us, t, sum = 0;
 	json_t *reply = NULL;
 	int err, rc = CTL_EXIT_OK;
@@ -528,10 +529,10 @@ static int cli_repeat(struct cli *cli, json_t *req)
 	us = calloc((size_t)cli->repeat, sizeof(*us));
 	if (!us)
 		return CTL_EXIT_ERROR;
-	err = ctl_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
+	err = cli_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
 	for (; !err && n < cli->repeat; n++) {
 		t = clock_mono_s();
-		err = ctl_client_call(client, req, &reply);
+		err = cli_client_call(client, req, &reply);
 		us[n] = (clock_mono_s() - t) * 1e6;
 		sum += us[n];
 		if (!err && ctl_reply_error(reply, NULL, NULL))
@@ -540,7 +541,7 @@ static int cli_repeat(struct cli *cli, json_t *req)
 		if (rc)
 			break;
 	}
-	ctl_client_close(client);
+	cli_client_close(client);
 	if (err)
 		rc = cli_unreachable(cli, err);
 	if (!rc) {
@@ -551,14 +552,6 @@ static int cli_repeat(struct cli *cli, json_t *req)
 	}
 	free(us);
 	return rc;
-}
-
-static volatile sig_atomic_t cli_stop;
-
-static void cli_on_signal(int sig)
-{
-	(void)sig;
-	cli_stop = 1;
 }
 
 /* Parse --interval and --count of watch. */
@@ -582,7 +575,7 @@ static void cli_sleep(double seconds)
 {
 	struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
 
-	while (!cli_stop && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (!interrupt_pending() && nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
 
@@ -607,7 +600,7 @@ static void cli_watch_show(struct cli *cli, json_t *reply, json_t *before, doubl
 	if (before)
 		printf(", rates over %.2f s", dt);
 	printf(" (Ctrl-C stops)\n");
-	ctl_print_rates(stdout, json_object_get(reply, "result"),
+	cli_print_rates(stdout, json_object_get(reply, "result"),
 			before ? json_object_get(before, "result") : NULL, dt);
 	fflush(stdout);
 }
@@ -615,8 +608,7 @@ static void cli_watch_show(struct cli *cli, json_t *reply, json_t *before, doubl
 /* watch: the request every --interval on one connection, until Ctrl-C or --count samples. */
 static int cli_watch(struct cli *cli, json_t *req)
 {
-	struct sigaction sa = {.sa_handler = cli_on_signal};
-	struct ctl_client *client = NULL;
+	struct cli_client *client = NULL;
 	json_t *reply = NULL, *before = NULL;
 	double interval, t, last = 0;
 	int err, rc;
@@ -625,15 +617,14 @@ static int cli_watch(struct cli *cli, json_t *req)
 	rc = cli_watch_opts(cli, &interval, &count);
 	if (rc)
 		return rc;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	err = ctl_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
-	for (long n = 0; !err && !rc && !cli_stop && (!count || n < count); n++) {
+	interrupt_install(false);
+	err = cli_client_connect(cli->socket, CTL_CLI_TIMEOUT_MS, &client);
+	for (long n = 0; !err && !rc && !interrupt_pending() && (!count || n < count); n++) {
 		if (n)
 			cli_sleep(interval);
-		if (cli_stop)
+		if (interrupt_pending())
 			break;
-		err = ctl_client_call(client, req, &reply);
+		err = cli_client_call(client, req, &reply);
 		if (err)
 			break;
 		t = clock_mono_s();
@@ -646,7 +637,7 @@ static int cli_watch(struct cli *cli, json_t *req)
 		last = t;
 	}
 	json_decref(before);
-	ctl_client_close(client);
+	cli_client_close(client);
 	return err ? cli_unreachable(cli, err) : rc;
 }
 
@@ -671,7 +662,7 @@ static int cli_no_command(struct cli *cli, char **words, int nwords)
 	return CTL_EXIT_USAGE;
 }
 
-int ctl_cli_main(int argc, char **argv)
+int cli_main(int argc, char **argv)
 {
 	struct cli cli = {0};
 	char **words;
@@ -680,7 +671,7 @@ int ctl_cli_main(int argc, char **argv)
 
 	cli.socket = getenv("TAPYARD_SOCKET");
 	if (!cli.socket || !cli.socket[0])
-		cli.socket = CTL_SERVER_DEFAULT_SOCKET;
+		cli.socket = CTL_DEFAULT_SOCKET;
 	words = calloc((size_t)argc + 1, sizeof(*words));
 	cli.pos = calloc((size_t)argc + 1, sizeof(*cli.pos));
 	if (!words || !cli.pos) {
@@ -705,7 +696,7 @@ int ctl_cli_main(int argc, char **argv)
 		goto out;
 	}
 	if (cli.cmd->opts & CLI_RAW) {
-		rc = ctl_capture_cli(cli.socket, cli.json, cli.cmd->name, nwords - used, words + used);
+		rc = cli_capture(cli.socket, cli.json, cli.cmd->name, nwords - used, words + used);
 		goto out;
 	}
 	rc = cli_parse_cmd(&cli, words + used, nwords - used);

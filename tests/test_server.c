@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_ctl_server: the control socket server on a socket in a temporary
+ * test_server: the control socket server on a socket in a temporary
  * directory, run on its own thread over a real dataplane. Requests through
- * ctl_client and through raw sockets: malformed JSON, wrong types, unknown
+ * cli_client and through raw sockets: malformed JSON, wrong types, unknown
  * commands, pipelined and split lines, an oversize line, clients that send
  * nothing, 100 clients at once, a client that disconnects mid-reply, the
  * client cap, stale and live sockets, the peer uid and group checks, and
@@ -33,8 +33,8 @@
 #include <cmocka.h>
 
 #include "ctl.h"
-#include "ctl_client.h"
-#include "ctl_server.h"
+#include "cli_client.h"
+#include "server.h"
 #include "log.h"
 
 #define NCLIENTS 100
@@ -47,7 +47,7 @@ struct fixture {
 	char path[128];
 	struct dp *dp;
 	struct ctl *ctl;
-	struct ctl_server *srv;
+	struct server *srv;
 	int stopfd;
 	pthread_t thread;
 	int rc;
@@ -71,13 +71,13 @@ static void *serve(void *arg)
 {
 	struct fixture *f = arg;
 
-	f->rc = ctl_server_run(f->srv, f->stopfd);
+	f->rc = server_run(f->srv, f->stopfd);
 	return NULL;
 }
 
-static void server_start(struct ctl_server_opts *opts)
+static void server_start(struct server_opts *opts)
 {
-	assert_int_equal(ctl_server_create(fx.ctl, fx.path, opts, &fx.srv), 0);
+	assert_int_equal(server_create(fx.ctl, fx.path, opts, &fx.srv), 0);
 	fx.stopfd = eventfd(0, EFD_CLOEXEC);
 	assert_true(fx.stopfd >= 0);
 	fx.rc = -1;
@@ -91,7 +91,7 @@ static void server_stop(void)
 	assert_int_equal(eventfd_write(fx.stopfd, 1), 0);
 	assert_int_equal(pthread_join(fx.thread, NULL), 0);
 	assert_int_equal(fx.rc, 0);
-	ctl_server_destroy(fx.srv);
+	server_destroy(fx.srv);
 	close(fx.stopfd);
 	/* The socket file is gone. */
 	assert_int_equal(stat(fx.path, &st), -1);
@@ -112,7 +112,7 @@ static void add_forwarding_ports(void)
 	}
 }
 
-static int setup_opts(struct ctl_server_opts *opts)
+static int setup_opts(struct server_opts *opts)
 {
 	struct dp_config cfg = {.nbufs = 64, .buf_size = 4096, .tx_slots = 256};
 
@@ -132,7 +132,7 @@ static int setup_opts(struct ctl_server_opts *opts)
 
 static int setup(void **state)
 {
-	struct ctl_server_opts opts = {0};
+	struct server_opts opts = {0};
 
 	(void)state;
 	return setup_opts(&opts);
@@ -140,7 +140,7 @@ static int setup(void **state)
 
 static int setup_small(void **state)
 {
-	struct ctl_server_opts opts = {.max_clients = 4};
+	struct server_opts opts = {.max_clients = 4};
 
 	(void)state;
 	return setup_opts(&opts);
@@ -148,7 +148,7 @@ static int setup_small(void **state)
 
 static int setup_group(void **state)
 {
-	struct ctl_server_opts opts = {.group_set = true, .group = TEST_GID};
+	struct server_opts opts = {.group_set = true, .group = TEST_GID};
 
 	(void)state;
 	if (geteuid() != 0) {
@@ -290,27 +290,27 @@ static void assert_forwarding(void)
 	assert_forwards(1);
 }
 
-/* One status request through ctl_client must succeed: the server still answers. */
+/* One status request through cli_client must succeed: the server still answers. */
 static void assert_server_answers(void)
 {
-	struct ctl_client *cl;
+	struct cli_client *cl;
 	json_t *req = json_pack("{s:s}", "cmd", "status"), *reply;
 
-	assert_int_equal(ctl_client_connect(fx.path, 10000, &cl), 0);
-	assert_int_equal(ctl_client_call(cl, req, &reply), 0);
+	assert_int_equal(cli_client_connect(fx.path, 10000, &cl), 0);
+	assert_int_equal(cli_client_call(cl, req, &reply), 0);
 	assert_int_equal(ctl_reply_error(reply, NULL, NULL), 0);
 	assert_string_equal(
 		json_string_value(json_object_get(json_object_get(reply, "result"), "version")),
 		TAPYARD_VERSION);
 	json_decref(reply);
 	json_decref(req);
-	ctl_client_close(cl);
+	cli_client_close(cl);
 	assert_forwarding();
 }
 
 static void test_client_calls(void **state)
 {
-	struct ctl_client *cl;
+	struct cli_client *cl;
 	json_t *req, *reply;
 	const char *code;
 	struct stat st;
@@ -319,18 +319,18 @@ static void test_client_calls(void **state)
 	assert_int_equal(stat(fx.path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(ctl_client_connect(fx.path, 10000, &cl), 0);
+	assert_int_equal(cli_client_connect(fx.path, 10000, &cl), 0);
 	req = json_pack("{s:s, s:{s:s}}", "cmd", "bridge/add", "args", "name", "br0");
-	assert_int_equal(ctl_client_call(cl, req, &reply), 0);
+	assert_int_equal(cli_client_call(cl, req, &reply), 0);
 	assert_int_equal(ctl_reply_error(reply, NULL, NULL), 0);
 	json_decref(reply);
 	/* Same connection, second request: the error comes back as a reply. */
-	assert_int_equal(ctl_client_call(cl, req, &reply), 0);
+	assert_int_equal(cli_client_call(cl, req, &reply), 0);
 	assert_int_equal(ctl_reply_error(reply, &code, NULL), -EINVAL);
 	assert_string_equal(code, "EEXIST");
 	json_decref(reply);
 	json_decref(req);
-	ctl_client_close(cl);
+	cli_client_close(cl);
 	assert_server_answers();
 }
 
@@ -432,13 +432,13 @@ static void test_oversize_line(void **state)
 
 	(void)state;
 	/* The longest line allowed is answered. */
-	s = padded_request(CTL_SERVER_LINE_MAX);
+	s = padded_request(SERVER_LINE_MAX);
 	conn_open(&c);
 	conn_sends(&c, s);
 	conn_expect_ok(&c);
 	free(s);
 	/* One byte more: an error reply, then the connection is closed. */
-	s = padded_request(CTL_SERVER_LINE_MAX + 1);
+	s = padded_request(SERVER_LINE_MAX + 1);
 	conn_sends(&c, s);
 	conn_expect_err(&c, "EMSGSIZE", "request line longer than 65536 bytes");
 	conn_expect_closed(&c);
@@ -578,15 +578,15 @@ static void test_client_cap(void **state)
 		conn_expect_ok(&c[i]);
 	}
 	close(c[0].fd);
-	/* ctl_client reports the refusal as a reply until the server has seen the close. */
+	/* cli_client reports the refusal as a reply until the server has seen the close. */
 	for (int tries = 0;; tries++) {
-		struct ctl_client *cl;
+		struct cli_client *cl;
 		json_t *req = json_pack("{s:s}", "cmd", "status"), *reply = NULL;
 		int err;
 
-		assert_int_equal(ctl_client_connect(fx.path, 10000, &cl), 0);
-		err = ctl_client_call(cl, req, &reply);
-		ctl_client_close(cl);
+		assert_int_equal(cli_client_connect(fx.path, 10000, &cl), 0);
+		err = cli_client_call(cl, req, &reply);
+		cli_client_close(cl);
 		json_decref(req);
 		if (!err && ctl_reply_error(reply, NULL, NULL) == 0) {
 			json_decref(reply);
@@ -603,14 +603,14 @@ static void test_client_cap(void **state)
 static void test_probe_and_stale(void **state)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct ctl_server *srv;
+	struct server *srv;
 	char stale[160], file[160], longp[200];
-	struct ctl_client *cl;
+	struct cli_client *cl;
 	int fd;
 
 	(void)state;
-	assert_int_equal(ctl_server_probe(fx.path), -EADDRINUSE);
-	assert_int_equal(ctl_server_create(fx.ctl, fx.path, NULL, &srv), -EADDRINUSE);
+	assert_int_equal(server_probe(fx.path), -EADDRINUSE);
+	assert_int_equal(server_create(fx.ctl, fx.path, NULL, &srv), -EADDRINUSE);
 	assert_server_answers(); /* the refused second server left the socket alone */
 
 	/* A stale socket (bound, then its owner went away) is replaced. */
@@ -619,28 +619,28 @@ static void test_probe_and_stale(void **state)
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	close(fd);
-	assert_int_equal(ctl_client_connect(stale, 1000, &cl), -ECONNREFUSED);
-	assert_int_equal(ctl_server_probe(stale), 0);
-	assert_int_equal(ctl_server_create(fx.ctl, stale, NULL, &srv), 0);
-	assert_int_equal(ctl_server_probe(stale), -EADDRINUSE);
-	ctl_server_destroy(srv);
+	assert_int_equal(cli_client_connect(stale, 1000, &cl), -ECONNREFUSED);
+	assert_int_equal(server_probe(stale), 0);
+	assert_int_equal(server_create(fx.ctl, stale, NULL, &srv), 0);
+	assert_int_equal(server_probe(stale), -EADDRINUSE);
+	server_destroy(srv);
 	assert_int_equal(access(stale, F_OK), -1);
 
 	/* Not a socket: refused and left alone. */
 	snprintf(file, sizeof(file), "%s/file", fx.dir);
 	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	close(fd);
-	assert_int_equal(ctl_server_probe(file), -ENOTSOCK);
-	assert_int_equal(ctl_server_create(fx.ctl, file, NULL, &srv), -ENOTSOCK);
+	assert_int_equal(server_probe(file), -ENOTSOCK);
+	assert_int_equal(server_create(fx.ctl, file, NULL, &srv), -ENOTSOCK);
 	assert_int_equal(access(file, F_OK), 0);
 	unlink(file);
 
 	memset(longp, 'a', sizeof(longp) - 1);
 	longp[sizeof(longp) - 1] = '\0';
-	assert_int_equal(ctl_server_probe(longp), -ENAMETOOLONG);
-	assert_int_equal(ctl_client_connect(longp, 1000, &cl), -ENAMETOOLONG);
+	assert_int_equal(server_probe(longp), -ENAMETOOLONG);
+	assert_int_equal(cli_client_connect(longp, 1000, &cl), -ENAMETOOLONG);
 	snprintf(file, sizeof(file), "%s/none.sock", fx.dir);
-	assert_int_equal(ctl_client_connect(file, 1000, &cl), -ENOENT);
+	assert_int_equal(cli_client_connect(file, 1000, &cl), -ENOENT);
 }
 
 /* What a peer of another uid experienced; the exit code of peer_child(). */
@@ -841,13 +841,13 @@ static void test_long_poll(void **state)
 }
 
 /*
- * CTL_SERVER_MAX_BLOCKING long-polls at once; one more gets EBUSY. Clients
+ * SERVER_MAX_BLOCKING long-polls at once; one more gets EBUSY. Clients
  * that leave while they wait free their workers: a later long-poll runs.
  */
 static void test_long_poll_cap_and_disconnect(void **state)
 {
-	static struct conn c[CTL_SERVER_MAX_BLOCKING + 1];
-	const int n = CTL_SERVER_MAX_BLOCKING;
+	static struct conn c[SERVER_MAX_BLOCKING + 1];
+	const int n = SERVER_MAX_BLOCKING;
 	int cap = start_idle_capture();
 	const char *code;
 	json_t *r;

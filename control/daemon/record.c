@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_record: the JSON record of what a daemon owns, and `tapyard cleanup`'s
+ * record: the JSON record of what a daemon owns, and `tapyard cleanup`'s
  * removal of what a dead daemon left behind, one handler per kind of object.
  * Handlers work over rtnetlink (libnl-route) inside the object's network
  * namespace, entered on the calling thread only.
  */
-#include "ctl_record.h"
+#include "record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,12 +26,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ctl_server.h"
 #include "log.h"
 
-#define CTL_RECORD_NETNS_DIR "/run/netns"
+#define RECORD_NETNS_DIR "/run/netns"
 
-struct ctl_record {
+struct record {
 	pthread_mutex_t lock;
 	char path[PATH_MAX];
 	json_t *doc; /* {"pid", "starttime", "socket", "pidfile", "objects": [...]} */
@@ -41,25 +40,25 @@ struct ctl_record {
  * Remove one recorded object if it still exists.
  * Return: 1 removed, 0 already gone, or a negative errno with why in msg.
  */
-typedef int (*ctl_record_remove_fn)(const char *name, json_t *extra, char *msg, size_t len);
+typedef int (*record_remove_fn)(const char *name, json_t *extra, char *msg, size_t len);
 
-struct ctl_record_kind {
+struct record_kind {
 	const char *kind;
-	ctl_record_remove_fn remove;
+	record_remove_fn remove;
 };
 
-static int ctl_record_rm_tap(const char *name, json_t *extra, char *msg, size_t len);
-static int ctl_record_rm_netns(const char *name, json_t *extra, char *msg, size_t len);
-static int ctl_record_rm_tc(const char *name, json_t *extra, char *msg, size_t len);
+static int record_rm_tap(const char *name, json_t *extra, char *msg, size_t len);
+static int record_rm_netns(const char *name, json_t *extra, char *msg, size_t len);
+static int record_rm_tc(const char *name, json_t *extra, char *msg, size_t len);
 
 /* Every kind of object `tapyard cleanup` knows how to remove; a module adds its row here. */
-static const struct ctl_record_kind ctl_record_kinds[] = {
-	{"tap", ctl_record_rm_tap},
-	{"netns", ctl_record_rm_netns},
-	{"tc", ctl_record_rm_tc},
+static const struct record_kind record_kinds[] = {
+	{"tap", record_rm_tap},
+	{"netns", record_rm_netns},
+	{"tc", record_rm_tc},
 };
 
-int ctl_record_path(const char *socket, char *buf, size_t len)
+int record_path(const char *socket, char *buf, size_t len)
 {
 	size_t n = strlen(socket);
 	int w;
@@ -70,8 +69,13 @@ int ctl_record_path(const char *socket, char *buf, size_t len)
 	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
 }
 
+void record_lock_path(const char *socket, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.lock", socket);
+}
+
 /* The start time (clock ticks after boot) and command name of process pid. */
-static int ctl_record_proc(pid_t pid, unsigned long long *start, char *comm, size_t len)
+static int record_proc(pid_t pid, unsigned long long *start, char *comm, size_t len)
 {
 	char path[64], buf[1024], *open_paren, *close_paren, *p;
 	ssize_t n;
@@ -101,7 +105,7 @@ static int ctl_record_proc(pid_t pid, unsigned long long *start, char *comm, siz
 	return 0;
 }
 
-int ctl_record_write_file(const char *path, const char *text, mode_t mode)
+int record_write_file(const char *path, const char *text, mode_t mode)
 {
 	char tmp[PATH_MAX + 32];
 	size_t len = strlen(text), off = 0;
@@ -130,36 +134,36 @@ int ctl_record_write_file(const char *path, const char *text, mode_t mode)
 }
 
 /* Rewrite the record file from rec->doc. Called with the lock held. */
-static int ctl_record_write(struct ctl_record *rec)
+static int record_write(struct record *rec)
 {
 	char *text = json_dumps(rec->doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	int err;
 
 	if (!text)
 		return -ENOMEM;
-	err = ctl_record_write_file(rec->path, text, 0644);
+	err = record_write_file(rec->path, text, 0644);
 	free(text);
 	if (err)
 		log_warn("cannot write the record %s: %s", rec->path, strerror(-err));
 	return err;
 }
 
-int ctl_record_create(const char *socket, const char *pidfile, struct ctl_record **out)
+int record_create(const char *socket, const char *pidfile, struct record **out)
 {
 	unsigned long long start = 0;
-	struct ctl_record *rec;
+	struct record *rec;
 	char comm[64];
 	int err;
 
 	rec = calloc(1, sizeof(*rec));
 	if (!rec)
 		return -ENOMEM;
-	err = ctl_record_path(socket, rec->path, sizeof(rec->path));
+	err = record_path(socket, rec->path, sizeof(rec->path));
 	if (err) {
 		free(rec);
 		return err;
 	}
-	ctl_record_proc(getpid(), &start, comm, sizeof(comm));
+	record_proc(getpid(), &start, comm, sizeof(comm));
 	rec->doc = json_pack("{s:i, s:I, s:s, s:s?, s:[]}", "pid", (int)getpid(), "starttime",
 			     (json_int_t)start, "socket", socket, "pidfile", pidfile, "objects");
 	if (!rec->doc) {
@@ -167,7 +171,7 @@ int ctl_record_create(const char *socket, const char *pidfile, struct ctl_record
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&rec->lock, NULL);
-	err = ctl_record_write(rec);
+	err = record_write(rec);
 	if (err) {
 		json_decref(rec->doc);
 		pthread_mutex_destroy(&rec->lock);
@@ -179,7 +183,7 @@ int ctl_record_create(const char *socket, const char *pidfile, struct ctl_record
 }
 
 /* The index of kind/name in objects, or -1. */
-static ssize_t ctl_record_find(json_t *objects, const char *kind, const char *name)
+static ssize_t record_find(json_t *objects, const char *kind, const char *name)
 {
 	json_t *o;
 	size_t i;
@@ -192,7 +196,7 @@ static ssize_t ctl_record_find(json_t *objects, const char *kind, const char *na
 	return -1;
 }
 
-int ctl_record_add(struct ctl_record *rec, const char *kind, const char *name, json_t *extra)
+int record_add(struct record *rec, const char *kind, const char *name, json_t *extra)
 {
 	json_t *objects, *o;
 	ssize_t i;
@@ -208,17 +212,17 @@ int ctl_record_add(struct ctl_record *rec, const char *kind, const char *name, j
 		return -ENOMEM;
 	pthread_mutex_lock(&rec->lock);
 	objects = json_object_get(rec->doc, "objects");
-	i = ctl_record_find(objects, kind, name);
+	i = record_find(objects, kind, name);
 	if (i >= 0)
 		json_array_set_new(objects, (size_t)i, o);
 	else
 		json_array_append_new(objects, o);
-	err = ctl_record_write(rec);
+	err = record_write(rec);
 	pthread_mutex_unlock(&rec->lock);
 	return err;
 }
 
-int ctl_record_remove(struct ctl_record *rec, const char *kind, const char *name)
+int record_remove(struct record *rec, const char *kind, const char *name)
 {
 	json_t *objects;
 	ssize_t i;
@@ -228,19 +232,31 @@ int ctl_record_remove(struct ctl_record *rec, const char *kind, const char *name
 		return 0;
 	pthread_mutex_lock(&rec->lock);
 	objects = json_object_get(rec->doc, "objects");
-	i = ctl_record_find(objects, kind, name);
+	i = record_find(objects, kind, name);
 	if (i >= 0) {
 		json_array_remove(objects, (size_t)i);
-		err = ctl_record_write(rec);
+		err = record_write(rec);
 	}
 	pthread_mutex_unlock(&rec->lock);
 	return err;
 }
 
+static int record_ops_add(void *ctx, const char *kind, const char *name, json_t *extra)
+{
+	return record_add(ctx, kind, name, extra);
+}
+
+static int record_ops_remove(void *ctx, const char *kind, const char *name)
+{
+	return record_remove(ctx, kind, name);
+}
+
+const struct ctl_record_ops record_ops = {.add = record_ops_add, .remove = record_ops_remove};
+
 /* ---- removal handlers ---- */
 
 /* Enter the named network namespace (NULL: stay) on this thread; *back receives the way back. */
-static int ctl_record_netns_enter(const char *netns, int *back)
+static int record_netns_enter(const char *netns, int *back)
 {
 	char path[PATH_MAX];
 	int fd, err = 0;
@@ -248,7 +264,7 @@ static int ctl_record_netns_enter(const char *netns, int *back)
 	*back = -1;
 	if (!netns)
 		return 0;
-	snprintf(path, sizeof(path), CTL_RECORD_NETNS_DIR "/%s", netns);
+	snprintf(path, sizeof(path), RECORD_NETNS_DIR "/%s", netns);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -259,7 +275,7 @@ static int ctl_record_netns_enter(const char *netns, int *back)
 	return err;
 }
 
-static void ctl_record_netns_leave(int back)
+static void record_netns_leave(int back)
 {
 	if (back < 0)
 		return;
@@ -269,7 +285,7 @@ static void ctl_record_netns_leave(int back)
 }
 
 /* A route netlink socket. */
-static struct nl_sock *ctl_record_nl(char *msg, size_t len)
+static struct nl_sock *record_nl(char *msg, size_t len)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	int err;
@@ -288,7 +304,7 @@ static struct nl_sock *ctl_record_nl(char *msg, size_t len)
 }
 
 /* Delete link name when it is a TAP (kind "tun", Ethernet): 1, 0 (absent or not a TAP), -errno. */
-static int ctl_record_tap_del(struct nl_sock *sk, const char *name, char *msg, size_t len)
+static int record_tap_del(struct nl_sock *sk, const char *name, char *msg, size_t len)
 {
 	struct rtnl_link *link = NULL;
 	const char *type;
@@ -316,28 +332,28 @@ static int ctl_record_tap_del(struct nl_sock *sk, const char *name, char *msg, s
 	return err < 0 ? 0 : 1;
 }
 
-static int ctl_record_rm_tap(const char *name, json_t *extra, char *msg, size_t len)
+static int record_rm_tap(const char *name, json_t *extra, char *msg, size_t len)
 {
 	const char *netns = json_string_value(json_object_get(extra, "netns"));
 	struct nl_sock *sk;
 	int back, err;
 
-	err = ctl_record_netns_enter(netns, &back);
+	err = record_netns_enter(netns, &back);
 	if (err == -ENOENT)
 		return 0; /* its namespace is gone, and the TAP with it */
 	if (err) {
 		snprintf(msg, len, "cannot enter netns %s: %s", netns, strerror(-err));
 	} else {
-		sk = ctl_record_nl(msg, len);
-		err = sk ? ctl_record_tap_del(sk, name, msg, len) : -EIO;
+		sk = record_nl(msg, len);
+		err = sk ? record_tap_del(sk, name, msg, len) : -EIO;
 		nl_socket_free(sk);
 	}
-	ctl_record_netns_leave(back);
+	record_netns_leave(back);
 	return err;
 }
 
 /* Like `ip netns del`: detach the namespace's bind mount and remove its file. */
-static int ctl_record_rm_netns(const char *name, json_t *extra, char *msg, size_t len)
+static int record_rm_netns(const char *name, json_t *extra, char *msg, size_t len)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -347,7 +363,7 @@ static int ctl_record_rm_netns(const char *name, json_t *extra, char *msg, size_
 		snprintf(msg, len, "not a namespace name");
 		return -EINVAL;
 	}
-	snprintf(path, sizeof(path), CTL_RECORD_NETNS_DIR "/%s", name);
+	snprintf(path, sizeof(path), RECORD_NETNS_DIR "/%s", name);
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL)
@@ -360,14 +376,14 @@ static int ctl_record_rm_netns(const char *name, json_t *extra, char *msg, size_
 }
 
 /* What the "tc" record of extra describes: a filter priority on a clsact hook. */
-struct ctl_record_tc {
+struct record_tc {
 	const char *ifname, *netns;
 	uint32_t parent;
 	uint16_t pref;       /* 0: every filter of the hook */
 	bool qdisc_created; /* tapyard added the clsact qdisc: remove it once it is unused */
 };
 
-static int ctl_record_tc_parse(json_t *extra, struct ctl_record_tc *tc, char *msg, size_t len)
+static int record_tc_parse(json_t *extra, struct record_tc *tc, char *msg, size_t len)
 {
 	const char *parent = json_string_value(json_object_get(extra, "parent"));
 	json_int_t pref = json_integer_value(json_object_get(extra, "pref"));
@@ -388,7 +404,7 @@ static int ctl_record_tc_parse(json_t *extra, struct ctl_record_tc *tc, char *ms
 }
 
 /* Count the filters of tc's hook (of its priority) on ifindex. */
-static int ctl_record_tc_count(struct nl_sock *sk, int ifindex, const struct ctl_record_tc *tc)
+static int record_tc_count(struct nl_sock *sk, int ifindex, const struct record_tc *tc)
 {
 	struct nl_cache *cache;
 	struct nl_object *o;
@@ -403,15 +419,15 @@ static int ctl_record_tc_count(struct nl_sock *sk, int ifindex, const struct ctl
 }
 
 /* Remove the clsact qdisc of ifindex when no filter is left on either of its hooks. */
-static void ctl_record_tc_qdisc_release(struct nl_sock *sk, int ifindex)
+static void record_tc_qdisc_release(struct nl_sock *sk, int ifindex)
 {
-	struct ctl_record_tc any = {.parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)};
+	struct record_tc any = {.parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)};
 	struct rtnl_qdisc *q;
 
-	if (ctl_record_tc_count(sk, ifindex, &any))
+	if (record_tc_count(sk, ifindex, &any))
 		return;
 	any.parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
-	if (ctl_record_tc_count(sk, ifindex, &any))
+	if (record_tc_count(sk, ifindex, &any))
 		return;
 	q = rtnl_qdisc_alloc();
 	if (!q)
@@ -425,7 +441,7 @@ static void ctl_record_tc_qdisc_release(struct nl_sock *sk, int ifindex)
 }
 
 /* Delete the filters tc names: 1, 0 (none there), or -errno. */
-static int ctl_record_tc_del(struct nl_sock *sk, const struct ctl_record_tc *tc, char *msg,
+static int record_tc_del(struct nl_sock *sk, const struct record_tc *tc, char *msg,
 			     size_t len)
 {
 	struct rtnl_link *link = NULL;
@@ -436,7 +452,7 @@ static int ctl_record_tc_del(struct nl_sock *sk, const struct ctl_record_tc *tc,
 		return 0; /* the device went away, and its filters with it */
 	ifindex = rtnl_link_get_ifindex(link);
 	rtnl_link_put(link);
-	if (!ctl_record_tc_count(sk, ifindex, tc))
+	if (!record_tc_count(sk, ifindex, tc))
 		return 0;
 	cls = rtnl_cls_alloc();
 	if (!cls)
@@ -452,36 +468,36 @@ static int ctl_record_tc_del(struct nl_sock *sk, const struct ctl_record_tc *tc,
 		return -EIO;
 	}
 	if (tc->qdisc_created)
-		ctl_record_tc_qdisc_release(sk, ifindex);
+		record_tc_qdisc_release(sk, ifindex);
 	return 1;
 }
 
-static int ctl_record_rm_tc(const char *name, json_t *extra, char *msg, size_t len)
+static int record_rm_tc(const char *name, json_t *extra, char *msg, size_t len)
 {
-	struct ctl_record_tc tc;
+	struct record_tc tc;
 	struct nl_sock *sk;
 	int back, err;
 
 	(void)name;
-	err = ctl_record_tc_parse(extra, &tc, msg, len);
+	err = record_tc_parse(extra, &tc, msg, len);
 	if (err)
 		return err;
-	err = ctl_record_netns_enter(tc.netns, &back);
+	err = record_netns_enter(tc.netns, &back);
 	if (err == -ENOENT)
 		return 0;
 	if (err) {
 		snprintf(msg, len, "cannot enter netns %s: %s", tc.netns, strerror(-err));
 	} else {
-		sk = ctl_record_nl(msg, len);
-		err = sk ? ctl_record_tc_del(sk, &tc, msg, len) : -EIO;
+		sk = record_nl(msg, len);
+		err = sk ? record_tc_del(sk, &tc, msg, len) : -EIO;
 		nl_socket_free(sk);
 	}
-	ctl_record_netns_leave(back);
+	record_netns_leave(back);
 	return err;
 }
 
 /* Remove one recorded object o through its kind's handler; say what happened on report. */
-static int ctl_record_remove_object(json_t *o, FILE *report)
+static int record_remove_object(json_t *o, FILE *report)
 {
 	const char *kind = json_string_value(json_object_get(o, "kind"));
 	const char *name = json_string_value(json_object_get(o, "name"));
@@ -493,10 +509,10 @@ static int ctl_record_remove_object(json_t *o, FILE *report)
 		return -EBADMSG;
 	}
 	snprintf(msg, sizeof(msg), "no handler for this kind");
-	for (size_t i = 0; i < sizeof(ctl_record_kinds) / sizeof(ctl_record_kinds[0]); i++) {
-		if (strcmp(ctl_record_kinds[i].kind, kind) == 0) {
+	for (size_t i = 0; i < sizeof(record_kinds) / sizeof(record_kinds[0]); i++) {
+		if (strcmp(record_kinds[i].kind, kind) == 0) {
 			msg[0] = '\0';
-			r = ctl_record_kinds[i].remove(name, json_object_get(o, "extra"), msg,
+			r = record_kinds[i].remove(name, json_object_get(o, "extra"), msg,
 						       sizeof(msg));
 			break;
 		}
@@ -512,20 +528,20 @@ static int ctl_record_remove_object(json_t *o, FILE *report)
 }
 
 /* Remove every object of doc, newest first. Returns 0 or the first error. */
-static int ctl_record_remove_all(json_t *doc, FILE *report)
+static int record_remove_all(json_t *doc, FILE *report)
 {
 	json_t *objects = json_object_get(doc, "objects");
 	int err = 0, r;
 
 	for (size_t i = json_array_size(objects); i-- > 0;) {
-		r = ctl_record_remove_object(json_array_get(objects, i), report);
+		r = record_remove_object(json_array_get(objects, i), report);
 		if (r && !err)
 			err = r;
 	}
 	return err;
 }
 
-void ctl_record_destroy(struct ctl_record *rec)
+void record_destroy(struct record *rec)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -535,7 +551,7 @@ void ctl_record_destroy(struct ctl_record *rec)
 		return;
 	m = open_memstream(&text, &len);
 	if (m) {
-		ctl_record_remove_all(rec->doc, m);
+		record_remove_all(rec->doc, m);
 		fclose(m);
 		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
 			log_warn("leftover: %s", line);
@@ -548,7 +564,7 @@ void ctl_record_destroy(struct ctl_record *rec)
 }
 
 /* Load the record at path: 0 with *doc set, -ENOENT, or -EBADMSG (not a record). */
-static int ctl_record_load(const char *path, json_t **doc)
+static int record_load(const char *path, json_t **doc)
 {
 	json_error_t jerr;
 
@@ -565,14 +581,14 @@ static int ctl_record_load(const char *path, json_t **doc)
 }
 
 /* The pid of the record's daemon when that very process still runs, else 0. */
-static pid_t ctl_record_alive(json_t *doc)
+static pid_t record_alive(json_t *doc)
 {
 	json_int_t pid = json_integer_value(json_object_get(doc, "pid"));
 	json_t *want = json_object_get(doc, "starttime");
 	unsigned long long start;
 	char comm[64];
 
-	if (pid <= 0 || pid > INT_MAX || ctl_record_proc((pid_t)pid, &start, comm, sizeof(comm)))
+	if (pid <= 0 || pid > INT_MAX || record_proc((pid_t)pid, &start, comm, sizeof(comm)))
 		return 0;
 	if (json_is_integer(want) && json_integer_value(want) > 0)
 		return (unsigned long long)json_integer_value(want) == start ? (pid_t)pid : 0;
@@ -580,7 +596,7 @@ static pid_t ctl_record_alive(json_t *doc)
 }
 
 /* Remove the pidfile when it still names pid. */
-static void ctl_record_rm_pidfile(const char *path, json_int_t pid, FILE *report)
+static void record_rm_pidfile(const char *path, json_int_t pid, FILE *report)
 {
 	char buf[32] = "";
 	FILE *f;
@@ -595,7 +611,7 @@ static void ctl_record_rm_pidfile(const char *path, json_int_t pid, FILE *report
 }
 
 /* Remove the socket when nobody serves it. */
-static void ctl_record_rm_socket(const char *path, FILE *report)
+static void record_rm_socket(const char *path, FILE *report)
 {
 	struct stat st;
 
@@ -604,56 +620,55 @@ static void ctl_record_rm_socket(const char *path, FILE *report)
 }
 
 /* Remove what a dead daemon's record doc lists, then its pidfile, socket and the record itself. */
-static int ctl_record_clear(const char *socket, const char *path, json_t *doc, FILE *report)
+static int record_clear(const char *socket, const char *path, json_t *doc, FILE *report)
 {
-	int err = ctl_record_remove_all(doc, report);
+	int err = record_remove_all(doc, report);
 
 	if (err)
 		return err; /* the record stays, for another try */
-	ctl_record_rm_pidfile(json_string_value(json_object_get(doc, "pidfile")),
+	record_rm_pidfile(json_string_value(json_object_get(doc, "pidfile")),
 			      json_integer_value(json_object_get(doc, "pid")), report);
-	ctl_record_rm_socket(socket, report);
+	record_rm_socket(socket, report);
 	if (unlink(path) == 0)
 		fprintf(report, "removed record %s\n", path);
 	return 0;
 }
 
-/*
- * Read socket's record once (the pid of its daemon into *owner when that
- * daemon still runs), probe the socket once when probe is set, then clear what
- * a dead daemon left. Returns as ctl_record_cleanup().
- */
-static int ctl_record_settle(const char *socket, FILE *report, pid_t *owner, bool probe)
+int record_owner(const char *socket, pid_t *owner)
 {
 	char path[PATH_MAX];
 	json_t *doc = NULL;
 	int err;
 
 	*owner = 0;
-	err = ctl_record_path(socket, path, sizeof(path));
-	if (err)
-		return err;
-	err = ctl_record_load(path, &doc);
+	err = record_path(socket, path, sizeof(path));
 	if (!err)
-		*owner = ctl_record_alive(doc);
-	if (probe && ctl_server_probe(socket) == -EADDRINUSE) {
-		err = -EADDRINUSE;
-	} else if (err == -ENOENT) {
-		ctl_record_rm_socket(socket, report);
-		err = 0;
-	} else if (!err) {
-		err = *owner ? -EBUSY : ctl_record_clear(socket, path, doc, report);
-	}
+		err = record_load(path, &doc);
+	if (!err)
+		*owner = record_alive(doc);
 	json_decref(doc);
 	return err;
 }
 
-int ctl_record_cleanup(const char *socket, FILE *report, pid_t *owner)
+int record_take_over(const char *socket, FILE *report, pid_t *owner)
 {
-	return ctl_record_settle(socket, report, owner, true);
-}
+	char path[PATH_MAX];
+	json_t *doc = NULL;
+	int err;
 
-int ctl_record_take_over(const char *socket, FILE *report, pid_t *owner)
-{
-	return ctl_record_settle(socket, report, owner, false);
+	*owner = 0;
+	err = record_path(socket, path, sizeof(path));
+	if (err)
+		return err;
+	err = record_load(path, &doc);
+	if (!err)
+		*owner = record_alive(doc);
+	if (err == -ENOENT) {
+		record_rm_socket(socket, report);
+		err = 0;
+	} else if (!err) {
+		err = *owner ? -EBUSY : record_clear(socket, path, doc, report);
+	}
+	json_decref(doc);
+	return err;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_impair_cli: `tapyard ctl impair ...` words in netem's spelling, turned
+ * cli_impair: `tapyard ctl impair ...` words in netem's spelling, turned
  * into the arguments of the impair commands, and the printing of their results.
  *
  *   TARGET := --bridge B | --port P --dir tx|rx | --from A --to B
@@ -15,41 +15,41 @@
  *   RATE: 100mbit, 1gbit, 500kbit, 2mbps (bytes/s) (a bare number is bit/s);
  *   SIZE: 1500, 64kb, 1mb (k = 1024).
  */
-#ifndef TAPYARD_CTL_IMPAIR_CLI_H
-#define TAPYARD_CTL_IMPAIR_CLI_H
+#ifndef TAPYARD_CLI_IMPAIR_H
+#define TAPYARD_CLI_IMPAIR_H
 
 #include <stdio.h>
 
 #include <jansson.h>
 
 /*
- * ctl_impair_cli_args() - add the target and knobs named by words to args.
+ * cli_impair_args() - add the target and knobs named by words to args.
  * Return: CTL_EXIT_OK, or CTL_EXIT_USAGE after printing what is wrong.
  */
-int ctl_impair_cli_args(char **words, int n, json_t *args);
+int cli_impair_args(char **words, int n, json_t *args);
 
 /*
- * ctl_impair_cli_schedule() - `impair schedule TARGET [--replace] [--period
+ * cli_impair_schedule() - `impair schedule TARGET [--replace] [--period
  * PERIOD] at TIME KNOBS... [at TIME KNOBS...]...` as the arguments of
  * impair/schedule: each `at` starts a step (its at_ms), its knobs follow;
  * --period repeats the steps every PERIOD.
  * Return: CTL_EXIT_OK, or CTL_EXIT_USAGE after printing what is wrong.
  */
-int ctl_impair_cli_schedule(char **words, int n, json_t *args);
+int cli_impair_schedule(char **words, int n, json_t *args);
 
 /*
- * ctl_impair_cli_timer() - `impair timer [SPIN]`: SPIN, a TIME, as args.spin_us.
+ * cli_impair_timer() - `impair timer [SPIN]`: SPIN, a TIME, as args.spin_us.
  * Return: CTL_EXIT_OK, or CTL_EXIT_USAGE after printing what is wrong.
  */
-int ctl_impair_cli_timer(char **words, int n, json_t *args);
+int cli_impair_timer(char **words, int n, json_t *args);
 
 /* impair/set and impair/get: the target, its knobs and (when present) its counters. */
-void ctl_impair_print(FILE *f, json_t *result);
+void cli_impair_print(FILE *f, json_t *result);
 
 /* impair/list: one block per target. */
-void ctl_impair_print_list(FILE *f, json_t *result);
+void cli_impair_print_list(FILE *f, json_t *result);
 
 /* impair/timer: the spin time and how late delayed frames left. */
-void ctl_impair_print_timer(FILE *f, json_t *result);
+void cli_impair_print_timer(FILE *f, json_t *result);
 
 #endif

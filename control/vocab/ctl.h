@@ -23,8 +23,38 @@
 #include <jansson.h>
 
 #include "dp.h"
+#include "dp_impair.h"
 
 struct ctl;
+
+/* The longest bridge name, its NUL included. */
+#define CTL_BRIDGE_NAME_MAX DP_BRIDGE_NAME_MAX
+
+/* The longest timer spin impair/timer takes (microseconds). */
+#define CTL_IMPAIR_SPIN_MAX_US DP_IMPAIR_SPIN_MAX_US
+
+/* The default control socket of the daemon (and of `tapyard ctl`). */
+#define CTL_DEFAULT_SOCKET "/run/tapyard/tapyard.sock"
+
+/* Exit codes of every `tapyard` subcommand. */
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_ERROR = 1, /* the command was refused or failed */
+	CTL_EXIT_USAGE = 2, /* bad words or options */
+	CTL_EXIT_UNREACHABLE = 3, /* cannot reach the daemon */
+};
+
+/*
+ * What commands create outside the process (TAPs, tc filters) is told to a
+ * record, so that it can be removed after a crash: the daemon's record
+ * (daemon/record.h). Both functions return 0 or a negative errno.
+ */
+struct ctl_record_ops {
+	/* Record an object, replacing one of the same kind and name; extra is stolen. */
+	int (*add)(void *ctx, const char *kind, const char *name, json_t *extra);
+	/* Forget an object its owner deleted. */
+	int (*remove)(void *ctx, const char *kind, const char *name);
+};
 
 /*
  * ctl_create() - a command dispatcher over dp.
@@ -80,6 +110,13 @@ int ctl_reply_error(json_t *reply, const char **code, const char **message);
  * Return: 0, -ENOENT (no such bridge), -EEXIST (a port of that name), -ENOSPC.
  */
 int ctl_attach_port(struct ctl *ctl, const char *bridge, struct port *port, uint32_t *id);
+
+/*
+ * ctl_set_record() - tell ops about every object a command creates or deletes
+ * outside the process from now on (the daemon does, before serving).
+ * @ops, @ctx: borrowed for the dispatcher's life; NULL ops: record nothing
+ */
+void ctl_set_record(struct ctl *ctl, const struct ctl_record_ops *ops, void *ctx);
 
 /* The switch this dispatcher drives. */
 struct dp *ctl_dp(struct ctl *ctl);

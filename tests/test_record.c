@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_ctl_record: the record of what a daemon owns and `tapyard cleanup`'s
+ * test_record: the record of what a daemon owns and `tapyard cleanup`'s
  * removal of a dead daemon's leftovers. The file's life (create, add,
  * replace, remove, destroy), liveness (this very process, a reaped child, a
  * reused pid), refusals (live owner, live server, corrupt record, unknown
@@ -34,7 +34,8 @@
 
 #include "ctl.h"
 #include "ctl_impl.h"
-#include "ctl_record.h"
+#include "cleanup.h"
+#include "record.h"
 #include "dp.h"
 #include "log.h"
 
@@ -127,7 +128,7 @@ static void write_record(pid_t pid, long long starttime, const char *objects)
 		 "{\"pid\": %d, \"starttime\": %lld, \"socket\": \"%s\", \"pidfile\": \"%s\", "
 		 "\"objects\": %s}",
 		 (int)pid, starttime, sock, pidfile, objects);
-	assert_int_equal(ctl_record_write_file(state, text, 0644), 0);
+	assert_int_equal(record_write_file(state, text, 0644), 0);
 }
 
 static void write_pidfile(pid_t pid)
@@ -135,7 +136,7 @@ static void write_pidfile(pid_t pid)
 	char text[32];
 
 	snprintf(text, sizeof(text), "%d\n", (int)pid);
-	assert_int_equal(ctl_record_write_file(pidfile, text, 0644), 0);
+	assert_int_equal(record_write_file(pidfile, text, 0644), 0);
 }
 
 /* A socket file nobody listens on. */
@@ -149,7 +150,7 @@ static void stale_socket(void)
 	close(fd);
 }
 
-/* Run ctl_record_cleanup() (or _take_over()); its report goes to *out (static). */
+/* Run cleanup_socket() (or record_take_over()); its report goes to *out (static). */
 static int settle(bool take_over, const char **out, pid_t *owner)
 {
 	static char text[4096];
@@ -160,7 +161,7 @@ static int settle(bool take_over, const char **out, pid_t *owner)
 	m = fmemopen(text, sizeof(text), "w");
 	assert_non_null(m);
 	*owner = -1;
-	err = (take_over ? ctl_record_take_over : ctl_record_cleanup)(sock, m, owner);
+	err = (take_over ? record_take_over : cleanup_socket)(sock, m, owner);
 	fclose(m);
 	*out = text;
 	return err;
@@ -187,25 +188,25 @@ static void test_path(void **st)
 	char buf[64];
 
 	(void)st;
-	assert_int_equal(ctl_record_path("/run/tapyard/tapyard.sock", buf, sizeof(buf)), 0);
+	assert_int_equal(record_path("/run/tapyard/tapyard.sock", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/run/tapyard/tapyard.state");
-	assert_int_equal(ctl_record_path("/tmp/ctl", buf, sizeof(buf)), 0);
+	assert_int_equal(record_path("/tmp/ctl", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/tmp/ctl.state");
-	assert_int_equal(ctl_record_path("/tmp/a.socket", buf, sizeof(buf)), 0);
+	assert_int_equal(record_path("/tmp/a.socket", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/tmp/a.socket.state");
-	assert_int_equal(ctl_record_path("/a/very/long/path/to/a/socket.sock", buf, 16),
+	assert_int_equal(record_path("/a/very/long/path/to/a/socket.sock", buf, 16),
 			 -ENAMETOOLONG);
 }
 
 static void test_life(void **st)
 {
-	struct ctl_record *rec;
+	struct record *rec;
 	const char *report;
 	json_t *doc;
 	pid_t owner;
 
 	(void)st;
-	assert_int_equal(ctl_record_create(sock, pidfile, &rec), 0);
+	assert_int_equal(record_create(sock, pidfile, &rec), 0);
 	doc = load_state();
 	assert_int_equal(json_integer_value(json_object_get(doc, "pid")), getpid());
 	assert_string_equal(json_string_value(json_object_get(doc, "socket")), sock);
@@ -213,9 +214,9 @@ static void test_life(void **st)
 	assert_int_equal(json_array_size(json_object_get(doc, "objects")), 0);
 	json_decref(doc);
 
-	assert_int_equal(ctl_record_add(rec, "tap", "tyd3a", json_pack("{s:s}", "bridge", "b")), 0);
-	assert_int_equal(ctl_record_add(rec, "netns", "tyd3-none", NULL), 0);
-	assert_int_equal(ctl_record_add(rec, "tap", "tyd3a", json_pack("{s:s}", "bridge", "c")), 0);
+	assert_int_equal(record_add(rec, "tap", "tyd3a", json_pack("{s:s}", "bridge", "b")), 0);
+	assert_int_equal(record_add(rec, "netns", "tyd3-none", NULL), 0);
+	assert_int_equal(record_add(rec, "tap", "tyd3a", json_pack("{s:s}", "bridge", "c")), 0);
 	doc = load_state();
 	assert_int_equal(json_array_size(json_object_get(doc, "objects")), 2);
 	assert_string_equal(json_string_value(json_object_get(
@@ -228,8 +229,8 @@ static void test_life(void **st)
 				    json_array_get(json_object_get(doc, "objects"), 0), "name")),
 			    "tyd3a");
 	json_decref(doc);
-	assert_int_equal(ctl_record_remove(rec, "tap", "tyd3a"), 0);
-	assert_int_equal(ctl_record_remove(rec, "tap", "tyd3a"), -ENOENT);
+	assert_int_equal(record_remove(rec, "tap", "tyd3a"), 0);
+	assert_int_equal(record_remove(rec, "tap", "tyd3a"), -ENOENT);
 	doc = load_state();
 	assert_int_equal(json_array_size(json_object_get(doc, "objects")), 1);
 	json_decref(doc);
@@ -242,7 +243,7 @@ static void test_life(void **st)
 	assert_true(exists(state));
 
 	/* A clean stop removes the file; the leftover namespace does not exist: nothing to do. */
-	ctl_record_destroy(rec);
+	record_destroy(rec);
 	assert_false(exists(state));
 	assert_int_equal(cleanup(&report), 0);
 	assert_string_equal(report, "");
@@ -251,9 +252,9 @@ static void test_life(void **st)
 static void test_null_record(void **st)
 {
 	(void)st;
-	assert_int_equal(ctl_record_add(NULL, "tap", "x", json_object()), 0);
-	assert_int_equal(ctl_record_remove(NULL, "tap", "x"), 0);
-	ctl_record_destroy(NULL);
+	assert_int_equal(record_add(NULL, "tap", "x", json_object()), 0);
+	assert_int_equal(record_remove(NULL, "tap", "x"), 0);
+	record_destroy(NULL);
 }
 
 static void test_cleanup_dead(void **st)
@@ -299,7 +300,7 @@ static void test_cleanup_dead(void **st)
 static void test_cleanup_refusals(void **st)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct ctl_record *rec;
+	struct record *rec;
 	const char *report;
 	pid_t owner;
 	int fd;
@@ -314,10 +315,10 @@ static void test_cleanup_refusals(void **st)
 	assert_int_equal(cleanup(&report), -EADDRINUSE);
 	assert_true(exists(state));
 	/* ... and named when the record's daemon (this process) runs. */
-	assert_int_equal(ctl_record_create(sock, pidfile, &rec), 0);
+	assert_int_equal(record_create(sock, pidfile, &rec), 0);
 	assert_int_equal(settle(false, &report, &owner), -EADDRINUSE);
 	assert_int_equal(owner, getpid());
-	ctl_record_destroy(rec);
+	record_destroy(rec);
 	close(fd);
 	unlink(sock);
 
@@ -333,7 +334,7 @@ static void test_cleanup_refusals(void **st)
 	assert_has(report, "bad record");
 
 	/* Not a record at all. */
-	assert_int_equal(ctl_record_write_file(state, "{\"objects\": 3}", 0644), 0);
+	assert_int_equal(record_write_file(state, "{\"objects\": 3}", 0644), 0);
 	assert_int_equal(cleanup(&report), -EBADMSG);
 	assert_int_equal(settle(true, &report, &owner), -EBADMSG);
 	assert_true(exists(state));
@@ -342,7 +343,7 @@ static void test_cleanup_refusals(void **st)
 /* A starting daemon has probed the socket itself: take-over reads the record only. */
 static void test_take_over(void **st)
 {
-	struct ctl_record *rec;
+	struct record *rec;
 	const char *report;
 	pid_t owner;
 
@@ -351,11 +352,11 @@ static void test_take_over(void **st)
 	assert_int_equal(owner, 0);
 	assert_string_equal(report, "");
 	/* A live daemon's record: refused, with its pid. */
-	assert_int_equal(ctl_record_create(sock, pidfile, &rec), 0);
+	assert_int_equal(record_create(sock, pidfile, &rec), 0);
 	assert_int_equal(settle(true, &report, &owner), -EBUSY);
 	assert_int_equal(owner, getpid());
 	assert_true(exists(state));
-	ctl_record_destroy(rec);
+	record_destroy(rec);
 	/* A dead one's: its leftovers go, and the report says so. */
 	write_record(dead_pid(), 0, "[]");
 	write_pidfile(getpid()); /* names another process: kept */
@@ -475,7 +476,7 @@ static bool link_exists(const char *name)
 struct daemon_parts {
 	struct dp *dp;
 	struct ctl *ctl;
-	struct ctl_record *rec;
+	struct record *rec;
 };
 
 static int parts_start(struct daemon_parts *d)
@@ -489,9 +490,9 @@ static int parts_start(struct daemon_parts *d)
 	if (!err)
 		err = ctl_create(d->dp, &d->ctl);
 	if (!err)
-		err = ctl_record_create(sock, pidfile, &d->rec);
+		err = record_create(sock, pidfile, &d->rec);
 	if (!err)
-		d->ctl->record = d->rec;
+		ctl_set_record(d->ctl, &record_ops, d->rec);
 	return err;
 }
 
@@ -499,7 +500,7 @@ static void parts_stop(struct daemon_parts *d)
 {
 	ctl_destroy(d->ctl);
 	dp_destroy(d->dp);
-	ctl_record_destroy(d->rec);
+	record_destroy(d->rec);
 }
 
 /* Run a command; 0 or the error of its reply. */

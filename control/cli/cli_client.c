@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* ctl_client: blocking request/reply over the control socket, one JSON line each way. */
-#include "ctl_client.h"
+/* cli_client: blocking request/reply over the control socket, one JSON line each way. */
+#include "cli_client.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,17 +12,17 @@
 
 #define CTL_CLIENT_REPLY_MAX (64u << 20) /* longest reply line accepted */
 
-struct ctl_client {
+struct cli_client {
 	int fd;
 	int timeout_ms;
 	char *buf; /* bytes read past the last reply */
 	size_t len, cap;
 };
 
-int ctl_client_connect(const char *path, int timeout_ms, struct ctl_client **out)
+int cli_client_connect(const char *path, int timeout_ms, struct cli_client **out)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	struct ctl_client *c;
+	struct cli_client *c;
 	int err;
 
 	if (strlen(path) >= sizeof(addr.sun_path))
@@ -35,14 +35,14 @@ int ctl_client_connect(const char *path, int timeout_ms, struct ctl_client **out
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		err = -errno;
-		ctl_client_close(c);
+		cli_client_close(c);
 		return err;
 	}
 	*out = c;
 	return 0;
 }
 
-void ctl_client_close(struct ctl_client *c)
+void cli_client_close(struct cli_client *c)
 {
 	if (!c)
 		return;
@@ -52,7 +52,7 @@ void ctl_client_close(struct ctl_client *c)
 	free(c);
 }
 
-static int ctl_client_send(struct ctl_client *c, const char *s, size_t len)
+static int cli_client_send(struct cli_client *c, const char *s, size_t len)
 {
 	ssize_t n;
 
@@ -69,7 +69,7 @@ static int ctl_client_send(struct ctl_client *c, const char *s, size_t len)
 }
 
 /* Read more bytes into the buffer, waiting at most the timeout. */
-static int ctl_client_fill(struct ctl_client *c)
+static int cli_client_fill(struct cli_client *c)
 {
 	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 	size_t cap;
@@ -104,14 +104,14 @@ static int ctl_client_fill(struct ctl_client *c)
 }
 
 /* Read one line and parse it as JSON. */
-static int ctl_client_read(struct ctl_client *c, json_t **reply)
+static int cli_client_read(struct cli_client *c, json_t **reply)
 {
 	char *nl = NULL;
 	size_t len;
 	int err;
 
 	while (!(nl = c->len ? memchr(c->buf, '\n', c->len) : NULL)) {
-		err = ctl_client_fill(c);
+		err = cli_client_fill(c);
 		if (err)
 			return err;
 	}
@@ -122,7 +122,7 @@ static int ctl_client_read(struct ctl_client *c, json_t **reply)
 	return *reply && json_is_object(*reply) ? 0 : -EPROTO;
 }
 
-int ctl_client_call(struct ctl_client *c, json_t *request, json_t **reply)
+int cli_client_call(struct cli_client *c, json_t *request, json_t **reply)
 {
 	char *text;
 	int err;
@@ -131,13 +131,13 @@ int ctl_client_call(struct ctl_client *c, json_t *request, json_t **reply)
 	text = json_dumps(request, JSON_COMPACT);
 	if (!text)
 		return -EINVAL;
-	err = ctl_client_send(c, text, strlen(text));
+	err = cli_client_send(c, text, strlen(text));
 	if (!err)
-		err = ctl_client_send(c, "\n", 1);
+		err = cli_client_send(c, "\n", 1);
 	free(text);
 	/* A server that refused us (busy, not allowed) wrote why before closing. */
 	if (!err || err == -ECONNRESET)
-		err = ctl_client_read(c, reply);
+		err = cli_client_read(c, reply);
 	if (err) {
 		json_decref(*reply);
 		*reply = NULL;

@@ -97,7 +97,7 @@ struct guest_run_result {
 	char *out, *err; /* NUL-terminated, may contain NULs before out_len/err_len */
 	size_t out_len, err_len;
 	bool out_truncated, err_truncated;
-	bool interrupted; /* guest_interrupt() ended the wait */
+	bool interrupted; /* the interrupt flag (interrupt.h) ended the wait */
 };
 
 /* A started run: the child and its pipes. */
@@ -112,7 +112,7 @@ int guest_run_start(struct guest *g, const struct guest_run_req *req, struct gue
 
 /*
  * guest_run_wait() - feed stdin, collect output until the child exits (its
- * process group is SIGKILLed at the timeout, on guest_interrupt() or once
+ * process group is SIGKILLed at the timeout, on interrupt_pending() or once
  * *stop is set), then free proc. Background processes the command left
  * behind keep running.
  * @stop: NULL, or a flag another thread may set (checked every poll slice)
@@ -122,12 +122,6 @@ int guest_run_wait(struct guest_proc *proc, const atomic_bool *stop, struct gues
 
 /* Free the buffers of a result. */
 void guest_run_result_free(struct guest_run_result *res);
-
-/*
- * guest_interrupt() - async-signal-safe: make every run in progress, and every
- * run started later, kill its child and return at once (interrupted=true).
- */
-void guest_interrupt(void);
 
 /* Parse "10.1.0.0/24" (or an address without prefix: /32). Returns 0 or -EINVAL. */
 int guest_parse_cidr(const char *s, uint32_t *addr, unsigned int *prefix);

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "capset.h"
-#include "ctl_record.h"
 #include "frame.h"
 #include "log.h"
 
@@ -43,7 +42,7 @@ static void ctl_capture_record(void *ctx, bool add, const struct cap_link *link)
 	char name[128];
 	json_t *extra;
 
-	if (!ctl->record)
+	if (!ctl_recording(ctl))
 		return;
 	if (!link->netns[0] && !link->host_netns) {
 		if (add)
@@ -56,7 +55,7 @@ static void ctl_capture_record(void *ctx, bool add, const struct cap_link *link)
 		snprintf(name, sizeof(name), "capture:%s/%s/%s",
 			 link->netns[0] ? link->netns : "host", link->ifname, parents[i]);
 		if (!add) {
-			ctl_record_remove(ctl->record, "tc", name);
+			ctl_record_remove(ctl, "tc", name);
 			continue;
 		}
 		extra = ctl_must(json_pack("{s:s, s:s, s:I, s:I, s:b}", "ifname", link->ifname,
@@ -65,7 +64,7 @@ static void ctl_capture_record(void *ctx, bool add, const struct cap_link *link)
 					   link->qdisc_created));
 		if (link->netns[0])
 			json_object_set_new(extra, "netns", ctl_must(json_string(link->netns)));
-		ctl_record_add(ctl->record, "tc", name, extra);
+		ctl_record_add(ctl, "tc", name, extra);
 	}
 }
 

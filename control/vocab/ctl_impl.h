@@ -4,7 +4,7 @@
  * control/). A module (ctl.c for the core commands; later impairments,
  * captures, guests) defines a table of struct ctl_cmd and lists it in
  * ctl_tables[] in ctl.c; its handlers use the lookups below. The socket
- * server (ctl_server.c) uses the entry points for blocking commands at the end.
+ * server (daemon/server.c) uses the entry points for blocking commands at the end.
  */
 #ifndef TAPYARD_CTL_IMPL_H
 #define TAPYARD_CTL_IMPL_H
@@ -20,19 +20,14 @@
 #include "ctl.h"
 #include "ctl_args.h"
 
-struct ctl_record;
 
 struct ctl {
 	struct dp *dp;
 	pthread_mutex_t lock; /* one command at a time */
 	uint64_t start_ns;
-	/*
-	 * What the daemon owns (ctl_record.h), NULL outside a daemon. What a
-	 * command creates is recorded before it can outlive the daemon, and
-	 * forgotten once deleted: TAPs by port/add, port/del and bridge/del (a
-	 * guest's NICs are ports too), tc filters by the captures.
-	 */
-	struct ctl_record *record;
+	/* The daemon's record (ctl_set_record()); NULL ops outside a daemon. */
+	const struct ctl_record_ops *record_ops;
+	void *record_ctx;
 };
 
 /* A command handler: checks args, acts, sets *result (NULL means {}). Returns 0 or -errno. */
@@ -65,6 +60,13 @@ struct ctl_cmd_table {
 
 /* jansson returns NULL only when out of memory: abort with a message. Returns v. */
 json_t *ctl_must(json_t *v);
+
+/* Is a record kept (ctl_set_record())? */
+bool ctl_recording(const struct ctl *ctl);
+
+/* Tell the record about an object created (extra stolen) or deleted; no-ops without one. */
+void ctl_record_add(struct ctl *ctl, const char *kind, const char *name, json_t *extra);
+void ctl_record_remove(struct ctl *ctl, const char *kind, const char *name);
 
 /* Describe a dp error that has no more specific message ("what: strerror"). Returns err. */
 int ctl_dp_fail(struct ctl_err *e, int err, const char *what);

@@ -22,7 +22,6 @@
 #include "ctl_guest.h"
 #include "ctl_impair.h"
 #include "ctl_impl.h"
-#include "ctl_record.h"
 #include "log.h"
 
 #ifndef TAPYARD_VERSION
@@ -186,7 +185,7 @@ static int ctl_del_named(struct ctl *ctl, json_t *args, struct ctl_err *e, const
 }
 
 /*
- * The daemon's record of the TAPs it creates (ctl->record; NULL outside a
+ * The daemon's record of the TAPs it creates (ctl_set_record(); none outside a
  * daemon): a TAP is recorded before it is created, so that `tapyard cleanup`
  * finds it after a crash, and forgotten after it was deleted. A name that
  * exists already is opened, not created, and never recorded: cleanup must not
@@ -194,16 +193,16 @@ static int ctl_del_named(struct ctl *ctl, json_t *args, struct ctl_err *e, const
  */
 static bool ctl_tap_record(struct ctl *ctl, const char *name, const char *bridge)
 {
-	if (!ctl->record || if_nametoindex(name) || errno != ENODEV)
+	if (!ctl_recording(ctl) || if_nametoindex(name) || errno != ENODEV)
 		return false;
-	ctl_record_add(ctl->record, "tap", name, ctl_must(json_pack("{s:s}", "bridge", bridge)));
+	ctl_record_add(ctl, "tap", name, ctl_must(json_pack("{s:s}", "bridge", bridge)));
 	return true;
 }
 
 /* Forget the TAP of a deleted port (nothing to do for a port that is no TAP we created). */
 static void ctl_tap_forget(struct ctl *ctl, const char *name)
 {
-	ctl_record_remove(ctl->record, "tap", name);
+	ctl_record_remove(ctl, "tap", name);
 }
 
 static int cmd_bridge_del(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
@@ -215,7 +214,7 @@ static int cmd_bridge_del(struct ctl *ctl, json_t *args, json_t **result, struct
 
 	(void)result;
 	/* Its ports go with it: list them first, to forget their TAPs after. */
-	if (ctl->record && name && dp_bridge_find(ctl->dp, name, &br) == 0)
+	if (ctl_recording(ctl) && name && dp_bridge_find(ctl->dp, name, &br) == 0)
 		ports = ctl_port_names(ctl, br);
 	err = ctl_del_named(ctl, args, e, "bridge", ctl_find_bridge, dp_bridge_del);
 	for (size_t i = 0; !err && i < json_array_size(ports); i++)
@@ -987,6 +986,31 @@ int ctl_attach_port(struct ctl *ctl, const char *bridge, struct port *port, uint
 	if (!err && id)
 		*id = pid;
 	return err;
+}
+
+void ctl_set_record(struct ctl *ctl, const struct ctl_record_ops *ops, void *ctx)
+{
+	ctl->record_ops = ops;
+	ctl->record_ctx = ctx;
+}
+
+bool ctl_recording(const struct ctl *ctl)
+{
+	return ctl->record_ops != NULL;
+}
+
+void ctl_record_add(struct ctl *ctl, const char *kind, const char *name, json_t *extra)
+{
+	if (ctl->record_ops)
+		ctl->record_ops->add(ctl->record_ctx, kind, name, extra);
+	else
+		json_decref(extra);
+}
+
+void ctl_record_remove(struct ctl *ctl, const char *kind, const char *name)
+{
+	if (ctl->record_ops)
+		ctl->record_ops->remove(ctl->record_ctx, kind, name);
 }
 
 struct dp *ctl_dp(struct ctl *ctl)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_server: the Unix control socket. A poll() loop accepts clients, reads
+ * server: the Unix control socket. A poll() loop accepts clients, reads
  * request lines into a per-client buffer, dispatches each complete line and
  * queues its reply in a per-client output buffer flushed as the socket takes
  * it.
@@ -20,10 +20,10 @@
  * done, wakes the loop through an eventfd and is joined. A client that hangs
  * up meanwhile is closed at once; its job is told to stop (the wait ends
  * within a few milliseconds), its reply dropped when it ends. At most
- * CTL_SERVER_MAX_BLOCKING jobs run; a request beyond that gets an EBUSY reply.
- * ctl_server_destroy() stops and joins the jobs still running.
+ * SERVER_MAX_BLOCKING jobs run; a request beyond that gets an EBUSY reply.
+ * server_destroy() stops and joins the jobs still running.
  */
-#include "ctl_server.h"
+#include "server.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -43,16 +43,16 @@
 #include "log.h"
 
 #define CTL_CONN_OUT_HIGH (256 * 1024) /* stop reading a client with this much unsent */
-#define CTL_CONN_IN_MAX (CTL_SERVER_LINE_MAX + 1) /* a longest line and its newline */
+#define CTL_CONN_IN_MAX (SERVER_LINE_MAX + 1) /* a longest line and its newline */
 #define CTL_ACCEPT_BATCH 64
 #define CTL_PFD_FIRST_CONN 3 /* stop fd, listening socket, job eventfd, then the clients */
 
-struct ctl_server;
+struct server;
 
 /* A request running on a worker thread. */
 struct ctl_job {
 	bool used; /* a worker runs it, or ran it and waits to be joined */
-	struct ctl_server *srv;
+	struct server *srv;
 	struct ctl_conn *conn; /* who gets the reply; NULL once the client left */
 	pthread_t thread;
 	char *line; /* the request (without its newline) */
@@ -73,7 +73,7 @@ struct ctl_conn {
 	struct ctl_job *job; /* its running request: no further line until it is answered */
 };
 
-struct ctl_server {
+struct server {
 	struct ctl *ctl;
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -87,11 +87,11 @@ struct ctl_server {
 	struct pollfd *pfds; /* stop fd, listening socket, job eventfd, then one per client */
 	unsigned int *pfd_conn; /* slot of each client pollfd */
 	int job_fd; /* eventfd: a worker is done */
-	struct ctl_job jobs[CTL_SERVER_MAX_BLOCKING];
+	struct ctl_job jobs[SERVER_MAX_BLOCKING];
 	struct log_ratelimit rl;
 };
 
-static int ctl_server_addr(const char *path, struct sockaddr_un *addr)
+static int server_addr(const char *path, struct sockaddr_un *addr)
 {
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
@@ -102,13 +102,13 @@ static int ctl_server_addr(const char *path, struct sockaddr_un *addr)
 }
 
 /* Is a server listening on path? Optionally remove a stale socket. */
-static int ctl_server_check(const char *path, bool remove_stale)
+static int server_check(const char *path, bool remove_stale)
 {
 	struct sockaddr_un addr;
 	struct stat st;
 	int fd, err;
 
-	err = ctl_server_addr(path, &addr);
+	err = server_addr(path, &addr);
 	if (err)
 		return err;
 	if (lstat(path, &st) < 0)
@@ -129,13 +129,13 @@ static int ctl_server_check(const char *path, bool remove_stale)
 	return 0;
 }
 
-int ctl_server_probe(const char *path)
+int server_probe(const char *path)
 {
-	return ctl_server_check(path, false);
+	return server_check(path, false);
 }
 
 /* Give the socket to the server's group, mode 0660; else mode 0600. */
-static int ctl_server_chmod(struct ctl_server *srv, const char *path)
+static int server_chmod(struct server *srv, const char *path)
 {
 	if (!srv->group_set)
 		return chmod(path, 0600);
@@ -145,14 +145,14 @@ static int ctl_server_chmod(struct ctl_server *srv, const char *path)
 }
 
 /* Bind and listen on path with mode 0600 (0660 for a group); fills srv->fd, dev and ino. */
-static int ctl_server_listen(struct ctl_server *srv, const char *path)
+static int server_listen(struct server *srv, const char *path)
 {
 	struct sockaddr_un addr;
 	struct stat st;
 	mode_t old;
 	int err;
 
-	err = ctl_server_addr(path, &addr);
+	err = server_addr(path, &addr);
 	if (err)
 		return err;
 	srv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -163,7 +163,7 @@ static int ctl_server_listen(struct ctl_server *srv, const char *path)
 	umask(old);
 	if (err)
 		return err;
-	if (ctl_server_chmod(srv, path) < 0 || listen(srv->fd, 128) < 0 || stat(path, &st) < 0) {
+	if (server_chmod(srv, path) < 0 || listen(srv->fd, 128) < 0 || stat(path, &st) < 0) {
 		err = -errno;
 		unlink(path);
 		return err;
@@ -174,14 +174,14 @@ static int ctl_server_listen(struct ctl_server *srv, const char *path)
 	return 0;
 }
 
-int ctl_server_create(struct ctl *ctl, const char *path, const struct ctl_server_opts *opts,
-		      struct ctl_server **out)
+int server_create(struct ctl *ctl, const char *path, const struct server_opts *opts,
+		      struct server **out)
 {
-	struct ctl_server *srv;
+	struct server *srv;
 	unsigned int max;
 	int err;
 
-	max = opts && opts->max_clients ? opts->max_clients : CTL_SERVER_DEFAULT_CLIENTS;
+	max = opts && opts->max_clients ? opts->max_clients : SERVER_DEFAULT_CLIENTS;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return -ENOMEM;
@@ -207,21 +207,21 @@ int ctl_server_create(struct ctl *ctl, const char *path, const struct ctl_server
 	}
 	for (unsigned int i = 0; i < max; i++)
 		srv->conns[i].fd = -1;
-	err = ctl_server_check(path, true);
+	err = server_check(path, true);
 	if (err)
 		goto err_free;
-	err = ctl_server_listen(srv, path);
+	err = server_listen(srv, path);
 	if (err)
 		goto err_free;
 	*out = srv;
 	return 0;
 
 err_free:
-	ctl_server_destroy(srv);
+	server_destroy(srv);
 	return err;
 }
 
-static void ctl_conn_close(struct ctl_server *srv, struct ctl_conn *c)
+static void ctl_conn_close(struct server *srv, struct ctl_conn *c)
 {
 	log_debug("control client %d closed", c->fd);
 	if (c->job) { /* nobody waits for its reply: end it soon */
@@ -292,15 +292,15 @@ static void *ctl_job_run(void *arg)
 /*
  * Run request line on a worker thread, its reply to go to client c. The
  * worker blocks every signal: they stay with the threads that wait for them.
- * Return: 0, -EBUSY (CTL_SERVER_MAX_BLOCKING run), -ENOMEM or pthread_create's -errno.
+ * Return: 0, -EBUSY (SERVER_MAX_BLOCKING run), -ENOMEM or pthread_create's -errno.
  */
-static int ctl_job_start(struct ctl_server *srv, struct ctl_conn *c, const char *line, size_t len)
+static int ctl_job_start(struct server *srv, struct ctl_conn *c, const char *line, size_t len)
 {
 	struct ctl_job *job = NULL;
 	sigset_t all, old;
 	int err;
 
-	for (unsigned int i = 0; !job && i < CTL_SERVER_MAX_BLOCKING; i++)
+	for (unsigned int i = 0; !job && i < SERVER_MAX_BLOCKING; i++)
 		job = srv->jobs[i].used ? NULL : &srv->jobs[i];
 	if (!job)
 		return -EBUSY;
@@ -336,7 +336,7 @@ static json_t *ctl_job_refusal(const char *line, size_t len, int err)
 	if (err == -EBUSY)
 		reply = ctl_error_reply(err,
 					"too many blocking requests running (%d); try again later",
-					CTL_SERVER_MAX_BLOCKING);
+					SERVER_MAX_BLOCKING);
 	else
 		reply = ctl_error_reply(err, "cannot run a blocking request: %s", strerror(-err));
 	id = json_object_get(req, "id");
@@ -347,7 +347,7 @@ static json_t *ctl_job_refusal(const char *line, size_t len, int err)
 }
 
 /* Dispatch one request line (without its newline), or hand it to a worker. */
-static int ctl_conn_request(struct ctl_server *srv, struct ctl_conn *c, char *line, size_t len)
+static int ctl_conn_request(struct server *srv, struct ctl_conn *c, char *line, size_t len)
 {
 	char *reply;
 	int err;
@@ -370,7 +370,7 @@ static int ctl_conn_request(struct ctl_server *srv, struct ctl_conn *c, char *li
 }
 
 /* Handle the complete lines read so far, while the output backlog allows. */
-static int ctl_conn_process(struct ctl_server *srv, struct ctl_conn *c)
+static int ctl_conn_process(struct server *srv, struct ctl_conn *c)
 {
 	size_t start = 0, len;
 	char *nl;
@@ -385,7 +385,7 @@ static int ctl_conn_process(struct ctl_server *srv, struct ctl_conn *c)
 		} else if (c->in_len - start >= CTL_CONN_IN_MAX) {
 			err = ctl_conn_queue_reply(
 				c, ctl_error_reply(-EMSGSIZE, "request line longer than %d bytes",
-						   CTL_SERVER_LINE_MAX));
+						   SERVER_LINE_MAX));
 			c->closing = true;
 		} else if (c->eof && c->in_len > start) {
 			/* A last request without its newline. */
@@ -460,7 +460,7 @@ static bool ctl_conn_done(const struct ctl_conn *c)
 }
 
 /* Handle the lines read and flush, unless err; closes the client when it is done or broken. */
-static void ctl_conn_advance(struct ctl_server *srv, struct ctl_conn *c, int err)
+static void ctl_conn_advance(struct server *srv, struct ctl_conn *c, int err)
 {
 	while (!err) {
 		err = ctl_conn_process(srv, c);
@@ -477,7 +477,7 @@ static void ctl_conn_advance(struct ctl_server *srv, struct ctl_conn *c, int err
 }
 
 /* Handle poll events of one client. */
-static void ctl_conn_service(struct ctl_server *srv, struct ctl_conn *c, short revents)
+static void ctl_conn_service(struct server *srv, struct ctl_conn *c, short revents)
 {
 	int err = 0;
 
@@ -491,7 +491,7 @@ static void ctl_conn_service(struct ctl_server *srv, struct ctl_conn *c, short r
 }
 
 /* Join a job's worker, queue its reply if its client is still there, free it. */
-static void ctl_job_finish(struct ctl_server *srv, struct ctl_job *job)
+static void ctl_job_finish(struct server *srv, struct ctl_job *job)
 {
 	struct ctl_conn *c = job->conn;
 	int err = 0;
@@ -511,19 +511,19 @@ static void ctl_job_finish(struct ctl_server *srv, struct ctl_job *job)
 }
 
 /* Finish the jobs whose workers are done. */
-static void ctl_server_reap(struct ctl_server *srv)
+static void server_reap(struct server *srv)
 {
 	eventfd_t n;
 
 	eventfd_read(srv->job_fd, &n); /* EAGAIN: a wakeup already consumed; done says */
-	for (unsigned int i = 0; i < CTL_SERVER_MAX_BLOCKING; i++) {
+	for (unsigned int i = 0; i < SERVER_MAX_BLOCKING; i++) {
 		if (srv->jobs[i].used && atomic_load(&srv->jobs[i].done))
 			ctl_job_finish(srv, &srv->jobs[i]);
 	}
 }
 
 /* Refuse a new client with one error line (best effort) and close it. */
-static void ctl_server_refuse(struct ctl_server *srv, int fd, json_t *reply)
+static void server_refuse(struct server *srv, int fd, json_t *reply)
 {
 	char *text = json_dumps(reply, JSON_COMPACT);
 	const char *msg =
@@ -540,7 +540,7 @@ static void ctl_server_refuse(struct ctl_server *srv, int fd, json_t *reply)
 }
 
 /* Is gid among the supplementary groups of process pid, as /proc/PID/status says? */
-static bool ctl_server_proc_in_group(pid_t pid, gid_t gid)
+static bool server_proc_in_group(pid_t pid, gid_t gid)
 {
 	char path[64], *line = NULL, *p, *end;
 	bool found = false;
@@ -572,7 +572,7 @@ static bool ctl_server_proc_in_group(pid_t pid, gid_t gid)
  * Is the peer a member of the server's group? Its supplementary groups as of
  * connect() come from SO_PEERGROUPS; /proc/PID/status where that is missing.
  */
-static bool ctl_server_peer_in_group(struct ctl_server *srv, int fd, const struct ucred *cred)
+static bool server_peer_in_group(struct server *srv, int fd, const struct ucred *cred)
 {
 	gid_t groups[256];
 	socklen_t len = sizeof(groups);
@@ -582,7 +582,7 @@ static bool ctl_server_peer_in_group(struct ctl_server *srv, int fd, const struc
 	if (cred->gid == srv->group)
 		return true;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return ctl_server_proc_in_group(cred->pid, srv->group);
+		return server_proc_in_group(cred->pid, srv->group);
 	for (size_t i = 0; i < len / sizeof(gid_t); i++) {
 		if (groups[i] == srv->group)
 			return true;
@@ -591,17 +591,17 @@ static bool ctl_server_peer_in_group(struct ctl_server *srv, int fd, const struc
 }
 
 /* Admit a new client, or refuse it with a reason. */
-static void ctl_server_admit(struct ctl_server *srv, int fd)
+static void server_admit(struct server *srv, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		ctl_server_refuse(srv, fd, ctl_error_reply(-errno, "cannot read peer credentials"));
+		server_refuse(srv, fd, ctl_error_reply(-errno, "cannot read peer credentials"));
 		return;
 	}
-	if (cred.uid != 0 && cred.uid != srv->uid && !ctl_server_peer_in_group(srv, fd, &cred)) {
-		ctl_server_refuse(
+	if (cred.uid != 0 && cred.uid != srv->uid && !server_peer_in_group(srv, fd, &cred)) {
+		server_refuse(
 			srv, fd,
 			ctl_error_reply(-EACCES,
 					"permission denied: uid %u may not use the control socket",
@@ -609,7 +609,7 @@ static void ctl_server_admit(struct ctl_server *srv, int fd)
 		return;
 	}
 	if (srv->nconns >= srv->max_clients) {
-		ctl_server_refuse(
+		server_refuse(
 			srv, fd,
 			ctl_error_reply(-EBUSY,
 					"too many control clients (%u connected); try again later",
@@ -627,7 +627,7 @@ static void ctl_server_admit(struct ctl_server *srv, int fd)
 	}
 }
 
-static void ctl_server_accept(struct ctl_server *srv)
+static void server_accept(struct server *srv)
 {
 	int fd;
 
@@ -639,12 +639,12 @@ static void ctl_server_accept(struct ctl_server *srv)
 						"control socket: accept: %s", strerror(errno));
 			return;
 		}
-		ctl_server_admit(srv, fd);
+		server_admit(srv, fd);
 	}
 }
 
 /* Fill srv->pfds for the next poll(); returns how many entries. */
-static nfds_t ctl_server_pollset(struct ctl_server *srv, int stop_fd)
+static nfds_t server_pollset(struct server *srv, int stop_fd)
 {
 	struct ctl_conn *c;
 	nfds_t n = CTL_PFD_FIRST_CONN;
@@ -667,12 +667,12 @@ static nfds_t ctl_server_pollset(struct ctl_server *srv, int stop_fd)
 	return n;
 }
 
-int ctl_server_run(struct ctl_server *srv, int stop_fd)
+int server_run(struct server *srv, int stop_fd)
 {
 	nfds_t n;
 
 	for (;;) {
-		n = ctl_server_pollset(srv, stop_fd);
+		n = server_pollset(srv, stop_fd);
 		if (poll(srv->pfds, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -687,13 +687,13 @@ int ctl_server_run(struct ctl_server *srv, int stop_fd)
 		}
 		/* After the clients: a reply may close its client, whose revents are used. */
 		if (srv->pfds[2].revents & POLLIN)
-			ctl_server_reap(srv);
+			server_reap(srv);
 		if (srv->pfds[1].revents & POLLIN)
-			ctl_server_accept(srv);
+			server_accept(srv);
 	}
 }
 
-void ctl_server_destroy(struct ctl_server *srv)
+void server_destroy(struct server *srv)
 {
 	struct stat st;
 
@@ -703,7 +703,7 @@ void ctl_server_destroy(struct ctl_server *srv)
 		if (srv->conns[i].fd >= 0)
 			ctl_conn_close(srv, &srv->conns[i]);
 	}
-	for (unsigned int i = 0; i < CTL_SERVER_MAX_BLOCKING; i++) {
+	for (unsigned int i = 0; i < SERVER_MAX_BLOCKING; i++) {
 		if (!srv->jobs[i].used)
 			continue;
 		atomic_store(&srv->jobs[i].stop, true);

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_daemon: `tapyard daemon` and `tapyard cleanup`. Start-up order, each
+ * daemon: `tapyard daemon`. Start-up order, each
  * check made once: block SIGINT/SIGTERM (so the loop thread inherits the mask
  * and only the signalfd sees them); lock SOCKET.lock (refused while another
  * daemon holds it); probe the socket (refused when a server answers); read
  * its record (refused when its daemon still runs, else what a
  * dead daemon left is removed and said so); start the dataplane; start this
  * daemon's record (the commands that create and delete TAPs keep it, see
- * ctl_record.h); apply --config then the bridges and TAPs of the command line
+ * record.h); apply --config then the bridges and TAPs of the command line
  * through the command vocabulary; listen; write the pidfile; log "ready";
  * serve until a signal, then undo it all.
  */
-#include "ctl_daemon.h"
+#include "daemon.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,11 +28,11 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "ctl_cli.h"
 #include "ctl_config.h"
 #include "ctl_impl.h"
-#include "ctl_record.h"
-#include "ctl_server.h"
+#include "cleanup.h"
+#include "record.h"
+#include "server.h"
 #include "log.h"
 
 /* A --bridge or --tap, in command-line order. */
@@ -56,8 +56,8 @@ struct daemon {
 	int sigfd;
 	struct dp *dp;
 	struct ctl *ctl;
-	struct ctl_server *srv;
-	struct ctl_record *record;
+	struct server *srv;
+	struct record *record;
 	bool pidfile_written;
 	int lockfd; /* SOCKET.lock, flocked for the daemon's life; -1: not held */
 	char lock[280];
@@ -72,7 +72,7 @@ static const char daemon_usage[] =
 	"What it owns is recorded next to the socket (NAME.state), so that\n"
 	"`tapyard cleanup` can remove it after the daemon was killed.\n"
 	"\n"
-	"  --socket PATH      control socket (default " CTL_SERVER_DEFAULT_SOCKET ")\n"
+	"  --socket PATH      control socket (default " CTL_DEFAULT_SOCKET ")\n"
 	"  --config FILE      apply a JSON configuration at start (bridges, ports,\n"
 	"                     partitions, commands; see README), before --bridge/--tap\n"
 	"  --bridge NAME      add a bridge (or name one of --config, to add --tap ports)\n"
@@ -245,23 +245,6 @@ static void daemon_log_lines(const char *prefix, char *text)
 		log_info("%s%s", prefix, line);
 }
 
-typedef int (*daemon_record_fn)(const char *socket, FILE *report, pid_t *owner);
-
-/* Run ctl_record_cleanup() or _take_over() with its report into *text (to free). */
-static int daemon_record_run(daemon_record_fn fn, const char *socket, pid_t *owner, char **text)
-{
-	size_t len = 0;
-	FILE *m = open_memstream(text, &len);
-	int err;
-
-	*owner = 0;
-	if (!m)
-		return -errno;
-	err = fn(socket, m, owner);
-	fclose(m);
-	return err;
-}
-
 /*
  * Make the socket ours: refuse when a server answers on it or when its
  * record's daemon still runs; else remove what a dead daemon left, saying so.
@@ -272,12 +255,12 @@ static int daemon_take_over(const struct daemon_opts *o)
 	pid_t owner;
 	int err;
 
-	err = ctl_server_probe(o->socket);
+	err = server_probe(o->socket);
 	if (err == -EADDRINUSE)
 		return daemon_fail(o, "another tapyard daemon is already serving %s", o->socket);
 	if (err)
 		return daemon_fail(o, "cannot use socket %s: %s", o->socket, strerror(-err));
-	err = daemon_record_run(ctl_record_take_over, o->socket, &owner, &text);
+	err = cleanup_report(record_take_over, o->socket, &owner, &text);
 	daemon_log_lines("leftovers of a previous daemon: ", text);
 	free(text);
 	if (err == -EBUSY)
@@ -311,7 +294,7 @@ static int daemon_write_pidfile(const char *path)
 	char text[32];
 
 	snprintf(text, sizeof(text), "%d\n", (int)getpid());
-	return ctl_record_write_file(path, text, 0644);
+	return record_write_file(path, text, 0644);
 }
 
 /* The gid of a group name or number. */
@@ -335,13 +318,13 @@ static int daemon_group(const char *name, gid_t *gid)
 /* Listen on the socket (of the group, if any) and write the pidfile. */
 static int daemon_listen(struct daemon *d, const struct daemon_opts *o)
 {
-	struct ctl_server_opts so = {0};
+	struct server_opts so = {0};
 	int err;
 
 	if (o->group && daemon_group(o->group, &so.group) < 0)
 		return daemon_fail(o, "--group %s: no such group", o->group);
 	so.group_set = o->group != NULL;
-	err = ctl_server_create(d->ctl, o->socket, &so, &d->srv);
+	err = server_create(d->ctl, o->socket, &so, &d->srv);
 	if (err)
 		return daemon_fail(o, "cannot listen on %s: %s", o->socket,
 				   err == -EADDRINUSE ? "another tapyard daemon is serving it"
@@ -389,12 +372,6 @@ static int daemon_dataplane(struct daemon *d, const struct daemon_opts *o)
 	return 0;
 }
 
-/* The lock file of socket: its path with .lock added. */
-static void daemon_lock_path(const char *socket, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s.lock", socket);
-}
-
 /*
  * Hold SOCKET.lock for the daemon's life, our pid in it: of two daemons
  * started at once on one socket, the second stops here, before it touches
@@ -407,7 +384,7 @@ static int daemon_lock(struct daemon *d, const struct daemon_opts *o)
 	int fd;
 
 	daemon_mkdir(o->socket);
-	daemon_lock_path(o->socket, d->lock, sizeof(d->lock));
+	record_lock_path(o->socket, d->lock, sizeof(d->lock));
 	fd = open(d->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return daemon_fail(o, "cannot create %s: %s", d->lock, strerror(errno));
@@ -439,11 +416,11 @@ static int daemon_record(struct daemon *d, const struct daemon_opts *o)
 {
 	int err;
 
-	err = ctl_record_create(o->socket, o->pidfile, &d->record); /* daemon_lock made the dir */
+	err = record_create(o->socket, o->pidfile, &d->record); /* daemon_lock made the dir */
 	if (err)
 		return daemon_fail(o, "cannot write the record next to %s: %s", o->socket,
 				   strerror(-err));
-	d->ctl->record = d->record;
+	ctl_set_record(d->ctl, &record_ops, d->record);
 	return 0;
 }
 
@@ -460,11 +437,11 @@ static int daemon_start(struct daemon *d, const struct daemon_opts *o)
 /* Undo daemon_start(), whatever part of it was done. */
 static void daemon_stop(struct daemon *d, const struct daemon_opts *o)
 {
-	ctl_server_destroy(d->srv);
+	server_destroy(d->srv);
 	ctl_destroy(d->ctl);
 	dp_destroy(d->dp);
 	/* After the modules had their chance to delete (and unrecord) what they made. */
-	ctl_record_destroy(d->record);
+	record_destroy(d->record);
 	if (d->pidfile_written)
 		unlink(o->pidfile);
 	if (d->lockfd >= 0) { /* last: until here, nobody else may start on the socket */
@@ -482,7 +459,7 @@ static int daemon_serve(struct daemon *d, const struct daemon_opts *o)
 	int err;
 
 	log_info("ready: socket %s", o->socket);
-	err = ctl_server_run(d->srv, d->sigfd);
+	err = server_run(d->srv, d->sigfd);
 	if (err) {
 		log_error("control socket: %s", strerror(-err));
 		return 1;
@@ -492,9 +469,9 @@ static int daemon_serve(struct daemon *d, const struct daemon_opts *o)
 	return 0;
 }
 
-int ctl_daemon_main(int argc, char **argv)
+int daemon_main(int argc, char **argv)
 {
-	struct daemon_opts o = {.socket = CTL_SERVER_DEFAULT_SOCKET};
+	struct daemon_opts o = {.socket = CTL_DEFAULT_SOCKET};
 	struct daemon d = {.sigfd = -1, .lockfd = -1};
 	int rc;
 
@@ -513,98 +490,4 @@ int ctl_daemon_main(int argc, char **argv)
 out:
 	free(o.items);
 	return rc;
-}
-
-static const char cleanup_usage[] =
-	"usage: tapyard cleanup [--socket PATH]\n"
-	"\n"
-	"Remove what a tapyard daemon that died (kill -9, a crash) left behind: every\n"
-	"object its record lists (TAPs, network namespaces, tc filters) that still exists,\n"
-	"then its socket, pidfile, record and lock. The record is the socket's path with\n"
-	".sock replaced by .state, the lock its path with .lock added. Refuses while the\n"
-	"daemon still runs.\n"
-	"\n"
-	"  --socket PATH  the daemon's socket (default $TAPYARD_SOCKET, else\n"
-	"                 " CTL_SERVER_DEFAULT_SOCKET ")\n"
-	"\n"
-	"exit codes: 0 cleaned up or nothing to do, 1 the daemon still runs or an\n"
-	"object could not be removed, 2 usage\n";
-
-/* Parse `tapyard cleanup` options into *socket. Returns -1 to go on, or an exit code. */
-static int daemon_cleanup_parse(int argc, char **argv, const char **socket)
-{
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(cleanup_usage, stdout);
-			return CTL_EXIT_OK;
-		}
-		if (strncmp(argv[i], "--socket=", 9) == 0 && argv[i][9]) {
-			*socket = argv[i] + 9;
-		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc && argv[i + 1][0]) {
-			*socket = argv[++i];
-		} else {
-			fprintf(stderr, "tapyard: cleanup: bad option or missing value: %s\n"
-					"(see tapyard cleanup --help)\n",
-				argv[i]);
-			return CTL_EXIT_USAGE;
-		}
-	}
-	return -1;
-}
-
-/* Remove socket's lock file unless a daemon holds it, saying so. Returns whether it did. */
-static bool daemon_unlock_stale(const char *socket)
-{
-	char path[280];
-	bool removed;
-	int fd;
-
-	daemon_lock_path(socket, path, sizeof(path));
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	removed = flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0;
-	close(fd);
-	if (removed)
-		printf("removed lock %s\n", path);
-	return removed;
-}
-
-/* Say on stderr why ctl_record_cleanup() failed with err. */
-static void daemon_cleanup_explain(const char *socket, int err, pid_t owner)
-{
-	if ((err == -EBUSY || err == -EADDRINUSE) && owner > 0)
-		fprintf(stderr,
-			"tapyard: error: the daemon (pid %d) of %s is still running;"
-			" stop it with kill -TERM %d\n",
-			(int)owner, socket, (int)owner);
-	else if (err == -EADDRINUSE)
-		fprintf(stderr, "tapyard: error: a daemon is serving %s; stop it instead\n",
-			socket);
-	else
-		fprintf(stderr, "tapyard: error: cleanup of %s incomplete: %s\n", socket,
-			strerror(-err));
-}
-
-int ctl_daemon_cleanup_main(int argc, char **argv)
-{
-	const char *socket = getenv("TAPYARD_SOCKET");
-	char *text = NULL;
-	pid_t owner;
-	int rc, err;
-
-	if (!socket || !socket[0])
-		socket = CTL_SERVER_DEFAULT_SOCKET;
-	rc = daemon_cleanup_parse(argc, argv, &socket);
-	if (rc >= 0)
-		return rc;
-	err = daemon_record_run(ctl_record_cleanup, socket, &owner, &text);
-	if (text)
-		fputs(text, stdout);
-	if (!err && !daemon_unlock_stale(socket) && (!text || !text[0]))
-		printf("nothing to clean up for %s\n", socket);
-	free(text);
-	if (err)
-		daemon_cleanup_explain(socket, err, owner);
-	return err ? CTL_EXIT_ERROR : CTL_EXIT_OK;
 }

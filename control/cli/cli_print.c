@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* ctl_print: aligned human-readable tables of command results for `tapyard ctl`. */
-#include "ctl_print.h"
+/* cli_print: aligned human-readable tables of command results for `tapyard ctl`. */
+#include "cli_print.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #define CTL_PRINT_GROUP_COLS 6 /* numbers per row in a counter block */
 
 /* A table filled cell by cell, row after row, printed with aligned columns. */
-struct ctl_print_table {
+struct cli_print_table {
 	unsigned int ncols;
 	unsigned int right; /* bit i set: right-align column i */
 	size_t n, cap; /* cells filled and allocated */
@@ -17,9 +17,9 @@ struct ctl_print_table {
 };
 
 /* Append one cell; out of memory leaves it empty. */
-static void ctl_print_cell(struct ctl_print_table *t, const char *fmt, ...)
+static void cli_print_cell(struct cli_print_table *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void ctl_print_cell(struct ctl_print_table *t, const char *fmt, ...)
+static void cli_print_cell(struct cli_print_table *t, const char *fmt, ...)
 {
 	char **grown;
 	va_list ap;
@@ -41,41 +41,41 @@ static void ctl_print_cell(struct ctl_print_table *t, const char *fmt, ...)
 }
 
 /* Start a table whose header row is the NULL-terminated column names in ap. */
-static void ctl_print_table_init(struct ctl_print_table *t, unsigned int right, va_list ap)
+static void cli_print_table_init(struct cli_print_table *t, unsigned int right, va_list ap)
 {
 	const char *name;
 	va_list count;
 
-	*t = (struct ctl_print_table){.right = right};
+	*t = (struct cli_print_table){.right = right};
 	va_copy(count, ap);
 	while (va_arg(count, const char *))
 		t->ncols++;
 	va_end(count);
 	while ((name = va_arg(ap, const char *)))
-		ctl_print_cell(t, "%s", name);
+		cli_print_cell(t, "%s", name);
 }
 
-static const char *ctl_print_cell_at(const struct ctl_print_table *t, size_t i)
+static const char *cli_print_cell_at(const struct cli_print_table *t, size_t i)
 {
 	return i < t->n && t->cells[i] ? t->cells[i] : "";
 }
 
 /* Print the table with columns two spaces apart, then free it. */
-static void ctl_print_table_out(struct ctl_print_table *t, FILE *f, const char *indent)
+static void cli_print_table_out(struct cli_print_table *t, FILE *f, const char *indent)
 {
 	size_t width[32] = {0}, len;
 	unsigned int c;
 	const char *s;
 
 	for (size_t i = 0; i < t->n; i++) {
-		len = strlen(ctl_print_cell_at(t, i));
+		len = strlen(cli_print_cell_at(t, i));
 		c = (unsigned int)(i % t->ncols);
 		if (c < 32 && len > width[c])
 			width[c] = len;
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		c = (unsigned int)(i % t->ncols);
-		s = ctl_print_cell_at(t, i);
+		s = cli_print_cell_at(t, i);
 		if (c == 0)
 			fputs(indent, f);
 		if (t->right & (1u << c))
@@ -94,7 +94,7 @@ static void ctl_print_table_out(struct ctl_print_table *t, FILE *f, const char *
 }
 
 /* A string member of obj, or "-" when absent. */
-static const char *ctl_print_str(json_t *obj, const char *key)
+static const char *cli_print_str(json_t *obj, const char *key)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
 
@@ -105,27 +105,27 @@ static const char *ctl_print_str(json_t *obj, const char *key)
  * Print names over their values in aligned columns, CTL_PRINT_GROUP_COLS per
  * row, label before the first row: the layout of `ip -s link`.
  */
-static void ctl_print_group(FILE *f, const char *label, const char *const *names, json_t **values,
+static void cli_print_group(FILE *f, const char *label, const char *const *names, json_t **values,
 			    size_t n)
 {
-	struct ctl_print_table t;
+	struct cli_print_table t;
 	size_t cols;
 
 	for (size_t start = 0; start < n; start += CTL_PRINT_GROUP_COLS) {
 		cols = n - start < CTL_PRINT_GROUP_COLS ? n - start : CTL_PRINT_GROUP_COLS;
-		t = (struct ctl_print_table){.ncols = (unsigned int)cols + 1, .right = ~1u};
-		ctl_print_cell(&t, "%-6s", start ? "" : label);
+		t = (struct cli_print_table){.ncols = (unsigned int)cols + 1, .right = ~1u};
+		cli_print_cell(&t, "%-6s", start ? "" : label);
 		for (size_t i = 0; i < cols; i++)
-			ctl_print_cell(&t, "%s", names[start + i]);
-		ctl_print_cell(&t, "%s", "");
+			cli_print_cell(&t, "%s", names[start + i]);
+		cli_print_cell(&t, "%s", "");
 		for (size_t i = 0; i < cols; i++)
-			ctl_print_cell(&t, "%" JSON_INTEGER_FORMAT,
+			cli_print_cell(&t, "%" JSON_INTEGER_FORMAT,
 				       json_integer_value(values[start + i]));
-		ctl_print_table_out(&t, f, "    ");
+		cli_print_table_out(&t, f, "    ");
 	}
 }
 
-static void ctl_print_uptime(FILE *f, json_int_t s)
+static void cli_print_uptime(FILE *f, json_int_t s)
 {
 	if (s >= 86400)
 		fprintf(f, "%" JSON_INTEGER_FORMAT "d ", s / 86400);
@@ -136,15 +136,15 @@ static void ctl_print_uptime(FILE *f, json_int_t s)
 	fprintf(f, "%02" JSON_INTEGER_FORMAT "s", s % 60);
 }
 
-void ctl_print_status(FILE *f, json_t *result)
+void cli_print_status(FILE *f, json_t *result)
 {
 	json_t *loop = json_object_get(result, "loop"), *v, *values[32];
 	const char *names[32], *key;
 	size_t n = 0;
 
-	fprintf(f, "tapyard %s, up ", ctl_print_str(result, "version"));
-	ctl_print_uptime(f, json_integer_value(json_object_get(result, "uptime_s")));
-	fprintf(f, ", log level %s\n", ctl_print_str(result, "log_level"));
+	fprintf(f, "tapyard %s, up ", cli_print_str(result, "version"));
+	cli_print_uptime(f, json_integer_value(json_object_get(result, "uptime_s")));
+	fprintf(f, ", log level %s\n", cli_print_str(result, "log_level"));
 	fprintf(f, "bridges %" JSON_INTEGER_FORMAT ", ports %" JSON_INTEGER_FORMAT "\n",
 		json_integer_value(json_object_get(result, "bridges")),
 		json_integer_value(json_object_get(result, "ports")));
@@ -157,19 +157,19 @@ void ctl_print_status(FILE *f, json_t *result)
 			values[n++] = v;
 		}
 	}
-	ctl_print_group(f, "", names, values, n);
+	cli_print_group(f, "", names, values, n);
 }
 
 /* Fills the cells of one row from one element of a result array. */
-typedef void (*ctl_print_row_fn)(struct ctl_print_table *t, json_t *item);
+typedef void (*cli_print_row_fn)(struct cli_print_table *t, json_t *item);
 
 /*
  * One row per element of the array items, under a header row of the
  * NULL-terminated column names; nothing at all for an empty array.
  */
-static void ctl_print_rows(FILE *f, json_t *items, ctl_print_row_fn row, unsigned int right, ...)
+static void cli_print_rows(FILE *f, json_t *items, cli_print_row_fn row, unsigned int right, ...)
 {
-	struct ctl_print_table t;
+	struct cli_print_table t;
 	json_t *item;
 	va_list ap;
 	size_t i;
@@ -177,14 +177,14 @@ static void ctl_print_rows(FILE *f, json_t *items, ctl_print_row_fn row, unsigne
 	if (!json_array_size(items))
 		return;
 	va_start(ap, right);
-	ctl_print_table_init(&t, right, ap);
+	cli_print_table_init(&t, right, ap);
 	va_end(ap);
 	json_array_foreach(items, i, item)
 		row(&t, item);
-	ctl_print_table_out(&t, f, "");
+	cli_print_table_out(&t, f, "");
 }
 
-static void ctl_print_bridge_row(struct ctl_print_table *t, json_t *br)
+static void cli_print_bridge_row(struct cli_print_table *t, json_t *br)
 {
 	char *ports = NULL;
 	size_t len = 0, j;
@@ -196,48 +196,48 @@ static void ctl_print_bridge_row(struct ctl_print_table *t, json_t *br)
 			fprintf(m, "%s%s", j ? " " : "", json_string_value(port));
 		fclose(m);
 	}
-	ctl_print_cell(t, "%s", ctl_print_str(br, "name"));
-	ctl_print_cell(t, "%s", len ? ports : "-");
+	cli_print_cell(t, "%s", cli_print_str(br, "name"));
+	cli_print_cell(t, "%s", len ? ports : "-");
 	free(ports);
 }
 
-void ctl_print_bridges(FILE *f, json_t *result)
+void cli_print_bridges(FILE *f, json_t *result)
 {
-	ctl_print_rows(f, result, ctl_print_bridge_row, 0, "NAME", "PORTS", NULL);
+	cli_print_rows(f, result, cli_print_bridge_row, 0, "NAME", "PORTS", NULL);
 }
 
-static void ctl_print_port_row(struct ctl_print_table *t, json_t *p)
+static void cli_print_port_row(struct cli_print_table *t, json_t *p)
 {
-	ctl_print_cell(t, "%s", ctl_print_str(p, "name"));
-	ctl_print_cell(t, "%s", ctl_print_str(p, "bridge"));
-	ctl_print_cell(t, "%s", ctl_print_str(p, "kind"));
-	ctl_print_cell(t, "%s", json_is_true(json_object_get(p, "up")) ? "up" : "down");
-	ctl_print_cell(t, "%s%s%s",
+	cli_print_cell(t, "%s", cli_print_str(p, "name"));
+	cli_print_cell(t, "%s", cli_print_str(p, "bridge"));
+	cli_print_cell(t, "%s", cli_print_str(p, "kind"));
+	cli_print_cell(t, "%s", json_is_true(json_object_get(p, "up")) ? "up" : "down");
+	cli_print_cell(t, "%s%s%s",
 		       json_is_true(json_object_get(p, "created")) ? "created" : "existing",
 		       json_is_true(json_object_get(p, "offloads")) ? ",offloads" : "",
 		       json_is_true(json_object_get(p, "gone")) ? ",gone" : "");
 }
 
-void ctl_print_ports(FILE *f, json_t *result)
+void cli_print_ports(FILE *f, json_t *result)
 {
-	ctl_print_rows(f, result, ctl_print_port_row, 0, "NAME", "BRIDGE", "KIND", "LINK", "FLAGS",
+	cli_print_rows(f, result, cli_print_port_row, 0, "NAME", "BRIDGE", "KIND", "LINK", "FLAGS",
 		       NULL);
 }
 
-static void ctl_print_partition_row(struct ctl_print_table *t, json_t *p)
+static void cli_print_partition_row(struct cli_print_table *t, json_t *p)
 {
-	ctl_print_cell(t, "%s", ctl_print_str(p, "from"));
-	ctl_print_cell(t, "->");
-	ctl_print_cell(t, "%s", ctl_print_str(p, "to"));
+	cli_print_cell(t, "%s", cli_print_str(p, "from"));
+	cli_print_cell(t, "->");
+	cli_print_cell(t, "%s", cli_print_str(p, "to"));
 }
 
-void ctl_print_partitions(FILE *f, json_t *result)
+void cli_print_partitions(FILE *f, json_t *result)
 {
-	ctl_print_rows(f, result, ctl_print_partition_row, 0, "FROM", "", "TO", NULL);
+	cli_print_rows(f, result, cli_print_partition_row, 0, "FROM", "", "TO", NULL);
 }
 
 /* The group a counter is shown in, and its name there. */
-static int ctl_print_counter_group(const char *name, const char **shown)
+static int cli_print_counter_group(const char *name, const char **shown)
 {
 	static const char *const prefixes[] = {"rx_", "tx_", "drop_"};
 
@@ -251,7 +251,7 @@ static int ctl_print_counter_group(const char *name, const char **shown)
 	return 1; /* multicast and other counters of what the guest sent */
 }
 
-static void ctl_print_counter_block(FILE *f, json_t *port)
+static void cli_print_counter_block(FILE *f, json_t *port)
 {
 	static const char *const labels[] = {"RX:", "TX:", "drops:"};
 	const char *names[3][64], *key, *shown;
@@ -259,29 +259,29 @@ static void ctl_print_counter_block(FILE *f, json_t *port)
 	size_t n[3] = {0};
 	int g;
 
-	fprintf(f, "%s (bridge %s)\n", ctl_print_str(port, "name"), ctl_print_str(port, "bridge"));
+	fprintf(f, "%s (bridge %s)\n", cli_print_str(port, "name"), cli_print_str(port, "bridge"));
 	json_object_foreach(json_object_get(port, "counters"), key, v) {
-		g = ctl_print_counter_group(key, &shown);
+		g = cli_print_counter_group(key, &shown);
 		if (n[g] < 64) {
 			names[g][n[g]] = shown;
 			values[g][n[g]++] = v;
 		}
 	}
 	for (g = 0; g < 3; g++)
-		ctl_print_group(f, labels[g], names[g], values[g], n[g]);
+		cli_print_group(f, labels[g], names[g], values[g], n[g]);
 }
 
-void ctl_print_counters(FILE *f, json_t *result)
+void cli_print_counters(FILE *f, json_t *result)
 {
 	json_t *port;
 	size_t i;
 
 	json_array_foreach(json_object_get(result, "ports"), i, port)
-		ctl_print_counter_block(f, port);
+		cli_print_counter_block(f, port);
 }
 
 /* A port's counter by name; "drops" is the sum of its drop_* counters. */
-static double ctl_print_counter(json_t *port, const char *name)
+static double cli_print_counter(json_t *port, const char *name)
 {
 	json_t *counters = json_object_get(port, "counters"), *v;
 	json_int_t sum = 0;
@@ -297,21 +297,21 @@ static double ctl_print_counter(json_t *port, const char *name)
 }
 
 /* The port named like port in a counters/get result, or NULL. */
-static json_t *ctl_print_port_in(json_t *result, json_t *port)
+static json_t *cli_print_port_in(json_t *result, json_t *port)
 {
-	const char *name = ctl_print_str(port, "name");
+	const char *name = cli_print_str(port, "name");
 	json_t *p;
 	size_t i;
 
 	json_array_foreach(json_object_get(result, "ports"), i, p) {
-		if (strcmp(ctl_print_str(p, "name"), name) == 0)
+		if (strcmp(cli_print_str(p, "name"), name) == 0)
 			return p;
 	}
 	return NULL;
 }
 
 /* A number as a cell with an SI prefix: 950, 12.3k, 4.56M. */
-static void ctl_print_si(struct ctl_print_table *t, double v, const char *unit)
+static void cli_print_si(struct cli_print_table *t, double v, const char *unit)
 {
 	static const char prefixes[] = " kMGTP";
 	int i = 0;
@@ -321,71 +321,71 @@ static void ctl_print_si(struct ctl_print_table *t, double v, const char *unit)
 		i++;
 	}
 	if (!i)
-		ctl_print_cell(t, "%.0f%s", v, unit);
+		cli_print_cell(t, "%.0f%s", v, unit);
 	else
-		ctl_print_cell(t, "%.*f%c%s", v < 9.995 ? 2 : v < 99.95 ? 1 : 0, v, prefixes[i],
+		cli_print_cell(t, "%.*f%c%s", v < 9.995 ? 2 : v < 99.95 ? 1 : 0, v, prefixes[i],
 			       unit);
 }
 
 /* The rate of a counter between before and now, times scale; "-" without a sample. */
-static void ctl_print_rate(struct ctl_print_table *t, json_t *now, json_t *before,
+static void cli_print_rate(struct cli_print_table *t, json_t *now, json_t *before,
 			   const char *counter, double scale, double seconds)
 {
 	double delta;
 
 	if (!before || seconds <= 0) {
-		ctl_print_cell(t, "-");
+		cli_print_cell(t, "-");
 		return;
 	}
-	delta = ctl_print_counter(now, counter) - ctl_print_counter(before, counter);
+	delta = cli_print_counter(now, counter) - cli_print_counter(before, counter);
 	if (delta < 0)
-		ctl_print_cell(t, "-"); /* counters were reset */
+		cli_print_cell(t, "-"); /* counters were reset */
 	else
-		ctl_print_si(t, delta * scale / seconds, "");
+		cli_print_si(t, delta * scale / seconds, "");
 }
 
 /* Start a table with the NULL-terminated header row that follows right. */
-static void ctl_print_table_start(struct ctl_print_table *t, unsigned int right, ...)
+static void cli_print_table_start(struct cli_print_table *t, unsigned int right, ...)
 {
 	va_list ap;
 
 	va_start(ap, right);
-	ctl_print_table_init(t, right, ap);
+	cli_print_table_init(t, right, ap);
 	va_end(ap);
 }
 
-void ctl_print_rates(FILE *f, json_t *now, json_t *before, double seconds)
+void cli_print_rates(FILE *f, json_t *now, json_t *before, double seconds)
 {
-	struct ctl_print_table t;
+	struct cli_print_table t;
 	json_t *port, *old;
 	size_t i;
 
-	ctl_print_table_start(&t, ~1u, "PORT", "RX_PKTS", "RX_PPS", "RX_BIT/S", "TX_PKTS",
+	cli_print_table_start(&t, ~1u, "PORT", "RX_PKTS", "RX_PPS", "RX_BIT/S", "TX_PKTS",
 			      "TX_PPS", "TX_BIT/S", "DROPS", "DROP/S", NULL);
 	json_array_foreach(json_object_get(now, "ports"), i, port) {
-		old = before ? ctl_print_port_in(before, port) : NULL;
-		ctl_print_cell(&t, "%s", ctl_print_str(port, "name"));
-		ctl_print_cell(&t, "%.0f", ctl_print_counter(port, "rx_packets"));
-		ctl_print_rate(&t, port, old, "rx_packets", 1, seconds);
-		ctl_print_rate(&t, port, old, "rx_bytes", 8, seconds);
-		ctl_print_cell(&t, "%.0f", ctl_print_counter(port, "tx_packets"));
-		ctl_print_rate(&t, port, old, "tx_packets", 1, seconds);
-		ctl_print_rate(&t, port, old, "tx_bytes", 8, seconds);
-		ctl_print_cell(&t, "%.0f", ctl_print_counter(port, "drops"));
-		ctl_print_rate(&t, port, old, "drops", 1, seconds);
+		old = before ? cli_print_port_in(before, port) : NULL;
+		cli_print_cell(&t, "%s", cli_print_str(port, "name"));
+		cli_print_cell(&t, "%.0f", cli_print_counter(port, "rx_packets"));
+		cli_print_rate(&t, port, old, "rx_packets", 1, seconds);
+		cli_print_rate(&t, port, old, "rx_bytes", 8, seconds);
+		cli_print_cell(&t, "%.0f", cli_print_counter(port, "tx_packets"));
+		cli_print_rate(&t, port, old, "tx_packets", 1, seconds);
+		cli_print_rate(&t, port, old, "tx_bytes", 8, seconds);
+		cli_print_cell(&t, "%.0f", cli_print_counter(port, "drops"));
+		cli_print_rate(&t, port, old, "drops", 1, seconds);
 	}
-	ctl_print_table_out(&t, f, "");
+	cli_print_table_out(&t, f, "");
 }
 
-static void ctl_print_fdb_row(struct ctl_print_table *t, json_t *e)
+static void cli_print_fdb_row(struct cli_print_table *t, json_t *e)
 {
-	ctl_print_cell(t, "%s", ctl_print_str(e, "mac"));
-	ctl_print_cell(t, "%s", ctl_print_str(e, "port"));
-	ctl_print_cell(t, "%.1fs",
+	cli_print_cell(t, "%s", cli_print_str(e, "mac"));
+	cli_print_cell(t, "%s", cli_print_str(e, "port"));
+	cli_print_cell(t, "%.1fs",
 		       (double)json_integer_value(json_object_get(e, "idle_ms")) / 1000.0);
 }
 
-void ctl_print_fdb(FILE *f, json_t *result)
+void cli_print_fdb(FILE *f, json_t *result)
 {
-	ctl_print_rows(f, result, ctl_print_fdb_row, 1u << 2, "MAC", "PORT", "IDLE", NULL);
+	cli_print_rows(f, result, cli_print_fdb_row, 1u << 2, "MAC", "PORT", "IDLE", NULL);
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_capture_cli: the capture commands of `tapyard ctl`. Each command
+ * cli_capture: the capture commands of `tapyard ctl`. Each command
  * parses its words into one request (follow: a series of capture/read
  * requests on one connection) and prints the reply for humans: a frame is one
  * tcpdump-like line built from the decoded fields capture/read returns.
  */
-#include "ctl_capture_cli.h"
+#include "cli_capture.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -18,8 +18,8 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "ctl_cli.h"
-#include "ctl_client.h"
+#include "cli.h"
+#include "cli_client.h"
 
 #define CAPTURE_CLI_TIMEOUT_MS 60000
 #define CAPTURE_CLI_WAIT_MS 1000 /* follow: how long one read waits for frames */
@@ -349,14 +349,14 @@ static void capture_cli_print(const char *cmd, json_t *res)
 /* ---- running ---- */
 
 /* Send req; on success *res borrows the reply's result (*reply holds it). */
-static int capture_cli_call(struct ctl_client *client, json_t *req, json_t **reply, json_t **res,
+static int capture_cli_call(struct cli_client *client, json_t *req, json_t **reply, json_t **res,
 			    bool json)
 {
 	const char *message;
 	char *text;
 	int err;
 
-	err = ctl_client_call(client, req, reply);
+	err = cli_client_call(client, req, reply);
 	if (err) {
 		fprintf(stderr, "tapyard: the daemon did not answer: %s\n", strerror(-err));
 		return CTL_EXIT_UNREACHABLE;
@@ -399,7 +399,7 @@ static void capture_cli_frames(json_t *res, bool json)
 }
 
 /* Read frame after frame until the capture stops and everything it kept was read. */
-static int capture_cli_follow(struct ctl_client *client, json_t *args, bool json)
+static int capture_cli_follow(struct cli_client *client, json_t *args, bool json)
 {
 	json_t *req, *reply = NULL, *res;
 	int rc = CTL_EXIT_OK;
@@ -424,10 +424,10 @@ static int capture_cli_follow(struct ctl_client *client, json_t *args, bool json
 	return rc;
 }
 
-int ctl_capture_cli(const char *socket, bool json, const char *cmd, int argc, char **argv)
+int cli_capture(const char *socket, bool json, const char *cmd, int argc, char **argv)
 {
 	struct capture_cli c = {.cmd = cmd, .json = json};
-	struct ctl_client *client = NULL;
+	struct cli_client *client = NULL;
 	json_t *args = json_object(), *req = NULL, *reply = NULL, *res;
 	int rc, err;
 
@@ -439,7 +439,7 @@ int ctl_capture_cli(const char *socket, bool json, const char *cmd, int argc, ch
 	if (!rc)
 		rc = capture_cli_args(&c, args);
 	if (!rc) {
-		err = ctl_client_connect(socket, CAPTURE_CLI_TIMEOUT_MS, &client);
+		err = cli_client_connect(socket, CAPTURE_CLI_TIMEOUT_MS, &client);
 		if (err) {
 			fprintf(stderr, "tapyard: cannot reach the daemon at %s: %s\n", socket,
 				strerror(-err));
@@ -456,7 +456,7 @@ int ctl_capture_cli(const char *socket, bool json, const char *cmd, int argc, ch
 		else if (!rc && !json)
 			capture_cli_print(c.cmd, res);
 	}
-	ctl_client_close(client);
+	cli_client_close(client);
 	json_decref(req);
 	json_decref(reply);
 	json_decref(args);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_impair_cli: netem-style words for `tapyard ctl impair` (see
- * ctl_impair_cli.h): one table maps each keyword to a parser that takes its
+ * cli_impair: netem-style words for `tapyard ctl impair` (see
+ * cli_impair.h): one table maps each keyword to a parser that takes its
  * values (optional trailing values only when the next word is a number, as tc
  * does) and sets the impair/set arguments of the vocabulary.
  */
-#include "ctl_impair_cli.h"
+#include "cli_impair.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,7 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ctl_cli.h"
+#include "cli.h"
+#include "ctl.h"
 
 /* The words after `impair set` (or show, clear), consumed left to right. */
 struct cli_words {
@@ -310,7 +311,7 @@ static bool impair_cli_is_option(const struct cli_keyword *k)
 	return k->fn == impair_cli_target || k->fn == impair_cli_replace;
 }
 
-int ctl_impair_cli_args(char **words, int n, json_t *args)
+int cli_impair_args(char **words, int n, json_t *args)
 {
 	struct cli_words ws = {words, n, 0, NULL, "set"};
 	const struct cli_keyword *k;
@@ -355,7 +356,7 @@ static int impair_cli_schedule_word(struct cli_words *ws, json_t *args, json_t *
 	return k->fn(ws, *into);
 }
 
-int ctl_impair_cli_schedule(char **words, int n, json_t *args)
+int cli_impair_schedule(char **words, int n, json_t *args)
 {
 	struct cli_words ws = {words, n, 0, NULL, "schedule"};
 	json_t *into = args;
@@ -370,7 +371,7 @@ int ctl_impair_cli_schedule(char **words, int n, json_t *args)
 	return rc;
 }
 
-int ctl_impair_cli_timer(char **words, int n, json_t *args)
+int cli_impair_timer(char **words, int n, json_t *args)
 {
 	struct cli_words ws = {words, n, 0, NULL, "timer"};
 	double ms;
@@ -424,7 +425,7 @@ static void impair_print_members(FILE *f, json_t *obj)
 	}
 }
 
-void ctl_impair_print(FILE *f, json_t *result)
+void cli_impair_print(FILE *f, json_t *result)
 {
 	json_t *stats = json_object_get(result, "stats");
 
@@ -441,18 +442,18 @@ void ctl_impair_print(FILE *f, json_t *result)
 	}
 }
 
-void ctl_impair_print_list(FILE *f, json_t *result)
+void cli_impair_print_list(FILE *f, json_t *result)
 {
 	json_t *item;
 	size_t i;
 
 	json_array_foreach(result, i, item)
-		ctl_impair_print(f, item);
+		cli_impair_print(f, item);
 	if (json_array_size(result) == 0)
 		fprintf(f, "no impairments\n");
 }
 
-void ctl_impair_print_timer(FILE *f, json_t *result)
+void cli_impair_print_timer(FILE *f, json_t *result)
 {
 	json_t *late = json_object_get(result, "late_us");
 	json_int_t sent = json_integer_value(json_object_get(result, "sent"));

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* main: the `tapyard` entry point; hands each subcommand to its module. */
+/* tapyard: the entry point, the only file that sees the daemon, the CLI and Lua; hands each subcommand to its module. */
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl_cli.h"
-#include "ctl_daemon.h"
-#include "lua/tylua.h"
+#include "cli.h"
+#include "ctl.h"
+#include "cleanup.h"
+#include "daemon.h"
+#include "tylua.h"
 
 #ifndef TAPYARD_VERSION
 #define TAPYARD_VERSION "unknown"
@@ -39,11 +41,11 @@ int main(int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	if (strcmp(argv[1], "daemon") == 0)
-		return ctl_daemon_main(argc - 1, argv + 1);
+		return daemon_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ctl") == 0)
-		return ctl_cli_main(argc - 1, argv + 1);
+		return cli_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cleanup") == 0)
-		return ctl_daemon_cleanup_main(argc - 1, argv + 1);
+		return cleanup_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "test") == 0)
 		return tylua_test_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)

@@ -1,69 +1,68 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_server: the control socket. A SOCK_STREAM Unix socket speaking
+ * server: the control socket. A SOCK_STREAM Unix socket speaking
  * newline-delimited JSON: one request per line in, one reply per line out,
  * each request handed to ctl_dispatch().
  *
- * One thread runs ctl_server_run(), a poll() loop over non-blocking sockets
+ * One thread runs server_run(), a poll() loop over non-blocking sockets
  * with a buffer per client, so a client that sends nothing, sends too much or
  * disconnects mid-reply never blocks the server. A request for a command that
  * may wait long (capture/read with wait_ms) runs on a worker thread of its
- * own, at most CTL_SERVER_MAX_BLOCKING at once, so other clients are answered
+ * own, at most SERVER_MAX_BLOCKING at once, so other clients are answered
  * meanwhile; each client's replies still come in the order of its requests.
  * The dataplane runs on its own thread and is never blocked by the server.
  */
-#ifndef TAPYARD_CTL_SERVER_H
-#define TAPYARD_CTL_SERVER_H
+#ifndef TAPYARD_SERVER_H
+#define TAPYARD_SERVER_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 
 #include "ctl.h"
 
-#define CTL_SERVER_DEFAULT_SOCKET "/run/tapyard/tapyard.sock"
-#define CTL_SERVER_LINE_MAX 65536 /* longest request line, newline excluded */
-#define CTL_SERVER_DEFAULT_CLIENTS 128 /* clients connected at once */
-#define CTL_SERVER_MAX_BLOCKING 16 /* blocking requests running at once; beyond: EBUSY */
+#define SERVER_LINE_MAX 65536 /* longest request line, newline excluded */
+#define SERVER_DEFAULT_CLIENTS 128 /* clients connected at once */
+#define SERVER_MAX_BLOCKING 16 /* blocking requests running at once; beyond: EBUSY */
 
-struct ctl_server;
+struct server;
 
 /* Server options; zero fields take the defaults. */
-struct ctl_server_opts {
-	unsigned int max_clients; /* CTL_SERVER_DEFAULT_CLIENTS */
+struct server_opts {
+	unsigned int max_clients; /* SERVER_DEFAULT_CLIENTS */
 	bool group_set; /* socket mode 0660 and group gid, whose members may connect */
 	gid_t group;
 };
 
 /*
- * ctl_server_probe() - is a server already listening on path?
+ * server_probe() - is a server already listening on path?
  * Return: 0 when path is free or a stale socket, -EADDRINUSE when a server
  * answers, -ENOTSOCK when path exists and is not a socket, -ENAMETOOLONG.
  */
-int ctl_server_probe(const char *path);
+int server_probe(const char *path);
 
 /*
- * ctl_server_create() - listen on path (mode 0600), replacing a stale socket.
+ * server_create() - listen on path (mode 0600), replacing a stale socket.
  * Only root and the server's own uid may talk to it (SO_PEERCRED); with
  * opts->group_set, the socket is mode 0660 owned by that group, and members
  * of the group (primary or supplementary) may talk to it too.
  * @opts: may be NULL
  * Return: 0 with *out set, or a negative errno (-EADDRINUSE: a live server).
  */
-int ctl_server_create(struct ctl *ctl, const char *path, const struct ctl_server_opts *opts,
-		      struct ctl_server **out);
+int server_create(struct ctl *ctl, const char *path, const struct server_opts *opts,
+		      struct server **out);
 
 /*
- * ctl_server_run() - serve clients until stop_fd becomes readable (it is not read).
+ * server_run() - serve clients until stop_fd becomes readable (it is not read).
  * @stop_fd: a signalfd or eventfd, or -1 to serve forever
  * Return: 0 when stopped, or a negative errno from poll().
  */
-int ctl_server_run(struct ctl_server *srv, int stop_fd);
+int server_run(struct server *srv, int stop_fd);
 
 /*
- * ctl_server_destroy() - close every client and the socket and remove the
+ * server_destroy() - close every client and the socket and remove the
  * socket file; blocking requests still running are told to stop and their
  * workers joined (a capture/read wait ends within milliseconds). NULL is a no-op.
  */
-void ctl_server_destroy(struct ctl_server *srv);
+void server_destroy(struct server *srv);
 
 #endif

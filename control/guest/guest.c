@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interrupt.h"
 #include "netlink.h"
 
 /* <linux/if.h> has it but clashes with <net/if.h>. */
@@ -41,13 +42,6 @@ struct guest {
 	ino_t ns_ino;
 	struct nl_sock *nl; /* rtnetlink inside the guest */
 };
-
-static volatile sig_atomic_t guest_interrupted;
-
-void guest_interrupt(void)
-{
-	guest_interrupted = 1;
-}
 
 static void guest_sleep_ms(unsigned int ms)
 {
@@ -683,7 +677,7 @@ static int guest_wait_loop(struct guest_proc *p, const atomic_bool *stop, struct
 		uint64_t now = clock_mono_ms();
 		int wait = GUEST_POLL_SLICE_MS;
 
-		if (!killed && (guest_interrupted || (stop && atomic_load(stop)))) {
+		if (!killed && (interrupt_pending() || (stop && atomic_load(stop)))) {
 			res->interrupted = true;
 			res->status = GUEST_RUN_TIMED_OUT;
 			guest_kill_proc(p);
