@@ -21,7 +21,6 @@
 #include "tylua_impl.h"
 #include "interrupt.h"
 
-
 const char *tylua_version(void)
 {
 	return LUA_VERSION;

@@ -392,8 +392,10 @@ static int lab_newindex(lua_State *L)
 		lua_Integer spin = luaL_checkinteger(L, 3);
 
 		if (spin < 0 || spin > CTL_IMPAIR_SPIN_MAX_US)
-			return luaL_error(L, "provium.timer_spin_us: expected 0 to %d microseconds, "
-					  "got %d", CTL_IMPAIR_SPIN_MAX_US, (int)spin);
+			return luaL_error(L,
+					  "provium.timer_spin_us: expected 0 to %d microseconds, "
+					  "got %d",
+					  CTL_IMPAIR_SPIN_MAX_US, (int)spin);
 		lab_timer_spin(L, spin);
 		return 0;
 	}

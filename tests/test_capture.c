@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -609,6 +610,70 @@ static void test_read_reports_missed(void **state)
 	assert_int_equal(json_integer_value(json_object_get(r, "dropped")), 0);
 }
 
+/* A capture/read that waits, on a thread of its own. */
+struct reader {
+	int id;
+	json_t *reply;
+	atomic_bool done;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+
+	r->reply =
+		ctl_call(fx.ctl, "capture/read",
+			 json_pack("{s:i, s:i, s:i}", "id", r->id, "cursor", 0, "wait_ms", 60000));
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+/* A read that replies later waits without the dispatcher's lock: others are answered meanwhile. */
+static void test_read_waits_without_the_lock(void **state)
+{
+	struct reader r = {.id = start("{'port': 'p0'}")};
+	pthread_t t;
+	json_t *reply;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, reader_main, &r), 0);
+	/* Until a frame comes, the reader waits (60 s at most); status must not wait for it. */
+	for (int i = 0; i < 20; i++) {
+		reply = ctl_call(fx.ctl, "status", NULL);
+		assert_int_equal(ctl_reply_error(reply, NULL, NULL), 0);
+		json_decref(reply);
+		OK("capture/list", "{}");
+	}
+	assert_false(atomic_load(&r.done));
+	send_icmps(1, 0, 1, 7);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(ctl_reply_error(r.reply, NULL, NULL), 0);
+	assert_int_equal(
+		json_array_size(json_object_get(json_object_get(r.reply, "result"), "frames")), 1);
+	json_decref(r.reply);
+}
+
+/* Two dispatchers in one process keep their own captures (no process-wide registry). */
+static void test_dispatchers_keep_their_own(void **state)
+{
+	struct dp_config cfg = {.nbufs = 64, .buf_size = 4096, .tx_slots = 256};
+	struct dp *dp2;
+	struct ctl *ctl2;
+	json_t *r;
+	int id;
+
+	(void)state;
+	id = start("{'port': 'p0'}");
+	th_open(&cfg, &dp2, &ctl2); /* th_open makes ctl2 the harness's current dispatcher */
+	assert_int_equal(json_array_size(OK("capture/list", "{}")), 0);
+	ERR("ENOENT", "not found", "capture/stop", "{'id': %d}", id);
+	th_close(dp2, ctl2);
+	th_use(fx.ctl);
+	r = OK("capture/list", "{}");
+	assert_int_equal(json_array_size(r), 1);
+	OK("capture/stop", "{'id': %d}", id);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +688,8 @@ int main(void)
 		cmocka_unit_test(test_store_bounds),
 		cmocka_unit_test(test_store_concurrent),
 		cmocka_unit_test_setup_teardown(test_read_reports_missed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_waits_without_the_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispatchers_keep_their_own, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

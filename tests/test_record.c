@@ -194,8 +194,7 @@ static void test_path(void **st)
 	assert_string_equal(buf, "/tmp/ctl.state");
 	assert_int_equal(record_path("/tmp/a.socket", buf, sizeof(buf)), 0);
 	assert_string_equal(buf, "/tmp/a.socket.state");
-	assert_int_equal(record_path("/a/very/long/path/to/a/socket.sock", buf, 16),
-			 -ENAMETOOLONG);
+	assert_int_equal(record_path("/a/very/long/path/to/a/socket.sock", buf, 16), -ENAMETOOLONG);
 }
 
 static void test_life(void **st)
@@ -219,12 +218,12 @@ static void test_life(void **st)
 	assert_int_equal(record_add(rec, "tap", "tyd3a", json_pack("{s:s}", "bridge", "c")), 0);
 	doc = load_state();
 	assert_int_equal(json_array_size(json_object_get(doc, "objects")), 2);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(json_array_get(json_object_get(doc, "objects"),
-								   0),
-						    "extra"),
-				    "bridge")),
-			    "c");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_array_get(json_object_get(doc, "objects"), 0),
+					"extra"),
+			"bridge")),
+		"c");
 	assert_string_equal(json_string_value(json_object_get(
 				    json_array_get(json_object_get(doc, "objects"), 0), "name")),
 			    "tyd3a");
@@ -415,11 +414,12 @@ static void test_cleanup_objects(void **st)
 	   "tc -n tyd3r0 filter show dev tyd3v0 ingress | grep -q 'pref 9 '");
 
 	/* Newest first: a veth recorded as a TAP is left alone, the TAP and namespace go. */
-	write_record(dead_pid(), 0,
-		     "[{\"kind\": \"netns\", \"name\": \"tyd3r0\", \"extra\": {}},"
-		     " {\"kind\": \"tap\", \"name\": \"tyd3r3\", \"extra\": {\"bridge\": \"b\"}},"
-		     " {\"kind\": \"tap\", \"name\": \"tyd3v1\", \"extra\": {\"netns\": \"tyd3r0\"}},"
-		     " {\"kind\": \"tap\", \"name\": \"tyd3r4\", \"extra\": {}}]");
+	write_record(
+		dead_pid(), 0,
+		"[{\"kind\": \"netns\", \"name\": \"tyd3r0\", \"extra\": {}},"
+		" {\"kind\": \"tap\", \"name\": \"tyd3r3\", \"extra\": {\"bridge\": \"b\"}},"
+		" {\"kind\": \"tap\", \"name\": \"tyd3v1\", \"extra\": {\"netns\": \"tyd3r0\"}},"
+		" {\"kind\": \"tap\", \"name\": \"tyd3r4\", \"extra\": {}}]");
 	assert_int_equal(cleanup(&report), 0);
 	assert_has(report, "tap tyd3v1: tyd3v1 is not a TAP any more: left alone\n"
 			   "removed tap tyd3r3\nremoved netns tyd3r0\n");

@@ -206,8 +206,8 @@ int record_add(struct record *rec, const char *kind, const char *name, json_t *e
 		json_decref(extra);
 		return 0;
 	}
-	o = json_pack("{s:s, s:s, s:o}", "kind", kind, "name", name,
-		      "extra", extra ? extra : json_object());
+	o = json_pack("{s:s, s:s, s:o}", "kind", kind, "name", name, "extra",
+		      extra ? extra : json_object());
 	if (!o)
 		return -ENOMEM;
 	pthread_mutex_lock(&rec->lock);
@@ -379,7 +379,7 @@ static int record_rm_netns(const char *name, json_t *extra, char *msg, size_t le
 struct record_tc {
 	const char *ifname, *netns;
 	uint32_t parent;
-	uint16_t pref;       /* 0: every filter of the hook */
+	uint16_t pref; /* 0: every filter of the hook */
 	bool qdisc_created; /* tapyard added the clsact qdisc: remove it once it is unused */
 };
 
@@ -393,8 +393,9 @@ static int record_tc_parse(json_t *extra, struct record_tc *tc, char *msg, size_
 	tc->qdisc_created = json_is_true(json_object_get(extra, "qdisc_created"));
 	if (!tc->ifname || !parent || (strcmp(parent, "ingress") && strcmp(parent, "egress")) ||
 	    pref < 0 || pref > 0xffff) {
-		snprintf(msg, len, "bad record: needs extra.ifname, extra.parent "
-				   "(ingress or egress) and an optional extra.pref");
+		snprintf(msg, len,
+			 "bad record: needs extra.ifname, extra.parent "
+			 "(ingress or egress) and an optional extra.pref");
 		return -EINVAL;
 	}
 	tc->parent = TC_H_MAKE(TC_H_CLSACT,
@@ -441,8 +442,7 @@ static void record_tc_qdisc_release(struct nl_sock *sk, int ifindex)
 }
 
 /* Delete the filters tc names: 1, 0 (none there), or -errno. */
-static int record_tc_del(struct nl_sock *sk, const struct record_tc *tc, char *msg,
-			     size_t len)
+static int record_tc_del(struct nl_sock *sk, const struct record_tc *tc, char *msg, size_t len)
 {
 	struct rtnl_link *link = NULL;
 	struct rtnl_cls *cls;
@@ -513,7 +513,7 @@ static int record_remove_object(json_t *o, FILE *report)
 		if (strcmp(record_kinds[i].kind, kind) == 0) {
 			msg[0] = '\0';
 			r = record_kinds[i].remove(name, json_object_get(o, "extra"), msg,
-						       sizeof(msg));
+						   sizeof(msg));
 			break;
 		}
 	}
@@ -627,7 +627,7 @@ static int record_clear(const char *socket, const char *path, json_t *doc, FILE 
 	if (err)
 		return err; /* the record stays, for another try */
 	record_rm_pidfile(json_string_value(json_object_get(doc, "pidfile")),
-			      json_integer_value(json_object_get(doc, "pid")), report);
+			  json_integer_value(json_object_get(doc, "pid")), report);
 	record_rm_socket(socket, report);
 	if (unlink(path) == 0)
 		fprintf(report, "removed record %s\n", path);

@@ -210,7 +210,8 @@ int guest_link_wait(struct guest *g, const char *ifname, bool lower_up, unsigned
 		if (err)
 			return err;
 		/* LOWER_UP follows carrier at once; RUNNING once the kernel's link watch ran. */
-		if (lower_up && (flags & (IFF_LOWER_UP | IFF_RUNNING)) == (IFF_LOWER_UP | IFF_RUNNING))
+		if (lower_up &&
+		    (flags & (IFF_LOWER_UP | IFF_RUNNING)) == (IFF_LOWER_UP | IFF_RUNNING))
 			break;
 		if (!lower_up && !(flags & (IFF_LOWER_UP | IFF_RUNNING)))
 			return 0;

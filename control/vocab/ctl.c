@@ -407,7 +407,7 @@ static int ctl_port_set_get(struct ctl *ctl, json_t *args, const char *key, bool
 static int ctl_partition_apply(struct ctl *ctl, json_t *args, bool cut, json_t **result,
 			       struct ctl_err *e)
 {
-	static struct dp_path list[2 * DP_MAX_PORTS * DP_MAX_PORTS]; /* ctl runs one command at a time */
+	struct dp_path *list = ctl->scratch->paths;
 	struct ctl_port_set from = {.n = 0}, to = {.n = 0};
 	unsigned int paths = 0;
 	bool oneway;
@@ -522,15 +522,16 @@ static int cmd_partition_heal_all(struct ctl *ctl, json_t *args, json_t **result
 /* Append {from, to} to list for every cut path among the ports of bridge br. */
 static void ctl_partition_list_bridge(struct ctl *ctl, uint32_t br, json_t *list)
 {
-	static struct dp_path cut[DP_MAX_PORTS * DP_MAX_PORTS]; /* one command at a time */
+	struct dp_path *cut = ctl->scratch->cut;
 	size_t n = dp_partition_dump(ctl->dp, br, cut, DP_MAX_PORTS * DP_MAX_PORTS);
 	struct dp_port_info from, to;
 
 	for (size_t i = 0; i < n; i++) {
-		if (dp_port_info(ctl->dp, cut[i].from, &from) || dp_port_info(ctl->dp, cut[i].to, &to))
+		if (dp_port_info(ctl->dp, cut[i].from, &from) ||
+		    dp_port_info(ctl->dp, cut[i].to, &to))
 			continue;
-		json_array_append_new(list, ctl_must(json_pack("{s:s, s:s}", "from", from.name,
-							       "to", to.name)));
+		json_array_append_new(
+			list, ctl_must(json_pack("{s:s, s:s}", "from", from.name, "to", to.name)));
 	}
 }
 
@@ -751,28 +752,27 @@ static int cmd_log_set(struct ctl *ctl, json_t *args, json_t **result, struct ct
 	return 0;
 }
 
-
 static const struct ctl_cmd ctl_core_cmds[] = {
-	{"status", cmd_status, CTL_NO_ARGS},
-	{"bridge/add", cmd_bridge_add, CTL_ARGS("name")},
-	{"bridge/del", cmd_bridge_del, CTL_ARGS("name")},
-	{"bridge/list", cmd_bridge_list, CTL_NO_ARGS},
-	{"port/add", cmd_port_add, CTL_ARGS("bridge", "name", "type", "existing", "up")},
-	{"port/del", cmd_port_del, CTL_ARGS("name")},
-	{"port/list", cmd_port_list, CTL_ARGS("bridge")},
-	{"link/set", cmd_link_set, CTL_ARGS("port", "up")},
-	{"partition/cut", cmd_partition_cut, CTL_ARGS("from", "to", "oneway")},
-	{"partition/heal", cmd_partition_heal, CTL_ARGS("from", "to", "oneway")},
-	{"partition/isolate", cmd_partition_isolate, CTL_ARGS("port")},
-	{"partition/unisolate", cmd_partition_unisolate, CTL_ARGS("port")},
-	{"partition/heal_all", cmd_partition_heal_all, CTL_ARGS("bridge")},
-	{"partition/list", cmd_partition_list, CTL_ARGS("bridge")},
-	{"counters/get", cmd_counters_get, CTL_ARGS("port", "bridge")},
-	{"counters/reset", cmd_counters_reset, CTL_ARGS("port")},
-	{"fdb/show", cmd_fdb_show, CTL_ARGS("bridge")},
-	{"fdb/flush", cmd_fdb_flush, CTL_ARGS("bridge", "port")},
-	{"fdb/set_age", cmd_fdb_set_age, CTL_ARGS("bridge", "age_ms")},
-	{"log/set", cmd_log_set, CTL_ARGS("level")},
+	CTL_CMD("status", cmd_status, CTL_NO_ARGS),
+	CTL_CMD("bridge/add", cmd_bridge_add, CTL_ARGS("name")),
+	CTL_CMD("bridge/del", cmd_bridge_del, CTL_ARGS("name")),
+	CTL_CMD("bridge/list", cmd_bridge_list, CTL_NO_ARGS),
+	CTL_CMD("port/add", cmd_port_add, CTL_ARGS("bridge", "name", "type", "existing", "up")),
+	CTL_CMD("port/del", cmd_port_del, CTL_ARGS("name")),
+	CTL_CMD("port/list", cmd_port_list, CTL_ARGS("bridge")),
+	CTL_CMD("link/set", cmd_link_set, CTL_ARGS("port", "up")),
+	CTL_CMD("partition/cut", cmd_partition_cut, CTL_ARGS("from", "to", "oneway")),
+	CTL_CMD("partition/heal", cmd_partition_heal, CTL_ARGS("from", "to", "oneway")),
+	CTL_CMD("partition/isolate", cmd_partition_isolate, CTL_ARGS("port")),
+	CTL_CMD("partition/unisolate", cmd_partition_unisolate, CTL_ARGS("port")),
+	CTL_CMD("partition/heal_all", cmd_partition_heal_all, CTL_ARGS("bridge")),
+	CTL_CMD("partition/list", cmd_partition_list, CTL_ARGS("bridge")),
+	CTL_CMD("counters/get", cmd_counters_get, CTL_ARGS("port", "bridge")),
+	CTL_CMD("counters/reset", cmd_counters_reset, CTL_ARGS("port")),
+	CTL_CMD("fdb/show", cmd_fdb_show, CTL_ARGS("bridge")),
+	CTL_CMD("fdb/flush", cmd_fdb_flush, CTL_ARGS("bridge", "port")),
+	CTL_CMD("fdb/set_age", cmd_fdb_set_age, CTL_ARGS("bridge", "age_ms")),
+	CTL_CMD("log/set", cmd_log_set, CTL_ARGS("level")),
 };
 
 /* Every command table; a module adds its table here. */
@@ -840,7 +840,48 @@ json_t *ctl_error_reply(int err, const char *fmt, ...)
 				  ctl_errno_name(err), "message", msg));
 }
 
-json_t *ctl_dispatch(struct ctl *ctl, json_t *request)
+/* Wait for a command that replies later, without the lock unless nested, then finish it. */
+static int ctl_later_run(struct ctl *ctl, struct ctl_later *later, bool nested,
+			 const atomic_bool *stop, json_t **result, struct ctl_err *e)
+{
+	int err = 0;
+
+	if (!later->now && !nested) {
+		ctl->depth--;
+		pthread_mutex_unlock(&ctl->lock);
+		err = later->wait(later, stop);
+		pthread_mutex_lock(&ctl->lock);
+		ctl->depth++;
+	} else if (!later->now) {
+		err = later->wait(later, stop);
+	}
+	return later->finish(ctl, later, err, result, e);
+}
+
+/* Run cmd with the lock held (but while a command replying later waits). */
+static int ctl_run(struct ctl *ctl, const struct ctl_cmd *cmd, json_t *args,
+		   const atomic_bool *stop, json_t **result, struct ctl_err *e)
+{
+	struct ctl_later later = {0};
+	bool nested;
+	int err;
+
+	pthread_mutex_lock(&ctl->lock);
+	nested = ctl->depth++ > 0;
+	if (cmd->fn) {
+		err = cmd->fn(ctl, args, result, e);
+	} else {
+		err = cmd->start(ctl, args, &later, e);
+		if (!err)
+			err = ctl_later_run(ctl, &later, nested, stop, result, e);
+	}
+	ctl->depth--;
+	pthread_mutex_unlock(&ctl->lock);
+	return err;
+}
+
+/* ctl_dispatch() whose command, when it replies later, ends its wait once *stop is set. */
+static json_t *ctl_dispatch_stop(struct ctl *ctl, json_t *request, const atomic_bool *stop)
 {
 	const struct ctl_cmd *cmd = NULL;
 	struct ctl_err e = {0};
@@ -848,11 +889,8 @@ json_t *ctl_dispatch(struct ctl *ctl, json_t *request)
 	int err;
 
 	err = ctl_request_parse(request, &cmd, &args, &e);
-	if (!err) {
-		pthread_mutex_lock(&ctl->lock);
-		err = cmd->fn(ctl, args, &result, &e);
-		pthread_mutex_unlock(&ctl->lock);
-	}
+	if (!err)
+		err = ctl_run(ctl, cmd, args, stop, &result, &e);
 	json_decref(args);
 	if (err && !e.code)
 		ctl_args_fail(&e, err, "%s: %s", cmd ? cmd->name : "request", strerror(-err));
@@ -869,7 +907,12 @@ json_t *ctl_dispatch(struct ctl *ctl, json_t *request)
 	return reply;
 }
 
-char *ctl_dispatch_text(struct ctl *ctl, const char *text, size_t len)
+json_t *ctl_dispatch(struct ctl *ctl, json_t *request)
+{
+	return ctl_dispatch_stop(ctl, request, NULL);
+}
+
+char *ctl_dispatch_text_stop(struct ctl *ctl, const char *text, size_t len, const atomic_bool *stop)
 {
 	json_error_t jerr;
 	json_t *req, *reply;
@@ -877,7 +920,7 @@ char *ctl_dispatch_text(struct ctl *ctl, const char *text, size_t len)
 
 	req = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (req)
-		reply = ctl_dispatch(ctl, req);
+		reply = ctl_dispatch_stop(ctl, req, stop);
 	else
 		reply = ctl_error_reply(-EINVAL, "request: invalid JSON at column %d: %s",
 					jerr.column, jerr.text);
@@ -891,23 +934,9 @@ char *ctl_dispatch_text(struct ctl *ctl, const char *text, size_t len)
 	return out;
 }
 
-/* The stop flag of the request the thread runs (ctl_dispatch_text_stop()). */
-static _Thread_local const atomic_bool *ctl_stop_current;
-
-const atomic_bool *ctl_stop_flag(void)
+char *ctl_dispatch_text(struct ctl *ctl, const char *text, size_t len)
 {
-	return ctl_stop_current;
-}
-
-char *ctl_dispatch_text_stop(struct ctl *ctl, const char *text, size_t len, const atomic_bool *stop)
-{
-	const atomic_bool *outer = ctl_stop_current;
-	char *reply;
-
-	ctl_stop_current = stop;
-	reply = ctl_dispatch_text(ctl, text, len);
-	ctl_stop_current = outer;
-	return reply;
+	return ctl_dispatch_text_stop(ctl, text, len, NULL);
 }
 
 /* Does cmd take argument key? */
@@ -1025,9 +1054,14 @@ int ctl_create(struct dp *dp, struct ctl **out)
 
 	if (!ctl)
 		return -ENOMEM;
+	ctl->scratch = calloc(1, sizeof(*ctl->scratch));
+	if (!ctl->scratch) {
+		free(ctl);
+		return -ENOMEM;
+	}
 	ctl->dp = dp;
 	ctl->start_ns = clock_mono_ns();
-	/* Recursive: a command may run others through ctl_call() (guest/attach runs port/add). */
+	/* Recursive: a command may run others through ctl_call() (see struct ctl). */
 	pthread_mutexattr_init(&attr);
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&ctl->lock, &attr);
@@ -1043,5 +1077,6 @@ void ctl_destroy(struct ctl *ctl)
 	ctl_capture_release(ctl);
 	ctl_guest_release(ctl);
 	pthread_mutex_destroy(&ctl->lock);
+	free(ctl->scratch);
 	free(ctl);
 }

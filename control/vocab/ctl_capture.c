@@ -24,16 +24,6 @@
 #define CTL_CAPTURE_READ_BYTES (8u << 20) /* captured bytes per read reply at most */
 #define CTL_CAPTURE_WAIT_MAX 60000 /* ms */
 
-/* One dispatcher's capture set. */
-struct ctl_capture_set {
-	struct ctl *ctl;
-	struct capset *set;
-	struct ctl_capture_set *next;
-};
-
-static pthread_mutex_t ctl_capture_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct ctl_capture_set *ctl_capture_sets;
-
 /* Register (add) or forget the two tc filters of a tap in the daemon's record. */
 static void ctl_capture_record(void *ctx, bool add, const struct cap_link *link)
 {
@@ -68,46 +58,18 @@ static void ctl_capture_record(void *ctx, bool add, const struct cap_link *link)
 	}
 }
 
-/* The capture set of ctl, created when create is true; NULL when absent. */
+/* The capture set of ctl (its lock held), created when create is true; NULL when absent. */
 static struct capset *ctl_capture_set(struct ctl *ctl, bool create)
 {
-	struct ctl_capture_set *cs;
-
-	pthread_mutex_lock(&ctl_capture_lock);
-	for (cs = ctl_capture_sets; cs && cs->ctl != ctl; cs = cs->next)
-		;
-	if (!cs && create) {
-		cs = calloc(1, sizeof(*cs));
-		if (cs && capset_create(ctl->dp, ctl_capture_record, ctl, &cs->set) == 0) {
-			cs->ctl = ctl;
-			cs->next = ctl_capture_sets;
-			ctl_capture_sets = cs;
-		} else {
-			free(cs);
-			cs = NULL;
-		}
-	}
-	pthread_mutex_unlock(&ctl_capture_lock);
-	return cs ? cs->set : NULL;
+	if (!ctl->capset && create && capset_create(ctl->dp, ctl_capture_record, ctl, &ctl->capset))
+		ctl->capset = NULL;
+	return ctl->capset;
 }
 
 void ctl_capture_release(struct ctl *ctl)
 {
-	struct ctl_capture_set **pp, *cs = NULL;
-
-	pthread_mutex_lock(&ctl_capture_lock);
-	for (pp = &ctl_capture_sets; *pp; pp = &(*pp)->next) {
-		if ((*pp)->ctl == ctl) {
-			cs = *pp;
-			*pp = cs->next;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&ctl_capture_lock);
-	if (!cs)
-		return;
-	capset_destroy(cs->set);
-	free(cs);
+	capset_destroy(ctl->capset);
+	ctl->capset = NULL;
 }
 
 /* ---- arguments ---- */
@@ -498,42 +460,77 @@ static int ctl_capture_read_frame(void *ctx, const struct capset_frame *f)
 	return 0;
 }
 
-static int cmd_capture_read(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
-{
-	struct ctl_capture_read r = {0};
-	uint64_t cursor, max, wait_ms, next, missed;
-	struct capset_info info;
-	struct capset *s;
+/* What capture/read waits for: frame cursor of capture id. */
+struct ctl_capture_wait {
+	struct capset *set; /* lives as long as the dispatcher */
 	uint32_t id;
-	int err, n;
+	uint64_t cursor, max, wait_ms;
+	bool data;
+};
 
-	err = ctl_capture_id(ctl, args, &s, &id, e);
+static int ctl_capture_read_wait(struct ctl_later *l, const atomic_bool *stop)
+{
+	struct ctl_capture_wait *w = l->state;
+
+	capset_wait(w->set, w->id, w->cursor, (int)w->wait_ms, stop);
+	return 0;
+}
+
+/* Read what is there now (after the wait, if any). */
+static int ctl_capture_read_finish(struct ctl *ctl, struct ctl_later *l, int err, json_t **result,
+				   struct ctl_err *e)
+{
+	struct ctl_capture_wait *w = l->state;
+	struct ctl_capture_read r = {.data = w->data};
+	struct capset_info info;
+	uint64_t next, missed;
+	int n;
+
+	(void)ctl;
+	(void)err;
+	r.frames = ctl_must(json_array());
+	n = capset_read(w->set, w->id, w->cursor, w->max, ctl_capture_read_frame, &r, &next,
+			&missed);
+	if (n < 0 || capset_info(w->set, w->id, &info)) {
+		json_decref(r.frames);
+		err = ctl_args_fail(e, -ENOENT, "capture %u not found", w->id);
+	} else {
+		*result = ctl_must(json_pack("{s:o, s:I, s:I, s:b, s:I}", "frames", r.frames,
+					     "next_cursor", (json_int_t)next, "dropped",
+					     (json_int_t)missed, "running", info.running, "lost",
+					     (json_int_t)info.dropped));
+	}
+	free(w);
+	return err;
+}
+
+/* capture/read: with wait_ms, it waits for frames without the dispatcher's lock. */
+static int start_capture_read(struct ctl *ctl, json_t *args, struct ctl_later *later,
+			      struct ctl_err *e)
+{
+	struct ctl_capture_wait w = {0};
+	int err;
+
+	err = ctl_capture_id(ctl, args, &w.set, &w.id, e);
 	if (!err)
-		err = ctl_args_uint_opt(args, "cursor", 0, INT64_MAX, 0, &cursor, e);
+		err = ctl_args_uint_opt(args, "cursor", 0, INT64_MAX, 0, &w.cursor, e);
 	if (!err)
 		err = ctl_args_uint_opt(args, "max", 1, CTL_CAPTURE_READ_LIMIT,
-					CTL_CAPTURE_READ_MAX, &max, e);
+					CTL_CAPTURE_READ_MAX, &w.max, e);
 	if (!err)
-		err = ctl_args_uint_opt(args, CTL_WAIT_ARG, 0, CTL_CAPTURE_WAIT_MAX, 0, &wait_ms,
+		err = ctl_args_uint_opt(args, CTL_WAIT_ARG, 0, CTL_CAPTURE_WAIT_MAX, 0, &w.wait_ms,
 					e);
 	if (!err)
-		err = ctl_args_bool(args, "data", 1, &r.data, e);
+		err = ctl_args_bool(args, "data", 1, &w.data, e);
 	if (err)
 		return err;
-	if (wait_ms) { /* let other commands run meanwhile; a stopping server cuts it short */
-		pthread_mutex_unlock(&ctl->lock);
-		capset_wait(s, id, cursor, (int)wait_ms, ctl_stop_flag());
-		pthread_mutex_lock(&ctl->lock);
-	}
-	r.frames = ctl_must(json_array());
-	n = capset_read(s, id, cursor, max, ctl_capture_read_frame, &r, &next, &missed);
-	if (n < 0 || capset_info(s, id, &info)) {
-		json_decref(r.frames);
-		return ctl_args_fail(e, -ENOENT, "capture %u not found", id);
-	}
-	*result = ctl_must(json_pack("{s:o, s:I, s:I, s:b, s:I}", "frames", r.frames, "next_cursor",
-				     (json_int_t)next, "dropped", (json_int_t)missed, "running",
-				     info.running, "lost", (json_int_t)info.dropped));
+	later->state = malloc(sizeof(w));
+	if (!later->state)
+		return -ENOMEM;
+	memcpy(later->state, &w, sizeof(w));
+	later->wait = ctl_capture_read_wait;
+	later->finish = ctl_capture_read_finish;
+	later->now = !w.wait_ms;
 	return 0;
 }
 
@@ -559,11 +556,13 @@ static int cmd_capture_save(struct ctl *ctl, json_t *args, json_t **result, stru
 }
 
 const struct ctl_cmd ctl_capture_cmds[] = {
-	{"capture/start", cmd_capture_start, CTL_ARGS("port", "bridge", "snaplen", "path", "mode")},
-	{"capture/stop", cmd_capture_stop, CTL_ARGS("id")},
-	{"capture/list", cmd_capture_list, CTL_ARGS("bridge")},
-	{"capture/read", cmd_capture_read, CTL_ARGS("id", "cursor", "max", CTL_WAIT_ARG, "data")},
-	{"capture/save", cmd_capture_save, CTL_ARGS("id", "path")},
+	CTL_CMD("capture/start", cmd_capture_start,
+		CTL_ARGS("port", "bridge", "snaplen", "path", "mode")),
+	CTL_CMD("capture/stop", cmd_capture_stop, CTL_ARGS("id")),
+	CTL_CMD("capture/list", cmd_capture_list, CTL_ARGS("bridge")),
+	CTL_LATER("capture/read", start_capture_read,
+		  CTL_ARGS("id", "cursor", "max", CTL_WAIT_ARG, "data")),
+	CTL_CMD("capture/save", cmd_capture_save, CTL_ARGS("id", "path")),
 };
 
 _Static_assert(sizeof(ctl_capture_cmds) / sizeof(ctl_capture_cmds[0]) == CTL_CAPTURE_NCMDS,

@@ -183,9 +183,8 @@ static int ctl_config_bridge(struct ctl *ctl, json_t *br, const char *path, void
 	if (err)
 		return err;
 	if (age && (json_integer_value(age) < 1 || json_integer_value(age) > UINT32_MAX))
-		return ctl_args_fail(e, -EINVAL,
-				     "%s.fdb_age_ms: expected an integer from 1 to %u", path,
-				     UINT32_MAX);
+		return ctl_args_fail(e, -EINVAL, "%s.fdb_age_ms: expected an integer from 1 to %u",
+				     path, UINT32_MAX);
 	err = ctl_config_call(ctl, "bridge/add", json_pack("{s:O}", "name", name), path, e);
 	if (!err && age)
 		err = ctl_config_call(ctl, "fdb/set_age",
@@ -219,8 +218,8 @@ static int ctl_config_names(json_t *obj, const char *key, const char *path, stru
 	if (json_is_string(v))
 		return ctl_config_type(v, JSON_STRING, where, e);
 	if (!json_is_array(v) || !json_array_size(v))
-		return ctl_args_fail(e, -EINVAL,
-				     "%s: expected a string or a non-empty array of strings", where);
+		return ctl_args_fail(
+			e, -EINVAL, "%s: expected a string or a non-empty array of strings", where);
 	json_array_foreach(v, i, item) {
 		snprintf(where, sizeof(where), "%s.%s[%zu]", path, key, i);
 		if (ctl_config_type(item, JSON_STRING, where, e))

@@ -5,7 +5,8 @@
  * order, each bridge's subnet, and the hosts file every guest sees. NICs are
  * made with port/add and removed with port/del (nested ctl_call()s: the
  * dispatcher's lock is recursive), so ports stay ordinary ports for every
- * other command. guest/run releases the dispatcher lock while it waits.
+ * other command. guest/run replies later: the dispatcher waits for the
+ * process without its lock (struct ctl_later).
  */
 #include "ctl_guest.h"
 
@@ -49,10 +50,8 @@ struct cg_net {
 	unsigned int prefix;
 };
 
-/* Everything one dispatcher's guests share. */
-struct cg_set {
-	struct ctl *ctl;
-	struct cg_set *next;
+/* Everything one dispatcher's guests share (ctl->guests). */
+struct ctl_guests {
 	char dir[64]; /* holds the hosts file */
 	char hosts[96];
 	char *hosts_text; /* what the hosts file holds, as last written */
@@ -63,14 +62,10 @@ struct cg_set {
 	size_t nnets;
 };
 
-static pthread_mutex_t cg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cg_set *cg_sets;
-static unsigned int cg_port_seq;
-
-/* A new set for ctl with its hosts file directory, linked in (cg_lock held). */
-static struct cg_set *ctl_guest_set_new(struct ctl *ctl)
+/* A new set for ctl with its hosts file directory. */
+static struct ctl_guests *ctl_guest_set_new(struct ctl *ctl)
 {
-	struct cg_set *s = calloc(1, sizeof(*s));
+	struct ctl_guests *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
@@ -81,27 +76,19 @@ static struct cg_set *ctl_guest_set_new(struct ctl *ctl)
 		return NULL;
 	}
 	snprintf(s->hosts, sizeof(s->hosts), "%s/hosts", s->dir);
-	s->ctl = ctl;
-	s->next = cg_sets;
-	cg_sets = s;
+	ctl->guests = s;
 	return s;
 }
 
 /* The set of ctl; created when create is true. NULL when absent or out of memory. */
-static struct cg_set *ctl_guest_set(struct ctl *ctl, bool create)
+static struct ctl_guests *ctl_guest_set(struct ctl *ctl, bool create)
 {
-	struct cg_set *s;
-
-	pthread_mutex_lock(&cg_lock);
-	for (s = cg_sets; s && s->ctl != ctl; s = s->next)
-		;
-	if (!s && create)
-		s = ctl_guest_set_new(ctl);
-	pthread_mutex_unlock(&cg_lock);
-	return s;
+	if (!ctl->guests && create)
+		return ctl_guest_set_new(ctl);
+	return ctl->guests;
 }
 
-static struct cg_guest *ctl_guest_find(struct cg_set *s, const char *name, size_t *idx)
+static struct cg_guest *ctl_guest_find(struct ctl_guests *s, const char *name, size_t *idx)
 {
 	for (size_t i = 0; s && i < s->n; i++) {
 		if (strcmp(s->guests[i]->name, name) == 0) {
@@ -114,7 +101,7 @@ static struct cg_guest *ctl_guest_find(struct cg_set *s, const char *name, size_
 }
 
 /* The guest named by args.guest (or args.name when key says so). */
-static int ctl_guest_arg(struct ctl *ctl, json_t *args, const char *key, struct cg_set **s,
+static int ctl_guest_arg(struct ctl *ctl, json_t *args, const char *key, struct ctl_guests **s,
 			 struct cg_guest **gu, struct ctl_err *e)
 {
 	const char *name;
@@ -190,7 +177,7 @@ static void ctl_guest_addr_str(uint32_t addr, unsigned int prefix, char *buf, si
 /* ---- the hosts file ---- */
 
 /* Append "<addr> <guest>.<bridge> [<guest>]" lines for every NIC of every guest. */
-static void ctl_guest_hosts_lines(struct cg_set *s, FILE *f)
+static void ctl_guest_hosts_lines(struct ctl_guests *s, FILE *f)
 {
 	char ip[INET_ADDRSTRLEN];
 
@@ -212,7 +199,7 @@ static void ctl_guest_hosts_lines(struct cg_set *s, FILE *f)
  * running in guests, which have it bind-mounted, see the change too; not
  * when it would say what it says already.
  */
-static void ctl_guest_hosts_write(struct cg_set *s)
+static void ctl_guest_hosts_write(struct ctl_guests *s)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -258,7 +245,7 @@ static bool ctl_guest_overlap(const struct cg_net *a, uint32_t net, unsigned int
 }
 
 /* Refuse a subnet that overlaps another bridge's. */
-static int ctl_guest_net_check(struct cg_set *s, uint32_t net, unsigned int prefix,
+static int ctl_guest_net_check(struct ctl_guests *s, uint32_t net, unsigned int prefix,
 			       const char *subnet, struct ctl_err *e)
 {
 	char other[32];
@@ -277,7 +264,7 @@ static int ctl_guest_net_check(struct cg_set *s, uint32_t net, unsigned int pref
 }
 
 /* The lowest free default subnet 10.K.0.0/24. */
-static int ctl_guest_net_default(struct cg_set *s, uint32_t *net, struct ctl_err *e)
+static int ctl_guest_net_default(struct ctl_guests *s, uint32_t *net, struct ctl_err *e)
 {
 	for (uint32_t k = 1; k < 256; k++) {
 		uint32_t cand = htonl(0x0a000000u | (k << 16));
@@ -293,7 +280,7 @@ static int ctl_guest_net_default(struct cg_set *s, uint32_t *net, struct ctl_err
 	return ctl_args_fail(e, -ENOSPC, "no free default subnet 10.K.0.0/24 left");
 }
 
-static bool ctl_guest_net_used(struct cg_set *s, const char *bridge)
+static bool ctl_guest_net_used(struct ctl_guests *s, const char *bridge)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		if (ctl_guest_nic(s->guests[i], bridge, NULL))
@@ -303,7 +290,7 @@ static bool ctl_guest_net_used(struct cg_set *s, const char *bridge)
 }
 
 /* A subnet lives as long as some NIC is on its bridge: forget the others. */
-static void ctl_guest_net_prune(struct cg_set *s)
+static void ctl_guest_net_prune(struct ctl_guests *s)
 {
 	for (size_t i = s->nnets; i-- > 0;) {
 		if (ctl_guest_net_used(s, s->nets[i].bridge))
@@ -314,7 +301,7 @@ static void ctl_guest_net_prune(struct cg_set *s)
 }
 
 /* The subnet of bridge: found, or made from args.subnet or the default. */
-static int ctl_guest_net(struct cg_set *s, const char *bridge, const char *subnet,
+static int ctl_guest_net(struct ctl_guests *s, const char *bridge, const char *subnet,
 			 struct cg_net **out, struct ctl_err *e)
 {
 	struct cg_net *n;
@@ -357,7 +344,7 @@ static int ctl_guest_net(struct cg_set *s, const char *bridge, const char *subne
 	return 0;
 }
 
-static bool ctl_guest_addr_used(struct cg_set *s, const char *bridge, uint32_t addr)
+static bool ctl_guest_addr_used(struct ctl_guests *s, const char *bridge, uint32_t addr)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct cg_nic *nic = ctl_guest_nic(s->guests[i], bridge, NULL);
@@ -369,7 +356,7 @@ static bool ctl_guest_addr_used(struct cg_set *s, const char *bridge, uint32_t a
 }
 
 /* args.address (inside the subnet, free) or the lowest free address. */
-static int ctl_guest_addr(struct cg_set *s, const struct cg_net *n, const char *want,
+static int ctl_guest_addr(struct ctl_guests *s, const struct cg_net *n, const char *want,
 			  uint32_t *addr, struct ctl_err *e)
 {
 	uint32_t hosts = (uint32_t)((1ull << (32 - (n->prefix < 30 ? n->prefix : 30))) - 2), host;
@@ -401,7 +388,7 @@ static int ctl_guest_addr(struct cg_set *s, const struct cg_net *n, const char *
 
 /* ---- Ethernet addresses ---- */
 
-static bool ctl_guest_mac_used(struct cg_set *s, const char *bridge, const uint8_t *mac)
+static bool ctl_guest_mac_used(struct ctl_guests *s, const char *bridge, const uint8_t *mac)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		struct cg_nic *nic = ctl_guest_nic(s->guests[i], bridge, NULL);
@@ -418,8 +405,8 @@ static bool ctl_guest_mac_used(struct cg_set *s, const char *bridge, const uint8
  * and its peers' neighbour caches stay right. A clash on the bridge hashes
  * "<guest>-<bridge>#1", "#2"...
  */
-static int ctl_guest_mac(struct cg_set *s, const char *guest, const char *bridge, const char *want,
-			 uint8_t *mac, struct ctl_err *e)
+static int ctl_guest_mac(struct ctl_guests *s, const char *guest, const char *bridge,
+			 const char *want, uint8_t *mac, struct ctl_err *e)
 {
 	char id[2 * CG_NAME_MAX + 16];
 
@@ -498,7 +485,7 @@ static void ctl_guest_port_del(struct ctl *ctl, const char *port)
 }
 
 /* Forget NICs whose ports vanished (port/del or bridge/del by someone else). */
-static void ctl_guest_prune(struct ctl *ctl, struct cg_set *s, struct cg_guest *gu)
+static void ctl_guest_prune(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu)
 {
 	uint32_t id;
 	bool gone = false;
@@ -516,7 +503,7 @@ static void ctl_guest_prune(struct ctl *ctl, struct cg_set *s, struct cg_guest *
 }
 
 /* Remove a guest: its ports, its namespace and everything running inside. */
-static void ctl_guest_remove(struct ctl *ctl, struct cg_set *s, size_t idx)
+static void ctl_guest_remove(struct ctl *ctl, struct ctl_guests *s, size_t idx)
 {
 	struct cg_guest *gu = s->guests[idx];
 
@@ -542,7 +529,7 @@ static json_t *ctl_guest_nic_json(const struct cg_guest *gu, const struct cg_nic
 				  addr, "mac", mac));
 }
 
-static unsigned int ctl_guest_prefix(struct cg_set *s, const char *bridge)
+static unsigned int ctl_guest_prefix(struct ctl_guests *s, const char *bridge)
 {
 	for (size_t i = 0; i < s->nnets; i++) {
 		if (strcmp(s->nets[i].bridge, bridge) == 0)
@@ -557,7 +544,7 @@ static int cmd_guest_add(struct ctl *ctl, json_t *args, json_t **result, struct 
 {
 	struct guest_opts opts = {0};
 	struct cg_guest *gu;
-	struct cg_set *s;
+	struct ctl_guests *s;
 	const char *name;
 	char netns[64];
 	int err;
@@ -600,7 +587,7 @@ static int cmd_guest_add(struct ctl *ctl, json_t *args, json_t **result, struct 
 static int cmd_guest_del(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	struct cg_guest *gu;
-	struct cg_set *s;
+	struct ctl_guests *s;
 	size_t idx = 0;
 	int err;
 
@@ -697,8 +684,12 @@ static void ctl_guest_base36(char **p, unsigned int v, int max)
 	while ((v /= 36) && ++i < max);
 }
 
-/* The port name for a new NIC: args.port or "tyl<pid>-<n>" (base 36, at most 15 bytes). */
-static int ctl_guest_port_name(json_t *args, char *buf, struct ctl_err *e)
+/*
+ * The port name for a new NIC: args.port or "tyl<pid>-<n>" (base 36, at most
+ * 15 bytes), n counted per dispatcher, past names another one of this
+ * process took already.
+ */
+static int ctl_guest_port_name(struct ctl *ctl, json_t *args, char *buf, struct ctl_err *e)
 {
 	const char *given;
 	char *p = buf;
@@ -713,12 +704,15 @@ static int ctl_guest_port_name(json_t *args, char *buf, struct ctl_err *e)
 		memcpy(buf, given, strlen(given) + 1);
 		return 0;
 	}
-	memcpy(p, "tyl", 3);
-	p += 3;
-	ctl_guest_base36(&p, (unsigned int)getpid(), 5); /* pid_max is at most 4194304 */
-	*p++ = '-';
-	ctl_guest_base36(&p, __atomic_fetch_add(&cg_port_seq, 1, __ATOMIC_RELAXED), 6);
-	*p = '\0';
+	do {
+		p = buf;
+		memcpy(p, "tyl", 3);
+		p += 3;
+		ctl_guest_base36(&p, (unsigned int)getpid(), 5); /* pid_max is at most 4194304 */
+		*p++ = '-';
+		ctl_guest_base36(&p, ctl->port_seq++, 6);
+		*p = '\0';
+	} while (if_nametoindex(buf));
 	return 0;
 }
 
@@ -729,7 +723,7 @@ static int cmd_guest_attach(struct ctl *ctl, json_t *args, json_t **result, stru
 	uint8_t mac[6];
 	struct cg_net *n = NULL;
 	struct cg_guest *gu;
-	struct cg_set *s;
+	struct ctl_guests *s;
 	uint32_t br, addr;
 	size_t pos;
 	int err;
@@ -744,7 +738,7 @@ static int cmd_guest_attach(struct ctl *ctl, json_t *args, json_t **result, stru
 	if (!err)
 		err = ctl_args_str(args, "mac", false, &mac_arg, e);
 	if (!err)
-		err = ctl_guest_port_name(args, port, e);
+		err = ctl_guest_port_name(ctl, args, port, e);
 	if (!err)
 		err = ctl_find_bridge(ctl, bridge, &br, e);
 	if (err)
@@ -779,8 +773,8 @@ static int cmd_guest_attach(struct ctl *ctl, json_t *args, json_t **result, stru
 }
 
 /* The guest named args.guest and its NIC on args.bridge. */
-static int ctl_guest_nic_arg(struct ctl *ctl, json_t *args, struct cg_set **s, struct cg_guest **gu,
-			     size_t *idx, struct ctl_err *e)
+static int ctl_guest_nic_arg(struct ctl *ctl, json_t *args, struct ctl_guests **s,
+			     struct cg_guest **gu, size_t *idx, struct ctl_err *e)
 {
 	const char *bridge;
 	int err;
@@ -800,7 +794,7 @@ static int ctl_guest_nic_arg(struct ctl *ctl, json_t *args, struct cg_set **s, s
 static int cmd_guest_detach(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	struct cg_guest *gu;
-	struct cg_set *s;
+	struct ctl_guests *s;
 	size_t idx = 0;
 	int err;
 
@@ -819,7 +813,7 @@ static int cmd_guest_detach(struct ctl *ctl, json_t *args, json_t **result, stru
 static int cmd_guest_link(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	struct cg_guest *gu;
-	struct cg_set *s;
+	struct ctl_guests *s;
 	size_t idx = 0;
 	bool up;
 	int err;
@@ -932,46 +926,76 @@ static json_t *ctl_guest_run_json(const struct guest_run_result *r)
 		"stderr_truncated", r->err_truncated, "interrupted", r->interrupted));
 }
 
-static int cmd_guest_run(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
+/* A guest/run in progress: its process and what it was started with. */
+struct ctl_guest_wait {
+	struct guest_proc *proc;
+	struct guest_run_result res;
+	const char **argv;
+	char **env;
+};
+
+static int ctl_guest_run_wait(struct ctl_later *l, const atomic_bool *stop)
+{
+	struct ctl_guest_wait *w = l->state;
+
+	return guest_run_wait(w->proc, stop, &w->res);
+}
+
+static int ctl_guest_run_finish(struct ctl *ctl, struct ctl_later *l, int err, json_t **result,
+				struct ctl_err *e)
+{
+	struct ctl_guest_wait *w = l->state;
+
+	(void)ctl;
+	if (err) {
+		err = ctl_dp_fail(e, err, "guest/run");
+	} else {
+		*result = ctl_guest_run_json(&w->res);
+		guest_run_result_free(&w->res);
+	}
+	free(w->argv);
+	ctl_guest_env_free(w->env);
+	free(w);
+	return err;
+}
+
+/* guest/run: the process is started under the lock, waited for without it. */
+static int start_guest_run(struct ctl *ctl, json_t *args, struct ctl_later *later,
+			   struct ctl_err *e)
 {
 	struct guest_run_req req = {0};
-	struct guest_run_result res;
-	struct guest_proc *proc;
-	const char **argv = NULL;
-	char **env = NULL;
+	struct ctl_guest_wait *w = calloc(1, sizeof(*w));
+	struct ctl_guests *s;
 	struct cg_guest *gu;
-	struct cg_set *s;
 	int err;
 
+	if (!w)
+		return -ENOMEM;
 	err = ctl_guest_arg(ctl, args, "guest", &s, &gu, e);
 	if (!err)
-		err = ctl_guest_run_req(args, &req, &argv, &env, e);
+		err = ctl_guest_run_req(args, &req, &w->argv, &w->env, e);
 	if (!err) {
 		req.hosts = s->hosts;
 		req.hostname = gu->name;
-		err = guest_run_start(gu->g, &req, &proc);
+		err = guest_run_start(gu->g, &req, &w->proc);
 		if (err)
 			ctl_args_fail(e, err, "guest \"%s\": cannot run: %s", gu->name,
 				      strerror(-err));
 	}
-	if (!err) {
-		/* Other commands may run meanwhile; gu may be gone when we come back. */
-		pthread_mutex_unlock(&ctl->lock);
-		err = guest_run_wait(proc, ctl_stop_flag(), &res);
-		pthread_mutex_lock(&ctl->lock);
+	if (err) {
+		free(w->argv);
+		ctl_guest_env_free(w->env);
+		free(w);
+		return err;
 	}
-	free(argv);
-	ctl_guest_env_free(env);
-	if (err)
-		return e->code ? err : ctl_dp_fail(e, err, "guest/run");
-	*result = ctl_guest_run_json(&res);
-	guest_run_result_free(&res);
+	*later = (struct ctl_later){
+		.wait = ctl_guest_run_wait, .finish = ctl_guest_run_finish, .state = w};
 	return 0;
 }
 
 static int cmd_guest_list(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
-	struct cg_set *s = ctl_guest_set(ctl, false);
+	struct ctl_guests *s = ctl_guest_set(ctl, false);
 	char netns[64];
 
 	(void)args;
@@ -998,7 +1022,7 @@ static int cmd_guest_list(struct ctl *ctl, json_t *args, json_t **result, struct
 /* Delete every guest of ctl; free the set when release is true. */
 static void ctl_guest_clear(struct ctl *ctl, bool release)
 {
-	struct cg_set *s = ctl_guest_set(ctl, false), **pp;
+	struct ctl_guests *s = ctl_guest_set(ctl, false);
 
 	if (!s)
 		return;
@@ -1010,12 +1034,7 @@ static void ctl_guest_clear(struct ctl *ctl, bool release)
 		return;
 	unlink(s->hosts);
 	rmdir(s->dir);
-	pthread_mutex_lock(&cg_lock);
-	for (pp = &cg_sets; *pp && *pp != s; pp = &(*pp)->next)
-		;
-	if (*pp)
-		*pp = s->next;
-	pthread_mutex_unlock(&cg_lock);
+	ctl->guests = NULL;
 	free(s->hosts_text);
 	free(s);
 }
@@ -1037,16 +1056,17 @@ void ctl_guest_release(struct ctl *ctl)
 }
 
 const struct ctl_cmd ctl_guest_cmds[] = {
-	{"guest/add", cmd_guest_add, CTL_ARGS("name", "ipv6")},
-	{"guest/del", cmd_guest_del, CTL_ARGS("name")},
-	{"guest/attach", cmd_guest_attach,
-	 CTL_ARGS("guest", "bridge", "port", "subnet", "address", "mac")},
-	{"guest/detach", cmd_guest_detach, CTL_ARGS("guest", "bridge")},
-	{"guest/link", cmd_guest_link, CTL_ARGS("guest", "bridge", "up")},
-	{"guest/run", cmd_guest_run,
-	 CTL_ARGS("guest", "cmd", "argv", "timeout_ms", "stdin", "env", "cwd", "max_output")},
-	{"guest/list", cmd_guest_list, CTL_NO_ARGS},
-	{"guest/clear", cmd_guest_clear, CTL_NO_ARGS},
+	CTL_CMD("guest/add", cmd_guest_add, CTL_ARGS("name", "ipv6")),
+	CTL_CMD("guest/del", cmd_guest_del, CTL_ARGS("name")),
+	CTL_CMD("guest/attach", cmd_guest_attach,
+		CTL_ARGS("guest", "bridge", "port", "subnet", "address", "mac")),
+	CTL_CMD("guest/detach", cmd_guest_detach, CTL_ARGS("guest", "bridge")),
+	CTL_CMD("guest/link", cmd_guest_link, CTL_ARGS("guest", "bridge", "up")),
+	CTL_LATER("guest/run", start_guest_run,
+		  CTL_ARGS("guest", "cmd", "argv", "timeout_ms", "stdin", "env", "cwd",
+			   "max_output")),
+	CTL_CMD("guest/list", cmd_guest_list, CTL_NO_ARGS),
+	CTL_CMD("guest/clear", cmd_guest_clear, CTL_NO_ARGS),
 };
 
 _Static_assert(sizeof(ctl_guest_cmds) / sizeof(ctl_guest_cmds[0]) == CTL_GUEST_NCMDS,

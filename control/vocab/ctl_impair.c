@@ -585,7 +585,7 @@ static int cmd_impair_clear_all(struct ctl *ctl, json_t *args, json_t **result, 
 
 static int cmd_impair_list(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
-	static struct dp_impair_entry list[DP_IMPAIR_MAX]; /* one command at a time */
+	struct dp_impair_entry *list = ctl->scratch->impairs;
 	uint32_t br;
 	size_t n;
 	json_t *obj;
@@ -688,7 +688,7 @@ static int ctl_impair_period(json_t *args, uint64_t last_ns, uint64_t *period, s
 
 static int cmd_impair_schedule(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
-	static struct impair_step steps[DP_IMPAIR_MAX_STEPS]; /* one command at a time */
+	struct impair_step *steps = ctl->scratch->steps;
 	struct dp_impair_target t;
 	struct impair_cfg base = {0};
 	uint64_t period = 0;
@@ -767,15 +767,16 @@ static int cmd_impair_timer(struct ctl *ctl, json_t *args, json_t **result, stru
 		"rate_cell", "limit_packets", "limit_bytes", "seed"
 
 const struct ctl_cmd ctl_impair_cmds[CTL_IMPAIR_NCMDS] = {
-	{"impair/set", cmd_impair_set,
-	 CTL_ARGS("bridge", "port", "dir", "from", "to", "mode", CTL_IMPAIR_KNOB_ARGS)},
-	{"impair/get", cmd_impair_get, CTL_ARGS("bridge", "port", "dir", "from", "to")},
-	{"impair/clear", cmd_impair_clear, CTL_ARGS("bridge", "port", "dir", "from", "to")},
-	{"impair/clear_all", cmd_impair_clear_all, CTL_ARGS("bridge")},
-	{"impair/list", cmd_impair_list, CTL_ARGS("bridge")},
-	{"impair/schedule", cmd_impair_schedule,
-	 CTL_ARGS("bridge", "port", "dir", "from", "to", "mode", "steps", "repeat", "period_ms")},
-	{"impair/timer", cmd_impair_timer, CTL_ARGS("spin_us")},
+	CTL_CMD("impair/set", cmd_impair_set,
+		CTL_ARGS("bridge", "port", "dir", "from", "to", "mode", CTL_IMPAIR_KNOB_ARGS)),
+	CTL_CMD("impair/get", cmd_impair_get, CTL_ARGS("bridge", "port", "dir", "from", "to")),
+	CTL_CMD("impair/clear", cmd_impair_clear, CTL_ARGS("bridge", "port", "dir", "from", "to")),
+	CTL_CMD("impair/clear_all", cmd_impair_clear_all, CTL_ARGS("bridge")),
+	CTL_CMD("impair/list", cmd_impair_list, CTL_ARGS("bridge")),
+	CTL_CMD("impair/schedule", cmd_impair_schedule,
+		CTL_ARGS("bridge", "port", "dir", "from", "to", "mode", "steps", "repeat",
+			 "period_ms")),
+	CTL_CMD("impair/timer", cmd_impair_timer, CTL_ARGS("spin_us")),
 };
 
 /* ---- the daemon configuration's "impairments" section ---- */

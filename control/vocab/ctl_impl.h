@@ -19,33 +19,88 @@
 
 #include "ctl.h"
 #include "ctl_args.h"
+#include "dp_impair.h"
+#include "impair.h"
 
+struct capset;
+struct ctl_guests;
 
+/* Scratch space of the commands of one dispatcher (they run one at a time, under its lock). */
+struct ctl_scratch {
+	struct dp_path paths[2 * DP_MAX_PORTS * DP_MAX_PORTS]; /* partition cut/heal */
+	struct dp_path cut[DP_MAX_PORTS * DP_MAX_PORTS]; /* partition list */
+	struct dp_impair_entry impairs[DP_IMPAIR_MAX]; /* impair/list */
+	struct impair_step steps[DP_IMPAIR_MAX_STEPS]; /* impair/schedule */
+};
+
+/*
+ * One dispatcher: everything its commands keep lives here, never in the
+ * process. The lock is recursive because a command may run others through
+ * ctl_call() (guest/attach runs port/add); no handler ever releases it.
+ */
 struct ctl {
 	struct dp *dp;
 	pthread_mutex_t lock; /* one command at a time */
+	unsigned int depth; /* ctl_dispatch() calls holding the lock (under it) */
 	uint64_t start_ns;
 	/* The daemon's record (ctl_set_record()); NULL ops outside a daemon. */
 	const struct ctl_record_ops *record_ops;
 	void *record_ctx;
+	struct capset *capset; /* the captures (ctl_capture.c), made by the first one */
+	struct ctl_guests *guests; /* the guests (ctl_guest.c), made by the first one */
+	unsigned int port_seq; /* names of guest NICs made without a name */
+	struct ctl_scratch *scratch;
 };
 
 /* A command handler: checks args, acts, sets *result (NULL means {}). Returns 0 or -errno. */
 typedef int (*ctl_cmd_fn)(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e);
 
 /*
- * A command that may wait long takes its limit as argument CTL_WAIT_ARG
- * (milliseconds, listed in args) or is guest/run (which waits for a process),
- * releases ctl->lock while it waits and ends the wait early once
- * ctl_stop_flag() is set. The socket server runs such requests on worker
- * threads (ctl_text_may_block()), so that it keeps answering other clients
- * meanwhile.
+ * A command that must wait (for frames, for a process) replies later, as Open
+ * vSwitch's unixctl commands do: its start function runs under the lock like
+ * any handler, checks args, starts what it waits for and fills a struct
+ * ctl_later. The dispatcher then calls wait() without the lock (so other
+ * commands run meanwhile) and finish() under the lock again, which builds the
+ * reply. A nested call (ctl_call() from a handler) cannot drop a lock its
+ * caller holds, so there wait() runs with the lock held.
+ */
+struct ctl_later {
+	/* Wait; end early once *stop is set (stop may be NULL). Returns 0 or -errno. */
+	int (*wait)(struct ctl_later *l, const atomic_bool *stop);
+	/* Build the reply after wait (err is what it returned); frees what start made. */
+	int (*finish)(struct ctl *ctl, struct ctl_later *l, int err, json_t **result,
+		      struct ctl_err *e);
+	void *state; /* start's, for wait and finish */
+	bool now; /* nothing to wait for: finish at once, holding the lock */
+};
+
+/* A command that replies later: as ctl_cmd_fn, but it fills *later instead of *result. */
+typedef int (*ctl_start_fn)(struct ctl *ctl, json_t *args, struct ctl_later *later,
+			    struct ctl_err *e);
+
+/*
+ * A command of the vocabulary: fn, or start for one that replies later. A
+ * command that may wait long takes its limit as argument CTL_WAIT_ARG
+ * (milliseconds, listed in args) or is guest/run; the socket server runs
+ * such requests on worker threads (ctl_text_may_block()), so that it keeps
+ * answering other clients meanwhile.
  */
 struct ctl_cmd {
 	const char *name;
 	ctl_cmd_fn fn;
 	const char *const *args; /* accepted argument names, NULL-terminated */
+	ctl_start_fn start; /* instead of fn: replies later */
 };
+
+/* A table row of a command replying at once (CTL_CMD) or later (CTL_LATER). */
+#define CTL_CMD(n, f, a)                            \
+	{                                           \
+		.name = (n), .fn = (f), .args = (a) \
+	}
+#define CTL_LATER(n, s, a)                             \
+	{                                              \
+		.name = (n), .args = (a), .start = (s) \
+	}
 
 #define CTL_WAIT_ARG "wait_ms"
 
@@ -56,7 +111,10 @@ struct ctl_cmd_table {
 
 #define CTL_ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define CTL_NO_ARGS ((const char *const[]){NULL})
-#define CTL_TABLE(t) {t, sizeof(t) / sizeof((t)[0])}
+#define CTL_TABLE(t)                          \
+	{                                     \
+		t, sizeof(t) / sizeof((t)[0]) \
+	}
 
 /* jansson returns NULL only when out of memory: abort with a message. Returns v. */
 json_t *ctl_must(json_t *v);
@@ -82,13 +140,6 @@ int ctl_find_bridge_opt(struct ctl *ctl, json_t *args, uint32_t *id, struct ctl_
 int ctl_port_info(struct ctl *ctl, uint32_t id, struct dp_port_info *pi, struct ctl_err *e);
 
 /*
- * ctl_stop_flag() - the stop flag of the request this thread is running, as
- * given to ctl_dispatch_text_stop(): a blocking command ends its wait early
- * once it is set. Return: the flag, or NULL (nobody will stop the request).
- */
-const atomic_bool *ctl_stop_flag(void);
-
-/*
  * ctl_text_may_block() - may request text wait long: does it name guest/run,
  * or a command that takes CTL_WAIT_ARG with a non-zero integer there? For
  * the socket server, which runs those on worker threads.
@@ -97,8 +148,8 @@ const atomic_bool *ctl_stop_flag(void);
 bool ctl_text_may_block(const char *text, size_t len);
 
 /*
- * ctl_dispatch_text_stop() - ctl_dispatch_text() that a blocking command ends
- * early (with what it has) once *stop is set; the socket server's workers
+ * ctl_dispatch_text_stop() - ctl_dispatch_text() that a command replying later
+ * ends early (with what it has) once *stop is set; the socket server's workers
  * call it.
  * @stop: borrowed for the call; NULL: as ctl_dispatch_text()
  * Return: the reply text, as ctl_dispatch_text().
