@@ -13,7 +13,8 @@ Each source folder is a layer, lowest first:
 
 A file may include headers of its own folder and of lower layers only; lua/
 speaks the vocabulary only (of lower layers it sees control/vocab/ and the
-process-wide log.h, clock.h and interrupt.h). A module is a .c file and the .h
+process-wide log.h, clock.h and interrupt.h). NAME_impl.h and NAME_internal.h
+are seen from their own folder only. A module is a .c file and the .h
 of the same name (with NAME_impl.h or NAME_internal.h, its inside); there must be no include cycle between modules of different
 folders, and none at all among the dataplane's modules.
 
@@ -90,7 +91,10 @@ def check_includes(root, files):
             if target is None:
                 continue  # a generated header (cap.skel.h) or a system one
             tfolder = files[target]
-            if tfolder != folder:
+            if tfolder != folder and re.search(r"_(impl|internal)\.h$", target):
+                errors.append(f"{rel}: includes {target}, the inside of a module of "
+                              f"{tfolder}/")
+            elif tfolder != folder:
                 mine, theirs = layer_of(folder), layer_of(tfolder)
                 if theirs >= mine:
                     errors.append(f"{rel}: includes {target}, which is in layer "
@@ -181,6 +185,7 @@ def self_test():
         "control/vocab/ctl.h": '#include "cli.h"\n',  # up to a user
         "control/cli/cli.h": '#include "tylua.h"\n',  # a sibling
         "lua/tylua.h": '#include "guest.h"\n',        # lua past the vocabulary
+        "control/daemon/d.c": '#include "ctl_impl.h"\n', "control/vocab/ctl_impl.h": "",
         "control/guest/guest.h": "",
         "dataplane/b.c": '#include "c.h"\n', "dataplane/b.h": "",
         "dataplane/c.c": '#include "b.h"\n', "dataplane/c.h": "",  # a dataplane cycle
@@ -195,6 +200,7 @@ def self_test():
         errors += cycle_errors(graph, "include")
     want = ["dataplane/a.c: includes control/vocab/ctl.h", "control/vocab/ctl.h: includes",
             "control/cli/cli.h: includes lua/tylua.h", "lua/tylua.h: includes control/guest",
+            "control/daemon/d.c: includes control/vocab/ctl_impl.h, the inside",
             "include cycle in the dataplane: dataplane/b -> dataplane/c"]
     missing = [w for w in want if not any(e.startswith(w) for e in errors)]
     for w in missing:

@@ -33,7 +33,6 @@
 #include <cmocka.h>
 
 #include "ctl.h"
-#include "ctl_impl.h"
 #include "cleanup.h"
 #include "record.h"
 #include "dp.h"

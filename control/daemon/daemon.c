@@ -29,7 +29,6 @@
 
 #include "ctl.h"
 #include "ctl_config.h"
-#include "ctl_impl.h"
 #include "cleanup.h"
 #include "record.h"
 #include "server.h"

@@ -39,7 +39,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl_impl.h"
 #include "log.h"
 
 #define CTL_CONN_OUT_HIGH (256 * 1024) /* stop reading a client with this much unsent */

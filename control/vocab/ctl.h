@@ -18,6 +18,9 @@
 #ifndef TAPYARD_CTL_H
 #define TAPYARD_CTL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -123,5 +126,23 @@ struct dp *ctl_dp(struct ctl *ctl);
 
 /* The name of a negative errno, "ENOENT" for -ENOENT ("EIO" when unknown). */
 const char *ctl_errno_name(int err);
+
+/*
+ * ctl_text_may_block() - may request text wait long: does it name guest/run,
+ * or a command that takes CTL_WAIT_ARG with a non-zero integer there? For
+ * the socket server, which runs those on worker threads.
+ * @text, @len: a request line as for ctl_dispatch_text(); malformed: false
+ */
+bool ctl_text_may_block(const char *text, size_t len);
+
+/*
+ * ctl_dispatch_text_stop() - ctl_dispatch_text() that a command replying later
+ * ends early (with what it has) once *stop is set; the socket server's workers
+ * call it.
+ * @stop: borrowed for the call; NULL: as ctl_dispatch_text()
+ * Return: the reply text, as ctl_dispatch_text().
+ */
+char *ctl_dispatch_text_stop(struct ctl *ctl, const char *text, size_t len,
+			     const atomic_bool *stop);
 
 #endif

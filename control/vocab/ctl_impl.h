@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ctl_impl: what the dispatcher's command modules share (internal to
- * control/). A module (ctl.c for the core commands; later impairments,
- * captures, guests) defines a table of struct ctl_cmd and lists it in
- * ctl_tables[] in ctl.c; its handlers use the lookups below. The socket
- * server (daemon/server.c) uses the entry points for blocking commands at the end.
+ * control/vocab/). A module (ctl_core.c, ctl_impair.c, ctl_capture.c,
+ * ctl_guest.c) defines a table of struct ctl_cmd and is listed in
+ * ctl_tables[] in ctl.c; its handlers use the lookups below (ctl_impl.c).
  */
 #ifndef TAPYARD_CTL_IMPL_H
 #define TAPYARD_CTL_IMPL_H
@@ -138,23 +137,5 @@ int ctl_find_bridge_opt(struct ctl *ctl, json_t *args, uint32_t *id, struct ctl_
 
 /* dp_port_info() with an error message. */
 int ctl_port_info(struct ctl *ctl, uint32_t id, struct dp_port_info *pi, struct ctl_err *e);
-
-/*
- * ctl_text_may_block() - may request text wait long: does it name guest/run,
- * or a command that takes CTL_WAIT_ARG with a non-zero integer there? For
- * the socket server, which runs those on worker threads.
- * @text, @len: a request line as for ctl_dispatch_text(); malformed: false
- */
-bool ctl_text_may_block(const char *text, size_t len);
-
-/*
- * ctl_dispatch_text_stop() - ctl_dispatch_text() that a command replying later
- * ends early (with what it has) once *stop is set; the socket server's workers
- * call it.
- * @stop: borrowed for the call; NULL: as ctl_dispatch_text()
- * Return: the reply text, as ctl_dispatch_text().
- */
-char *ctl_dispatch_text_stop(struct ctl *ctl, const char *text, size_t len,
-			     const atomic_bool *stop);
 
 #endif
