@@ -610,12 +610,13 @@ static int capset_png_frame(struct capset_cap *cap, struct pcapng *png,
 	return pcapng_write(png, &pkt);
 }
 
-/* Create path with its section header and one interface per NIC. */
-static int capset_png_open(struct capset_cap *cap, const char *path, struct pcapng **out)
+/* Start a pcapng file on fd (owned) with its section header and one interface per NIC. */
+static int capset_png_open(struct capset_cap *cap, int fd, struct pcapng **out)
 {
 	int err;
 
-	err = pcapng_open(path, "tapyard " TAPYARD_VERSION, out);
+	*out = NULL;
+	err = pcapng_open_fd(fd, "tapyard " TAPYARD_VERSION, out);
 	for (size_t i = 0; !err && i < cap->nnics; i++)
 		err = pcapng_add_if(*out, cap->nics[i].ifname, cap->nics[i].desc, cap->snaplen);
 	if (err && *out) {
@@ -682,14 +683,16 @@ static void *capset_writer(void *arg)
 	return NULL;
 }
 
-static int capset_file_start(struct capset_cap *cap, char *why, size_t size)
+static int capset_file_start(struct capset_cap *cap, int fd, char *why, size_t size)
 {
 	int err;
 
 	cap->file_buf = malloc(CAP_SNAP_MAX);
-	if (!cap->file_buf)
+	if (!cap->file_buf) {
+		close(fd);
 		return -ENOMEM;
-	err = capset_png_open(cap, cap->path, &cap->png);
+	}
+	err = capset_png_open(cap, fd, &cap->png);
 	if (err) {
 		snprintf(why, size, "cannot write %s: %s", cap->path, strerror(-err));
 		return err;
@@ -810,7 +813,9 @@ static int capset_cap_init(struct capset *s, struct capset_cap *cap, const struc
 	if (!err)
 		cap->running = true;
 	if (!err && o->path)
-		err = capset_file_start(cap, why, size);
+		err = capset_file_start(cap, o->fd, why, size);
+	else if (o->path)
+		close(o->fd);
 	for (size_t i = 0; !err && i < cap->nnics; i++)
 		err = capset_subscribe(s, cap, (uint16_t)i, true);
 	return err;
@@ -823,13 +828,15 @@ int capset_start(struct capset *s, const struct capset_opts *o, uint32_t *id, ch
 	int err;
 
 	snprintf(why, why_size, "%s", "");
-	if (!o->nports || o->nports > DP_MAX_PORTS || o->snaplen > CAP_SNAP_MAX - 1)
-		return -EINVAL;
-	if (o->path && strlen(o->path) >= CAPSET_PATH_MAX)
-		return -ENAMETOOLONG;
-	cap = calloc(1, sizeof(*cap));
-	if (!cap)
-		return -ENOMEM;
+	err = !o->nports || o->nports > DP_MAX_PORTS || o->snaplen > CAP_SNAP_MAX - 1 ? -EINVAL : 0;
+	if (!err && o->path && strlen(o->path) >= CAPSET_PATH_MAX)
+		err = -ENAMETOOLONG;
+	cap = err ? NULL : calloc(1, sizeof(*cap));
+	if (!cap) {
+		if (o->path)
+			close(o->fd);
+		return err ? err : -ENOMEM;
+	}
 	pthread_mutex_lock(&s->lock);
 	err = capset_trim(s) >= CAPSET_MAX_RUNNING ? -ENOSPC : 0;
 	if (!err)
@@ -1010,7 +1017,7 @@ int capset_read(struct capset *s, uint32_t id, uint64_t cursor, size_t max, caps
 	return cap ? n : -ENOENT;
 }
 
-int capset_save(struct capset *s, uint32_t id, const char *path, uint64_t *frames)
+int capset_save(struct capset *s, uint32_t id, int fd, uint64_t *frames)
 {
 	struct capstore_rec rec;
 	struct capset_cap *cap;
@@ -1024,7 +1031,9 @@ int capset_save(struct capset *s, uint32_t id, const char *path, uint64_t *frame
 	if (cap && cap->running && cap->mode == CAPSET_BPF)
 		capset_flush(s);
 	if (cap)
-		err = capset_png_open(cap, path, &png);
+		err = capset_png_open(cap, fd, &png);
+	else
+		close(fd);
 	if (!err) {
 		capstore_bounds(cap->store, &seq, &next);
 		while (!err && seq < next && capset_get(cap, &seq, &rec, s->buf, &missed) == 0) {

@@ -49,7 +49,8 @@ struct capset_opts {
 	const uint32_t *ports; /* dp port ids */
 	size_t nports;
 	uint32_t snaplen; /* 1..65535; 0: CAPSET_DEFAULT_SNAPLEN */
-	const char *path; /* pcapng file written as frames come, or NULL */
+	const char *path; /* pcapng file written as frames come (its name), or NULL */
+	int fd; /* with path: that file, opened by the caller; owned from the call on */
 	enum capset_mode mode;
 	const char *target; /* how list shows it, e.g. "port tap0" or "bridge br0" */
 	const char *bridge; /* the bridge's name, for pcapng interface names */
@@ -147,10 +148,11 @@ int capset_read(struct capset *s, uint32_t id, uint64_t cursor, size_t max, caps
 
 /*
  * capset_save() - write every frame the capture still keeps to a pcapng file.
+ * @fd: the file, opened by the caller; owned from the call on (closed on failure too)
  * @frames: receives how many frames were written
  * Return: 0, -ENOENT, or the file's -errno.
  */
-int capset_save(struct capset *s, uint32_t id, const char *path, uint64_t *frames);
+int capset_save(struct capset *s, uint32_t id, int fd, uint64_t *frames);
 
 /* "bpf" or "loop" (or "auto"). */
 const char *capset_mode_name(enum capset_mode mode);

@@ -7,9 +7,11 @@
 #include "pcapng.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PCAPNG_OPT_END 0
 #define PCAPNG_OPT_COMMENT 1
@@ -89,6 +91,15 @@ static uint32_t pcapng_str_size(const char *s)
 
 int pcapng_open(const char *path, const char *app, struct pcapng **out)
 {
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	if (fd < 0)
+		return -errno;
+	return pcapng_open_fd(fd, app, out);
+}
+
+int pcapng_open_fd(int fd, const char *app, struct pcapng **out)
+{
 	const uint16_t version[2] = {1, 0};
 	const uint64_t section_len = UINT64_MAX; /* not given */
 	struct pcapng *p;
@@ -96,11 +107,14 @@ int pcapng_open(const char *path, const char *app, struct pcapng **out)
 	int err;
 
 	p = calloc(1, sizeof(*p));
-	if (!p)
+	if (!p) {
+		close(fd);
 		return -ENOMEM;
-	p->f = fopen(path, "we");
+	}
+	p->f = fdopen(fd, "w");
 	if (!p->f) {
 		err = -errno;
+		close(fd);
 		free(p);
 		return err;
 	}

@@ -31,11 +31,18 @@ enum pcapng_dir {
 struct pcapng;
 
 /*
- * pcapng_open() - create (truncate) path and write the section header.
+ * pcapng_open() - create (truncate) path, never through a symbolic link, and
+ * write the section header.
  * @app: the shb_userappl option (e.g. "tapyard 0.1.0"), or NULL
  * Return: 0 with *out set, or a negative errno.
  */
 int pcapng_open(const char *path, const char *app, struct pcapng **out);
+
+/*
+ * pcapng_open_fd() - pcapng_open() on a file opened already (by whoever may
+ * write it). @fd: owned from the call on, closed on failure too.
+ */
+int pcapng_open_fd(int fd, const char *app, struct pcapng **out);
 
 /*
  * pcapng_add_if() - describe the next interface; the first gets id 0.

@@ -161,6 +161,21 @@ check "cleanup refuses while the daemon runs (exit 1)" eq "$rc" 1
 check "cleanup says the daemon is running" has "$err" "pid $LAB_PID.*still running"
 check "the daemon still answers" eval 'lab_ctl status >/dev/null'
 
+# --- a socket directory a user owns: no lock through a planted link, no planted record obeyed
+mkdir "$work/u" && chown 65534:65534 "$work/u"
+echo keep >"$work/victim2"
+setpriv --reuid=65534 --regid=65534 --clear-groups ln -s "$work/victim2" "$work/u/lab.sock.lock"
+printf '{"pid":0,"pidfile":"%s","objects":[{"kind":"netns","name":"tyd3-planted","extra":{}}]}' \
+	"$work/victim2" >"$work/u/lab.state"
+chown 65534:65534 "$work/u/lab.state"
+err=$("$TAPYARD" daemon --socket "$work/u/lab.sock" --bridge tyd3zu 2>&1); rc=$?
+check "a socket directory a user owns is refused (exit 1)" eq "$rc" 1
+check "... saying whose it is" has "$err" "owned by uid 65534"
+err=$("$TAPYARD" cleanup --socket "$work/u/lab.sock" 2>&1); rc=$?
+check "cleanup refuses it too (exit 1)" eq "$rc" 1
+check "the planted lock's and record's victim is untouched" eq "$(cat "$work/victim2")" keep
+check "the planted record named nothing that was touched" eval '[ -e "$work/u/lab.state" ]'
+
 # --- --group: mode 0660 of the group; members served, others kept out
 G=$work/g.sock
 start_daemon "$G" --group nogroup --bridge tyd3gb --tap tyd3g0
@@ -171,6 +186,34 @@ check "--group: a member (primary group) is served" as_nobody --regid=65534 --cl
 check "--group: a member (supplementary group) is served" as_nobody --regid=1 --groups=65534
 as_nobody --regid=1 --clear-groups 2>/dev/null
 check "--group: a non-member cannot connect (exit 3)" eq "$?" 3
+# What a member may not do: run anything as root, change the daemon, write where it could not.
+as_member() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+member_raw() {
+	as_member /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().readline().strip())' "$G" "$1"
+}
+out=$(as_member "$TAPYARD" ctl --socket "$G" log set debug 2>&1); rc=$?
+check "--group: a member may not change the daemon's log level (exit 1)" eq "$rc" 1
+check "--group: the refusal names the command" has "$out" "permission denied: log/set"
+out=$(member_raw '{"cmd":"guest/run","args":{"guest":"tyd3x","cmd":"id"}}')
+check "--group: a member may not run commands as root (guest/run)" has "$out" '"EPERM"'
+check "--group: root still may" "$TAPYARD" ctl --socket "$G" log set info
+mkdir "$work/m" && chown 65534:65534 "$work/m"
+echo keep >"$work/victim"
+as_member ln -s "$work/victim" "$work/m/link.pcapng"
+out=$(as_member "$TAPYARD" ctl --socket "$G" capture start tyd3g0 --write "$work/m/link.pcapng" 2>&1)
+check "--group: a capture file behind a symbolic link is refused" has "$out" "symbolic link"
+check "--group: ... and the link's target is untouched" eq "$(cat "$work/victim")" keep
+out=$(as_member "$TAPYARD" ctl --socket "$G" capture start tyd3g0 --write "$work/root.pcapng" 2>&1)
+check "--group: a member cannot make the daemon write where it could not" \
+	eval 'has "$out" "Permission denied" && [ ! -e "$work/root.pcapng" ]'
+id=$(as_member "$TAPYARD" ctl --socket "$G" capture start tyd3g0 --write "$work/m/ok.pcapng" 2>&1)
+check "--group: a member's capture file is its own" \
+	eq "$(stat -c %u "$work/m/ok.pcapng" 2>&1)" 65534
+as_member "$TAPYARD" ctl --socket "$G" capture stop "$id" >/dev/null 2>&1
 kill -TERM "$GPID"; wait "$GPID"; rc=$?
 check "--group daemon stops cleanly" eq "$rc" 0
 check "--group daemon removed its socket, record and TAP" \

@@ -12,8 +12,10 @@ LAB_STATIC_ARP=1 # no ARP traffic: every counter below is exact
 lab_require
 lab_trap
 RACE=() # the two daemons started at once, below
+# Runtime files go in a directory only root may write (the daemon refuses /tmp itself).
+RUNDIR=$(mktemp -d /tmp/tyqe2d-run-XXXXXX) && chmod 755 "$RUNDIR"
 trap 'for p in "${RACE[@]}"; do kill -KILL "$p" 2>/dev/null; done; ip link del tyqe2dz 2>/dev/null
-	ip link del tyqe2dr0 2>/dev/null; lab_cleanup' EXIT # a dead daemon's leftover, planted below
+	ip link del tyqe2dr0 2>/dev/null; rm -rf "$RUNDIR"; lab_cleanup' EXIT # a dead daemon's leftover, planted below
 
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok - $*"; }
@@ -110,7 +112,7 @@ check "socket and record removed" eval '[ ! -e "$LAB_SOCK" ] && [ ! -e "$STATE" 
 
 # --- two daemons started at once on one socket: one serves, the other stops before it touches
 # the record, the TAP or the socket (the lock next to the socket), and says who owns it
-S2=/tmp/tyqe2d-race-$$.sock
+S2=$RUNDIR/race.sock
 e1=$(mktemp /tmp/tyqe2d-XXXXXX) e2=$(mktemp /tmp/tyqe2d-XXXXXX)
 "$TAPYARD" daemon --socket "$S2" --bridge tyqe2drb --tap tyqe2dr0 2>"$e1" & RACE+=($!)
 "$TAPYARD" daemon --socket "$S2" --bridge tyqe2drb --tap tyqe2dr0 2>"$e2" & RACE+=($!)
@@ -145,7 +147,7 @@ check "too-long name refused" eval '[ $rc -ne 0 ] && grep -qi "too long" <<<"$er
 check "the dead daemon's leftovers were removed first, and said so" \
 	eval 'grep -q "leftovers of a previous daemon: removed tap tyqe2dz" <<<"$err" &&
 		! ip link show tyqe2dz >/dev/null 2>&1 && [ ! -e "$STATE" ]'
-f=$(mktemp /tmp/tyq-e2e-XXXXXX.sock)
+f=$(mktemp "$RUNDIR/tyq-e2e-XXXXXX.sock")
 err=$("$TAPYARD" daemon --socket "$f" --bridge x 2>&1); rc=$?
 rm -f "$f"
 check "a socket path that is no socket refused" eval '[ $rc = 1 ] && grep -q "cannot use socket" <<<"$err"'
@@ -155,7 +157,7 @@ ip link del tye2dv0
 check "non-TAP interface refused" eval '[ $rc -ne 0 ] && grep -q "not a TAP" <<<"$err"'
 if command -v setpriv >/dev/null; then
 	err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$TAPYARD" daemon \
-		--socket /tmp/tye2d-$$.sock --bridge x --tap tye2dnr 2>&1); rc=$?
+		--socket "$RUNDIR/nonroot.sock" --bridge x --tap tye2dnr 2>&1); rc=$?
 	check "non-root refused with a permission message" eval '[ $rc -ne 0 ] && grep -qi "permission\|root" <<<"$err"'
 fi
 check "no TAP left behind" eval '! ip -br link | grep -q "^tye2d\|^tyqe2d"'

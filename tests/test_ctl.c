@@ -558,6 +558,39 @@ static void test_log_set(void **state)
 			    "warn");
 }
 
+/* Run request as caller; the reply becomes the harness's last. */
+static void run_as(const struct ctl_caller *caller, const char *request)
+{
+	char *out = ctl_dispatch_text_as(fx.ctl, request, strlen(request), caller, NULL);
+
+	th_set_last(json_loads(out, 0, NULL));
+	free(out);
+}
+
+/* A --group member reads and changes the lab, never runs anything as the daemon. */
+static void test_member_permissions(void **state)
+{
+	const struct ctl_caller member = {.member = true, .cred = {.uid = 65534, .gid = 65534}};
+	const struct ctl_caller owner = {.cred = {.uid = 0}};
+
+	(void)state;
+	run_as(&member, "{\"cmd\": \"status\"}");
+	th_last_ok();
+	run_as(&member, "{\"cmd\": \"bridge/add\", \"args\": {\"name\": \"brm\"}}");
+	th_last_ok();
+	run_as(&member, "{\"cmd\": \"log/set\", \"args\": {\"level\": \"debug\"}}");
+	th_last_err("EPERM", "permission denied: log/set");
+	run_as(&member, "{\"cmd\": \"guest/run\", \"args\": {\"guest\": \"g\", \"cmd\": \"id\"}}");
+	th_last_err("EPERM", "permission denied: guest/run");
+	/* Root, the daemon's user and the process itself may. */
+	run_as(&owner, "{\"cmd\": \"log/set\", \"args\": {\"level\": \"warn\"}}");
+	th_last_ok();
+	run_as(&owner, "{\"cmd\": \"guest/run\", \"args\": {\"guest\": \"g\", \"cmd\": \"id\"}}");
+	th_last_err("ENOENT", "guest \"g\" not found");
+	run_as(NULL, "{\"cmd\": \"log/set\", \"args\": {\"level\": \"warn\"}}");
+	th_last_ok();
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -570,7 +603,7 @@ int main(void)
 		T(test_link_set),	  T(test_partition_cut_heal),
 		T(test_partition_errors), T(test_partition_isolate),
 		T(test_counters),	  T(test_fdb),
-		T(test_log_set),
+		T(test_log_set),	  T(test_member_permissions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

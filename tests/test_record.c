@@ -637,6 +637,52 @@ static void test_crash_cleanup(void **st)
 	assert_false(exists(state));
 }
 
+/*
+ * A record someone else could have written is never acted on: one writable by
+ * others, one another user owns, one with pid 0 and a pidfile that is not a
+ * number, or one in a directory a user owns or anyone may write.
+ */
+static void test_planted_record(void **st)
+{
+	const char *report;
+	pid_t owner;
+
+	(void)st;
+	write_record(dead_pid(), 0,
+		     "[{\"kind\": \"netns\", \"name\": \"tyd3-planted\", \"extra\": {}}]");
+	assert_int_equal(chmod(state, 0666), 0);
+	assert_int_equal(cleanup(&report), -EPERM);
+	assert_has(report, "not trusting record");
+	assert_has(report, "writable by others");
+	assert_true(exists(state));
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(state, 0644), 0);
+		assert_int_equal(chown(state, 65534, 65534), 0);
+		assert_int_equal(cleanup(&report), -EPERM);
+		assert_has(report, "not written by this daemon's user");
+		assert_true(exists(state));
+	}
+	/* pid 0 used to count as "not alive", and a pidfile that is no number as matching it. */
+	unlink(state);
+	write_record(0, 0, "[]");
+	assert_int_equal(record_write_file(pidfile, "victim\n", 0644), 0);
+	assert_int_equal(cleanup(&report), -EBADMSG);
+	assert_true(exists(pidfile));
+	assert_true(exists(state));
+	unlink(state);
+	/* The directory: anyone may write it, or a user owns it. */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(settle(false, &report, &owner), -EPERM);
+	assert_has(report, "writable by others");
+	assert_int_equal(chmod(dir, 0700), 0);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		assert_int_equal(settle(false, &report, &owner), -EPERM);
+		assert_has(report, "owned by uid 65534");
+		assert_int_equal(chown(dir, 0, 0), 0);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -651,6 +697,7 @@ int main(void)
 		T(test_take_over),
 		T(test_port_record),
 		T(test_crash_cleanup),
+		T(test_planted_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

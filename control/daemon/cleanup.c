@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +21,19 @@
 
 int cleanup_socket(const char *socket, FILE *report, pid_t *owner)
 {
-	int err = record_owner(socket, owner);
+	char why[PATH_MAX + 64];
+	int err = record_dir_check(socket, false, why, sizeof(why));
 
-	if (err && err != -ENOENT)
+	*owner = 0;
+	if (err == -ENOENT)
+		return 0; /* no directory: nothing was left there */
+	if (err) {
+		fprintf(report, "refusing the socket directory: %s\n", why);
 		return err;
+	}
+	err = record_owner(socket, owner);
+	if (err && err != -ENOENT)
+		return record_take_over(socket, report, owner); /* refuses again, saying why */
 	if (server_probe(socket) == -EADDRINUSE)
 		return -EADDRINUSE;
 	return record_take_over(socket, report, owner);
@@ -71,8 +81,9 @@ static int cleanup_parse(int argc, char **argv, const char **socket)
 		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc && argv[i + 1][0]) {
 			*socket = argv[++i];
 		} else {
-			fprintf(stderr, "tapyard: cleanup: bad option or missing value: %s\n"
-					"(see tapyard cleanup --help)\n",
+			fprintf(stderr,
+				"tapyard: cleanup: bad option or missing value: %s\n"
+				"(see tapyard cleanup --help)\n",
 				argv[i]);
 			return CTL_EXIT_USAGE;
 		}

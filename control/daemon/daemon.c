@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -273,21 +274,6 @@ static int daemon_take_over(const struct daemon_opts *o)
 	return 0;
 }
 
-/* Create the socket's directory (one level) when it is missing. */
-static void daemon_mkdir(const char *path)
-{
-	char dir[256];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_debug("cannot create %s: %s", dir, strerror(errno));
-}
-
 static int daemon_write_pidfile(const char *path)
 {
 	char text[32];
@@ -379,14 +365,20 @@ static int daemon_dataplane(struct daemon *d, const struct daemon_opts *o)
  */
 static int daemon_lock(struct daemon *d, const struct daemon_opts *o)
 {
-	char pid[24] = "";
+	char pid[24] = "", why[PATH_MAX + 64];
+	struct stat st;
 	int fd;
 
-	daemon_mkdir(o->socket);
+	if (record_dir_check(o->socket, true, why, sizeof(why)))
+		return daemon_fail(o, "refusing the socket directory: %s", why);
 	record_lock_path(o->socket, d->lock, sizeof(d->lock));
-	fd = open(d->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(d->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return daemon_fail(o, "cannot create %s: %s", d->lock, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		close(fd);
+		return daemon_fail(o, "refusing %s: not a plain file of its own", d->lock);
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno;
 

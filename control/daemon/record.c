@@ -74,6 +74,60 @@ void record_lock_path(const char *socket, char *buf, size_t len)
 	snprintf(buf, len, "%s.lock", socket);
 }
 
+/* Is directory path (lstat'ed as st) safe? last: it holds the files (no sticky excuse). */
+static int record_dir_safe(const char *path, const struct stat *st, bool last, char *why,
+			   size_t len)
+{
+	if (!S_ISDIR(st->st_mode)) {
+		snprintf(why, len, "%s is not a directory (or is a symbolic link)", path);
+		return -ENOTDIR;
+	}
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(why, len, "%s is owned by uid %u, not by root", path,
+			 (unsigned int)st->st_uid);
+		return -EPERM;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && (last || !(st->st_mode & S_ISVTX))) {
+		snprintf(why, len, "%s is writable by %s", path,
+			 st->st_mode & S_IWOTH ? "others" : "its group");
+		return -EPERM;
+	}
+	return 0;
+}
+
+int record_dir_check(const char *socket, bool create, char *why, size_t len)
+{
+	char dir[PATH_MAX], real[PATH_MAX], *slash;
+	struct stat st;
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s", socket);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (create && mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_debug("cannot create %s: %s", dir, strerror(errno));
+	if (lstat(dir, &st) < 0 || !realpath(dir, real)) {
+		err = -errno;
+		snprintf(why, len, "%s: %s", dir, strerror(-err));
+		return err;
+	}
+	err = record_dir_safe(dir, &st, true, why, len);
+	/* Its ancestors too, as sshd's StrictModes checks them; a sticky one (/tmp) may be shared.
+	 */
+	for (slash = strrchr(real, '/'); !err && slash; slash = strrchr(real, '/')) {
+		*(slash == real ? slash + 1 : slash) = '\0';
+		if (lstat(real, &st) < 0)
+			return -errno;
+		err = record_dir_safe(real, &st, false, why, len);
+		if (slash == real)
+			break;
+	}
+	return err;
+}
+
 /* The start time (clock ticks after boot) and command name of process pid. */
 static int record_proc(pid_t pid, unsigned long long *start, char *comm, size_t len)
 {
@@ -114,7 +168,8 @@ int record_write_file(const char *path, const char *text, mode_t mode)
 
 	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	unlink(tmp); /* a leftover of ours; never write through one someone else made */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
 	while (!err && off < len) {
@@ -564,14 +619,48 @@ void record_destroy(struct record *rec)
 }
 
 /* Load the record at path: 0 with *doc set, -ENOENT, or -EBADMSG (not a record). */
-static int record_load(const char *path, json_t **doc)
+/*
+ * Open the record at path if this daemon's kind wrote it: a regular file,
+ * not a link, owned by us and writable by nobody else. Returns the fd, or
+ * -ENOENT, or -EPERM saying why on report (may be NULL).
+ */
+static int record_open_trusted(const char *path, FILE *report)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0 && errno == ENOENT)
+		return -ENOENT;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		if (report)
+			fprintf(report, "not trusting record %s: %s\n", path,
+				fd < 0			 ? strerror(errno)
+				: !S_ISREG(st.st_mode)	 ? "not a regular file"
+				: st.st_uid != geteuid() ? "not written by this daemon's user"
+							 : "writable by others");
+		if (fd >= 0)
+			close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static int record_load(const char *path, json_t **doc, FILE *report)
 {
 	json_error_t jerr;
+	json_int_t pid;
+	int fd = record_open_trusted(path, report);
 
-	*doc = json_load_file(path, 0, &jerr);
+	*doc = NULL;
+	if (fd < 0)
+		return fd;
+	*doc = json_loadfd(fd, 0, &jerr);
+	close(fd);
 	if (!*doc)
-		return access(path, F_OK) < 0 && errno == ENOENT ? -ENOENT : -EBADMSG;
-	if (!json_is_integer(json_object_get(*doc, "pid")) ||
+		return -EBADMSG;
+	pid = json_integer_value(json_object_get(*doc, "pid"));
+	if (!json_is_integer(json_object_get(*doc, "pid")) || pid <= 0 || pid > INT_MAX ||
 	    !json_is_array(json_object_get(*doc, "objects"))) {
 		json_decref(*doc);
 		*doc = NULL;
@@ -598,7 +687,7 @@ static pid_t record_alive(json_t *doc)
 /* Remove the pidfile when it still names pid. */
 static void record_rm_pidfile(const char *path, json_int_t pid, FILE *report)
 {
-	char buf[32] = "";
+	char buf[32] = "", want[32];
 	FILE *f;
 
 	if (!path || !(f = fopen(path, "re")))
@@ -606,7 +695,8 @@ static void record_rm_pidfile(const char *path, json_int_t pid, FILE *report)
 	if (!fgets(buf, sizeof(buf), f))
 		buf[0] = '\0';
 	fclose(f);
-	if (strtoll(buf, NULL, 10) == pid && unlink(path) == 0)
+	snprintf(want, sizeof(want), "%lld\n", (long long)pid);
+	if (pid > 0 && strcmp(buf, want) == 0 && unlink(path) == 0)
 		fprintf(report, "removed pidfile %s\n", path);
 }
 
@@ -643,7 +733,7 @@ int record_owner(const char *socket, pid_t *owner)
 	*owner = 0;
 	err = record_path(socket, path, sizeof(path));
 	if (!err)
-		err = record_load(path, &doc);
+		err = record_load(path, &doc, NULL);
 	if (!err)
 		*owner = record_alive(doc);
 	json_decref(doc);
@@ -660,7 +750,7 @@ int record_take_over(const char *socket, FILE *report, pid_t *owner)
 	err = record_path(socket, path, sizeof(path));
 	if (err)
 		return err;
-	err = record_load(path, &doc);
+	err = record_load(path, &doc, report);
 	if (!err)
 		*owner = record_alive(doc);
 	if (err == -ENOENT) {

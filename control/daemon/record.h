@@ -49,6 +49,17 @@ int record_path(const char *socket, char *buf, size_t len);
 void record_lock_path(const char *socket, char *buf, size_t len);
 
 /*
+ * record_dir_check() - is the directory of socket fit for a root daemon's
+ * socket, lock, record and pidfile? It must be a directory (not a link),
+ * owned by root or this user and writable by nobody else, and so must its
+ * ancestors (but a sticky one such as /tmp), as sshd's StrictModes wants.
+ * @create: make it (mode 0755, one level) when it is missing
+ * @why: receives what is wrong
+ * Return: 0, -EPERM, -ENOTDIR or another negative errno.
+ */
+int record_dir_check(const char *socket, bool create, char *why, size_t len);
+
+/*
  * record_create() - start the record of this process and write it.
  * @socket: the daemon's control socket (names the record file)
  * @pidfile: the daemon's pidfile, or NULL

@@ -14,8 +14,8 @@
  * the server grow without bound.
  *
  * A request for a command that may block (ctl_text_may_block(): capture/read,
- * which may wait for frames, and guest/run, which waits for a process) is a job: a worker thread dispatches it while the
- * loop serves everyone else. Its client is paused meanwhile (no reading, no
+ * which may wait for frames, and guest/run, which waits for a process) is a job: a worker thread
+ * dispatches it while the loop serves everyone else. Its client is paused meanwhile (no reading, no
  * further lines: replies stay in request order) and resumes when the worker,
  * done, wakes the loop through an eventfd and is joined. A client that hangs
  * up meanwhile is closed at once; its job is told to stop (the wait ends
@@ -57,6 +57,7 @@ struct ctl_job {
 	char *line; /* the request (without its newline) */
 	size_t len;
 	char *reply; /* set by the worker before done */
+	struct ctl_caller caller; /* who sent it */
 	atomic_bool stop; /* the loop's request to end a wait early */
 	atomic_bool done;
 };
@@ -70,6 +71,7 @@ struct ctl_conn {
 	bool eof; /* the client will send nothing more */
 	bool closing; /* close once the output is flushed */
 	struct ctl_job *job; /* its running request: no further line until it is answered */
+	struct ctl_caller caller; /* who it is, as admitted */
 };
 
 struct server {
@@ -138,7 +140,7 @@ static int server_chmod(struct server *srv, const char *path)
 {
 	if (!srv->group_set)
 		return chmod(path, 0600);
-	if (chown(path, (uid_t)-1, srv->group) < 0)
+	if (lchown(path, (uid_t)-1, srv->group) < 0)
 		return -1;
 	return chmod(path, 0660);
 }
@@ -174,7 +176,7 @@ static int server_listen(struct server *srv, const char *path)
 }
 
 int server_create(struct ctl *ctl, const char *path, const struct server_opts *opts,
-		      struct server **out)
+		  struct server **out)
 {
 	struct server *srv;
 	unsigned int max;
@@ -282,7 +284,8 @@ static void *ctl_job_run(void *arg)
 	struct ctl_job *job = arg;
 	int fd = job->srv->job_fd;
 
-	job->reply = ctl_dispatch_text_stop(job->srv->ctl, job->line, job->len, &job->stop);
+	job->reply =
+		ctl_dispatch_text_as(job->srv->ctl, job->line, job->len, &job->caller, &job->stop);
 	atomic_store(&job->done, true);
 	eventfd_write(fd, 1); /* only fails when the counter would overflow: it is awake then */
 	return NULL;
@@ -310,6 +313,7 @@ static int ctl_job_start(struct server *srv, struct ctl_conn *c, const char *lin
 	job->len = len;
 	job->srv = srv;
 	job->conn = c;
+	job->caller = c->caller;
 	job->reply = NULL;
 	atomic_store(&job->stop, false);
 	atomic_store(&job->done, false);
@@ -361,7 +365,7 @@ static int ctl_conn_request(struct server *srv, struct ctl_conn *c, char *line, 
 			return 0; /* answered when the worker is done */
 		err = ctl_conn_queue_reply(c, ctl_job_refusal(line, len, err));
 	} else {
-		reply = ctl_dispatch_text(srv->ctl, line, len);
+		reply = ctl_dispatch_text_as(srv->ctl, line, len, &c->caller, NULL);
 		err = ctl_conn_queue(c, reply, strlen(reply));
 		free(reply);
 	}
@@ -568,6 +572,26 @@ static bool server_proc_in_group(pid_t pid, gid_t gid)
 }
 
 /*
+ * Who the peer is: uid, gid and supplementary groups as of connect()
+ * (SO_PEERGROUPS; none where that is missing, and at most OPENAS_GROUPS: a
+ * file opened for it then has fewer rights, never more).
+ */
+static void server_peer_caller(struct server *srv, int fd, const struct ucred *cred,
+			       struct ctl_caller *c)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	size_t n = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+		n = len / sizeof(gid_t);
+	*c = (struct ctl_caller){.member = cred->uid != 0 && cred->uid != srv->uid,
+				 .cred = {.uid = cred->uid, .gid = cred->gid}};
+	for (size_t i = 0; i < n && c->cred.ngroups < OPENAS_GROUPS; i++)
+		c->cred.groups[c->cred.ngroups++] = groups[i];
+}
+
+/*
  * Is the peer a member of the server's group? Its supplementary groups as of
  * connect() come from SO_PEERGROUPS; /proc/PID/status where that is missing.
  */
@@ -618,6 +642,7 @@ static void server_admit(struct server *srv, int fd)
 	for (unsigned int i = 0; i < srv->max_clients; i++) {
 		if (srv->conns[i].fd < 0) {
 			srv->conns[i].fd = fd;
+			server_peer_caller(srv, fd, &cred, &srv->conns[i].caller);
 			srv->nconns++;
 			log_debug("control client %d connected (pid %d, uid %u)", fd, (int)cred.pid,
 				  (unsigned int)cred.uid);

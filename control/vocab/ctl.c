@@ -96,21 +96,37 @@ static int ctl_later_run(struct ctl *ctl, struct ctl_later *later, bool nested,
 {
 	int err = 0;
 
+	const struct ctl_caller *caller = ctl->caller;
+
 	if (!later->now && !nested) {
 		ctl->depth--;
 		pthread_mutex_unlock(&ctl->lock);
 		err = later->wait(later, stop);
 		pthread_mutex_lock(&ctl->lock);
 		ctl->depth++;
+		ctl->caller = caller; /* others ran meanwhile */
 	} else if (!later->now) {
 		err = later->wait(later, stop);
 	}
 	return later->finish(ctl, later, err, result, e);
 }
 
-/* Run cmd with the lock held (but while a command replying later waits). */
+/* May caller run cmd (its class, struct ctl_perm)? A nested call runs as its caller's. */
+static int ctl_allowed(const struct ctl_caller *caller, const struct ctl_cmd *cmd,
+		       struct ctl_err *e)
+{
+	if (caller && caller->member && cmd->perm == CTL_PERM_ADMIN)
+		return ctl_args_fail(e, -EPERM,
+				     "permission denied: %s is for root and the daemon's user "
+				     "(it runs as them); members of the daemon's group may not",
+				     cmd->name);
+	return 0;
+}
+
+/* Run cmd for caller with the lock held (but while a command replying later waits). */
 static int ctl_run(struct ctl *ctl, const struct ctl_cmd *cmd, json_t *args,
-		   const atomic_bool *stop, json_t **result, struct ctl_err *e)
+		   const struct ctl_caller *caller, const atomic_bool *stop, json_t **result,
+		   struct ctl_err *e)
 {
 	struct ctl_later later = {0};
 	bool nested;
@@ -118,20 +134,27 @@ static int ctl_run(struct ctl *ctl, const struct ctl_cmd *cmd, json_t *args,
 
 	pthread_mutex_lock(&ctl->lock);
 	nested = ctl->depth++ > 0;
-	if (cmd->fn) {
+	if (!nested)
+		ctl->caller = caller;
+	err = ctl_allowed(ctl->caller, cmd, e);
+	if (!err && cmd->fn) {
 		err = cmd->fn(ctl, args, result, e);
-	} else {
+	} else if (!err) {
 		err = cmd->start(ctl, args, &later, e);
 		if (!err)
 			err = ctl_later_run(ctl, &later, nested, stop, result, e);
 	}
+	if (!nested)
+		ctl->caller = NULL;
 	ctl->depth--;
 	pthread_mutex_unlock(&ctl->lock);
 	return err;
 }
 
-/* ctl_dispatch() whose command, when it replies later, ends its wait once *stop is set. */
-static json_t *ctl_dispatch_stop(struct ctl *ctl, json_t *request, const atomic_bool *stop)
+/* ctl_dispatch() for caller, whose command, when it replies later, ends its wait once *stop is set.
+ */
+static json_t *ctl_dispatch_as(struct ctl *ctl, json_t *request, const struct ctl_caller *caller,
+			       const atomic_bool *stop)
 {
 	const struct ctl_cmd *cmd = NULL;
 	struct ctl_err e = {0};
@@ -140,7 +163,7 @@ static json_t *ctl_dispatch_stop(struct ctl *ctl, json_t *request, const atomic_
 
 	err = ctl_request_parse(request, &cmd, &args, &e);
 	if (!err)
-		err = ctl_run(ctl, cmd, args, stop, &result, &e);
+		err = ctl_run(ctl, cmd, args, caller, stop, &result, &e);
 	json_decref(args);
 	if (err && !e.code)
 		ctl_args_fail(&e, err, "%s: %s", cmd ? cmd->name : "request", strerror(-err));
@@ -159,10 +182,11 @@ static json_t *ctl_dispatch_stop(struct ctl *ctl, json_t *request, const atomic_
 
 json_t *ctl_dispatch(struct ctl *ctl, json_t *request)
 {
-	return ctl_dispatch_stop(ctl, request, NULL);
+	return ctl_dispatch_as(ctl, request, NULL, NULL);
 }
 
-char *ctl_dispatch_text_stop(struct ctl *ctl, const char *text, size_t len, const atomic_bool *stop)
+char *ctl_dispatch_text_as(struct ctl *ctl, const char *text, size_t len,
+			   const struct ctl_caller *caller, const atomic_bool *stop)
 {
 	json_error_t jerr;
 	json_t *req, *reply;
@@ -170,7 +194,7 @@ char *ctl_dispatch_text_stop(struct ctl *ctl, const char *text, size_t len, cons
 
 	req = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
 	if (req)
-		reply = ctl_dispatch_stop(ctl, req, stop);
+		reply = ctl_dispatch_as(ctl, req, caller, stop);
 	else
 		reply = ctl_error_reply(-EINVAL, "request: invalid JSON at column %d: %s",
 					jerr.column, jerr.text);
@@ -186,7 +210,7 @@ char *ctl_dispatch_text_stop(struct ctl *ctl, const char *text, size_t len, cons
 
 char *ctl_dispatch_text(struct ctl *ctl, const char *text, size_t len)
 {
-	return ctl_dispatch_text_stop(ctl, text, len, NULL);
+	return ctl_dispatch_text_as(ctl, text, len, NULL, NULL);
 }
 
 /* Does cmd take argument key? */

@@ -27,6 +27,7 @@
 
 #include "dp.h"
 #include "dp_impair.h"
+#include "openas.h"
 
 struct ctl;
 
@@ -45,6 +46,26 @@ enum ctl_exit {
 	CTL_EXIT_ERROR = 1, /* the command was refused or failed */
 	CTL_EXIT_USAGE = 2, /* bad words or options */
 	CTL_EXIT_UNREACHABLE = 3, /* cannot reach the daemon */
+};
+
+/*
+ * Who may do what: each command is of one class. Root and the daemon's own
+ * user may run every command; a member of the daemon's --group may read
+ * state and change the lab, never run anything as the daemon (guest/run, a
+ * command inside a guest, runs as root) or change the daemon itself
+ * (log/set). Files a command writes (capture/start and capture/save paths)
+ * are opened with the caller's own rights.
+ */
+enum ctl_perm {
+	CTL_PERM_LAB = 0, /* change the lab: bridges, ports, links, partitions, impairments */
+	CTL_PERM_READ, /* read state only */
+	CTL_PERM_ADMIN, /* run code or change the daemon, as the daemon's user */
+};
+
+/* Who sent a request: the socket server's client (SO_PEERCRED, SO_PEERGROUPS). */
+struct ctl_caller {
+	bool member; /* admitted as a --group member only (neither root nor the daemon's user) */
+	struct openas_cred cred;
 };
 
 /*
@@ -136,13 +157,15 @@ const char *ctl_errno_name(int err);
 bool ctl_text_may_block(const char *text, size_t len);
 
 /*
- * ctl_dispatch_text_stop() - ctl_dispatch_text() that a command replying later
- * ends early (with what it has) once *stop is set; the socket server's workers
- * call it.
- * @stop: borrowed for the call; NULL: as ctl_dispatch_text()
- * Return: the reply text, as ctl_dispatch_text().
+ * ctl_dispatch_text_as() - ctl_dispatch_text() for a caller, whose command, if
+ * it replies later, ends its wait early (with what it has) once *stop is set;
+ * the socket server calls it.
+ * @caller: who sent it; NULL: this process itself (every class of command)
+ * @stop: borrowed for the call; NULL: nobody stops it
+ * Return: the reply text, as ctl_dispatch_text(); a command the caller may
+ * not run gets an EPERM reply naming it.
  */
-char *ctl_dispatch_text_stop(struct ctl *ctl, const char *text, size_t len,
-			     const atomic_bool *stop);
+char *ctl_dispatch_text_as(struct ctl *ctl, const char *text, size_t len,
+			   const struct ctl_caller *caller, const atomic_bool *stop);
 
 #endif

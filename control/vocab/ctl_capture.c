@@ -211,6 +211,10 @@ static int cmd_capture_start(struct ctl *ctl, json_t *args, json_t **result, str
 	s = ctl_capture_set(ctl, true);
 	if (!s)
 		return ctl_args_fail(e, -ENOMEM, "out of memory");
+	o.fd = o.path ? ctl_open_file(ctl, o.path, "cannot start the capture: cannot write", e)
+		      : -1;
+	if (o.fd < 0 && o.path)
+		return o.fd;
 	err = capset_start(s, &o, &id, why, sizeof(why));
 	if (err)
 		return ctl_args_fail(e, err, "cannot start the capture: %s",
@@ -536,6 +540,7 @@ static int start_capture_read(struct ctl *ctl, json_t *args, struct ctl_later *l
 
 static int cmd_capture_save(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
+	char what[64];
 	const char *path;
 	struct capset *s;
 	uint64_t frames;
@@ -547,7 +552,11 @@ static int cmd_capture_save(struct ctl *ctl, json_t *args, json_t **result, stru
 		err = ctl_args_str(args, "path", true, &path, e);
 	if (err)
 		return err;
-	err = capset_save(s, id, path, &frames);
+	snprintf(what, sizeof(what), "cannot save capture %u to", id);
+	err = ctl_open_file(ctl, path, what, e);
+	if (err < 0)
+		return err;
+	err = capset_save(s, id, err, &frames);
 	if (err)
 		return ctl_args_fail(e, err, "cannot save capture %u to %s: %s", id, path,
 				     strerror(-err));
@@ -559,9 +568,9 @@ const struct ctl_cmd ctl_capture_cmds[] = {
 	CTL_CMD("capture/start", cmd_capture_start,
 		CTL_ARGS("port", "bridge", "snaplen", "path", "mode")),
 	CTL_CMD("capture/stop", cmd_capture_stop, CTL_ARGS("id")),
-	CTL_CMD("capture/list", cmd_capture_list, CTL_ARGS("bridge")),
+	CTL_READ("capture/list", cmd_capture_list, CTL_ARGS("bridge")),
 	CTL_LATER("capture/read", start_capture_read,
-		  CTL_ARGS("id", "cursor", "max", CTL_WAIT_ARG, "data")),
+		  CTL_ARGS("id", "cursor", "max", CTL_WAIT_ARG, "data"), CTL_PERM_READ),
 	CTL_CMD("capture/save", cmd_capture_save, CTL_ARGS("id", "path")),
 };
 

@@ -687,26 +687,26 @@ static int cmd_log_set(struct ctl *ctl, json_t *args, json_t **result, struct ct
 }
 
 const struct ctl_cmd ctl_core_cmds[] = {
-	CTL_CMD("status", cmd_status, CTL_NO_ARGS),
+	CTL_READ("status", cmd_status, CTL_NO_ARGS),
 	CTL_CMD("bridge/add", cmd_bridge_add, CTL_ARGS("name")),
 	CTL_CMD("bridge/del", cmd_bridge_del, CTL_ARGS("name")),
-	CTL_CMD("bridge/list", cmd_bridge_list, CTL_NO_ARGS),
+	CTL_READ("bridge/list", cmd_bridge_list, CTL_NO_ARGS),
 	CTL_CMD("port/add", cmd_port_add, CTL_ARGS("bridge", "name", "type", "existing", "up")),
 	CTL_CMD("port/del", cmd_port_del, CTL_ARGS("name")),
-	CTL_CMD("port/list", cmd_port_list, CTL_ARGS("bridge")),
+	CTL_READ("port/list", cmd_port_list, CTL_ARGS("bridge")),
 	CTL_CMD("link/set", cmd_link_set, CTL_ARGS("port", "up")),
 	CTL_CMD("partition/cut", cmd_partition_cut, CTL_ARGS("from", "to", "oneway")),
 	CTL_CMD("partition/heal", cmd_partition_heal, CTL_ARGS("from", "to", "oneway")),
 	CTL_CMD("partition/isolate", cmd_partition_isolate, CTL_ARGS("port")),
 	CTL_CMD("partition/unisolate", cmd_partition_unisolate, CTL_ARGS("port")),
 	CTL_CMD("partition/heal_all", cmd_partition_heal_all, CTL_ARGS("bridge")),
-	CTL_CMD("partition/list", cmd_partition_list, CTL_ARGS("bridge")),
-	CTL_CMD("counters/get", cmd_counters_get, CTL_ARGS("port", "bridge")),
+	CTL_READ("partition/list", cmd_partition_list, CTL_ARGS("bridge")),
+	CTL_READ("counters/get", cmd_counters_get, CTL_ARGS("port", "bridge")),
 	CTL_CMD("counters/reset", cmd_counters_reset, CTL_ARGS("port")),
-	CTL_CMD("fdb/show", cmd_fdb_show, CTL_ARGS("bridge")),
+	CTL_READ("fdb/show", cmd_fdb_show, CTL_ARGS("bridge")),
 	CTL_CMD("fdb/flush", cmd_fdb_flush, CTL_ARGS("bridge", "port")),
 	CTL_CMD("fdb/set_age", cmd_fdb_set_age, CTL_ARGS("bridge", "age_ms")),
-	CTL_CMD("log/set", cmd_log_set, CTL_ARGS("level")),
+	CTL_ADMIN("log/set", cmd_log_set, CTL_ARGS("level")),
 };
 
 _Static_assert(sizeof(ctl_core_cmds) / sizeof(ctl_core_cmds[0]) == CTL_CORE_NCMDS,

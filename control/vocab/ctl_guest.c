@@ -1064,8 +1064,8 @@ const struct ctl_cmd ctl_guest_cmds[] = {
 	CTL_CMD("guest/link", cmd_guest_link, CTL_ARGS("guest", "bridge", "up")),
 	CTL_LATER("guest/run", start_guest_run,
 		  CTL_ARGS("guest", "cmd", "argv", "timeout_ms", "stdin", "env", "cwd",
-			   "max_output")),
-	CTL_CMD("guest/list", cmd_guest_list, CTL_NO_ARGS),
+			   "max_output"), CTL_PERM_ADMIN),
+	CTL_READ("guest/list", cmd_guest_list, CTL_NO_ARGS),
 	CTL_CMD("guest/clear", cmd_guest_clear, CTL_NO_ARGS),
 };
 

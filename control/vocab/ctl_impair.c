@@ -769,10 +769,10 @@ static int cmd_impair_timer(struct ctl *ctl, json_t *args, json_t **result, stru
 const struct ctl_cmd ctl_impair_cmds[CTL_IMPAIR_NCMDS] = {
 	CTL_CMD("impair/set", cmd_impair_set,
 		CTL_ARGS("bridge", "port", "dir", "from", "to", "mode", CTL_IMPAIR_KNOB_ARGS)),
-	CTL_CMD("impair/get", cmd_impair_get, CTL_ARGS("bridge", "port", "dir", "from", "to")),
+	CTL_READ("impair/get", cmd_impair_get, CTL_ARGS("bridge", "port", "dir", "from", "to")),
 	CTL_CMD("impair/clear", cmd_impair_clear, CTL_ARGS("bridge", "port", "dir", "from", "to")),
 	CTL_CMD("impair/clear_all", cmd_impair_clear_all, CTL_ARGS("bridge")),
-	CTL_CMD("impair/list", cmd_impair_list, CTL_ARGS("bridge")),
+	CTL_READ("impair/list", cmd_impair_list, CTL_ARGS("bridge")),
 	CTL_CMD("impair/schedule", cmd_impair_schedule,
 		CTL_ARGS("bridge", "port", "dir", "from", "to", "mode", "steps", "repeat",
 			 "period_ms")),

@@ -6,6 +6,7 @@
 #include "ctl_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +87,17 @@ void ctl_record_remove(struct ctl *ctl, const char *kind, const char *name)
 {
 	if (ctl->record_ops)
 		ctl->record_ops->remove(ctl->record_ctx, kind, name);
+}
+
+int ctl_open_file(struct ctl *ctl, const char *path, const char *what, struct ctl_err *e)
+{
+	const struct ctl_caller *c = ctl->caller;
+	int fd = openas_open(c && c->member ? &c->cred : NULL, path, O_WRONLY | O_CREAT | O_TRUNC,
+			     0644);
+
+	if (fd == -ELOOP)
+		return ctl_args_fail(e, fd, "%s %s: it is a symbolic link", what, path);
+	if (fd < 0)
+		return ctl_args_fail(e, fd, "%s %s: %s", what, path, strerror(-fd));
+	return fd;
 }

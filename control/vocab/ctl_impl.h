@@ -48,6 +48,7 @@ struct ctl {
 	struct capset *capset; /* the captures (ctl_capture.c), made by the first one */
 	struct ctl_guests *guests; /* the guests (ctl_guest.c), made by the first one */
 	unsigned int port_seq; /* names of guest NICs made without a name */
+	const struct ctl_caller *caller; /* who sent the request running now; NULL: this process */
 	struct ctl_scratch *scratch;
 };
 
@@ -89,17 +90,20 @@ struct ctl_cmd {
 	ctl_cmd_fn fn;
 	const char *const *args; /* accepted argument names, NULL-terminated */
 	ctl_start_fn start; /* instead of fn: replies later */
+	enum ctl_perm perm; /* who may run it (ctl.h) */
 };
 
-/* A table row of a command replying at once (CTL_CMD) or later (CTL_LATER). */
-#define CTL_CMD(n, f, a)                            \
-	{                                           \
-		.name = (n), .fn = (f), .args = (a) \
-	}
-#define CTL_LATER(n, s, a)                             \
-	{                                              \
-		.name = (n), .args = (a), .start = (s) \
-	}
+/*
+ * Table rows: a command that changes the lab (CTL_CMD), reads state only
+ * (CTL_READ), runs as the daemon (CTL_ADMIN), or replies later (CTL_LATER,
+ * of class p).
+ */
+/* clang-format off */
+#define CTL_CMD(n, f, a) {.name = (n), .fn = (f), .args = (a), .perm = CTL_PERM_LAB}
+#define CTL_READ(n, f, a) {.name = (n), .fn = (f), .args = (a), .perm = CTL_PERM_READ}
+#define CTL_ADMIN(n, f, a) {.name = (n), .fn = (f), .args = (a), .perm = CTL_PERM_ADMIN}
+#define CTL_LATER(n, s, a, p) {.name = (n), .args = (a), .start = (s), .perm = (p)}
+/* clang-format on */
 
 #define CTL_WAIT_ARG "wait_ms"
 
@@ -124,6 +128,16 @@ bool ctl_recording(const struct ctl *ctl);
 /* Tell the record about an object created (extra stolen) or deleted; no-ops without one. */
 void ctl_record_add(struct ctl *ctl, const char *kind, const char *name, json_t *extra);
 void ctl_record_remove(struct ctl *ctl, const char *kind, const char *name);
+
+/*
+ * ctl_open_file() - open path for writing (created, truncated) with the rights
+ * of the request's caller: a --group member's file is opened by a child
+ * process that has the member's uid and groups (openas.h), never through a
+ * symbolic link.
+ * @what: how the error begins ("cannot write"); the path and the reason follow
+ * Return: the fd, or a negative errno with e naming path.
+ */
+int ctl_open_file(struct ctl *ctl, const char *path, const char *what, struct ctl_err *e);
 
 /* Describe a dp error that has no more specific message ("what: strerror"). Returns err. */
 int ctl_dp_fail(struct ctl_err *e, int err, const char *what);
