@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dp: the switch's command side. Every change to dataplane state is a
- * command function run by the loop thread between batches (dp_call() posts
+ * command function run by the loop thread between batches (cmdq_call() posts
  * it and waits); reads of counters and statistics are lock-free.
  */
 #include "dp.h"
@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdq.h"
 #include "dp_internal.h"
 
 static const struct dp_config dp_defaults = {
@@ -124,7 +125,7 @@ void dp_stop(struct dp *dp)
 
 	if (!dp->thread_started)
 		return;
-	dp_call(dp, &c);
+	cmdq_call(dp, &c);
 	pthread_join(dp->thread, NULL);
 	dp->thread_started = false;
 }
@@ -145,81 +146,6 @@ void dp_destroy(struct dp *dp)
 	dp_impair_free(dp);
 	free(dp->tx);
 	free(dp);
-}
-
-int dp_call(struct dp *dp, struct dp_cmd *cmd)
-{
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&dp->qlock);
-	if (!dp->loop_running) {
-		cmd->result = cmd->fn(dp, cmd);
-		pthread_mutex_unlock(&dp->qlock);
-		return cmd->result;
-	}
-	cmd->done = false;
-	cmd->next = NULL;
-	if (dp->qtail)
-		dp->qtail->next = cmd;
-	else
-		dp->qhead = cmd;
-	dp->qtail = cmd;
-	pthread_mutex_unlock(&dp->qlock);
-	if (write(dp->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn("dp: cannot wake the loop: %s", strerror(errno));
-	pthread_mutex_lock(&dp->qlock);
-	while (!cmd->done)
-		pthread_cond_wait(&dp->qcond, &dp->qlock);
-	pthread_mutex_unlock(&dp->qlock);
-	return cmd->result;
-}
-
-void dp_drain_commands(struct dp *dp)
-{
-	struct dp_cmd *c, *next;
-	uint64_t v;
-
-	if (read(dp->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warn("dp: reading the wake eventfd: %s", strerror(errno));
-	pthread_mutex_lock(&dp->qlock);
-	c = dp->qhead;
-	dp->qhead = dp->qtail = NULL;
-	pthread_mutex_unlock(&dp->qlock);
-	for (; c; c = next) {
-		int r = c->fn(dp, c);
-
-		next = c->next;
-		ctr_add(&dp->stats.commands, 1);
-		pthread_mutex_lock(&dp->qlock);
-		c->result = r;
-		c->done = true;
-		pthread_mutex_unlock(&dp->qlock);
-	}
-	pthread_mutex_lock(&dp->qlock);
-	pthread_cond_broadcast(&dp->qcond);
-	pthread_mutex_unlock(&dp->qlock);
-}
-
-struct dp_port *dp_port_get(struct dp *dp, uint32_t id)
-{
-	unsigned int slot = dp_id_slot(id);
-
-	if (id == 0 || slot >= DP_MAX_PORTS)
-		return NULL;
-	if (atomic_load_explicit(&dp->ports[slot].live_id, memory_order_acquire) != id)
-		return NULL;
-	return &dp->ports[slot];
-}
-
-struct dp_bridge *dp_bridge_get(struct dp *dp, uint32_t id)
-{
-	unsigned int slot = dp_id_slot(id);
-
-	if (id == 0 || slot >= DP_MAX_BRIDGES)
-		return NULL;
-	if (atomic_load_explicit(&dp->bridges[slot].live_id, memory_order_acquire) != id)
-		return NULL;
-	return &dp->bridges[slot];
 }
 
 /* ---- bridges ---- */
@@ -277,7 +203,7 @@ int dp_bridge_add(struct dp *dp, const char *name, uint32_t *id)
 	if (err)
 		return err;
 	c.ptr = fdb;
-	err = dp_call(dp, &c);
+	err = cmdq_call(dp, &c);
 	fdb_destroy(c.ptr); /* still set when the command failed */
 	if (!err)
 		*id = c.out_id;
@@ -287,7 +213,7 @@ int dp_bridge_add(struct dp *dp, const char *name, uint32_t *id)
 int dp_bridge_find(struct dp *dp, const char *name, uint32_t *id)
 {
 	struct dp_cmd c = {.fn = cmd_bridge_find, .name = name};
-	int err = dp_call(dp, &c);
+	int err = cmdq_call(dp, &c);
 
 	if (!err)
 		*id = c.out_id;
@@ -379,7 +305,7 @@ static int cmd_port_add(struct dp *dp, struct dp_cmd *c)
 int dp_port_add(struct dp *dp, uint32_t bridge, struct port *port, uint32_t *id)
 {
 	struct dp_cmd c = {.fn = cmd_port_add, .a = bridge, .ptr = port};
-	int err = dp_call(dp, &c);
+	int err = cmdq_call(dp, &c);
 
 	if (err) {
 		port_destroy(c.ptr);
@@ -428,7 +354,7 @@ static int cmd_port_del(struct dp *dp, struct dp_cmd *c)
 int dp_port_del(struct dp *dp, uint32_t id)
 {
 	struct dp_cmd c = {.fn = cmd_port_del, .a = id};
-	int err = dp_call(dp, &c);
+	int err = cmdq_call(dp, &c);
 
 	if (!err)
 		port_destroy(c.ptr);
@@ -459,7 +385,7 @@ int dp_bridge_del(struct dp *dp, uint32_t id)
 {
 	struct port *ports[DP_MAX_PORTS];
 	struct dp_cmd c = {.fn = cmd_bridge_del, .a = id, .ptr = ports};
-	int err = dp_call(dp, &c);
+	int err = cmdq_call(dp, &c);
 
 	for (size_t i = 0; !err && i < c.n; i++)
 		port_destroy(ports[i]);
@@ -469,7 +395,7 @@ int dp_bridge_del(struct dp *dp, uint32_t id)
 int dp_port_find(struct dp *dp, const char *name, uint32_t *id)
 {
 	struct dp_cmd c = {.fn = cmd_port_find, .name = name};
-	int err = dp_call(dp, &c);
+	int err = cmdq_call(dp, &c);
 
 	if (!err)
 		*id = c.out_id;
@@ -498,7 +424,7 @@ int dp_port_info(struct dp *dp, uint32_t id, struct dp_port_info *info)
 {
 	struct dp_cmd c = {.fn = cmd_port_info, .a = id, .ptr = info};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 /* Where dp_port_netdev() wants its answers. */
@@ -522,7 +448,7 @@ int dp_port_netdev(struct dp *dp, uint32_t id, int *netns_fd, char *ifname, int 
 {
 	struct dp_netdev_out out = {.netns_fd = -1, .ifname = ifname};
 	struct dp_cmd c = {.fn = cmd_port_netdev, .a = id, .ptr = &out};
-	int err = dp_call(dp, &c);
+	int err = cmdq_call(dp, &c);
 
 	if (!err) {
 		*netns_fd = out.netns_fd;
@@ -552,7 +478,7 @@ size_t dp_port_list(struct dp *dp, uint32_t bridge, uint32_t *ids, size_t max)
 {
 	struct dp_cmd c = {.fn = cmd_port_list, .a = bridge, .ptr = ids, .max = max};
 
-	dp_call(dp, &c);
+	cmdq_call(dp, &c);
 	return c.n;
 }
 
@@ -577,7 +503,7 @@ int dp_port_set_link(struct dp *dp, uint32_t id, bool up)
 {
 	struct dp_cmd c = {.fn = cmd_port_set_link, .a = id, .flag = up};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 /* ---- partitions ---- */
@@ -595,14 +521,14 @@ int dp_partition_set(struct dp *dp, uint32_t from, uint32_t to, bool cut)
 {
 	struct dp_cmd c = {.fn = cmd_partition, .a = from, .b = to, .flag = cut};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 int dp_partition_get(struct dp *dp, uint32_t from, uint32_t to)
 {
 	struct dp_cmd c = {.fn = cmd_partition, .a = from, .b = to, .n = 1};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 static int cmd_partition_apply(struct dp *dp, struct dp_cmd *c)
@@ -621,7 +547,7 @@ int dp_partition_apply(struct dp *dp, const struct dp_path *paths, size_t n, boo
 {
 	struct dp_cmd c = {.fn = cmd_partition_apply, .ptr = (void *)paths, .n = n, .flag = cut};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 static int cmd_partition_dump(struct dp *dp, struct dp_cmd *c)
@@ -649,7 +575,7 @@ size_t dp_partition_dump(struct dp *dp, uint32_t bridge, struct dp_path *out, si
 {
 	struct dp_cmd c = {.fn = cmd_partition_dump, .a = bridge, .ptr = out, .max = max};
 
-	dp_call(dp, &c);
+	cmdq_call(dp, &c);
 	return c.n;
 }
 
@@ -673,7 +599,7 @@ int dp_partition_heal_all(struct dp *dp, uint32_t bridge)
 {
 	struct dp_cmd c = {.fn = cmd_partition_heal_all, .a = bridge};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 /* ---- counters and MAC table ---- */
@@ -709,7 +635,7 @@ int dp_counters_reset(struct dp *dp, uint32_t id)
 {
 	struct dp_cmd c = {.fn = cmd_counters_reset, .a = id};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 struct dp_fdb_dump_ctx {
@@ -745,7 +671,7 @@ static int cmd_fdb_dump(struct dp *dp, struct dp_cmd *c)
 int dp_fdb_dump(struct dp *dp, uint32_t bridge, struct dp_fdb_entry *out, size_t max, size_t *n)
 {
 	struct dp_cmd c = {.fn = cmd_fdb_dump, .a = bridge, .ptr = out, .max = max};
-	int err = dp_call(dp, &c);
+	int err = cmdq_call(dp, &c);
 
 	*n = err ? 0 : c.n;
 	return err;
@@ -771,7 +697,7 @@ int dp_fdb_flush(struct dp *dp, uint32_t bridge, uint32_t port)
 {
 	struct dp_cmd c = {.fn = cmd_fdb_flush, .a = bridge, .b = port};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 static int cmd_fdb_set_age(struct dp *dp, struct dp_cmd *c)
@@ -788,7 +714,7 @@ int dp_fdb_set_age(struct dp *dp, uint32_t bridge, uint32_t age_ms)
 {
 	struct dp_cmd c = {.fn = cmd_fdb_set_age, .a = bridge, .b = age_ms};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 void dp_get_stats(struct dp *dp, struct dp_stats *st)
@@ -828,7 +754,7 @@ int dp_port_set_hook(struct dp *dp, uint32_t port, dp_hook_fn fn, void *ctx)
 {
 	struct dp_cmd c = {.fn = cmd_port_set_hook, .a = port, .ptr = ctx, .out_fn = (void (*)(void))fn};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 static int cmd_watch_fd(struct dp *dp, struct dp_cmd *c)
@@ -859,7 +785,7 @@ int dp_watch_fd(struct dp *dp, int fd, dp_fd_fn fn, void *ctx)
 
 	if (fd < 0 || !fn)
 		return -EINVAL;
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 static int cmd_unwatch_fd(struct dp *dp, struct dp_cmd *c)
@@ -882,7 +808,7 @@ int dp_unwatch_fd(struct dp *dp, int fd)
 {
 	struct dp_cmd c = {.fn = cmd_unwatch_fd, .a = (uint32_t)fd};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 static int cmd_nop(struct dp *dp, struct dp_cmd *c)
@@ -896,5 +822,5 @@ int dp_sync(struct dp *dp)
 {
 	struct dp_cmd c = {.fn = cmd_nop};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }

@@ -18,9 +18,6 @@
 
 _Static_assert(DP_MAX_PORTS <= PARTITION_MAX_PORTS, "partition matrix too small");
 
-/* Completion tags: kind in the top byte, then slot and generation or index. */
-enum dp_tag_kind { TAG_READ = 1, TAG_WRITE, TAG_WAKE, TAG_TIMER, TAG_CANCEL, TAG_WATCH, TAG_IMPAIR };
-
 #define DP_MAX_WATCH 32
 
 /* An fd the loop polls for another layer (a BPF ring buffer, say). */
@@ -78,7 +75,7 @@ struct dp_tx {
 	struct iovec iov[2];
 };
 
-/* A command posted to the loop; see dp_call(). */
+/* A command posted to the loop; see cmdq_call(). */
 struct dp_cmd {
 	int (*fn)(struct dp *dp, struct dp_cmd *cmd);
 	uint32_t a, b;
@@ -104,7 +101,7 @@ struct dp_fwd {
 	bool csum_done;
 };
 
-/* The index of a live counter, for loop_drop(). */
+/* The index of a live counter, for tx_drop(). */
 #define CTR_IDX(name) (offsetof(struct dp_counters_live, name) / sizeof(_Atomic uint64_t))
 
 struct dp_imp;
@@ -161,12 +158,6 @@ struct dp {
 	int start_result;
 };
 
-/* Post cmd to the loop (or run it inline when the loop is not running) and wait. */
-int dp_call(struct dp *dp, struct dp_cmd *cmd);
-
-/* Run every queued command (loop thread). */
-void dp_drain_commands(struct dp *dp);
-
 /* Loop thread entry. */
 void *loop_main(void *arg);
 
@@ -182,50 +173,6 @@ void loop_cancel_read(struct dp *dp, unsigned int slot);
 /* Arm or cancel the poll of watch slot i (loop thread, or nothing before the loop runs). */
 void loop_arm_watch(struct dp *dp, unsigned int i);
 void loop_cancel_watch(struct dp *dp, unsigned int i);
-
-/* The buffer bid names: a receive buffer, or TX_SEGBUF | a segment buffer. */
-static inline uint8_t *dp_buf(struct dp *dp, uint16_t bid)
-{
-	if (bid & TX_SEGBUF)
-		return dp->segbufs + (size_t)(bid & ~TX_SEGBUF) * DP_SEG_SIZE;
-	return dp->bufs + (size_t)bid * dp->cfg.buf_size;
-}
-
-/*
- * loop_drop() - count a drop on port slot: the reason counter why and the
- * side counter (rx_dropped, tx_dropped or rx_errors, by CTR_IDX), and tell
- * the port's hook. f may be NULL; peer is the path's other port or DP_MAX_PORTS.
- */
-void loop_drop(struct dp *dp, unsigned int slot, size_t why, size_t side, const struct frame *f,
-	       unsigned int peer);
-
-/*
- * loop_tx_frame() - write a frame to port out: len bytes at data, of which
- * the first hdr are a virtio-net header (0: none), adding or removing the
- * header as out needs. bid is the buffer data lies in (a receive buffer gets
- * one more reference; a segment buffer belongs to the write once posted).
- * Return: true when posted; false when dropped (and counted, on out).
- */
-bool loop_tx_frame(struct dp *dp, unsigned int out, uint16_t bid, uint8_t *data, size_t len,
-		   size_t hdr, unsigned int in);
-
-/* Drop one reference to buffer bid (a segment buffer is freed), recycling it at the last. */
-void loop_buf_put(struct dp *dp, uint16_t bid);
-
-/* No segment buffer (loop_seg_get()). */
-#define DP_SEG_NONE 0xffff
-
-/* A free segment buffer as a bid (TX_SEGBUF | index), or DP_SEG_NONE; loop_buf_put() frees it. */
-uint16_t loop_seg_get(struct dp *dp);
-
-/*
- * loop_segment() - wire packet i of GSO frame fx, built in a free segment
- * buffer (loop_buf_put() frees it).
- * @seg: receives the buffer as a bid (TX_SEGBUF | index)
- * Return: the packet's length, -ENOBUFS (no segment buffer free) or -EINVAL
- * (it cannot be cut; no buffer is taken).
- */
-int loop_segment(struct dp *dp, const struct dp_fwd *fx, unsigned int i, uint16_t *seg);
 
 /* ---- impairments (dp_impair.c), all on the loop thread but init/free ---- */
 
@@ -278,9 +225,27 @@ static inline unsigned int dp_id_slot(uint32_t id)
 }
 
 /* The port slot for a live id, or NULL. */
-struct dp_port *dp_port_get(struct dp *dp, uint32_t id);
+static inline struct dp_port *dp_port_get(struct dp *dp, uint32_t id)
+{
+	unsigned int slot = dp_id_slot(id);
+
+	if (id == 0 || slot >= DP_MAX_PORTS)
+		return NULL;
+	if (atomic_load_explicit(&dp->ports[slot].live_id, memory_order_acquire) != id)
+		return NULL;
+	return &dp->ports[slot];
+}
 
 /* The bridge slot for a live id, or NULL. */
-struct dp_bridge *dp_bridge_get(struct dp *dp, uint32_t id);
+static inline struct dp_bridge *dp_bridge_get(struct dp *dp, uint32_t id)
+{
+	unsigned int slot = dp_id_slot(id);
+
+	if (id == 0 || slot >= DP_MAX_BRIDGES)
+		return NULL;
+	if (atomic_load_explicit(&dp->bridges[slot].live_id, memory_order_acquire) != id)
+		return NULL;
+	return &dp->bridges[slot];
+}
 
 #endif

@@ -8,15 +8,12 @@
  * re-armed after each frame. Writes: one writev per output port, sharing the
  * received buffer, which returns to the ring when its last write completes.
  *
- * Each completion carries a 64-bit tag (kind, slot, generation or write slot)
- * decoded by one switch. After each batch of completions: delayed frames that
- * are due go out (dp_impair.c, whose timer wakes the loop for the next one),
- * recycled buffers are published to the ring, stopped reads re-armed, queued
- * commands run.
- *
- * Impairments sit on the per-output path: when any target exists,
- * loop_fwd_one() hands the frame to dp_impair_fwd(), which decides, then
- * sends, queues or drops it through loop_tx_frame() and loop_drop().
+ * Each completion carries a 64-bit tag (tag.h: kind, generation, index)
+ * decoded by one switch. A frame read goes to forwarding (fwd.c), whose
+ * writes go through tx.c. After each batch of completions: delayed frames
+ * that are due go out (impair/dp_impair_path.c, whose timer wakes the loop
+ * for the next one), recycled buffers are published to the ring, stopped
+ * reads re-armed, queued commands run (cmdq.c).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -27,87 +24,20 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cmdq.h"
 #include "dp_internal.h"
-#include "frame.h"
-#include "gso.h"
+#include "dp_impair.h"
+#include "fdb.h"
+#include "fwd.h"
+#include "tag.h"
+#include "tx.h"
 
 #define LOOP_BGID 1
 #define LOOP_OP_READ_MULTISHOT 49 /* IORING_OP_READ_MULTISHOT, Linux 6.7 */
 #define LOOP_SQ_ENTRIES 1024
 #define LOOP_CQ_ENTRIES 16384
 
-/* ---- tags ---- */
-
-static uint64_t tag_port(enum dp_tag_kind kind, unsigned int slot, uint16_t gen)
-{
-	return (uint64_t)kind << 56 | (uint64_t)gen << 16 | slot;
-}
-
-static uint64_t tag_tx(uint32_t tx)
-{
-	return (uint64_t)TAG_WRITE << 56 | tx;
-}
-
-static enum dp_tag_kind tag_kind(uint64_t tag)
-{
-	return (enum dp_tag_kind)(tag >> 56);
-}
-
-/* An SQE, submitting what is queued first when the submission queue is full. */
-static struct io_uring_sqe *loop_sqe(struct dp *dp)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&dp->ring);
-
-	if (!sqe) {
-		io_uring_submit(&dp->ring);
-		sqe = io_uring_get_sqe(&dp->ring);
-	}
-	return sqe;
-}
-
 /* ---- buffers ---- */
-
-static uint8_t *loop_buf(struct dp *dp, uint16_t bid)
-{
-	return dp->bufs + (size_t)bid * dp->cfg.buf_size;
-}
-
-/* Hand buffer bid back to the kernel (published at the end of the batch). */
-static void loop_recycle(struct dp *dp, uint16_t bid)
-{
-	io_uring_buf_ring_add(dp->br, loop_buf(dp, bid), dp->cfg.buf_size, bid,
-			      io_uring_buf_ring_mask(dp->cfg.nbufs), (int)dp->br_pending++);
-	dp->bufs_out--;
-}
-
-/* A write using buffer bid completed: release the buffer when it was the last one. */
-void loop_buf_put(struct dp *dp, uint16_t bid)
-{
-	if (bid & TX_SEGBUF)
-		dp->seg_free[dp->seg_nfree++] = bid & ~TX_SEGBUF;
-	else if (--dp->bufref[bid] == 0)
-		loop_recycle(dp, bid);
-}
-
-uint16_t loop_seg_get(struct dp *dp)
-{
-	return dp->seg_nfree ? (uint16_t)(TX_SEGBUF | dp->seg_free[--dp->seg_nfree]) : DP_SEG_NONE;
-}
-
-int loop_segment(struct dp *dp, const struct dp_fwd *fx, unsigned int i, uint16_t *seg)
-{
-	int len;
-
-	*seg = loop_seg_get(dp);
-	if (*seg == DP_SEG_NONE)
-		return -ENOBUFS;
-	len = gso_segment(&fx->eth, &fx->vh, i, dp_buf(dp, *seg), DP_SEG_SIZE);
-	if (len <= 0) {
-		loop_buf_put(dp, *seg);
-		return -EINVAL;
-	}
-	return len;
-}
 
 static int loop_bufs_setup(struct dp *dp)
 {
@@ -146,7 +76,7 @@ static int loop_bufs_setup(struct dp *dp)
 	dp->bufs_out = dp->cfg.nbufs;
 	dp->br_pending = 0;
 	for (unsigned int i = 0; i < dp->cfg.nbufs; i++)
-		loop_recycle(dp, (uint16_t)i);
+		tx_recycle(dp, (uint16_t)i);
 	io_uring_buf_ring_advance(dp->br, (int)dp->br_pending);
 	dp->br_pending = 0;
 	return 0;
@@ -186,7 +116,7 @@ void loop_arm_read(struct dp *dp, unsigned int slot)
 		p->need_rearm = false;
 		return;
 	}
-	sqe = dp->ring_ready ? loop_sqe(dp) : NULL;
+	sqe = dp->ring_ready ? tx_sqe(dp) : NULL;
 	if (!sqe) {
 		loop_want_rearm(dp, p);
 		return;
@@ -198,7 +128,7 @@ void loop_arm_read(struct dp *dp, unsigned int slot)
 	}
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = LOOP_BGID;
-	io_uring_sqe_set_data64(sqe, tag_port(TAG_READ, slot, p->gen));
+	io_uring_sqe_set_data64(sqe, tag_make(TAG_READ, p->gen, slot));
 	p->read_armed = true;
 	p->need_rearm = false;
 }
@@ -210,17 +140,12 @@ void loop_cancel_read(struct dp *dp, unsigned int slot)
 
 	if (!dp->ring_ready || !p->read_armed)
 		return;
-	sqe = loop_sqe(dp);
+	sqe = tx_sqe(dp);
 	if (!sqe)
 		return;
-	io_uring_prep_cancel64(sqe, tag_port(TAG_READ, slot, p->gen), 0);
-	io_uring_sqe_set_data64(sqe, (uint64_t)TAG_CANCEL << 56);
+	io_uring_prep_cancel64(sqe, tag_make(TAG_READ, p->gen, slot), 0);
+	io_uring_sqe_set_data64(sqe, tag_make(TAG_CANCEL, 0, 0));
 	p->read_armed = false;
-}
-
-static uint64_t tag_watch(unsigned int i, uint16_t gen)
-{
-	return (uint64_t)TAG_WATCH << 56 | (uint64_t)gen << 16 | i;
 }
 
 void loop_arm_watch(struct dp *dp, unsigned int i)
@@ -230,11 +155,11 @@ void loop_arm_watch(struct dp *dp, unsigned int i)
 
 	if (!dp->ring_ready || w->fd < 0 || w->armed)
 		return;
-	sqe = loop_sqe(dp);
+	sqe = tx_sqe(dp);
 	if (!sqe)
 		return;
 	io_uring_prep_poll_multishot(sqe, w->fd, POLLIN);
-	io_uring_sqe_set_data64(sqe, tag_watch(i, w->gen));
+	io_uring_sqe_set_data64(sqe, tag_make(TAG_WATCH, w->gen, i));
 	w->armed = true;
 }
 
@@ -245,20 +170,20 @@ void loop_cancel_watch(struct dp *dp, unsigned int i)
 
 	if (!dp->ring_ready || !w->armed)
 		return;
-	sqe = loop_sqe(dp);
+	sqe = tx_sqe(dp);
 	if (sqe) {
-		io_uring_prep_poll_remove(sqe, tag_watch(i, w->gen));
-		io_uring_sqe_set_data64(sqe, (uint64_t)TAG_CANCEL << 56);
+		io_uring_prep_poll_remove(sqe, tag_make(TAG_WATCH, w->gen, i));
+		io_uring_sqe_set_data64(sqe, tag_make(TAG_CANCEL, 0, 0));
 	}
 	w->armed = false;
 }
 
 static void loop_on_watch(struct dp *dp, uint64_t tag, const struct io_uring_cqe *cqe)
 {
-	unsigned int i = tag & 0xffff;
-	struct dp_watch *w = &dp->watch[i];
+	unsigned int i = tag_index(tag);
+	struct dp_watch *w = &dp->watch[i < DP_MAX_WATCH ? i : 0];
 
-	if (i >= DP_MAX_WATCH || w->fd < 0 || w->gen != (uint16_t)(tag >> 16))
+	if (i >= DP_MAX_WATCH || w->fd < 0 || w->gen != tag_gen(tag))
 		return; /* unwatched */
 	if (!(cqe->flags & IORING_CQE_F_MORE))
 		w->armed = false;
@@ -286,247 +211,12 @@ static void loop_port_gone(struct dp_port *p, int err)
 		 port_name(p->port), err ? strerror(-err) : "end of file");
 }
 
-/* ---- hooks and drops ---- */
-
-/* Tell port slot's hook about a frame (only called when the port has a hook). */
-static void loop_hook(struct dp *dp, unsigned int slot, enum dp_hook_dir dir, const uint8_t *data,
-		      size_t len, const char *reason, unsigned int peer)
-{
-	struct dp_port *p = &dp->ports[slot];
-	struct dp_hook_frame f = {
-		.port = atomic_load_explicit(&p->live_id, memory_order_relaxed),
-		.dir = dir,
-		.data = data,
-		.len = len,
-		.drop_reason = reason,
-		.peer = peer < DP_MAX_PORTS ? atomic_load_explicit(&dp->ports[peer].live_id,
-								    memory_order_relaxed)
-					    : DP_ALL,
-	};
-
-	f.ts_ns = clock_real_ns();
-	p->hook(p->hook_ctx, &f);
-}
-
-void loop_drop(struct dp *dp, unsigned int slot, size_t why, size_t side,
-		      const struct frame *f, unsigned int peer)
-{
-	struct dp_port *p = &dp->ports[slot];
-	_Atomic uint64_t *c = (_Atomic uint64_t *)&p->ctr;
-
-	ctr_add(&c[why], 1);
-	ctr_add(&c[side], 1);
-	if (p->hook && f)
-		loop_hook(dp, slot, DP_HOOK_DROP, f->data, f->len, dp_counter_names[why], peer);
-}
-
-/* ---- forwarding ---- */
-
-/*
- * Post one write of iov to port out. bid is the receive buffer (or segment
- * buffer) the iovecs point into; it is released when the write completes.
- * Returns false when the write could not be posted (counted as a drop).
- */
-static bool loop_tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *iov,
-			 unsigned int cnt, const struct frame *eth, unsigned int in)
-{
-	struct dp_port *o = &dp->ports[out];
-	struct io_uring_sqe *sqe = NULL;
-	uint32_t ti = dp->tx_free;
-	struct dp_tx *tx;
-
-	/* One port whose writes never complete may hold at most half the buffers. */
-	bool full = o->tx_inflight >= dp->cfg.nbufs / 2;
-
-	if (ti != DP_TX_NIL && !full)
-		sqe = loop_sqe(dp);
-	if (!sqe) {
-		loop_drop(dp, out, full ? CTR_IDX(drop_queue_full) : CTR_IDX(drop_no_buffer),
-			  CTR_IDX(rx_dropped), eth, in);
-		return false;
-	}
-	tx = &dp->tx[ti];
-	dp->tx_free = tx->next_free;
-	tx->bid = bid;
-	tx->port = (uint16_t)out;
-	tx->gen = o->gen;
-	tx->bytes = (uint32_t)eth->len;
-	tx->frame = eth->data;
-	memcpy(tx->iov, iov, cnt * sizeof(*iov));
-	io_uring_prep_writev(sqe, o->fd, tx->iov, cnt, 0);
-	io_uring_sqe_set_data64(sqe, tag_tx(ti));
-	if (!(bid & TX_SEGBUF))
-		dp->bufref[bid]++;
-	o->tx_inflight++;
-	return true;
-}
-
-bool loop_tx_frame(struct dp *dp, unsigned int out, uint16_t bid, uint8_t *data, size_t len,
-		   size_t hdr, unsigned int in)
-{
-	struct dp_port *o = &dp->ports[out];
-	struct frame eth = {data + hdr, len - hdr};
-	struct iovec iov[2];
-	unsigned int cnt = 1;
-
-	if (o->hdr_len && hdr) {
-		iov[0] = (struct iovec){data, len};
-	} else if (o->hdr_len) {
-		iov[0] = (struct iovec){dp->zero_hdr, o->hdr_len};
-		iov[1] = (struct iovec){eth.data, eth.len};
-		cnt = 2;
-	} else {
-		iov[0] = (struct iovec){eth.data, eth.len};
-	}
-	return loop_tx_post(dp, out, bid, iov, cnt, &eth, in);
-}
-
-/* Write the received frame to out, adding or dropping the virtio-net header as out needs. */
-static void loop_tx(struct dp *dp, struct dp_fwd *fx, unsigned int out)
-{
-	loop_tx_frame(dp, out, fx->bid, fx->all.data, fx->all.len, dp->ports[fx->in].hdr_len,
-		      fx->in);
-}
-
-/*
- * A GSO super-frame for a port without offloads: cut it into wire packets in
- * segment buffers, one write each.
- */
-static void loop_tx_segments(struct dp *dp, struct dp_fwd *fx, unsigned int out)
-{
-	unsigned int n = gso_wire_count(&fx->eth, &fx->vh);
-
-	if (n == 0) {
-		loop_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth, fx->in);
-		return;
-	}
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t seg;
-		int len = loop_segment(dp, fx, i, &seg);
-
-		if (len < 0) {
-			loop_drop(dp, out,
-				  len == -ENOBUFS ? CTR_IDX(drop_no_buffer) : CTR_IDX(drop_no_offload),
-				  CTR_IDX(rx_dropped), &fx->eth, fx->in);
-			continue;
-		}
-		struct frame wire = {dp_buf(dp, seg), (size_t)len};
-
-		if (!loop_tx_post(dp, out, seg, &(struct iovec){wire.data, wire.len}, 1, &wire,
-				  fx->in))
-			loop_buf_put(dp, seg);
-	}
-}
-
-/* Send the frame to output port out, unless something on the path drops it. */
-static void loop_fwd_one(struct dp *dp, struct dp_fwd *fx, unsigned int out)
-{
-	struct dp_port *in = &dp->ports[fx->in], *o = &dp->ports[out];
-
-	if (o->gone) {
-		loop_drop(dp, out, CTR_IDX(drop_port_gone), CTR_IDX(rx_dropped), &fx->eth, fx->in);
-		return;
-	}
-	if (!o->up) {
-		loop_drop(dp, out, CTR_IDX(drop_link_down), CTR_IDX(rx_dropped), &fx->eth, fx->in);
-		return;
-	}
-	if (partition_blocked(&dp->part, fx->in, out)) {
-		loop_drop(dp, fx->in, CTR_IDX(drop_partition), CTR_IDX(tx_dropped), &fx->eth, out);
-		return;
-	}
-	if (in->hdr_len && !o->hdr_len && !fx->gso && (fx->vh.flags & VNET_F_NEEDS_CSUM) &&
-	    !fx->csum_done) {
-		/* Complete once in place; offloading outputs accept a full checksum too. */
-		if (gso_csum_complete(&fx->eth, &fx->vh) == 0) {
-			fx->vh.flags = VNET_F_DATA_VALID;
-			vnet_hdr_write(&fx->vh, fx->all.data);
-		}
-		fx->csum_done = true;
-	}
-	if (dp->imp_targets && dp_impair_fwd(dp, fx, out))
-		return;
-	if (in->hdr_len && !o->hdr_len && fx->gso)
-		loop_tx_segments(dp, fx, out);
-	else
-		loop_tx(dp, fx, out);
-}
-
-/* Validate a frame read from port in. Returns 0, or -1 when it was dropped (and counted). */
-static int loop_check(struct dp *dp, struct dp_fwd *fx, struct frame_eth *eth)
-{
-	struct dp_port *in = &dp->ports[fx->in];
-	size_t why = 0;
-
-	fx->eth = frame_tail(&fx->all, in->hdr_len);
-	if (fx->all.len >= dp->cfg.buf_size)
-		why = CTR_IDX(drop_oversize);
-	else if (!in->up)
-		why = CTR_IDX(drop_link_down);
-	else if (in->hdr_len && vnet_hdr_parse(&fx->all, &fx->vh))
-		why = CTR_IDX(drop_malformed);
-	if (!why) {
-		fx->gso = (fx->vh.gso_type & ~VNET_GSO_ECN) != VNET_GSO_NONE;
-		if (frame_eth_parse(&fx->eth, eth))
-			why = CTR_IDX(drop_runt);
-		else if (!fx->gso && fx->eth.len > FRAME_MAX_LEN)
-			why = CTR_IDX(drop_oversize);
-	}
-	if (!why)
-		return 0;
-	if (why != CTR_IDX(drop_link_down))
-		ctr_add(&in->ctr.tx_errors, 1);
-	loop_drop(dp, fx->in, why, CTR_IDX(tx_dropped), &fx->eth, DP_MAX_PORTS);
-	return -1;
-}
-
-static void loop_fwd(struct dp *dp, unsigned int slot, uint16_t bid, size_t len)
-{
-	struct dp_port *in = &dp->ports[slot];
-	struct dp_bridge *b = &dp->bridges[in->bridge];
-	struct dp_fwd fx = {.in = slot, .bid = bid, .all = {loop_buf(dp, bid), len}};
-	struct frame_eth eth;
-	int out;
-
-	/*
-	 * Forwarding holds a reference of its own until it is done, so that a
-	 * write or queue entry that takes one and gives it back (a post that
-	 * fails) cannot recycle the buffer while the frame is still being read.
-	 */
-	dp->bufref[bid] = 1;
-	ctr_add(&in->ctr.tx_packets, 1);
-	ctr_add(&in->ctr.tx_bytes, len > in->hdr_len ? len - in->hdr_len : 0);
-	if (loop_check(dp, &fx, &eth))
-		goto done;
-	if (in->hook)
-		loop_hook(dp, slot, DP_HOOK_GUEST_TX, fx.eth.data, fx.eth.len, NULL, DP_MAX_PORTS);
-	if (fx.gso)
-		ctr_add(&dp->stats.gso_frames, 1);
-	fdb_learn(b->fdb, eth.src, (uint16_t)slot, dp->now);
-	if (mac_is_multicast(eth.dst)) {
-		ctr_add(&in->ctr.multicast, 1);
-	} else {
-		out = fdb_lookup(b->fdb, eth.dst, dp->now);
-		if (out >= 0) {
-			if ((unsigned int)out != slot) /* no hairpin */
-				loop_fwd_one(dp, &fx, (unsigned int)out);
-			goto done;
-		}
-	}
-	ctr_add(&dp->stats.floods, 1);
-	for (unsigned int i = 0; i < b->nports; i++)
-		if (b->ports[i] != slot)
-			loop_fwd_one(dp, &fx, b->ports[i]);
-done:
-	loop_buf_put(dp, bid);
-}
-
 /* ---- completions ---- */
 
 static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe *cqe)
 {
-	unsigned int slot = tag & 0xffff;
-	uint16_t gen = (uint16_t)(tag >> 16);
+	unsigned int slot = tag_index(tag);
+	uint16_t gen = tag_gen(tag);
 	struct dp_port *p = &dp->ports[slot];
 	bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
 	uint16_t bid = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
@@ -535,7 +225,7 @@ static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe 
 		dp->bufs_out++;
 	if (!p->port || p->gen != gen) { /* the port was removed */
 		if (has_buf)
-			loop_recycle(dp, bid);
+			tx_recycle(dp, bid);
 		return;
 	}
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
@@ -545,7 +235,7 @@ static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe 
 	}
 	if (cqe->res <= 0 || !has_buf) {
 		if (has_buf)
-			loop_recycle(dp, bid);
+			tx_recycle(dp, bid);
 		if (cqe->res == -ENOBUFS)
 			ctr_add(&dp->stats.no_buffer, 1);
 		else if (cqe->res != -EAGAIN && cqe->res != -EINTR && cqe->res != -ECANCELED)
@@ -553,12 +243,12 @@ static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe 
 		return;
 	}
 	ctr_add(&dp->stats.reads, 1);
-	loop_fwd(dp, slot, bid, (size_t)cqe->res);
+	fwd_frame(dp, slot, bid, (size_t)cqe->res);
 }
 
 static void loop_on_write(struct dp *dp, uint64_t tag, int res)
 {
-	uint32_t ti = (uint32_t)(tag & 0xffffffff);
+	uint32_t ti = tag_index(tag);
 	struct dp_tx *tx = &dp->tx[ti];
 	struct dp_port *p = &dp->ports[tx->port];
 
@@ -570,15 +260,15 @@ static void loop_on_write(struct dp *dp, uint64_t tag, int res)
 			ctr_add(&p->ctr.rx_packets, 1);
 			ctr_add(&p->ctr.rx_bytes, tx->bytes);
 			if (p->hook)
-				loop_hook(dp, tx->port, DP_HOOK_GUEST_RX, f.data, f.len, NULL,
+				tx_hook(dp, tx->port, DP_HOOK_GUEST_RX, f.data, f.len, NULL,
 					  DP_MAX_PORTS);
 		} else if (res == -EBADFD) {
 			loop_port_gone(p, res);
 		} else if (res == -EAGAIN || res == -ENOBUFS) {
-			loop_drop(dp, tx->port, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &f,
+			tx_drop(dp, tx->port, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &f,
 				  DP_MAX_PORTS);
 		} else {
-			loop_drop(dp, tx->port, CTR_IDX(drop_tx_error), CTR_IDX(rx_errors), &f,
+			tx_drop(dp, tx->port, CTR_IDX(drop_tx_error), CTR_IDX(rx_errors), &f,
 				  DP_MAX_PORTS);
 			if (res != -EIO) /* EIO: the guest's interface is down */
 				log_ratelimited(&p->rl, LOG_LVL_WARN, "%s: write failed: %s",
@@ -586,31 +276,31 @@ static void loop_on_write(struct dp *dp, uint64_t tag, int res)
 		}
 	}
 	ctr_add(&dp->stats.writes, 1);
-	loop_buf_put(dp, tx->bid);
+	tx_buf_put(dp, tx->bid);
 	tx->next_free = dp->tx_free;
 	dp->tx_free = ti;
 }
 
 static void loop_arm_wake(struct dp *dp)
 {
-	struct io_uring_sqe *sqe = loop_sqe(dp);
+	struct io_uring_sqe *sqe = tx_sqe(dp);
 
 	if (!sqe)
 		return;
 	io_uring_prep_poll_multishot(sqe, dp->wakefd, POLLIN);
-	io_uring_sqe_set_data64(sqe, (uint64_t)TAG_WAKE << 56);
+	io_uring_sqe_set_data64(sqe, tag_make(TAG_WAKE, 0, 0));
 }
 
 static void loop_arm_timer(struct dp *dp)
 {
-	struct io_uring_sqe *sqe = loop_sqe(dp);
+	struct io_uring_sqe *sqe = tx_sqe(dp);
 
 	if (!sqe)
 		return;
 	dp->tick.tv_sec = 1;
 	dp->tick.tv_nsec = 0;
 	io_uring_prep_timeout(sqe, &dp->tick, 0, 0);
-	io_uring_sqe_set_data64(sqe, (uint64_t)TAG_TIMER << 56);
+	io_uring_sqe_set_data64(sqe, tag_make(TAG_TIMER, 0, 0));
 }
 
 /* Once a second: age the MAC tables. */
@@ -738,13 +428,13 @@ int loop_setup(struct dp *dp)
 static void loop_quiesce(struct dp *dp)
 {
 	struct __kernel_timespec idle = {.tv_nsec = 100 * 1000 * 1000};
-	struct io_uring_sqe *sqe = loop_sqe(dp);
+	struct io_uring_sqe *sqe = tx_sqe(dp);
 	struct io_uring_cqe *cqe;
 
 	if (!sqe)
 		return;
 	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-	io_uring_sqe_set_data64(sqe, (uint64_t)TAG_CANCEL << 56);
+	io_uring_sqe_set_data64(sqe, tag_make(TAG_CANCEL, 0, 0));
 	dp->stopping = true;
 	for (int i = 0; i < 50; i++) { /* at most 5 s of stragglers */
 		if (io_uring_submit_and_wait_timeout(&dp->ring, &cqe, 1, &idle, NULL) < 0)
@@ -823,7 +513,7 @@ static void loop_run(struct dp *dp)
 		io_uring_cq_advance(&dp->ring, n);
 		ctr_add(&dp->stats.cqes, n);
 		if (wake)
-			dp_drain_commands(dp);
+			cmdq_drain(dp);
 		loop_batch_end(dp);
 	}
 }
@@ -833,27 +523,13 @@ void *loop_main(void *arg)
 	struct dp *dp = arg;
 	int err = loop_setup(dp);
 
-	pthread_mutex_lock(&dp->qlock);
-	dp->start_result = err;
-	dp->loop_running = !err;
-	pthread_cond_broadcast(&dp->qcond);
-	pthread_mutex_unlock(&dp->qlock);
+	cmdq_loop_started(dp, err);
 	if (!err) {
 		atomic_store(&dp->stats.running, true);
 		loop_run(dp);
 	}
 	loop_teardown(dp);
-	/* From now on commands run inline; finish the queued ones the same way, under the lock. */
-	pthread_mutex_lock(&dp->qlock);
-	dp->loop_running = false;
-	for (struct dp_cmd *c = dp->qhead, *next; c; c = next) {
-		next = c->next;
-		c->result = c->fn(dp, c);
-		c->done = true;
-	}
-	dp->qhead = dp->qtail = NULL;
-	pthread_cond_broadcast(&dp->qcond);
-	pthread_mutex_unlock(&dp->qlock);
+	cmdq_loop_stopped(dp);
 	dp->stopping = false;
 	atomic_store(&dp->stats.running, false);
 	return NULL;

@@ -72,8 +72,11 @@ struct imp_meta {
 _Static_assert(sizeof(struct imp_meta) <= sizeof(((struct dq_item *)0)->cookie), "meta too big");
 _Static_assert(DP_MAX_PORTS <= 256, "imp_meta.in is one byte");
 
-/* Apply the schedule steps due at now, on every scheduled target (dp_impair.c). */
+/* Apply the schedule steps due at now, on every scheduled target (dp_impair_sched.c). */
 void imp_sched_run(struct dp *dp, uint64_t now);
+
+/* Make cfg the target's configuration (dp_impair_sched.c). */
+void imp_apply(struct imp_target *tg, const struct impair_cfg *cfg);
 
 /*
  * imp_queue_drop_port() - drop the frames queued for port slot, releasing

@@ -25,6 +25,8 @@
 
 #include "dp_impair_impl.h"
 #include "gso.h"
+#include "tag.h"
+#include "tx.h"
 
 /* The targets on one path, in order. */
 struct imp_chain {
@@ -69,11 +71,11 @@ static void imp_unhold(struct dp *dp, uint16_t bid, bool posted)
 {
 	if (bid & TX_SEGBUF) {
 		if (!posted)
-			loop_buf_put(dp, bid);
+			tx_buf_put(dp, bid);
 		return;
 	}
 	dp->imp->bufs_held--;
-	loop_buf_put(dp, bid);
+	tx_buf_put(dp, bid);
 }
 
 /* The target of chain entry i of m, if it is still the one that counted the item. */
@@ -157,7 +159,7 @@ static bool imp_full(struct dp *dp, const struct imp_chain *c, const struct dp_f
 		return false;
 	for (unsigned int i = 0; i < c->n; i++)
 		dp->imp->t[c->idx[i]].st.stats.dropped_queue++;
-	loop_drop(dp, out, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &fx->eth, fx->in);
+	tx_drop(dp, out, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &fx->eth, fx->in);
 	return true;
 }
 
@@ -235,13 +237,9 @@ static bool imp_post(struct dp *dp, const struct dq_item *it, const struct imp_m
 
 	if (!o->port || o->gen != m->out_gen)
 		return false; /* deleted: dp_impair_port_del() normally took it out already */
-	if (o->gone)
-		loop_drop(dp, it->port, CTR_IDX(drop_port_gone), CTR_IDX(rx_dropped), &eth, m->in);
-	else if (!o->up)
-		loop_drop(dp, it->port, CTR_IDX(drop_link_down), CTR_IDX(rx_dropped), &eth, m->in);
-	else
-		return loop_tx_frame(dp, it->port, m->bid, data, it->len, hdr, m->in);
-	return false;
+	if (tx_link_drops(dp, it->port, &eth, m->in))
+		return false;
+	return tx_frame(dp, it->port, m->bid, data, it->len, hdr, m->in);
 }
 
 /* Send a due item (or drop it when its port went away); releases its buffer and targets. */
@@ -264,7 +262,7 @@ static void imp_drop_full(struct dp *dp, const struct dq_item *it, size_t why)
 
 	memcpy(&m, it->cookie, sizeof(m));
 	data = dp_buf(dp, m.bid) + (m.flags & IMP_F_HDR ? VNET_HDR_LEN : 0);
-	loop_drop(dp, it->port, why, CTR_IDX(rx_dropped),
+	tx_drop(dp, it->port, why, CTR_IDX(rx_dropped),
 		  &(struct frame){data, it->len - (m.flags & IMP_F_HDR ? VNET_HDR_LEN : 0)}, m.in);
 	for (unsigned int i = 0; i < m.ntgt; i++) {
 		struct imp_target *tg = imp_meta_target(dp->imp, &m, i);
@@ -291,7 +289,7 @@ static void imp_emit(struct dp *dp, const struct dq_item *it)
 	if (!imp_room(dp) || dq_push(imp->dq, it)) {
 		imp_drop_full(dp, it, CTR_IDX(drop_queue_full));
 		if (m.bid & TX_SEGBUF)
-			loop_buf_put(dp, m.bid);
+			tx_buf_put(dp, m.bid);
 		return;
 	}
 	imp_hold(dp, m.bid);
@@ -319,7 +317,7 @@ static void imp_count_drop(struct dp *dp, const struct imp_verdict *v, unsigned 
 	size_t why =
 		v->drop == IMPAIR_DROP_LOSS ? CTR_IDX(drop_impair_loss) : CTR_IDX(drop_queue_full);
 
-	loop_drop(dp, out, why, CTR_IDX(rx_dropped), eth, in);
+	tx_drop(dp, out, why, CTR_IDX(rx_dropped), eth, in);
 }
 
 /*
@@ -332,7 +330,7 @@ static bool imp_corrupt_copy(struct dp *dp, const struct dp_fwd *fx, unsigned in
 {
 	size_t hdr = dp->ports[out].hdr_len && dp->ports[fx->in].hdr_len ? VNET_HDR_LEN : 0;
 	size_t len = fx->eth.len + hdr;
-	uint16_t seg = len <= DP_SEG_SIZE ? loop_seg_get(dp) : DP_SEG_NONE;
+	uint16_t seg = len <= DP_SEG_SIZE ? tx_seg_get(dp) : DP_SEG_NONE;
 	uint8_t *buf;
 
 	if (seg == DP_SEG_NONE)
@@ -373,7 +371,7 @@ static void imp_fwd_frame(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 	}
 	if (v.corrupt && !imp_corrupt_copy(dp, fx, out, v.bit, &first)) {
 		imp_chain_release(dp->imp, c, c->n, v.dupmask, orig.bytes, 1);
-		loop_drop(dp, out, CTR_IDX(drop_no_buffer), CTR_IDX(rx_dropped), &fx->eth, fx->in);
+		tx_drop(dp, out, CTR_IDX(drop_no_buffer), CTR_IDX(rx_dropped), &fx->eth, fx->in);
 		return;
 	}
 	first.npkts = 1;
@@ -416,7 +414,7 @@ static bool imp_segment(struct dp *dp, const struct dp_fwd *fx, unsigned int i,
 			const struct imp_verdict *v, bool corrupt, struct imp_unit *u)
 {
 	uint16_t seg;
-	int len = loop_segment(dp, fx, i, &seg);
+	int len = tx_segment(dp, fx, i, &seg);
 
 	if (len < 0)
 		return false;
@@ -440,9 +438,9 @@ static void imp_fwd_segment(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 	if (!imp_segment(dp, fx, i, v, v->corrupt, &first) ||
 	    (v->copies > 1 && !imp_segment(dp, fx, i, v, false, &dup))) {
 		if (first.bid & TX_SEGBUF)
-			loop_buf_put(dp, first.bid);
+			tx_buf_put(dp, first.bid);
 		imp_chain_release(dp->imp, c, c->n, v->dupmask, bytes, 1);
-		loop_drop(dp, out, CTR_IDX(drop_no_buffer), CTR_IDX(rx_dropped), &fx->eth, fx->in);
+		tx_drop(dp, out, CTR_IDX(drop_no_buffer), CTR_IDX(rx_dropped), &fx->eth, fx->in);
 		return;
 	}
 	imp_emit_copies(dp, &first, &dup, fx->in, out, c, v);
@@ -473,7 +471,7 @@ static void imp_fwd_cut(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 	size_t bytes = whole.bytes;
 
 	if (n == 0 || n > IMP_MAX_WIRE) {
-		loop_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth, fx->in);
+		tx_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth, fx->in);
 		return;
 	}
 	for (unsigned int i = 0; i < n; i++)
@@ -508,17 +506,12 @@ bool dp_impair_fwd(struct dp *dp, struct dp_fwd *fx, unsigned int out)
 
 /* ---- time ---- */
 
-static uint64_t imp_tag(uint16_t gen, unsigned int update)
-{
-	return (uint64_t)TAG_IMPAIR << 56 | (uint64_t)gen << 8 | update;
-}
-
 void dp_impair_on_cqe(struct dp *dp, uint64_t tag, int res)
 {
 	struct dp_imp *imp = dp->imp;
-	bool update = tag & 1;
+	bool update = tag_index(tag) == 1;
 
-	if ((uint16_t)(tag >> 8) != imp->timer_gen)
+	if (tag_gen(tag) != imp->timer_gen)
 		return; /* an old timer's */
 	if (!update || res < 0)
 		imp->timer_armed = false; /* fired, cancelled, or gone before the update */
@@ -540,23 +533,19 @@ static void imp_arm(struct dp *dp, uint64_t due, uint64_t now)
 	if (due == UINT64_MAX || at <= now || dp->stopping || !dp->ring_ready ||
 	    (imp->timer_armed && imp->timer_at <= at))
 		return;
-	sqe = io_uring_get_sqe(&dp->ring);
-	if (!sqe) {
-		io_uring_submit(&dp->ring);
-		sqe = io_uring_get_sqe(&dp->ring);
-	}
+	sqe = tx_sqe(dp);
 	if (!sqe)
 		return; /* the next batch tries again */
 	imp->ts.tv_sec = (long long)(at / 1000000000ull);
 	imp->ts.tv_nsec = (long long)(at % 1000000000ull);
 	if (imp->timer_armed) {
-		io_uring_prep_timeout_update(sqe, &imp->ts, imp_tag(imp->timer_gen, 0),
+		io_uring_prep_timeout_update(sqe, &imp->ts, tag_make(TAG_IMPAIR, imp->timer_gen, 0),
 					     IORING_TIMEOUT_ABS);
-		io_uring_sqe_set_data64(sqe, imp_tag(imp->timer_gen, 1));
+		io_uring_sqe_set_data64(sqe, tag_make(TAG_IMPAIR, imp->timer_gen, 1));
 	} else {
 		imp->timer_gen++;
 		io_uring_prep_timeout(sqe, &imp->ts, 0, IORING_TIMEOUT_ABS);
-		io_uring_sqe_set_data64(sqe, imp_tag(imp->timer_gen, 0));
+		io_uring_sqe_set_data64(sqe, tag_make(TAG_IMPAIR, imp->timer_gen, 0));
 		imp->timer_armed = true;
 	}
 	imp->timer_at = at;
@@ -622,9 +611,8 @@ static void imp_flush_item(void *ctx, const struct dq_item *it)
 	memcpy(&m, it->cookie, sizeof(m));
 	hdr = m.flags & IMP_F_HDR ? VNET_HDR_LEN : 0;
 	data = dp_buf(f->dp, m.bid);
-	if (f->count_link_down)
-		loop_drop(f->dp, it->port, CTR_IDX(drop_link_down), CTR_IDX(rx_dropped),
-			  &(struct frame){data + hdr, it->len - hdr}, m.in);
+	if (f->count_link_down) /* the link went down: the one link check counts it */
+		tx_link_drops(f->dp, it->port, &(struct frame){data + hdr, it->len - hdr}, m.in);
 	imp_meta_release(f->dp->imp, &m, true);
 	imp_unhold(f->dp, m.bid, false);
 }

@@ -9,7 +9,7 @@
  * schedule, whose steps the loop applies at their time (imp_sched_run).
  *
  * Commands (dp_impair_set and friends) run on the loop thread through
- * dp_call(), like every change to the switch; schedule steps are allocated
+ * cmdq_call(), like every change to the switch; schedule steps are allocated
  * by the caller and freed by whoever retires them. A port or bridge going
  * away takes its targets and its queued frames with it.
  */
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "cmdq.h"
 #include "dp_impair_impl.h"
 
 /* ---- set-up ---- */
@@ -149,18 +150,6 @@ static struct imp_target *imp_add(struct dp *dp, uint16_t *cell, const struct dp
 	return tg;
 }
 
-/* Put knobs cfg in force on tg; a non-zero seed reseeds, zero keeps the seed. */
-static void imp_apply(struct imp_target *tg, const struct impair_cfg *cfg)
-{
-	uint64_t seed = tg->cfg.seed;
-
-	tg->cfg = *cfg;
-	if (cfg->seed)
-		impair_state_reseed(&tg->st, cfg->seed);
-	else
-		tg->cfg.seed = seed;
-}
-
 /* ---- commands ---- */
 
 /* A request to the loop: one target, its knobs or schedule, and what comes back. */
@@ -234,7 +223,7 @@ int dp_impair_set(struct dp *dp, const struct dp_impair_target *t, const struct 
 
 	if (cfg && impair_cfg_check(cfg, NULL))
 		return -EINVAL;
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 static int cmd_impair_get(struct dp *dp, struct dp_cmd *c)
@@ -264,7 +253,7 @@ int dp_impair_get(struct dp *dp, const struct dp_impair_target *t, struct impair
 	struct imp_req r = {.t = t, .cfg_out = cfg, .stats = stats};
 	struct dp_cmd c = {.fn = cmd_impair_get, .ptr = &r};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 /* Does tg belong to bridge (a bridge id, DP_ALL: any)? */
@@ -304,7 +293,7 @@ int dp_impair_clear_all(struct dp *dp, uint32_t bridge)
 	struct imp_req r = {.bridge = bridge};
 	struct dp_cmd c = {.fn = cmd_impair_clear_all, .ptr = &r};
 
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 static int cmd_impair_list(struct dp *dp, struct dp_cmd *c)
@@ -330,48 +319,7 @@ size_t dp_impair_list(struct dp *dp, uint32_t bridge, struct dp_impair_entry *ou
 	struct imp_req r = {.bridge = bridge, .list = out, .max = max};
 	struct dp_cmd c = {.fn = cmd_impair_list, .ptr = &r};
 
-	return dp_call(dp, &c) ? 0 : c.n;
-}
-
-/* ---- schedules ---- */
-
-/* Recompute the earliest pending step of every schedule. */
-static void imp_sched_recompute(struct dp_imp *imp, uint64_t now)
-{
-	imp->sched_next = UINT64_MAX;
-	for (unsigned int i = 0; i < DP_IMPAIR_MAX && imp->scheduled; i++) {
-		struct imp_target *tg = &imp->t[i];
-		struct impair_schedule s = {tg->steps, tg->nsteps, tg->period_ns};
-		uint64_t next;
-
-		if (!tg->used || !tg->steps)
-			continue;
-		next = impair_schedule_next(&s, now - tg->sched_start);
-		if (next != UINT64_MAX && tg->sched_start + next < imp->sched_next)
-			imp->sched_next = tg->sched_start + next;
-	}
-}
-
-/* Apply the step in force now on every scheduled target whose step changed. */
-void imp_sched_run(struct dp *dp, uint64_t now)
-{
-	struct dp_imp *imp = dp->imp;
-
-	if (!imp->scheduled || now < imp->sched_next)
-		return;
-	for (unsigned int i = 0; i < DP_IMPAIR_MAX; i++) {
-		struct imp_target *tg = &imp->t[i];
-		struct impair_schedule s = {tg->steps, tg->nsteps, tg->period_ns};
-		long idx;
-
-		if (!tg->used || !tg->steps)
-			continue;
-		idx = impair_schedule_at(&s, now - tg->sched_start);
-		if (idx >= 0 && idx != tg->sched_idx)
-			imp_apply(tg, &tg->steps[idx].cfg);
-		tg->sched_idx = idx;
-	}
-	imp_sched_recompute(imp, now);
+	return cmdq_call(dp, &c) ? 0 : c.n;
 }
 
 static int cmd_impair_schedule(struct dp *dp, struct dp_cmd *c)
@@ -422,7 +370,7 @@ int dp_impair_schedule(struct dp *dp, const struct dp_impair_target *t,
 	if (!r.steps)
 		return -ENOMEM;
 	memcpy(r.steps, steps, n * sizeof(*steps));
-	err = dp_call(dp, &c);
+	err = cmdq_call(dp, &c);
 	free(r.steps); /* NULL when the loop took them */
 	return err;
 }
@@ -443,7 +391,7 @@ int dp_impair_timer_set(struct dp *dp, uint32_t spin_us)
 
 	if (spin_us > DP_IMPAIR_SPIN_MAX_US)
 		return -ERANGE;
-	return dp_call(dp, &c);
+	return cmdq_call(dp, &c);
 }
 
 void dp_impair_timer_get(struct dp *dp, struct dp_impair_timer *out)
