@@ -27,8 +27,8 @@ static const struct dp_config dp_defaults = {
 
 static int dp_config_check(struct dp_config *c)
 {
-#define DEF(f)                                                                                     \
-	if (!c->f)                                                                                 \
+#define DEF(f)     \
+	if (!c->f) \
 	c->f = dp_defaults.f
 	DEF(nbufs);
 	DEF(buf_size);
@@ -112,7 +112,7 @@ int dp_start(struct dp *dp)
 	return dp->start_result;
 }
 
-static int cmd_stop(struct dp *dp, struct dp_cmd *c)
+static int dpc_stop(struct dp *dp, struct dp_cmd *c)
 {
 	(void)c;
 	dp->stopping = true;
@@ -121,7 +121,7 @@ static int cmd_stop(struct dp *dp, struct dp_cmd *c)
 
 void dp_stop(struct dp *dp)
 {
-	struct dp_cmd c = {.fn = cmd_stop};
+	struct dp_cmd c = {.fn = dpc_stop};
 
 	if (!dp->thread_started)
 		return;
@@ -150,26 +150,48 @@ void dp_destroy(struct dp *dp)
 
 /* ---- bridges ---- */
 
-static int cmd_bridge_find(struct dp *dp, struct dp_cmd *c)
+/* A lookup by name: bridge/find, port/find. */
+struct dpc_find {
+	struct dp_cmd hdr;
+	const char *name;
+	uint32_t id; /* out */
+};
+
+/* The id of the bridge called name, or 0 (loop thread). */
+static uint32_t dp_bridge_named(struct dp *dp, const char *name)
 {
 	for (unsigned int i = 0; i < DP_MAX_BRIDGES; i++) {
 		struct dp_bridge *b = &dp->bridges[i];
 		uint32_t id = atomic_load(&b->live_id);
 
-		if (id && strcmp(b->name, c->name) == 0) {
-			c->out_id = id;
-			return 0;
-		}
+		if (id && strcmp(b->name, name) == 0)
+			return id;
 	}
-	return -ENOENT;
+	return 0;
 }
 
-static int cmd_bridge_add(struct dp *dp, struct dp_cmd *c)
+static int dpc_bridge_find(struct dp *dp, struct dp_cmd *hdr)
 {
+	struct dpc_find *c = DPC_OF(hdr, struct dpc_find);
+
+	c->id = dp_bridge_named(dp, c->name);
+	return c->id ? 0 : -ENOENT;
+}
+
+struct dpc_bridge_add {
+	struct dp_cmd hdr;
+	const char *name;
+	struct fdb *fdb; /* the bridge's from now on; left set when the command fails */
+	uint32_t id; /* out */
+};
+
+static int dpc_bridge_add(struct dp *dp, struct dp_cmd *hdr)
+{
+	struct dpc_bridge_add *c = DPC_OF(hdr, struct dpc_bridge_add);
 	struct dp_bridge *b = NULL;
 	unsigned int slot;
 
-	if (cmd_bridge_find(dp, c) == 0)
+	if (dp_bridge_named(dp, c->name))
 		return -EEXIST;
 	for (slot = 0; slot < DP_MAX_BRIDGES; slot++) {
 		if (!atomic_load(&dp->bridges[slot].live_id)) {
@@ -180,43 +202,41 @@ static int cmd_bridge_add(struct dp *dp, struct dp_cmd *c)
 	if (!b)
 		return -ENOSPC;
 	fdb_destroy(b->fdb);
-	b->fdb = c->ptr;
-	c->ptr = NULL;
+	b->fdb = c->fdb;
+	c->fdb = NULL;
 	snprintf(b->name, sizeof(b->name), "%s", c->name);
 	b->nports = 0;
 	b->gen = (uint16_t)(b->gen + 1 ? b->gen + 1 : 1);
-	c->out_id = dp_make_id(b->gen, slot);
-	atomic_store_explicit(&b->live_id, c->out_id, memory_order_release);
+	c->id = dp_make_id(b->gen, slot);
+	atomic_store_explicit(&b->live_id, c->id, memory_order_release);
 	atomic_fetch_add(&dp->stats.bridges, 1);
 	return 0;
 }
 
 int dp_bridge_add(struct dp *dp, const char *name, uint32_t *id)
 {
-	struct dp_cmd c = {.fn = cmd_bridge_add, .name = name};
-	struct fdb *fdb;
+	struct dpc_bridge_add c = {.hdr.fn = dpc_bridge_add, .name = name};
 	int err;
 
 	if (!name[0] || strlen(name) >= DP_BRIDGE_NAME_MAX)
 		return -ENAMETOOLONG;
-	err = fdb_create(dp->cfg.fdb_capacity, (uint64_t)dp->cfg.fdb_age_ms * 1000000ull, &fdb);
+	err = fdb_create(dp->cfg.fdb_capacity, (uint64_t)dp->cfg.fdb_age_ms * 1000000ull, &c.fdb);
 	if (err)
 		return err;
-	c.ptr = fdb;
-	err = cmdq_call(dp, &c);
-	fdb_destroy(c.ptr); /* still set when the command failed */
+	err = cmdq_call(dp, &c.hdr);
+	fdb_destroy(c.fdb); /* still set when the command failed */
 	if (!err)
-		*id = c.out_id;
+		*id = c.id;
 	return err;
 }
 
 int dp_bridge_find(struct dp *dp, const char *name, uint32_t *id)
 {
-	struct dp_cmd c = {.fn = cmd_bridge_find, .name = name};
-	int err = cmdq_call(dp, &c);
+	struct dpc_find c = {.hdr.fn = dpc_bridge_find, .name = name};
+	int err = cmdq_call(dp, &c.hdr);
 
 	if (!err)
-		*id = c.out_id;
+		*id = c.id;
 	return err;
 }
 
@@ -245,30 +265,44 @@ size_t dp_bridge_list(struct dp *dp, uint32_t *ids, size_t max)
 
 /* ---- ports ---- */
 
-static int cmd_port_find(struct dp *dp, struct dp_cmd *c)
+/* The id of the port called name, or 0 (loop thread). */
+static uint32_t dp_port_named(struct dp *dp, const char *name)
 {
 	for (unsigned int i = 0; i < DP_MAX_PORTS; i++) {
 		struct dp_port *p = &dp->ports[i];
 
-		if (p->port && strcmp(port_name(p->port), c->name) == 0) {
-			c->out_id = atomic_load(&p->live_id);
-			return 0;
-		}
+		if (p->port && strcmp(port_name(p->port), name) == 0)
+			return atomic_load(&p->live_id);
 	}
-	return -ENOENT;
+	return 0;
 }
 
-static int cmd_port_add(struct dp *dp, struct dp_cmd *c)
+static int dpc_port_find(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_bridge *b = dp_bridge_get(dp, c->a);
-	struct port *port = c->ptr;
+	struct dpc_find *c = DPC_OF(hdr, struct dpc_find);
+
+	c->id = dp_port_named(dp, c->name);
+	return c->id ? 0 : -ENOENT;
+}
+
+struct dpc_port_add {
+	struct dp_cmd hdr;
+	uint32_t bridge;
+	struct port *port; /* the switch's from now on; left set when the command fails */
+	uint32_t id; /* out */
+};
+
+static int dpc_port_add(struct dp *dp, struct dp_cmd *hdr)
+{
+	struct dpc_port_add *c = DPC_OF(hdr, struct dpc_port_add);
+	struct dp_bridge *b = dp_bridge_get(dp, c->bridge);
+	struct port *port = c->port;
 	struct dp_port *p = NULL;
 	unsigned int slot;
 
 	if (!b)
 		return -ENOENT;
-	c->name = port_name(port);
-	if (cmd_port_find(dp, c) == 0)
+	if (dp_port_named(dp, port_name(port)))
 		return -EEXIST;
 	for (slot = 0; slot < DP_MAX_PORTS; slot++) {
 		if (!dp->ports[slot].port) {
@@ -279,10 +313,10 @@ static int cmd_port_add(struct dp *dp, struct dp_cmd *c)
 	if (!p)
 		return -ENOSPC;
 	p->port = port;
-	c->ptr = NULL;
+	c->port = NULL;
 	p->fd = port_fd(port);
 	p->hdr_len = port_hdr_len(port);
-	p->bridge = (uint16_t)dp_id_slot(c->a);
+	p->bridge = (uint16_t)dp_id_slot(c->bridge);
 	p->up = true;
 	p->gone = false;
 	p->read_armed = false;
@@ -295,8 +329,8 @@ static int cmd_port_add(struct dp *dp, struct dp_cmd *c)
 	partition_clear_port(&dp->part, slot);
 	p->gen = (uint16_t)(p->gen + 1 ? p->gen + 1 : 1);
 	b->ports[b->nports++] = (uint16_t)slot;
-	c->out_id = dp_make_id(p->gen, slot);
-	atomic_store_explicit(&p->live_id, c->out_id, memory_order_release);
+	c->id = dp_make_id(p->gen, slot);
+	atomic_store_explicit(&p->live_id, c->id, memory_order_release);
 	atomic_fetch_add(&dp->stats.ports, 1);
 	loop_arm_read(dp, slot);
 	return 0;
@@ -304,14 +338,14 @@ static int cmd_port_add(struct dp *dp, struct dp_cmd *c)
 
 int dp_port_add(struct dp *dp, uint32_t bridge, struct port *port, uint32_t *id)
 {
-	struct dp_cmd c = {.fn = cmd_port_add, .a = bridge, .ptr = port};
-	int err = cmdq_call(dp, &c);
+	struct dpc_port_add c = {.hdr.fn = dpc_port_add, .bridge = bridge, .port = port};
+	int err = cmdq_call(dp, &c.hdr);
 
 	if (err) {
-		port_destroy(c.ptr);
+		port_destroy(c.port);
 		return err;
 	}
-	*id = c.out_id;
+	*id = c.id;
 	return 0;
 }
 
@@ -339,32 +373,43 @@ static void dp_port_release(struct dp *dp, unsigned int slot, struct port **out)
 	atomic_fetch_sub(&dp->stats.ports, 1);
 }
 
-static int cmd_port_del(struct dp *dp, struct dp_cmd *c)
-{
-	struct dp_port *p = dp_port_get(dp, c->a);
-	struct port *port;
+struct dpc_port_del {
+	struct dp_cmd hdr;
+	uint32_t id;
+	struct port *port; /* out: for the caller to destroy */
+};
 
-	if (!p)
+static int dpc_port_del(struct dp *dp, struct dp_cmd *hdr)
+{
+	struct dpc_port_del *c = DPC_OF(hdr, struct dpc_port_del);
+
+	if (!dp_port_get(dp, c->id))
 		return -ENOENT;
-	dp_port_release(dp, dp_id_slot(c->a), &port);
-	c->ptr = port;
+	dp_port_release(dp, dp_id_slot(c->id), &c->port);
 	return 0;
 }
 
 int dp_port_del(struct dp *dp, uint32_t id)
 {
-	struct dp_cmd c = {.fn = cmd_port_del, .a = id};
-	int err = cmdq_call(dp, &c);
+	struct dpc_port_del c = {.hdr.fn = dpc_port_del, .id = id};
+	int err = cmdq_call(dp, &c.hdr);
 
 	if (!err)
-		port_destroy(c.ptr);
+		port_destroy(c.port);
 	return err;
 }
 
-static int cmd_bridge_del(struct dp *dp, struct dp_cmd *c)
+struct dpc_bridge_del {
+	struct dp_cmd hdr;
+	uint32_t id;
+	struct port *ports[DP_MAX_PORTS]; /* out: its ports, for the caller to destroy */
+	size_t n;
+};
+
+static int dpc_bridge_del(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_bridge *b = dp_bridge_get(dp, c->a);
-	struct port **ports = c->ptr;
+	struct dpc_bridge_del *c = DPC_OF(hdr, struct dpc_bridge_del);
+	struct dp_bridge *b = dp_bridge_get(dp, c->id);
 
 	if (!b)
 		return -ENOENT;
@@ -372,10 +417,10 @@ static int cmd_bridge_del(struct dp *dp, struct dp_cmd *c)
 	while (b->nports) {
 		unsigned int slot = b->ports[0];
 
-		dp_port_release(dp, slot, &ports[c->n++]);
+		dp_port_release(dp, slot, &c->ports[c->n++]);
 	}
 	atomic_store_explicit(&b->live_id, 0, memory_order_release);
-	dp_impair_bridge_del(dp, dp_id_slot(c->a));
+	dp_impair_bridge_del(dp, dp_id_slot(c->id));
 	fdb_flush(b->fdb, -1);
 	atomic_fetch_sub(&dp->stats.bridges, 1);
 	return 0;
@@ -383,33 +428,39 @@ static int cmd_bridge_del(struct dp *dp, struct dp_cmd *c)
 
 int dp_bridge_del(struct dp *dp, uint32_t id)
 {
-	struct port *ports[DP_MAX_PORTS];
-	struct dp_cmd c = {.fn = cmd_bridge_del, .a = id, .ptr = ports};
-	int err = cmdq_call(dp, &c);
+	struct dpc_bridge_del c = {.hdr.fn = dpc_bridge_del, .id = id};
+	int err = cmdq_call(dp, &c.hdr);
 
 	for (size_t i = 0; !err && i < c.n; i++)
-		port_destroy(ports[i]);
+		port_destroy(c.ports[i]);
 	return err;
 }
 
 int dp_port_find(struct dp *dp, const char *name, uint32_t *id)
 {
-	struct dp_cmd c = {.fn = cmd_port_find, .name = name};
-	int err = cmdq_call(dp, &c);
+	struct dpc_find c = {.hdr.fn = dpc_port_find, .name = name};
+	int err = cmdq_call(dp, &c.hdr);
 
 	if (!err)
-		*id = c.out_id;
+		*id = c.id;
 	return err;
 }
 
-static int cmd_port_info(struct dp *dp, struct dp_cmd *c)
+struct dpc_port_info {
+	struct dp_cmd hdr;
+	uint32_t id;
+	struct dp_port_info *info; /* out */
+};
+
+static int dpc_port_info(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_port *p = dp_port_get(dp, c->a);
-	struct dp_port_info *info = c->ptr;
+	struct dpc_port_info *c = DPC_OF(hdr, struct dpc_port_info);
+	struct dp_port *p = dp_port_get(dp, c->id);
+	struct dp_port_info *info = c->info;
 
 	if (!p)
 		return -ENOENT;
-	info->id = c->a;
+	info->id = c->id;
 	info->bridge = atomic_load(&dp->bridges[p->bridge].live_id);
 	snprintf(info->name, sizeof(info->name), "%s", port_name(p->port));
 	info->kind = port_kind(p->port);
@@ -422,44 +473,52 @@ static int cmd_port_info(struct dp *dp, struct dp_cmd *c)
 
 int dp_port_info(struct dp *dp, uint32_t id, struct dp_port_info *info)
 {
-	struct dp_cmd c = {.fn = cmd_port_info, .a = id, .ptr = info};
+	struct dpc_port_info c = {.hdr.fn = dpc_port_info, .id = id, .info = info};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-/* Where dp_port_netdev() wants its answers. */
-struct dp_netdev_out {
-	int netns_fd;
-	char *ifname;
-	int ifindex;
+struct dpc_port_netdev {
+	struct dp_cmd hdr;
+	uint32_t id;
+	int netns_fd; /* out, as port_netdev() */
+	char *ifname; /* out */
+	int ifindex; /* out */
 };
 
-static int cmd_port_netdev(struct dp *dp, struct dp_cmd *c)
+static int dpc_port_netdev(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_port *p = dp_port_get(dp, c->a);
-	struct dp_netdev_out *out = c->ptr;
+	struct dpc_port_netdev *c = DPC_OF(hdr, struct dpc_port_netdev);
+	struct dp_port *p = dp_port_get(dp, c->id);
 
 	if (!p)
 		return -ENOENT;
-	return port_netdev(p->port, &out->netns_fd, out->ifname, &out->ifindex);
+	return port_netdev(p->port, &c->netns_fd, c->ifname, &c->ifindex);
 }
 
 int dp_port_netdev(struct dp *dp, uint32_t id, int *netns_fd, char *ifname, int *ifindex)
 {
-	struct dp_netdev_out out = {.netns_fd = -1, .ifname = ifname};
-	struct dp_cmd c = {.fn = cmd_port_netdev, .a = id, .ptr = &out};
-	int err = cmdq_call(dp, &c);
+	struct dpc_port_netdev c = {
+		.hdr.fn = dpc_port_netdev, .id = id, .netns_fd = -1, .ifname = ifname};
+	int err = cmdq_call(dp, &c.hdr);
 
 	if (!err) {
-		*netns_fd = out.netns_fd;
-		*ifindex = out.ifindex;
+		*netns_fd = c.netns_fd;
+		*ifindex = c.ifindex;
 	}
 	return err;
 }
 
-static int cmd_port_list(struct dp *dp, struct dp_cmd *c)
+struct dpc_port_list {
+	struct dp_cmd hdr;
+	uint32_t bridge; /* or DP_ALL */
+	uint32_t *ids; /* out: at most max */
+	size_t max, n;
+};
+
+static int dpc_port_list(struct dp *dp, struct dp_cmd *hdr)
 {
-	uint32_t *ids = c->ptr;
+	struct dpc_port_list *c = DPC_OF(hdr, struct dpc_port_list);
 
 	c->n = 0;
 	for (unsigned int i = 0; i < DP_MAX_PORTS && c->n < c->max; i++) {
@@ -467,92 +526,128 @@ static int cmd_port_list(struct dp *dp, struct dp_cmd *c)
 
 		if (!p->port)
 			continue;
-		if (c->a != DP_ALL && atomic_load(&dp->bridges[p->bridge].live_id) != c->a)
+		if (c->bridge != DP_ALL &&
+		    atomic_load(&dp->bridges[p->bridge].live_id) != c->bridge)
 			continue;
-		ids[c->n++] = atomic_load(&p->live_id);
+		c->ids[c->n++] = atomic_load(&p->live_id);
 	}
 	return 0;
 }
 
 size_t dp_port_list(struct dp *dp, uint32_t bridge, uint32_t *ids, size_t max)
 {
-	struct dp_cmd c = {.fn = cmd_port_list, .a = bridge, .ptr = ids, .max = max};
+	struct dpc_port_list c = {
+		.hdr.fn = dpc_port_list, .bridge = bridge, .ids = ids, .max = max};
 
-	cmdq_call(dp, &c);
+	cmdq_call(dp, &c.hdr);
 	return c.n;
 }
 
-static int cmd_port_set_link(struct dp *dp, struct dp_cmd *c)
+struct dpc_port_set_link {
+	struct dp_cmd hdr;
+	uint32_t id;
+	bool up;
+};
+
+static int dpc_port_set_link(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_port *p = dp_port_get(dp, c->a);
+	struct dpc_port_set_link *c = DPC_OF(hdr, struct dpc_port_set_link);
+	struct dp_port *p = dp_port_get(dp, c->id);
 	int err;
 
 	if (!p)
 		return -ENOENT;
-	p->up = c->flag;
+	p->up = c->up;
 	if (!p->up)
-		dp_impair_port_down(dp, dp_id_slot(c->a));
-	err = port_set_carrier(p->port, c->flag);
+		dp_impair_port_down(dp, dp_id_slot(c->id));
+	err = port_set_carrier(p->port, c->up);
 	if (err && err != -EOPNOTSUPP && !p->gone)
-		log_warn("%s: cannot set carrier %s: %s", port_name(p->port), c->flag ? "on" : "off",
+		log_warn("%s: cannot set carrier %s: %s", port_name(p->port), c->up ? "on" : "off",
 			 strerror(-err));
 	return 0;
 }
 
 int dp_port_set_link(struct dp *dp, uint32_t id, bool up)
 {
-	struct dp_cmd c = {.fn = cmd_port_set_link, .a = id, .flag = up};
+	struct dpc_port_set_link c = {.hdr.fn = dpc_port_set_link, .id = id, .up = up};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
 /* ---- partitions ---- */
 
-static int cmd_partition(struct dp *dp, struct dp_cmd *c)
+struct dpc_partition {
+	struct dp_cmd hdr;
+	uint32_t from, to;
+	bool cut; /* cut (or heal) the path */
+	bool query; /* only say whether it is cut */
+};
+
+static int dpc_partition(struct dp *dp, struct dp_cmd *hdr)
 {
-	if (!dp_port_get(dp, c->a) || !dp_port_get(dp, c->b))
+	struct dpc_partition *c = DPC_OF(hdr, struct dpc_partition);
+
+	if (!dp_port_get(dp, c->from) || !dp_port_get(dp, c->to))
 		return -ENOENT;
-	if (c->n) /* query */
-		return partition_blocked(&dp->part, dp_id_slot(c->a), dp_id_slot(c->b));
-	return partition_set(&dp->part, dp_id_slot(c->a), dp_id_slot(c->b), c->flag);
+	if (c->query)
+		return partition_blocked(&dp->part, dp_id_slot(c->from), dp_id_slot(c->to));
+	return partition_set(&dp->part, dp_id_slot(c->from), dp_id_slot(c->to), c->cut);
 }
 
 int dp_partition_set(struct dp *dp, uint32_t from, uint32_t to, bool cut)
 {
-	struct dp_cmd c = {.fn = cmd_partition, .a = from, .b = to, .flag = cut};
+	struct dpc_partition c = {.hdr.fn = dpc_partition, .from = from, .to = to, .cut = cut};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
 int dp_partition_get(struct dp *dp, uint32_t from, uint32_t to)
 {
-	struct dp_cmd c = {.fn = cmd_partition, .a = from, .b = to, .n = 1};
+	struct dpc_partition c = {.hdr.fn = dpc_partition, .from = from, .to = to, .query = true};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-static int cmd_partition_apply(struct dp *dp, struct dp_cmd *c)
+struct dpc_partition_apply {
+	struct dp_cmd hdr;
+	const struct dp_path *paths;
+	size_t n;
+	bool cut;
+};
+
+static int dpc_partition_apply(struct dp *dp, struct dp_cmd *hdr)
 {
-	const struct dp_path *paths = c->ptr;
+	struct dpc_partition_apply *c = DPC_OF(hdr, struct dpc_partition_apply);
+	const struct dp_path *paths = c->paths;
 
 	for (size_t i = 0; i < c->n; i++)
 		if (!dp_port_get(dp, paths[i].from) || !dp_port_get(dp, paths[i].to))
 			return -ENOENT;
 	for (size_t i = 0; i < c->n; i++)
-		partition_set(&dp->part, dp_id_slot(paths[i].from), dp_id_slot(paths[i].to), c->flag);
+		partition_set(&dp->part, dp_id_slot(paths[i].from), dp_id_slot(paths[i].to),
+			      c->cut);
 	return 0;
 }
 
 int dp_partition_apply(struct dp *dp, const struct dp_path *paths, size_t n, bool cut)
 {
-	struct dp_cmd c = {.fn = cmd_partition_apply, .ptr = (void *)paths, .n = n, .flag = cut};
+	struct dpc_partition_apply c = {
+		.hdr.fn = dpc_partition_apply, .paths = paths, .n = n, .cut = cut};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-static int cmd_partition_dump(struct dp *dp, struct dp_cmd *c)
+struct dpc_partition_dump {
+	struct dp_cmd hdr;
+	uint32_t bridge; /* or DP_ALL */
+	struct dp_path *out; /* at most max */
+	size_t max, n;
+};
+
+static int dpc_partition_dump(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_path *out = c->ptr;
+	struct dpc_partition_dump *c = DPC_OF(hdr, struct dpc_partition_dump);
+	struct dp_path *out = c->out;
 
 	c->n = 0;
 	for (unsigned int f = 0; f < DP_MAX_PORTS; f++) {
@@ -560,7 +655,8 @@ static int cmd_partition_dump(struct dp *dp, struct dp_cmd *c)
 
 		if (!pf->port || !partition_count_from(&dp->part, f))
 			continue;
-		if (c->a != DP_ALL && atomic_load(&dp->bridges[pf->bridge].live_id) != c->a)
+		if (c->bridge != DP_ALL &&
+		    atomic_load(&dp->bridges[pf->bridge].live_id) != c->bridge)
 			continue;
 		for (unsigned int t = 0; t < DP_MAX_PORTS && c->n < c->max; t++) {
 			if (dp->ports[t].port && partition_blocked(&dp->part, f, t))
@@ -573,21 +669,29 @@ static int cmd_partition_dump(struct dp *dp, struct dp_cmd *c)
 
 size_t dp_partition_dump(struct dp *dp, uint32_t bridge, struct dp_path *out, size_t max)
 {
-	struct dp_cmd c = {.fn = cmd_partition_dump, .a = bridge, .ptr = out, .max = max};
+	struct dpc_partition_dump c = {
+		.hdr.fn = dpc_partition_dump, .bridge = bridge, .out = out, .max = max};
 
-	cmdq_call(dp, &c);
+	cmdq_call(dp, &c.hdr);
 	return c.n;
 }
 
-static int cmd_partition_heal_all(struct dp *dp, struct dp_cmd *c)
+/* A command about one bridge or port, or DP_ALL: partition/heal_all, counters/reset. */
+struct dpc_id {
+	struct dp_cmd hdr;
+	uint32_t id;
+};
+
+static int dpc_partition_heal_all(struct dp *dp, struct dp_cmd *hdr)
 {
+	struct dpc_id *c = DPC_OF(hdr, struct dpc_id);
 	struct dp_bridge *b;
 
-	if (c->a == DP_ALL) {
+	if (c->id == DP_ALL) {
 		partition_clear(&dp->part);
 		return 0;
 	}
-	b = dp_bridge_get(dp, c->a);
+	b = dp_bridge_get(dp, c->id);
 	if (!b)
 		return -ENOENT;
 	for (unsigned int i = 0; i < b->nports; i++)
@@ -597,9 +701,9 @@ static int cmd_partition_heal_all(struct dp *dp, struct dp_cmd *c)
 
 int dp_partition_heal_all(struct dp *dp, uint32_t bridge)
 {
-	struct dp_cmd c = {.fn = cmd_partition_heal_all, .a = bridge};
+	struct dpc_id c = {.hdr.fn = dpc_partition_heal_all, .id = bridge};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
 /* ---- counters and MAC table ---- */
@@ -614,12 +718,13 @@ int dp_port_counters(struct dp *dp, uint32_t id, struct dp_counters *out)
 	return dp_port_get(dp, id) ? 0 : -ENOENT; /* removed while reading */
 }
 
-static int cmd_counters_reset(struct dp *dp, struct dp_cmd *c)
+static int dpc_counters_reset(struct dp *dp, struct dp_cmd *hdr)
 {
+	struct dpc_id *c = DPC_OF(hdr, struct dpc_id);
 	struct dp_port *p;
 
-	if (c->a != DP_ALL) {
-		p = dp_port_get(dp, c->a);
+	if (c->id != DP_ALL) {
+		p = dp_port_get(dp, c->id);
 		if (!p)
 			return -ENOENT;
 		counters_reset(&p->ctr);
@@ -633,88 +738,106 @@ static int cmd_counters_reset(struct dp *dp, struct dp_cmd *c)
 
 int dp_counters_reset(struct dp *dp, uint32_t id)
 {
-	struct dp_cmd c = {.fn = cmd_counters_reset, .a = id};
+	struct dpc_id c = {.hdr.fn = dpc_counters_reset, .id = id};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-struct dp_fdb_dump_ctx {
+struct dpc_fdb_dump {
+	struct dp_cmd hdr;
+	uint32_t bridge;
+	struct dp_fdb_entry *out; /* at most max */
+	size_t max, n;
 	struct dp *dp;
-	struct dp_cmd *c;
 };
 
 /* One MAC table entry into the caller's array, its port slot turned into the port's id. */
 static bool dp_fdb_dump_one(void *ctx, const struct fdb_info *info)
 {
-	struct dp_fdb_dump_ctx *d = ctx;
-	struct dp_fdb_entry *e = (struct dp_fdb_entry *)d->c->ptr + d->c->n++;
+	struct dpc_fdb_dump *c = ctx;
+	struct dp_fdb_entry *e = &c->out[c->n++];
 
 	memcpy(e->mac, info->mac, 6);
-	e->port = atomic_load(&d->dp->ports[info->port].live_id);
+	e->port = atomic_load(&c->dp->ports[info->port].live_id);
 	e->idle_ms = info->idle_ns / 1000000;
-	return d->c->n < d->c->max;
+	return c->n < c->max;
 }
 
-static int cmd_fdb_dump(struct dp *dp, struct dp_cmd *c)
+static int dpc_fdb_dump(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_bridge *b = dp_bridge_get(dp, c->a);
-	struct dp_fdb_dump_ctx d = {dp, c};
+	struct dpc_fdb_dump *c = DPC_OF(hdr, struct dpc_fdb_dump);
+	struct dp_bridge *b = dp_bridge_get(dp, c->bridge);
 
 	if (!b)
 		return -ENOENT;
 	c->n = 0;
+	c->dp = dp;
 	if (c->max)
-		fdb_foreach(b->fdb, clock_mono_ns(), dp_fdb_dump_one, &d);
+		fdb_foreach(b->fdb, clock_mono_ns(), dp_fdb_dump_one, c);
 	return 0;
 }
 
 int dp_fdb_dump(struct dp *dp, uint32_t bridge, struct dp_fdb_entry *out, size_t max, size_t *n)
 {
-	struct dp_cmd c = {.fn = cmd_fdb_dump, .a = bridge, .ptr = out, .max = max};
-	int err = cmdq_call(dp, &c);
+	struct dpc_fdb_dump c = {.hdr.fn = dpc_fdb_dump, .bridge = bridge, .out = out, .max = max};
+	int err = cmdq_call(dp, &c.hdr);
 
 	*n = err ? 0 : c.n;
 	return err;
 }
 
-static int cmd_fdb_flush(struct dp *dp, struct dp_cmd *c)
+struct dpc_fdb_flush {
+	struct dp_cmd hdr;
+	uint32_t bridge;
+	uint32_t port; /* or DP_ALL */
+};
+
+static int dpc_fdb_flush(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_bridge *b = dp_bridge_get(dp, c->a);
+	struct dpc_fdb_flush *c = DPC_OF(hdr, struct dpc_fdb_flush);
+	struct dp_bridge *b = dp_bridge_get(dp, c->bridge);
 
 	if (!b)
 		return -ENOENT;
-	if (c->b == DP_ALL) {
+	if (c->port == DP_ALL) {
 		fdb_flush(b->fdb, -1);
 		return 0;
 	}
-	if (!dp_port_get(dp, c->b))
+	if (!dp_port_get(dp, c->port))
 		return -ENOENT;
-	fdb_flush(b->fdb, (int)dp_id_slot(c->b));
+	fdb_flush(b->fdb, (int)dp_id_slot(c->port));
 	return 0;
 }
 
 int dp_fdb_flush(struct dp *dp, uint32_t bridge, uint32_t port)
 {
-	struct dp_cmd c = {.fn = cmd_fdb_flush, .a = bridge, .b = port};
+	struct dpc_fdb_flush c = {.hdr.fn = dpc_fdb_flush, .bridge = bridge, .port = port};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-static int cmd_fdb_set_age(struct dp *dp, struct dp_cmd *c)
+struct dpc_fdb_set_age {
+	struct dp_cmd hdr;
+	uint32_t bridge;
+	uint32_t age_ms;
+};
+
+static int dpc_fdb_set_age(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_bridge *b = dp_bridge_get(dp, c->a);
+	struct dpc_fdb_set_age *c = DPC_OF(hdr, struct dpc_fdb_set_age);
+	struct dp_bridge *b = dp_bridge_get(dp, c->bridge);
 
 	if (!b)
 		return -ENOENT;
-	fdb_set_age(b->fdb, (uint64_t)c->b * 1000000ull);
+	fdb_set_age(b->fdb, (uint64_t)c->age_ms * 1000000ull);
 	return 0;
 }
 
 int dp_fdb_set_age(struct dp *dp, uint32_t bridge, uint32_t age_ms)
 {
-	struct dp_cmd c = {.fn = cmd_fdb_set_age, .a = bridge, .b = age_ms};
+	struct dpc_fdb_set_age c = {.hdr.fn = dpc_fdb_set_age, .bridge = bridge, .age_ms = age_ms};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
 void dp_get_stats(struct dp *dp, struct dp_stats *st)
@@ -739,39 +862,57 @@ void dp_get_stats(struct dp *dp, struct dp_stats *st)
 
 /* ---- hooks ---- */
 
-static int cmd_port_set_hook(struct dp *dp, struct dp_cmd *c)
+struct dpc_port_set_hook {
+	struct dp_cmd hdr;
+	uint32_t port;
+	dp_hook_fn fn;
+	void *ctx;
+};
+
+static int dpc_port_set_hook(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct dp_port *p = dp_port_get(dp, c->a);
+	struct dpc_port_set_hook *c = DPC_OF(hdr, struct dpc_port_set_hook);
+	struct dp_port *p = dp_port_get(dp, c->port);
 
 	if (!p)
 		return -ENOENT;
-	p->hook = (dp_hook_fn)c->out_fn;
-	p->hook_ctx = c->ptr;
+	p->hook = c->fn;
+	p->hook_ctx = c->ctx;
 	return 0;
 }
 
 int dp_port_set_hook(struct dp *dp, uint32_t port, dp_hook_fn fn, void *ctx)
 {
-	struct dp_cmd c = {.fn = cmd_port_set_hook, .a = port, .ptr = ctx, .out_fn = (void (*)(void))fn};
+	struct dpc_port_set_hook c = {
+		.hdr.fn = dpc_port_set_hook, .port = port, .fn = fn, .ctx = ctx};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-static int cmd_watch_fd(struct dp *dp, struct dp_cmd *c)
+/* watch_fd (fn set) and unwatch_fd. */
+struct dpc_watch {
+	struct dp_cmd hdr;
+	int fd;
+	dp_fd_fn fn;
+	void *ctx;
+};
+
+static int dpc_watch_fd(struct dp *dp, struct dp_cmd *hdr)
 {
+	struct dpc_watch *c = DPC_OF(hdr, struct dpc_watch);
 	struct dp_watch *free_slot = NULL;
 
 	for (unsigned int i = 0; i < DP_MAX_WATCH; i++) {
-		if (dp->watch[i].fd == (int)c->a)
+		if (dp->watch[i].fd == c->fd)
 			return -EEXIST;
 		if (dp->watch[i].fd < 0 && !free_slot)
 			free_slot = &dp->watch[i];
 	}
 	if (!free_slot)
 		return -ENOSPC;
-	free_slot->fd = (int)c->a;
-	free_slot->fn = (dp_fd_fn)c->out_fn;
-	free_slot->ctx = c->ptr;
+	free_slot->fd = c->fd;
+	free_slot->fn = c->fn;
+	free_slot->ctx = c->ctx;
 	free_slot->gen++;
 	free_slot->armed = false;
 	loop_arm_watch(dp, (unsigned int)(free_slot - dp->watch));
@@ -780,20 +921,21 @@ static int cmd_watch_fd(struct dp *dp, struct dp_cmd *c)
 
 int dp_watch_fd(struct dp *dp, int fd, dp_fd_fn fn, void *ctx)
 {
-	struct dp_cmd c = {.fn = cmd_watch_fd, .a = (uint32_t)fd, .ptr = ctx,
-			   .out_fn = (void (*)(void))fn};
+	struct dpc_watch c = {.hdr.fn = dpc_watch_fd, .fd = fd, .fn = fn, .ctx = ctx};
 
 	if (fd < 0 || !fn)
 		return -EINVAL;
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-static int cmd_unwatch_fd(struct dp *dp, struct dp_cmd *c)
+static int dpc_unwatch_fd(struct dp *dp, struct dp_cmd *hdr)
 {
+	struct dpc_watch *c = DPC_OF(hdr, struct dpc_watch);
+
 	for (unsigned int i = 0; i < DP_MAX_WATCH; i++) {
 		struct dp_watch *w = &dp->watch[i];
 
-		if (w->fd != (int)c->a)
+		if (w->fd != c->fd)
 			continue;
 		loop_cancel_watch(dp, i);
 		w->fd = -1;
@@ -806,12 +948,12 @@ static int cmd_unwatch_fd(struct dp *dp, struct dp_cmd *c)
 
 int dp_unwatch_fd(struct dp *dp, int fd)
 {
-	struct dp_cmd c = {.fn = cmd_unwatch_fd, .a = (uint32_t)fd};
+	struct dpc_watch c = {.hdr.fn = dpc_unwatch_fd, .fd = fd};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-static int cmd_nop(struct dp *dp, struct dp_cmd *c)
+static int dpc_nop(struct dp *dp, struct dp_cmd *c)
 {
 	(void)dp;
 	(void)c;
@@ -820,7 +962,7 @@ static int cmd_nop(struct dp *dp, struct dp_cmd *c)
 
 int dp_sync(struct dp *dp)
 {
-	struct dp_cmd c = {.fn = cmd_nop};
+	struct dp_cmd c = {.fn = dpc_nop};
 
 	return cmdq_call(dp, &c);
 }

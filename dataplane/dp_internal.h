@@ -9,6 +9,7 @@
 #include <liburing.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "clock.h"
 #include "dp.h"
@@ -44,10 +45,10 @@ struct dp_port {
 	uint16_t bridge; /* bridge slot */
 	int fd;
 	size_t hdr_len;
-	bool up;          /* link state */
-	bool gone;        /* netdev disappeared */
-	bool read_armed;  /* a read request is outstanding */
-	bool need_rearm;  /* re-arm the read after this batch */
+	bool up; /* link state */
+	bool gone; /* netdev disappeared */
+	bool read_armed; /* a read request is outstanding */
+	bool need_rearm; /* re-arm the read after this batch */
 	uint32_t tx_inflight;
 	dp_hook_fn hook; /* capture hook, or NULL */
 	void *hook_ctx;
@@ -66,29 +67,29 @@ struct dp_bridge {
 
 /* A write in flight: which buffer, to which port, and its iovecs. */
 struct dp_tx {
-	uint16_t bid;  /* receive buffer it writes from, or TX_SEGBUF | segment buffer */
+	uint16_t bid; /* receive buffer it writes from, or TX_SEGBUF | segment buffer */
 	uint16_t port; /* destination slot */
-	uint16_t gen;  /* destination generation */
-	uint32_t bytes;     /* Ethernet frame length */
+	uint16_t gen; /* destination generation */
+	uint32_t bytes; /* Ethernet frame length */
 	const uint8_t *frame; /* the Ethernet frame, for hooks */
 	uint32_t next_free;
 	struct iovec iov[2];
 };
 
-/* A command posted to the loop; see cmdq_call(). */
+/*
+ * A command posted to the loop (cmdq_call()). Each command is a struct of its
+ * own whose first member, hdr, is this header; its handler, named dpc_* (a
+ * dataplane command), gets it back with DPC_OF().
+ */
 struct dp_cmd {
 	int (*fn)(struct dp *dp, struct dp_cmd *cmd);
-	uint32_t a, b;
-	bool flag;
-	const char *name;
-	void *ptr;
-	size_t n, max;
-	uint32_t out_id;
-	void (*out_fn)(void); /* a callback carried by the command (cast back by its user) */
 	int result;
 	bool done;
 	struct dp_cmd *next;
 };
+
+/* The command of type (whose member hdr is the header) that header h belongs to. */
+#define DPC_OF(h, type) ((type *)(void *)((char *)(h)-offsetof(type, hdr)))
 
 /* What one received frame needs while it is sent to its outputs. */
 struct dp_fwd {
@@ -129,7 +130,7 @@ struct dp {
 	size_t br_bytes;
 	uint16_t *bufref; /* writes still using each buffer */
 	unsigned int br_pending; /* buffers added since the last advance */
-	unsigned int bufs_out;   /* buffers held by the switch */
+	unsigned int bufs_out; /* buffers held by the switch */
 	uint8_t *segbufs;
 	uint16_t *seg_free; /* stack of free segment buffers */
 	unsigned int seg_nfree;
@@ -142,8 +143,8 @@ struct dp {
 	struct partition part;
 	struct dp_stats_live stats;
 	struct dp_watch watch[DP_MAX_WATCH];
-	struct dp_imp *imp;        /* impairment targets and the delay queue (dp_impair.c) */
-	unsigned int imp_targets;  /* targets in use: 0 keeps the impairment stage out of the way */
+	struct dp_imp *imp; /* impairment targets and the delay queue (dp_impair.c) */
+	unsigned int imp_targets; /* targets in use: 0 keeps the impairment stage out of the way */
 
 	int wakefd;
 	struct __kernel_timespec tick;

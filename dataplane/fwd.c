@@ -18,8 +18,7 @@
 /* Write the received frame to out, adding or dropping the virtio-net header as out needs. */
 static void fwd_tx(struct dp *dp, struct dp_fwd *fx, unsigned int out)
 {
-	tx_frame(dp, out, fx->bid, fx->all.data, fx->all.len, dp->ports[fx->in].hdr_len,
-		      fx->in);
+	tx_frame(dp, out, fx->bid, fx->all.data, fx->all.len, dp->ports[fx->in].hdr_len, fx->in);
 }
 
 /*
@@ -40,14 +39,14 @@ static void fwd_segments(struct dp *dp, struct dp_fwd *fx, unsigned int out)
 
 		if (len < 0) {
 			tx_drop(dp, out,
-				  len == -ENOBUFS ? CTR_IDX(drop_no_buffer) : CTR_IDX(drop_no_offload),
-				  CTR_IDX(rx_dropped), &fx->eth, fx->in);
+				len == -ENOBUFS ? CTR_IDX(drop_no_buffer)
+						: CTR_IDX(drop_no_offload),
+				CTR_IDX(rx_dropped), &fx->eth, fx->in);
 			continue;
 		}
 		struct frame wire = {dp_buf(dp, seg), (size_t)len};
 
-		if (!tx_post(dp, out, seg, &(struct iovec){wire.data, wire.len}, 1, &wire,
-				  fx->in))
+		if (!tx_post(dp, out, seg, &(struct iovec){wire.data, wire.len}, 1, &wire, fx->in))
 			tx_buf_put(dp, seg);
 	}
 }

@@ -207,8 +207,8 @@ static void loop_port_gone(struct dp_port *p, int err)
 	p->gone = true;
 	p->need_rearm = false;
 	ctr_add(&p->ctr.drop_port_gone, 1);
-	log_warn("%s: port gone (%s); forwarding continues for the other ports",
-		 port_name(p->port), err ? strerror(-err) : "end of file");
+	log_warn("%s: port gone (%s); forwarding continues for the other ports", port_name(p->port),
+		 err ? strerror(-err) : "end of file");
 }
 
 /* ---- completions ---- */
@@ -261,15 +261,15 @@ static void loop_on_write(struct dp *dp, uint64_t tag, int res)
 			ctr_add(&p->ctr.rx_bytes, tx->bytes);
 			if (p->hook)
 				tx_hook(dp, tx->port, DP_HOOK_GUEST_RX, f.data, f.len, NULL,
-					  DP_MAX_PORTS);
+					DP_MAX_PORTS);
 		} else if (res == -EBADFD) {
 			loop_port_gone(p, res);
 		} else if (res == -EAGAIN || res == -ENOBUFS) {
 			tx_drop(dp, tx->port, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &f,
-				  DP_MAX_PORTS);
+				DP_MAX_PORTS);
 		} else {
 			tx_drop(dp, tx->port, CTR_IDX(drop_tx_error), CTR_IDX(rx_errors), &f,
-				  DP_MAX_PORTS);
+				DP_MAX_PORTS);
 			if (res != -EIO) /* EIO: the guest's interface is down */
 				log_ratelimited(&p->rl, LOG_LVL_WARN, "%s: write failed: %s",
 						port_name(p->port), strerror(-res));
@@ -344,7 +344,8 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 	return false;
 }
 
-/* Per-batch work: due delayed frames, publish recycled buffers, re-arm stopped reads, statistics. */
+/* Per-batch work: due delayed frames, publish recycled buffers, re-arm stopped reads, statistics.
+ */
 static void loop_batch_end(struct dp *dp)
 {
 	dp_impair_run(dp);
@@ -441,8 +442,7 @@ static void loop_quiesce(struct dp *dp)
 			break;
 		unsigned int head, n = 0;
 
-		io_uring_for_each_cqe(&dp->ring, head, cqe)
-		{
+		io_uring_for_each_cqe(&dp->ring, head, cqe) {
 			loop_on_cqe(dp, cqe);
 			n++;
 		}
@@ -505,8 +505,7 @@ static void loop_run(struct dp *dp)
 			break;
 		}
 		dp->now = clock_mono_ns();
-		io_uring_for_each_cqe(&dp->ring, head, cqe)
-		{
+		io_uring_for_each_cqe(&dp->ring, head, cqe) {
 			wake |= loop_on_cqe(dp, cqe);
 			n++;
 		}

@@ -15,7 +15,15 @@
 
 #include <stdint.h>
 
-enum dp_tag_kind { TAG_READ = 1, TAG_WRITE, TAG_WAKE, TAG_TIMER, TAG_CANCEL, TAG_WATCH, TAG_IMPAIR };
+enum dp_tag_kind {
+	TAG_READ = 1,
+	TAG_WRITE,
+	TAG_WAKE,
+	TAG_TIMER,
+	TAG_CANCEL,
+	TAG_WATCH,
+	TAG_IMPAIR
+};
 
 /* tag_make() - the tag of a request of kind for index, of generation gen. */
 static inline uint64_t tag_make(enum dp_tag_kind kind, uint16_t gen, uint32_t index)

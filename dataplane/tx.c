@@ -65,7 +65,7 @@ int tx_segment(struct dp *dp, const struct dp_fwd *fx, unsigned int i, uint16_t 
 
 /* Tell port slot's hook about a frame (only called when the port has a hook). */
 void tx_hook(struct dp *dp, unsigned int slot, enum dp_hook_dir dir, const uint8_t *data,
-		      size_t len, const char *reason, unsigned int peer)
+	     size_t len, const char *reason, unsigned int peer)
 {
 	struct dp_port *p = &dp->ports[slot];
 	struct dp_hook_frame f = {
@@ -75,7 +75,7 @@ void tx_hook(struct dp *dp, unsigned int slot, enum dp_hook_dir dir, const uint8
 		.len = len,
 		.drop_reason = reason,
 		.peer = peer < DP_MAX_PORTS ? atomic_load_explicit(&dp->ports[peer].live_id,
-								    memory_order_relaxed)
+								   memory_order_relaxed)
 					    : DP_ALL,
 	};
 
@@ -83,8 +83,8 @@ void tx_hook(struct dp *dp, unsigned int slot, enum dp_hook_dir dir, const uint8
 	p->hook(p->hook_ctx, &f);
 }
 
-void tx_drop(struct dp *dp, unsigned int slot, size_t why, size_t side,
-		      const struct frame *f, unsigned int peer)
+void tx_drop(struct dp *dp, unsigned int slot, size_t why, size_t side, const struct frame *f,
+	     unsigned int peer)
 {
 	struct dp_port *p = &dp->ports[slot];
 	_Atomic uint64_t *c = (_Atomic uint64_t *)&p->ctr;
@@ -101,7 +101,7 @@ void tx_drop(struct dp *dp, unsigned int slot, size_t why, size_t side,
  * Returns false when the write could not be posted (counted as a drop).
  */
 bool tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *iov,
-			 unsigned int cnt, const struct frame *eth, unsigned int in)
+	     unsigned int cnt, const struct frame *eth, unsigned int in)
 {
 	struct dp_port *o = &dp->ports[out];
 	struct io_uring_sqe *sqe = NULL;
@@ -115,7 +115,7 @@ bool tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *
 		sqe = tx_sqe(dp);
 	if (!sqe) {
 		tx_drop(dp, out, full ? CTR_IDX(drop_queue_full) : CTR_IDX(drop_no_buffer),
-			  CTR_IDX(rx_dropped), eth, in);
+			CTR_IDX(rx_dropped), eth, in);
 		return false;
 	}
 	tx = &dp->tx[ti];
@@ -134,8 +134,8 @@ bool tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *
 	return true;
 }
 
-bool tx_frame(struct dp *dp, unsigned int out, uint16_t bid, uint8_t *data, size_t len,
-		   size_t hdr, unsigned int in)
+bool tx_frame(struct dp *dp, unsigned int out, uint16_t bid, uint8_t *data, size_t len, size_t hdr,
+	      unsigned int in)
 {
 	struct dp_port *o = &dp->ports[out];
 	struct frame eth = {data + hdr, len - hdr};

@@ -32,10 +32,12 @@ struct io_uring_sqe *tx_sqe(struct dp *dp);
 /* tx_recycle() - hand receive buffer bid back to the kernel (published after the batch). */
 void tx_recycle(struct dp *dp, uint16_t bid);
 
-/* tx_buf_put() - drop one reference to buffer bid (a segment buffer is freed), recycling it at the last. */
+/* tx_buf_put() - drop one reference to buffer bid (a segment buffer is freed), recycling it at the
+ * last. */
 void tx_buf_put(struct dp *dp, uint16_t bid);
 
-/* tx_seg_get() - a free segment buffer as a bid (TX_SEGBUF | index), or DP_SEG_NONE; tx_buf_put() frees it. */
+/* tx_seg_get() - a free segment buffer as a bid (TX_SEGBUF | index), or DP_SEG_NONE; tx_buf_put()
+ * frees it. */
 uint16_t tx_seg_get(struct dp *dp);
 
 /*
@@ -86,7 +88,7 @@ bool tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *
  * as out needs. bid as for tx_post().
  * Return: true when posted; false when dropped (and counted, on out).
  */
-bool tx_frame(struct dp *dp, unsigned int out, uint16_t bid, uint8_t *data, size_t len,
-	      size_t hdr, unsigned int in);
+bool tx_frame(struct dp *dp, unsigned int out, uint16_t bid, uint8_t *data, size_t len, size_t hdr,
+	      unsigned int in);
 
 #endif

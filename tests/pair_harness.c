@@ -45,3 +45,24 @@ void ph_lab_close(struct lab *lab)
 		if (lab->peer[i] >= 0)
 			close(lab->peer[i]);
 }
+
+size_t ph_tcp4_frame(uint8_t *f, const uint8_t *dst, size_t payload_len)
+{
+	size_t ip_len = 20 + 20 + payload_len;
+
+	memset(f, 0, 54 + payload_len);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, (uint8_t[]){0x02, 0, 0, 0, 0, 0x20}, 6);
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)(ip_len >> 8);
+	f[17] = (uint8_t)ip_len;
+	f[22] = 64;
+	f[23] = 6; /* TCP */
+	memcpy(f + 26, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
+	f[34 + 12] = 5 << 4; /* doff */
+	f[34 + 13] = 0x18; /* PSH|ACK */
+	for (size_t i = 0; i < payload_len; i++)
+		f[54 + i] = (uint8_t)i;
+	return 54 + payload_len;
+}

@@ -28,6 +28,13 @@ struct lab {
 void ph_mac_of(int i, uint8_t *mac);
 
 /*
+ * ph_tcp4_frame() - a TCPv4 frame (10.0.0.1 -> 10.0.0.2, PSH|ACK, payload
+ * bytes 0, 1, 2...) from MAC 02::20 to dst at f, with payload_len bytes after
+ * the headers (54). Returns its length.
+ */
+size_t ph_tcp4_frame(uint8_t *f, const uint8_t *dst, size_t payload_len);
+
+/*
  * ph_lab_open() - start a dataplane with br0 and pair ports p0..; fails the test on error.
  * @lab: filled in (zeroed first)
  * @cfg: the dataplane configuration

@@ -20,21 +20,10 @@
 #include <cmocka.h>
 
 #include "impair.h"
+#include "stats_harness.h"
 
 #define MS 1000000ull
 #define SEED 42
-
-/* Assert that k hits out of n are within 5 sigma of probability p. */
-static void assert_binomial(uint64_t k, uint64_t n, double p)
-{
-	double mean = (double)n * p, sd = sqrt((double)n * p * (1 - p));
-
-	if (fabs((double)k - mean) > 5 * sd + 1) {
-		print_error("%llu of %llu, expected %.1f +- %.1f\n", (unsigned long long)k,
-			    (unsigned long long)n, mean, 5 * sd);
-		fail();
-	}
-}
 
 static void assert_near(double got, double want, double tol)
 {

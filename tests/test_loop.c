@@ -511,23 +511,10 @@ static void vlab_open(struct lab *lab, struct vlab *v)
 /* A TCPv4 frame from MAC 02::20 to port 0's MAC with payload_len bytes after the headers. */
 static size_t build_tcp4(uint8_t *f, size_t payload_len)
 {
-	size_t ip_len = 20 + 20 + payload_len;
+	uint8_t dst[6];
 
-	memset(f, 0, 54 + payload_len);
-	ph_mac_of(0, f);
-	memcpy(f + 6, (uint8_t[]){0x02, 0, 0, 0, 0, 0x20}, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[16] = (uint8_t)(ip_len >> 8);
-	f[17] = (uint8_t)ip_len;
-	f[22] = 64;
-	f[23] = 6; /* TCP */
-	memcpy(f + 26, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
-	f[34 + 12] = 5 << 4; /* doff */
-	f[34 + 13] = 0x18;   /* PSH|ACK */
-	for (size_t i = 0; i < payload_len; i++)
-		f[54 + i] = (uint8_t)i;
-	return 54 + payload_len;
+	ph_mac_of(0, dst);
+	return ph_tcp4_frame(f, dst, payload_len);
 }
 
 static uint16_t csum16(const uint8_t *p, size_t n, uint32_t sum)

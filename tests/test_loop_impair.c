@@ -29,7 +29,9 @@
 #include "dp.h"
 #include "dp_impair.h"
 #include "frame.h"
+#include "clock.h"
 #include "pair_harness.h"
+#include "stats_harness.h"
 
 #define NPORTS PH_NPORTS
 #define NBUFS 4096
@@ -50,14 +52,6 @@ struct reader {
 
 static struct reader rd;
 static uint64_t sent_ts[MAXF];
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Frame seq from port i to port j (broadcast when j < 0), len bytes, seq at offset 14. */
 static void send_seq(struct lab *lab, int i, int j, uint32_t seq, size_t len)
@@ -91,7 +85,7 @@ static void *reader_main(void *arg)
 		len = read(r->fd, f, sizeof(f));
 		if (len < 18 || n >= 2 * MAXF)
 			continue;
-		r->ts[n] = now_ns();
+		r->ts[n] = clock_mono_ns();
 		memcpy(&r->seq[n], f + 14, sizeof(uint32_t));
 		if (n == 0) {
 			memcpy(r->first, f, (size_t)len);
@@ -175,7 +169,7 @@ static struct dp_counters ctr(struct lab *lab, int i)
 static void send_stream(struct lab *lab, uint32_t n, size_t len, uint32_t burst, useconds_t pause)
 {
 	for (uint32_t s = 0; s < n; s++) {
-		sent_ts[s] = now_ns();
+		sent_ts[s] = clock_mono_ns();
 		send_seq(lab, 0, 1, s, len);
 		if ((s + 1) % burst == 0 && pause)
 			usleep(pause);
@@ -210,17 +204,6 @@ static void assert_accounted(struct lab *lab, uint32_t sent, size_t got)
 			 sent + st.duplicated);
 	assert_int_equal(c.drop_impair_loss, st.dropped_loss);
 	assert_int_equal(st.queue_packets, 0);
-}
-
-static void assert_binomial(uint64_t k, uint64_t n, double p)
-{
-	double mean = (double)n * p, sd = sqrt((double)n * p * (1 - p));
-
-	if (fabs((double)k - mean) > 5 * sd + 1) {
-		print_error("%llu of %llu, expected %.1f +- %.1f\n", (unsigned long long)k,
-			    (unsigned long long)n, mean, 5 * sd);
-		fail();
-	}
 }
 
 static void set01(struct lab *lab, const struct impair_cfg *cfg)
@@ -711,15 +694,15 @@ static void test_schedule_applied_at_its_time(void **state)
 	struct dp_impair_target t = pair01(lab);
 	struct impair_step steps[2] = {{.at_ns = 0}, {.at_ns = 200 * MS, .cfg = {.loss = 100}}};
 	struct impair_cfg cfg;
-	uint64_t start = now_ns();
+	uint64_t start = clock_mono_ns();
 
 	assert_int_equal(dp_impair_schedule(lab->dp, &t, steps, 2, 0), 0);
 	do {
 		usleep(5000);
 		assert_int_equal(dp_impair_get(lab->dp, &t, &cfg, NULL), 0);
-	} while (cfg.loss == 0 && now_ns() - start < 10000 * MS);
+	} while (cfg.loss == 0 && clock_mono_ns() - start < 10000 * MS);
 	assert_true(cfg.loss == 100);
-	assert_true(now_ns() - start >= 200 * MS); /* not before its time */
+	assert_true(clock_mono_ns() - start >= 200 * MS); /* not before its time */
 	assert_int_equal(dp_counters_reset(lab->dp, DP_ALL), 0);
 	for (uint32_t s = 0; s < 20; s++)
 		send_seq(lab, 0, 1, s, 60);
@@ -732,20 +715,12 @@ static void test_schedule_applied_at_its_time(void **state)
 /* A TCPv4 GSO frame of nseg segments of 100 bytes from MAC 02::20 to port dst (-1: unknown). */
 static size_t build_gso(uint8_t *buf, unsigned int nseg, int dst)
 {
-	size_t payload = 100 * nseg, ip_len = 40 + payload;
-	uint8_t *f = buf + VNET_HDR_LEN;
+	size_t payload = 100 * nseg;
+	uint8_t mac[6];
 
-	memset(buf, 0, VNET_HDR_LEN + 54 + payload);
-	ph_mac_of(dst < 0 ? 0x89 : dst, f);
-	memcpy(f + 6, (uint8_t[]){0x02, 0, 0, 0, 0, 0x20}, 6);
-	f[12] = 0x08;
-	f[14] = 0x45;
-	f[16] = (uint8_t)(ip_len >> 8);
-	f[17] = (uint8_t)ip_len;
-	f[22] = 64;
-	f[23] = 6;
-	f[34 + 12] = 5 << 4;
-	f[34 + 13] = 0x18;
+	memset(buf, 0, VNET_HDR_LEN);
+	ph_mac_of(dst < 0 ? 0x89 : dst, mac);
+	ph_tcp4_frame(buf + VNET_HDR_LEN, mac, payload);
 	vnet_hdr_write(&(struct vnet_hdr){.flags = VNET_F_NEEDS_CSUM,
 					  .gso_type = VNET_GSO_TCPV4,
 					  .hdr_len = 54,

@@ -153,39 +153,34 @@ static struct imp_target *imp_add(struct dp *dp, uint16_t *cell, const struct dp
 /* ---- commands ---- */
 
 /* A request to the loop: one target, its knobs or schedule, and what comes back. */
-struct imp_req {
-	const struct dp_impair_target *t;
-	const struct impair_cfg *cfg;
-	struct impair_step *steps;
-	size_t nsteps;
-	uint64_t period_ns;
-	uint64_t seed; /* for a new target without one */
-	struct impair_stats *stats;
-	struct impair_cfg *cfg_out;
-	uint32_t bridge;
-	struct dp_impair_entry *list;
-	size_t max;
-};
-
-/* The target of r, created when absent. Returns it or NULL with *err set. */
-static struct imp_target *imp_get_or_add(struct dp *dp, const struct imp_req *r, int *err)
+/* The target t, created (with seed, for a new target without one) when absent; or NULL with *err.
+ */
+static struct imp_target *imp_get_or_add(struct dp *dp, const struct dp_impair_target *t,
+					 uint64_t seed, int *err)
 {
 	unsigned int bslot;
-	uint16_t *cell = imp_cell(dp, r->t, &bslot, err);
+	uint16_t *cell = imp_cell(dp, t, &bslot, err);
 	struct imp_target *tg;
 
 	if (!cell)
 		return NULL;
 	tg = imp_at(dp->imp, *cell);
 	if (!tg)
-		tg = imp_add(dp, cell, r->t, bslot, r->seed);
+		tg = imp_add(dp, cell, t, bslot, seed);
 	*err = tg ? 0 : -ENOSPC;
 	return tg;
 }
 
-static int cmd_impair_set(struct dp *dp, struct dp_cmd *c)
+struct dpc_impair_set {
+	struct dp_cmd hdr;
+	const struct dp_impair_target *t;
+	const struct impair_cfg *cfg; /* NULL: remove the target */
+	uint64_t seed; /* for a new target without one */
+};
+
+static int dpc_impair_set(struct dp *dp, struct dp_cmd *hdr)
 {
-	const struct imp_req *r = c->ptr;
+	struct dpc_impair_set *r = DPC_OF(hdr, struct dpc_impair_set);
 	struct imp_target *tg;
 	unsigned int bslot;
 	uint16_t *cell;
@@ -197,7 +192,7 @@ static int cmd_impair_set(struct dp *dp, struct dp_cmd *c)
 			imp_remove(dp, cell);
 		return cell ? 0 : err;
 	}
-	tg = imp_get_or_add(dp, r, &err);
+	tg = imp_get_or_add(dp, r->t, r->seed, &err);
 	if (!tg)
 		return err;
 	imp_unschedule(dp->imp, tg);
@@ -218,17 +213,24 @@ static uint64_t imp_random_seed(void)
 
 int dp_impair_set(struct dp *dp, const struct dp_impair_target *t, const struct impair_cfg *cfg)
 {
-	struct imp_req r = {.t = t, .cfg = cfg, .seed = imp_random_seed()};
-	struct dp_cmd c = {.fn = cmd_impair_set, .ptr = &r};
+	struct dpc_impair_set c = {
+		.hdr.fn = dpc_impair_set, .t = t, .cfg = cfg, .seed = imp_random_seed()};
 
 	if (cfg && impair_cfg_check(cfg, NULL))
 		return -EINVAL;
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-static int cmd_impair_get(struct dp *dp, struct dp_cmd *c)
+struct dpc_impair_get {
+	struct dp_cmd hdr;
+	const struct dp_impair_target *t;
+	struct impair_cfg *cfg_out; /* or NULL */
+	struct impair_stats *stats; /* or NULL */
+};
+
+static int dpc_impair_get(struct dp *dp, struct dp_cmd *hdr)
 {
-	const struct imp_req *r = c->ptr;
+	struct dpc_impair_get *r = DPC_OF(hdr, struct dpc_impair_get);
 	struct imp_target *tg;
 	unsigned int bslot;
 	uint16_t *cell;
@@ -250,10 +252,10 @@ static int cmd_impair_get(struct dp *dp, struct dp_cmd *c)
 int dp_impair_get(struct dp *dp, const struct dp_impair_target *t, struct impair_cfg *cfg,
 		  struct impair_stats *stats)
 {
-	struct imp_req r = {.t = t, .cfg_out = cfg, .stats = stats};
-	struct dp_cmd c = {.fn = cmd_impair_get, .ptr = &r};
+	struct dpc_impair_get c = {
+		.hdr.fn = dpc_impair_get, .t = t, .cfg_out = cfg, .stats = stats};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
 /* Does tg belong to bridge (a bridge id, DP_ALL: any)? */
@@ -271,9 +273,17 @@ static uint16_t *imp_cell_of(struct dp *dp, const struct imp_target *tg)
 	return imp_cell(dp, &tg->id, &bslot, &err);
 }
 
-static int cmd_impair_clear_all(struct dp *dp, struct dp_cmd *c)
+/* impair/clear_all and impair/list of a bridge (or DP_ALL). */
+struct dpc_impair_bridge {
+	struct dp_cmd hdr;
+	uint32_t bridge;
+	struct dp_impair_entry *list; /* list: at most max */
+	size_t max, n;
+};
+
+static int dpc_impair_clear_all(struct dp *dp, struct dp_cmd *hdr)
 {
-	const struct imp_req *r = c->ptr;
+	struct dpc_impair_bridge *r = DPC_OF(hdr, struct dpc_impair_bridge);
 	uint16_t *cell;
 
 	if (r->bridge != DP_ALL && !dp_bridge_get(dp, r->bridge))
@@ -290,45 +300,53 @@ static int cmd_impair_clear_all(struct dp *dp, struct dp_cmd *c)
 
 int dp_impair_clear_all(struct dp *dp, uint32_t bridge)
 {
-	struct imp_req r = {.bridge = bridge};
-	struct dp_cmd c = {.fn = cmd_impair_clear_all, .ptr = &r};
+	struct dpc_impair_bridge c = {.hdr.fn = dpc_impair_clear_all, .bridge = bridge};
 
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
-static int cmd_impair_list(struct dp *dp, struct dp_cmd *c)
+static int dpc_impair_list(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct imp_req *r = c->ptr;
+	struct dpc_impair_bridge *r = DPC_OF(hdr, struct dpc_impair_bridge);
 	struct imp_target *tg;
 
-	c->n = 0;
+	r->n = 0;
 	for (unsigned int i = 0; i < DP_IMPAIR_MAX; i++) {
 		tg = &dp->imp->t[i];
 		if (!imp_on_bridge(tg, r->bridge))
 			continue;
-		if (c->n < r->max)
-			r->list[c->n] = (struct dp_impair_entry){tg->id, tg->cfg, tg->st.stats,
+		if (r->n < r->max)
+			r->list[r->n] = (struct dp_impair_entry){tg->id, tg->cfg, tg->st.stats,
 								 tg->steps != NULL};
-		c->n++;
+		r->n++;
 	}
 	return 0;
 }
 
 size_t dp_impair_list(struct dp *dp, uint32_t bridge, struct dp_impair_entry *out, size_t max)
 {
-	struct imp_req r = {.bridge = bridge, .list = out, .max = max};
-	struct dp_cmd c = {.fn = cmd_impair_list, .ptr = &r};
+	struct dpc_impair_bridge c = {
+		.hdr.fn = dpc_impair_list, .bridge = bridge, .list = out, .max = max};
 
-	return cmdq_call(dp, &c) ? 0 : c.n;
+	return cmdq_call(dp, &c.hdr) ? 0 : c.n;
 }
 
-static int cmd_impair_schedule(struct dp *dp, struct dp_cmd *c)
+struct dpc_impair_schedule {
+	struct dp_cmd hdr;
+	const struct dp_impair_target *t;
+	struct impair_step *steps; /* the target's once taken (then NULL) */
+	size_t nsteps;
+	uint64_t period_ns;
+	uint64_t seed; /* for a new target without one */
+};
+
+static int dpc_impair_schedule(struct dp *dp, struct dp_cmd *hdr)
 {
-	struct imp_req *r = c->ptr;
+	struct dpc_impair_schedule *r = DPC_OF(hdr, struct dpc_impair_schedule);
 	struct imp_target *tg;
 	int err;
 
-	tg = imp_get_or_add(dp, r, &err);
+	tg = imp_get_or_add(dp, r->t, r->seed, &err);
 	if (!tg)
 		return err;
 	imp_unschedule(dp->imp, tg);
@@ -360,26 +378,36 @@ static int imp_schedule_check(const struct impair_step *steps, size_t n, uint64_
 int dp_impair_schedule(struct dp *dp, const struct dp_impair_target *t,
 		       const struct impair_step *steps, size_t n, uint64_t period_ns)
 {
-	struct imp_req r = {.t = t, .nsteps = n, .period_ns = period_ns, .seed = imp_random_seed()};
-	struct dp_cmd c = {.fn = cmd_impair_schedule, .ptr = &r};
+	struct dpc_impair_schedule c = {.hdr.fn = dpc_impair_schedule,
+					.t = t,
+					.nsteps = n,
+					.period_ns = period_ns,
+					.seed = imp_random_seed()};
 	int err = imp_schedule_check(steps, n, period_ns);
 
 	if (err)
 		return err;
-	r.steps = malloc(n * sizeof(*steps));
-	if (!r.steps)
+	c.steps = malloc(n * sizeof(*steps));
+	if (!c.steps)
 		return -ENOMEM;
-	memcpy(r.steps, steps, n * sizeof(*steps));
-	err = cmdq_call(dp, &c);
-	free(r.steps); /* NULL when the loop took them */
+	memcpy(c.steps, steps, n * sizeof(*steps));
+	err = cmdq_call(dp, &c.hdr);
+	free(c.steps); /* NULL when the loop took them */
 	return err;
 }
 
 /* ---- timer precision ---- */
 
-static int cmd_impair_timer_set(struct dp *dp, struct dp_cmd *c)
+struct dpc_impair_timer {
+	struct dp_cmd hdr;
+	uint32_t spin_us;
+};
+
+static int dpc_impair_timer_set(struct dp *dp, struct dp_cmd *hdr)
 {
-	atomic_store_explicit(&dp->imp->spin_ns, (uint64_t)c->a * 1000, memory_order_relaxed);
+	struct dpc_impair_timer *c = DPC_OF(hdr, struct dpc_impair_timer);
+
+	atomic_store_explicit(&dp->imp->spin_ns, (uint64_t)c->spin_us * 1000, memory_order_relaxed);
 	dp->imp->timer_armed = false; /* re-armed for the new moment; the old one only wakes us */
 	dp->imp->timer_gen++;
 	return 0;
@@ -387,11 +415,11 @@ static int cmd_impair_timer_set(struct dp *dp, struct dp_cmd *c)
 
 int dp_impair_timer_set(struct dp *dp, uint32_t spin_us)
 {
-	struct dp_cmd c = {.fn = cmd_impair_timer_set, .a = spin_us};
+	struct dpc_impair_timer c = {.hdr.fn = dpc_impair_timer_set, .spin_us = spin_us};
 
 	if (spin_us > DP_IMPAIR_SPIN_MAX_US)
 		return -ERANGE;
-	return cmdq_call(dp, &c);
+	return cmdq_call(dp, &c.hdr);
 }
 
 void dp_impair_timer_get(struct dp *dp, struct dp_impair_timer *out)

@@ -263,7 +263,7 @@ static void imp_drop_full(struct dp *dp, const struct dq_item *it, size_t why)
 	memcpy(&m, it->cookie, sizeof(m));
 	data = dp_buf(dp, m.bid) + (m.flags & IMP_F_HDR ? VNET_HDR_LEN : 0);
 	tx_drop(dp, it->port, why, CTR_IDX(rx_dropped),
-		  &(struct frame){data, it->len - (m.flags & IMP_F_HDR ? VNET_HDR_LEN : 0)}, m.in);
+		&(struct frame){data, it->len - (m.flags & IMP_F_HDR ? VNET_HDR_LEN : 0)}, m.in);
 	for (unsigned int i = 0; i < m.ntgt; i++) {
 		struct imp_target *tg = imp_meta_target(dp->imp, &m, i);
 
