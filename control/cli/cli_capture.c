@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "ctl_opt.h"
 #include "cli.h"
 #include "cli_client.h"
 
@@ -28,87 +29,54 @@
 struct capture_cli {
 	const char *cmd;
 	bool json, follow;
-	const char *pos[2];
+	char **pos; /* borrowed from res */
 	int npos;
 	const char *bridge, *snaplen, *write, *mode, *cursor, *max;
+	struct ctl_opt_res res;
 };
 
-static int capture_cli_usage(const char *fmt, const char *arg)
-{
-	fputs("tapyard: capture: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\n(see tapyard ctl capture --help)\n", stderr);
-	return CTL_EXIT_USAGE;
-}
+/* The options of every capture command; each command ignores those it has no use for. */
+enum { CAP_FOLLOW = 1, CAP_BRIDGE, CAP_SNAPLEN, CAP_WRITE, CAP_MODE, CAP_CURSOR, CAP_MAX };
 
-/* Is argv[*i] option opt (--opt VALUE or --opt=VALUE)? Takes its value into *val. */
-static int capture_cli_opt(const char *opt, char **argv, int argc, int *i, const char **val,
-			   bool *matched)
-{
-	size_t len = strlen(opt);
+static const struct ctl_opt capture_cli_opts[] = {
+	{"follow", 0, false, CAP_FOLLOW, NULL},	  {"bridge", 0, true, CAP_BRIDGE, NULL},
+	{"snaplen", 0, true, CAP_SNAPLEN, NULL},  {"write", 0, true, CAP_WRITE, NULL},
+	{"mode", 0, true, CAP_MODE, NULL},	  {"cursor", 0, true, CAP_CURSOR, NULL},
+	{"max", 0, true, CAP_MAX, NULL},	  {NULL, 0, false, 0, NULL},
+};
 
-	*matched = strncmp(argv[*i], opt, len) == 0 && (!argv[*i][len] || argv[*i][len] == '=');
-	if (!*matched)
-		return 0;
-	if (argv[*i][len] == '=')
-		*val = argv[*i] + len + 1;
-	else
-		*val = *i + 1 < argc ? argv[++*i] : NULL;
-	if (!*val || !**val)
-		return capture_cli_usage("%s needs a value", opt);
-	return 0;
-}
+/* A usage error: "tapyard: capture: MESSAGE (see tapyard ctl capture --help)". */
+#define capture_cli_usage(...) ctl_opt_usage("capture", "ctl capture", __VA_ARGS__)
 
 static int capture_cli_parse(struct capture_cli *c, int argc, char **argv)
 {
-	static const char *const names[] = {"--bridge", "--snaplen", "--write",
-					    "--mode",	"--cursor",  "--max"};
-	const char **vals[] = {&c->bridge, &c->snaplen, &c->write, &c->mode, &c->cursor, &c->max};
-	bool matched = false;
-	int rc = 0;
+	struct ctl_opt_res *res = &c->res;
+	int err = ctl_opt_parse(capture_cli_opts, 0, argc, argv, res);
 
-	for (int i = 0; !rc && i < argc; i++) {
-		if (strcmp(argv[i], "--follow") == 0) {
-			c->follow = true;
-			continue;
-		}
-		for (size_t k = 0; !rc && k < sizeof(names) / sizeof(names[0]); k++) {
-			rc = capture_cli_opt(names[k], argv, argc, &i, vals[k], &matched);
-			if (matched)
-				break;
-		}
-		if (rc || matched)
-			continue;
-		if (argv[i][0] == '-' && argv[i][1])
-			return capture_cli_usage("unknown option %s", argv[i]);
-		if (c->npos == 2)
-			return capture_cli_usage("unexpected word \"%s\"", argv[i]);
-		c->pos[c->npos++] = argv[i];
-	}
-	return rc;
-}
-
-/* A whole non-negative number, or -1. */
-static long long capture_cli_num(const char *s)
-{
-	char *end;
-	long long v;
-
-	if (!s || !*s)
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	return *end || errno || v < 0 ? -1 : v;
+	if (err)
+		return err == -ENOMEM ? CTL_EXIT_ERROR : capture_cli_usage("%s", res->msg);
+	if (res->npos > 2)
+		return capture_cli_usage("unexpected word \"%s\"", res->pos[2]);
+	c->follow = ctl_opt_has(res, CAP_FOLLOW);
+	c->bridge = ctl_opt_get(res, CAP_BRIDGE);
+	c->snaplen = ctl_opt_get(res, CAP_SNAPLEN);
+	c->write = ctl_opt_get(res, CAP_WRITE);
+	c->mode = ctl_opt_get(res, CAP_MODE);
+	c->cursor = ctl_opt_get(res, CAP_CURSOR);
+	c->max = ctl_opt_get(res, CAP_MAX);
+	c->pos = res->pos;
+	c->npos = res->npos;
+	return 0;
 }
 
 /* Set args.key to the number in s (when given). */
 static int capture_cli_set_num(json_t *args, const char *key, const char *opt, const char *s)
 {
-	long long v = capture_cli_num(s);
+	long long v;
 
 	if (!s)
 		return 0;
-	if (v < 0)
+	if (ctl_opt_int(s, 0, LLONG_MAX, &v))
 		return capture_cli_usage("%s needs a number", opt);
 	json_object_set_new(args, key, json_integer(v));
 	return 0;
@@ -136,7 +104,7 @@ static int capture_cli_start(struct capture_cli *c, json_t *args)
 	int rc;
 
 	if ((c->npos == 1) == (c->bridge != NULL) || c->npos > 1)
-		return capture_cli_usage("start: give PORT or --bridge BRIDGE%s", "");
+		return capture_cli_usage("start: give PORT or --bridge BRIDGE");
 	if (c->bridge)
 		json_object_set_new(args, "bridge", json_string(c->bridge));
 	else
@@ -152,10 +120,10 @@ static int capture_cli_start(struct capture_cli *c, json_t *args)
 /* args.id from the first word. */
 static int capture_cli_id(struct capture_cli *c, json_t *args)
 {
-	long long id = c->npos ? capture_cli_num(c->pos[0]) : -1;
+	long long id;
 
-	if (id <= 0)
-		return capture_cli_usage("expected a capture ID%s", "");
+	if (!c->npos || ctl_opt_int(c->pos[0], 1, LLONG_MAX, &id))
+		return capture_cli_usage("expected a capture ID");
 	json_object_set_new(args, "id", json_integer(id));
 	return 0;
 }
@@ -177,7 +145,7 @@ static int capture_cli_args(struct capture_cli *c, json_t *args)
 	rc = capture_cli_id(c, args);
 	if (!rc && strcmp(c->cmd, "capture/save") == 0) {
 		if (c->npos != 2)
-			return capture_cli_usage("save: give ID FILE%s", "");
+			return capture_cli_usage("save: give ID FILE");
 		rc = capture_cli_set_path(args, c->pos[1]);
 	} else if (!rc && c->npos > 1) {
 		rc = capture_cli_usage("unexpected word \"%s\"", c->pos[1]);
@@ -433,7 +401,7 @@ int cli_capture(const char *socket, bool json, const char *cmd, int argc, char *
 
 	rc = capture_cli_parse(&c, argc, argv);
 	if (!rc && strcmp(cmd, "capture/follow") == 0 && !c.npos)
-		rc = capture_cli_usage("give a capture ID to follow%s", "");
+		rc = capture_cli_usage("give a capture ID to follow");
 	if (!rc && strcmp(cmd, "capture/follow") == 0)
 		c.cmd = "capture/read", c.follow = true;
 	if (!rc)
@@ -460,5 +428,6 @@ int cli_capture(const char *socket, bool json, const char *cmd, int argc, char *
 	json_decref(req);
 	json_decref(reply);
 	json_decref(args);
+	ctl_opt_free(&c.res);
 	return rc;
 }
