@@ -95,8 +95,10 @@ int ctl_opt_parse(const struct ctl_opt *opts, unsigned int flags, int argc, char
 	memset(res, 0, sizeof(*res));
 	res->hits = calloc((size_t)argc + 1, sizeof(*res->hits));
 	res->pos = calloc((size_t)argc + 1, sizeof(*res->pos));
-	if (!res->hits || !res->pos)
+	if (!res->hits || !res->pos) {
+		ctl_opt_fail(res, "out of memory");
 		return -ENOMEM;
+	}
 	for (int i = 0; !err && i < argc; i++) {
 		if (!ended && ctl_opt_is_option(argv[i])) {
 			err = ctl_opt_word(opts, flags, argc, argv, &i, &ended, res);

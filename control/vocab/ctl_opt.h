@@ -60,7 +60,9 @@ struct ctl_opt_res {
  * @argc, @argv: the words after the subcommand's name (argv[0] is a word)
  * @res: filled (zeroed first); free it with ctl_opt_free() whatever this returns
  * Return: 0, -EINVAL (res->msg says which word is wrong: "unknown option --foo",
- * "--interval needs a value", "--json takes no value") or -ENOMEM.
+ * "--interval needs a value", "--json takes no value") or -ENOMEM (res->msg:
+ * "out of memory"). After an error, res holds the options before the bad word
+ * (so that a --help given first can still win).
  */
 int ctl_opt_parse(const struct ctl_opt *opts, unsigned int flags, int argc, char **argv,
 		  struct ctl_opt_res *res);
