@@ -146,10 +146,8 @@ static int cli_take(struct cli_opts *o, const struct ctl_opt_res *res)
 	o->tap = ctl_opt_has(res, TEST_TAP);
 	o->verbose = ctl_opt_has(res, TEST_VERBOSE);
 	o->timeout = CLI_DEFAULT_TIMEOUT;
-	if (timeout && ctl_opt_real(timeout, 0, INFINITY, &o->timeout)) {
-		fprintf(stderr, "tapyard test: --timeout: not a number of seconds: %s\n", timeout);
-		return 2;
-	}
+	if (timeout && ctl_opt_real(timeout, 0, INFINITY, &o->timeout))
+		return ctl_opt_usage("test", "test", "--timeout: not a number of seconds: %s", timeout);
 	for (int i = 0; i < res->npos; i++) {
 		if (cli_add_file(o, res->pos[i]))
 			return 2;
@@ -161,22 +159,22 @@ static int cli_take(struct cli_opts *o, const struct ctl_opt_res *res)
 	return -1;
 }
 
+static const struct ctl_opt_cmd cli_test_cmd = {
+	.name = "test",
+	.opts = cli_test_options,
+	.help = TEST_HELP,
+	.usage = cli_test_usage,
+	.max = -1,
+};
+
 /* Parse `tapyard test` options into o. Returns -1 to go on, or an exit code (0 after --help). */
 static int cli_parse(int argc, char **argv, struct cli_opts *o)
 {
 	struct ctl_opt_res res;
-	int rc, err;
+	int rc = ctl_opt_main(&cli_test_cmd, argc, argv, &res);
 
-	err = ctl_opt_parse(cli_test_options, 0, argc - 1, argv + 1, &res);
-	if (ctl_opt_has(&res, TEST_HELP)) {
-		fputs(cli_test_usage, stdout);
-		rc = 0;
-	} else if (err) {
-		fprintf(stderr, "tapyard test: %s\n%s", res.msg, cli_test_usage);
-		rc = 2;
-	} else {
+	if (rc < 0)
 		rc = cli_take(o, &res);
-	}
 	ctl_opt_free(&res);
 	return rc;
 }
@@ -534,22 +532,24 @@ static const struct ctl_opt cli_run_options[] = {
 	{NULL, 0, false, 0, NULL},
 };
 
+static const struct ctl_opt_cmd cli_run_cmd = {
+	.name = "run",
+	.opts = cli_run_options,
+	.flags = CTL_OPT_STOP,
+	.help = RUN_HELP,
+	.usage = cli_run_usage,
+	.max = -1,
+};
+
 int tylua_run_main(int argc, char **argv)
 {
 	struct ctl_opt_res res;
-	int rc, err;
+	int rc = ctl_opt_main(&cli_run_cmd, argc, argv, &res);
 
-	err = ctl_opt_parse(cli_run_options, CTL_OPT_STOP, argc - 1, argv + 1, &res);
-	if (ctl_opt_has(&res, RUN_HELP)) {
-		fputs(cli_run_usage, stdout);
-		rc = 0;
-	} else if (err) {
-		fprintf(stderr, "tapyard run: %s\n%s", res.msg, cli_run_usage);
-		rc = 2;
-	} else if (!res.npos) {
+	if (rc < 0 && !res.npos) {
 		fputs(cli_run_usage, stderr);
 		rc = 2;
-	} else {
+	} else if (rc < 0) {
 		rc = cli_run_script(ctl_opt_has(&res, RUN_VERBOSE), res.npos, res.pos);
 	}
 	ctl_opt_free(&res);

@@ -310,26 +310,22 @@ static const struct ctl_opt lsp_options[] = {
 	{NULL, 0, false, 0, NULL},
 };
 
+static const struct ctl_opt_cmd lsp_cmd = {
+	.name = "lsp-setup",
+	.opts = lsp_options,
+	.help = LSP_HELP,
+	.usage = lsp_usage,
+	.max = 1,
+};
+
 /* Parse `tapyard lsp-setup [DIR]` into *dir. Returns -1 to go on, or an exit code. */
 static int lsp_parse(int argc, char **argv, const char **dir)
 {
 	struct ctl_opt_res res;
-	int rc = -1, err;
+	int rc = ctl_opt_main(&lsp_cmd, argc, argv, &res);
 
-	err = ctl_opt_parse(lsp_options, 0, argc - 1, argv + 1, &res);
-	if (ctl_opt_has(&res, LSP_HELP)) {
-		fputs(lsp_usage, stdout);
-		rc = 0;
-	} else if (err) {
-		fprintf(stderr, "tapyard lsp-setup: %s\n%s", res.msg, lsp_usage);
-		rc = 2;
-	} else if (res.npos > 1) {
-		fprintf(stderr, "tapyard lsp-setup: unexpected argument \"%s\"\n%s", res.pos[1],
-			lsp_usage);
-		rc = 2;
-	} else if (res.npos) {
+	if (rc < 0 && res.npos)
 		*dir = res.pos[0];
-	}
 	ctl_opt_free(&res);
 	return rc;
 }

@@ -3,8 +3,8 @@
  * test_ctl_opt: the option parser of every subcommand. Long and short
  * options, --opt=value and --opt value, flags, positional words anywhere,
  * "--", the first-pass mode (unknown words kept) and the stop-at-first-word
- * mode; each usage error names the option; the number helpers and the
- * usage line.
+ * mode; each usage error names the option; the number helpers, the
+ * usage line and ctl_opt_main() (--help first wins, too many words).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -222,6 +222,58 @@ static void test_usage_line(void **state)
 				 "tapyard: bad\n(see tapyard ctl --help)\n");
 }
 
+static const struct ctl_opt_cmd cmd = {
+	.name = "lsp-setup", .opts = opts, .help = O_HELP, .usage = "usage: x\n", .max = 1,
+};
+
+/* ctl_opt_main() on words, with stdout and stderr caught into out and err. */
+static int run_main(char **words, int n, char *out, char *err, size_t size)
+{
+	FILE *saved_out = stdout, *saved_err = stderr, *fo = tmpfile(), *fe = tmpfile();
+	struct ctl_opt_res res;
+	int rc;
+
+	assert_non_null(fo);
+	assert_non_null(fe);
+	stdout = fo;
+	stderr = fe;
+	rc = ctl_opt_main(&cmd, n, words, &res);
+	stdout = saved_out;
+	stderr = saved_err;
+	ctl_opt_free(&res);
+	rewind(fo);
+	rewind(fe);
+	out[fread(out, 1, size - 1, fo)] = '\0';
+	err[fread(err, 1, size - 1, fe)] = '\0';
+	fclose(fo);
+	fclose(fe);
+	return rc;
+}
+
+static void test_main(void **state)
+{
+	char *ok[] = {"lsp-setup", "dir", "-v"}, *help[] = {"lsp-setup", "-h", "--bogus"};
+	char *late_help[] = {"lsp-setup", "--bogus", "-h"}, *extra[] = {"lsp-setup", "a", "b"};
+	char out[256], err[256];
+
+	(void)state;
+	assert_int_equal(run_main(ok, NWORDS(ok), out, err, sizeof(out)), -1);
+	assert_string_equal(out, "");
+	assert_string_equal(err, "");
+	/* --help before a bad word wins; after it, the bad word does. */
+	assert_int_equal(run_main(help, NWORDS(help), out, err, sizeof(out)), CTL_EXIT_OK);
+	assert_string_equal(out, "usage: x\n");
+	assert_string_equal(err, "");
+	assert_int_equal(run_main(late_help, NWORDS(late_help), out, err, sizeof(out)),
+			 CTL_EXIT_USAGE);
+	assert_string_equal(out, "");
+	assert_string_equal(err, "tapyard: lsp-setup: unknown option --bogus\n"
+				 "(see tapyard lsp-setup --help)\n");
+	assert_int_equal(run_main(extra, NWORDS(extra), out, err, sizeof(out)), CTL_EXIT_USAGE);
+	assert_string_equal(err, "tapyard: lsp-setup: unexpected argument \"b\"\n"
+				 "(see tapyard lsp-setup --help)\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +282,7 @@ int main(void)
 		cmocka_unit_test(test_stop),	       cmocka_unit_test(test_pass),
 		cmocka_unit_test(test_errors),	       cmocka_unit_test(test_empty_and_free),
 		cmocka_unit_test(test_numbers),	       cmocka_unit_test(test_usage_line),
+		cmocka_unit_test(test_main),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,25 +67,23 @@ static const struct ctl_opt cleanup_options[] = {
 	{NULL, 0, false, 0, NULL},
 };
 
+static const struct ctl_opt_cmd cleanup_cmd = {
+	.name = "cleanup",
+	.opts = cleanup_options,
+	.flags = CTL_OPT_STOP,
+	.help = CLEANUP_HELP,
+	.usage = cleanup_usage,
+	.max = 0,
+};
+
 /* Parse `tapyard cleanup` options into *socket. Returns -1 to go on, or an exit code. */
 static int cleanup_parse(int argc, char **argv, const char **socket)
 {
 	struct ctl_opt_res res;
-	int rc = -1, err;
+	int rc = ctl_opt_main(&cleanup_cmd, argc, argv, &res);
 
-	/* As in the daemon: --help before a bad word wins. */
-	err = ctl_opt_parse(cleanup_options, CTL_OPT_STOP, argc - 1, argv + 1, &res);
-	if (ctl_opt_has(&res, CLEANUP_HELP)) {
-		fputs(cleanup_usage, stdout);
-		rc = CTL_EXIT_OK;
-	} else if (err) {
-		rc = err == -ENOMEM ? CTL_EXIT_ERROR
-				    : ctl_opt_usage("cleanup", "cleanup", "%s", res.msg);
-	} else if (res.npos) {
-		rc = ctl_opt_usage("cleanup", "cleanup", "unexpected argument \"%s\"", res.pos[0]);
-	} else if (ctl_opt_has(&res, CLEANUP_SOCKET)) {
+	if (rc < 0 && ctl_opt_has(&res, CLEANUP_SOCKET))
 		*socket = ctl_opt_get(&res, CLEANUP_SOCKET);
-	}
 	ctl_opt_free(&res);
 	return rc;
 }

@@ -131,6 +131,15 @@ static const struct ctl_opt daemon_options[] = {
 	{NULL, 0, false, 0, NULL},
 };
 
+static const struct ctl_opt_cmd daemon_cmd = {
+	.name = "daemon",
+	.opts = daemon_options,
+	.flags = CTL_OPT_STOP,
+	.help = DAEMON_HELP,
+	.usage = daemon_usage,
+	.max = 0,
+};
+
 /* Apply one option, in command-line order. Returns -1 to go on, or an exit code. */
 static int daemon_option(struct daemon_opts *o, const struct ctl_opt_hit *h)
 {
@@ -164,9 +173,6 @@ static int daemon_option(struct daemon_opts *o, const struct ctl_opt_hit *h)
 	case DAEMON_SYSLOG:
 		o->syslog = true;
 		break;
-	case DAEMON_HELP:
-		fputs(daemon_usage, stdout);
-		return CTL_EXIT_OK;
 	}
 	return -1;
 }
@@ -175,16 +181,10 @@ static int daemon_option(struct daemon_opts *o, const struct ctl_opt_hit *h)
 static int daemon_parse(int argc, char **argv, struct daemon_opts *o)
 {
 	struct ctl_opt_res res;
-	int rc = -1, err;
+	int rc = ctl_opt_main(&daemon_cmd, argc, argv, &res);
 
-	/* The options before a bad word still count: --help first wins, as it always did. */
-	err = ctl_opt_parse(daemon_options, CTL_OPT_STOP, argc - 1, argv + 1, &res);
 	for (int i = 0; rc < 0 && i < res.nhits; i++)
 		rc = daemon_option(o, &res.hits[i]);
-	if (rc < 0 && err)
-		rc = err == -ENOMEM ? 1 : daemon_usage_error("%s", res.msg);
-	if (rc < 0 && res.npos)
-		rc = daemon_usage_error("unexpected argument \"%s\"", res.pos[0]);
 	ctl_opt_free(&res);
 	return rc;
 }

@@ -3,6 +3,8 @@
  * ctl_opt: the option parser every subcommand shares (see ctl_opt.h). One
  * pass over the words: each is positional, "--", or an option looked up in
  * the caller's table, whose value is the rest after '=' or the next word.
+ * ctl_opt_main() adds what every subcommand does around it: --help, the
+ * usage error, too many words.
  */
 #include "ctl_opt.h"
 
@@ -163,6 +165,26 @@ int ctl_opt_real(const char *s, double min, double max, double *out)
 		return -EINVAL;
 	*out = v;
 	return 0;
+}
+
+int ctl_opt_main(const struct ctl_opt_cmd *cmd, int argc, char **argv, struct ctl_opt_res *res)
+{
+	int err = ctl_opt_parse(cmd->opts, cmd->flags, argc - 1, argv + 1, res);
+
+	if (ctl_opt_has(res, cmd->help)) {
+		fputs(cmd->usage, stdout);
+		return CTL_EXIT_OK;
+	}
+	if (err == -ENOMEM) {
+		fprintf(stderr, "tapyard: %s: %s\n", cmd->name, res->msg);
+		return CTL_EXIT_ERROR;
+	}
+	if (err)
+		return ctl_opt_usage(cmd->name, cmd->name, "%s", res->msg);
+	if (cmd->max >= 0 && res->npos > cmd->max)
+		return ctl_opt_usage(cmd->name, cmd->name, "unexpected argument \"%s\"",
+				     res->pos[cmd->max]);
+	return -1;
 }
 
 int ctl_opt_usage(const char *cmd, const char *help, const char *fmt, ...)

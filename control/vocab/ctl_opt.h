@@ -76,6 +76,27 @@ const char *ctl_opt_get(const struct ctl_opt_res *res, int id);
 /* Was option id given? */
 bool ctl_opt_has(const struct ctl_opt_res *res, int id);
 
+/* A subcommand that takes nothing but its options and positional words. */
+struct ctl_opt_cmd {
+	const char *name; /* "daemon": in "tapyard: daemon: ..." and "tapyard daemon --help" */
+	const struct ctl_opt *opts;
+	unsigned int flags; /* CTL_OPT_* */
+	int help; /* the id of its --help option */
+	const char *usage; /* what --help prints */
+	int max; /* positional words it takes at most; -1: any number */
+};
+
+/*
+ * ctl_opt_main() - parse a subcommand's words the way every subcommand does:
+ * --help (before any bad word) prints cmd->usage on stdout; a bad word, or
+ * more than cmd->max positional ones, prints a usage error naming it.
+ * @argv: argv[0] is the subcommand's name, the rest as typed
+ * @res: filled as by ctl_opt_parse(); free it with ctl_opt_free() in every case
+ * Return: -1 to go on with res, or the exit code to return: CTL_EXIT_OK after
+ * --help, CTL_EXIT_USAGE, CTL_EXIT_ERROR (out of memory).
+ */
+int ctl_opt_main(const struct ctl_opt_cmd *cmd, int argc, char **argv, struct ctl_opt_res *res);
+
 /*
  * ctl_opt_int() - a whole number in [min, max], all of s.
  * Return: 0 with *out set, or -EINVAL (not a number, out of range, NULL or empty s).
