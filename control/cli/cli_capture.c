@@ -31,8 +31,7 @@ struct capture_cli {
 	bool json, follow;
 	char **pos; /* borrowed from res */
 	int npos;
-	const char *bridge, *snaplen, *write, *mode, *cursor, *max;
-	struct ctl_opt_res res;
+	struct ctl_opt_res res; /* the options: capture_cli_opt() */
 };
 
 /* The options of every capture command; each command ignores those it has no use for. */
@@ -48,6 +47,12 @@ static const struct ctl_opt capture_cli_opts[] = {
 /* A usage error: "tapyard: capture: MESSAGE (see tapyard ctl capture --help)". */
 #define capture_cli_usage(...) ctl_opt_usage("capture", "ctl capture", __VA_ARGS__)
 
+/* The value of option id (CAP_*), or NULL when it was not given. */
+static const char *capture_cli_opt(const struct capture_cli *c, int id)
+{
+	return ctl_opt_get(&c->res, id);
+}
+
 static int capture_cli_parse(struct capture_cli *c, int argc, char **argv)
 {
 	struct ctl_opt_res *res = &c->res;
@@ -58,28 +63,30 @@ static int capture_cli_parse(struct capture_cli *c, int argc, char **argv)
 	if (res->npos > 2)
 		return capture_cli_usage("unexpected word \"%s\"", res->pos[2]);
 	c->follow = ctl_opt_has(res, CAP_FOLLOW);
-	c->bridge = ctl_opt_get(res, CAP_BRIDGE);
-	c->snaplen = ctl_opt_get(res, CAP_SNAPLEN);
-	c->write = ctl_opt_get(res, CAP_WRITE);
-	c->mode = ctl_opt_get(res, CAP_MODE);
-	c->cursor = ctl_opt_get(res, CAP_CURSOR);
-	c->max = ctl_opt_get(res, CAP_MAX);
 	c->pos = res->pos;
 	c->npos = res->npos;
 	return 0;
 }
 
-/* Set args.key to the number in s (when given). */
-static int capture_cli_set_num(json_t *args, const char *key, const char *opt, const char *s)
+/* Set args.key to option --key of c, a number (when given). */
+static int capture_cli_set_num(struct capture_cli *c, json_t *args, const char *key, int id)
 {
+	const char *s = capture_cli_opt(c, id);
 	long long v;
 
 	if (!s)
 		return 0;
 	if (ctl_opt_int(s, 0, LLONG_MAX, &v))
-		return capture_cli_usage("%s needs a number", opt);
+		return capture_cli_usage("--%s needs a number", key);
 	json_object_set_new(args, key, json_integer(v));
 	return 0;
+}
+
+/* Set args.key to s when there is one. */
+static void capture_cli_set_str(json_t *args, const char *key, const char *s)
+{
+	if (s)
+		json_object_set_new(args, key, json_string(s));
 }
 
 /* Set args.path to file made absolute: the daemon does not share our working directory. */
@@ -101,19 +108,17 @@ static int capture_cli_set_path(json_t *args, const char *file)
 /* capture/start: PORT or --bridge B, and the options. */
 static int capture_cli_start(struct capture_cli *c, json_t *args)
 {
+	const char *bridge = capture_cli_opt(c, CAP_BRIDGE), *write = capture_cli_opt(c, CAP_WRITE);
 	int rc;
 
-	if ((c->npos == 1) == (c->bridge != NULL) || c->npos > 1)
+	if ((c->npos == 1) == (bridge != NULL) || c->npos > 1)
 		return capture_cli_usage("start: give PORT or --bridge BRIDGE");
-	if (c->bridge)
-		json_object_set_new(args, "bridge", json_string(c->bridge));
-	else
-		json_object_set_new(args, "port", json_string(c->pos[0]));
-	if (c->mode)
-		json_object_set_new(args, "mode", json_string(c->mode));
-	rc = capture_cli_set_num(args, "snaplen", "--snaplen", c->snaplen);
-	if (!rc && c->write)
-		rc = capture_cli_set_path(args, c->write);
+	capture_cli_set_str(args, "bridge", bridge);
+	capture_cli_set_str(args, "port", bridge ? NULL : c->pos[0]);
+	capture_cli_set_str(args, "mode", capture_cli_opt(c, CAP_MODE));
+	rc = capture_cli_set_num(c, args, "snaplen", CAP_SNAPLEN);
+	if (!rc && write)
+		rc = capture_cli_set_path(args, write);
 	return rc;
 }
 
@@ -138,8 +143,7 @@ static int capture_cli_args(struct capture_cli *c, json_t *args)
 	if (strcmp(c->cmd, "capture/list") == 0) {
 		if (c->npos)
 			return capture_cli_usage("list takes no words, not \"%s\"", c->pos[0]);
-		if (c->bridge)
-			json_object_set_new(args, "bridge", json_string(c->bridge));
+		capture_cli_set_str(args, "bridge", capture_cli_opt(c, CAP_BRIDGE));
 		return 0;
 	}
 	rc = capture_cli_id(c, args);
@@ -151,9 +155,9 @@ static int capture_cli_args(struct capture_cli *c, json_t *args)
 		rc = capture_cli_usage("unexpected word \"%s\"", c->pos[1]);
 	}
 	if (!rc)
-		rc = capture_cli_set_num(args, "cursor", "--cursor", c->cursor);
+		rc = capture_cli_set_num(c, args, "cursor", CAP_CURSOR);
 	if (!rc)
-		rc = capture_cli_set_num(args, "max", "--max", c->max);
+		rc = capture_cli_set_num(c, args, "max", CAP_MAX);
 	return rc;
 }
 
