@@ -147,7 +147,8 @@ static int cli_take(struct cli_opts *o, const struct ctl_opt_res *res)
 	o->verbose = ctl_opt_has(res, TEST_VERBOSE);
 	o->timeout = CLI_DEFAULT_TIMEOUT;
 	if (timeout && ctl_opt_real(timeout, 0, INFINITY, &o->timeout))
-		return ctl_opt_usage("test", "test", "--timeout: not a number of seconds: %s", timeout);
+		return ctl_opt_usage("test", "test", "--timeout: not a number of seconds: %s",
+				     timeout);
 	for (int i = 0; i < res->npos; i++) {
 		if (cli_add_file(o, res->pos[i]))
 			return 2;

@@ -24,12 +24,9 @@
 enum { O_SOCKET = 1, O_JSON, O_HELP, O_COUNT, O_VERBOSE };
 
 static const struct ctl_opt opts[] = {
-	{"socket", 0, true, O_SOCKET, "PATH"},
-	{"json", 0, false, O_JSON, NULL},
-	{"help", 'h', false, O_HELP, NULL},
-	{"count", 'c', true, O_COUNT, NULL},
-	{"verbose", 'v', false, O_VERBOSE, NULL},
-	{NULL, 0, false, 0, NULL},
+	{"socket", 0, true, O_SOCKET, "PATH"},	  {"json", 0, false, O_JSON, NULL},
+	{"help", 'h', false, O_HELP, NULL},	  {"count", 'c', true, O_COUNT, NULL},
+	{"verbose", 'v', false, O_VERBOSE, NULL}, {NULL, 0, false, 0, NULL},
 };
 
 #define NWORDS(w) ((int)(sizeof(w) / sizeof((w)[0])))
@@ -218,12 +215,17 @@ static void test_usage_line(void **state)
 	rewind(f);
 	assert_int_equal(fread(buf, 1, sizeof(buf) - 1, f) > 0, 1);
 	fclose(f);
-	assert_string_equal(buf, "tapyard: daemon: unknown option --x\n(see tapyard daemon --help)\n"
-				 "tapyard: bad\n(see tapyard ctl --help)\n");
+	assert_string_equal(buf,
+			    "tapyard: daemon: unknown option --x\n(see tapyard daemon --help)\n"
+			    "tapyard: bad\n(see tapyard ctl --help)\n");
 }
 
 static const struct ctl_opt_cmd cmd = {
-	.name = "lsp-setup", .opts = opts, .help = O_HELP, .usage = "usage: x\n", .max = 1,
+	.name = "lsp-setup",
+	.opts = opts,
+	.help = O_HELP,
+	.usage = "usage: x\n",
+	.max = 1,
 };
 
 /* ctl_opt_main() on words, with stdout and stderr caught into out and err. */

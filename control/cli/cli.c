@@ -543,9 +543,10 @@ static int cli_repeat(struct cli *cli, json_t *req)
 		rc = cli_unreachable(cli, err);
 	if (!rc) {
 		qsort(us, (size_t)n, sizeof(*us), cli_cmp_double);
-		printf("%lld round trips of %s: mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us\n",
-		       n, cli->cmd->name, sum / (double)n, us[n / 2],
-		       us[(99 * n + 99) / 100 - 1], us[n - 1]);
+		printf("%lld round trips of %s: mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f "
+		       "us\n",
+		       n, cli->cmd->name, sum / (double)n, us[n / 2], us[(99 * n + 99) / 100 - 1],
+		       us[n - 1]);
 	}
 	free(us);
 	return rc;

@@ -38,10 +38,10 @@ struct capture_cli {
 enum { CAP_FOLLOW = 1, CAP_BRIDGE, CAP_SNAPLEN, CAP_WRITE, CAP_MODE, CAP_CURSOR, CAP_MAX };
 
 static const struct ctl_opt capture_cli_opts[] = {
-	{"follow", 0, false, CAP_FOLLOW, NULL},	  {"bridge", 0, true, CAP_BRIDGE, NULL},
-	{"snaplen", 0, true, CAP_SNAPLEN, NULL},  {"write", 0, true, CAP_WRITE, NULL},
-	{"mode", 0, true, CAP_MODE, NULL},	  {"cursor", 0, true, CAP_CURSOR, NULL},
-	{"max", 0, true, CAP_MAX, NULL},	  {NULL, 0, false, 0, NULL},
+	{"follow", 0, false, CAP_FOLLOW, NULL},	 {"bridge", 0, true, CAP_BRIDGE, NULL},
+	{"snaplen", 0, true, CAP_SNAPLEN, NULL}, {"write", 0, true, CAP_WRITE, NULL},
+	{"mode", 0, true, CAP_MODE, NULL},	 {"cursor", 0, true, CAP_CURSOR, NULL},
+	{"max", 0, true, CAP_MAX, NULL},	 {NULL, 0, false, 0, NULL},
 };
 
 /* A usage error: "tapyard: capture: MESSAGE (see tapyard ctl capture --help)". */

@@ -18,7 +18,7 @@
 #include "ctl.h"
 
 __attribute__((format(printf, 2, 3))) static int ctl_opt_fail(struct ctl_opt_res *res,
-							       const char *fmt, ...)
+							      const char *fmt, ...)
 {
 	va_list ap;
 
