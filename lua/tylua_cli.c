@@ -7,6 +7,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "interrupt.h"
 #include "clock.h"
+#include "ctl_opt.h"
 #include "log.h"
 #include "tylua.h"
 #include "tylua_impl.h"
@@ -112,60 +114,70 @@ static int cli_scan(struct cli_opts *o, const char *dir)
 
 /* ---- options ---- */
 
-static int cli_parse(int argc, char **argv, struct cli_opts *o)
+enum { TEST_FILTER = 1, TEST_JUNIT, TEST_TIMEOUT, TEST_LIST, TEST_TAP, TEST_VERBOSE, TEST_HELP };
+
+static const struct ctl_opt cli_test_options[] = {
+	{"filter", 0, true, TEST_FILTER, NULL},	  {"junit", 0, true, TEST_JUNIT, NULL},
+	{"timeout", 0, true, TEST_TIMEOUT, NULL}, {"list", 0, false, TEST_LIST, NULL},
+	{"tap", 0, false, TEST_TAP, NULL},	  {"verbose", 'v', false, TEST_VERBOSE, NULL},
+	{"help", 'h', false, TEST_HELP, NULL},	  {NULL, 0, false, 0, NULL},
+};
+
+/* Add a test file, or the *.lua files under a directory. */
+static int cli_add_file(struct cli_opts *o, const char *path)
 {
 	struct stat st;
-	char *end;
-	int err;
 
+	if (stat(path, &st)) {
+		fprintf(stderr, "tapyard test: %s: %s\n", path, strerror(errno));
+		return -ENOENT;
+	}
+	return S_ISDIR(st.st_mode) ? cli_scan(o, path) : cli_add_path(o, path);
+}
+
+/* The options and files of res into o. Returns -1 to go on, or an exit code. */
+static int cli_take(struct cli_opts *o, const struct ctl_opt_res *res)
+{
+	const char *timeout = ctl_opt_get(res, TEST_TIMEOUT);
+
+	o->filter = ctl_opt_get(res, TEST_FILTER);
+	o->junit = ctl_opt_get(res, TEST_JUNIT);
+	o->list = ctl_opt_has(res, TEST_LIST);
+	o->tap = ctl_opt_has(res, TEST_TAP);
+	o->verbose = ctl_opt_has(res, TEST_VERBOSE);
 	o->timeout = CLI_DEFAULT_TIMEOUT;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		bool takes =
-			!strcmp(a, "--filter") || !strcmp(a, "--junit") || !strcmp(a, "--timeout");
-
-		if (takes && i + 1 >= argc) {
-			fprintf(stderr, "tapyard test: %s needs a value\n", a);
-			return -EINVAL;
-		}
-		if (!strcmp(a, "--filter")) {
-			o->filter = argv[++i];
-		} else if (!strcmp(a, "--junit")) {
-			o->junit = argv[++i];
-		} else if (!strcmp(a, "--timeout")) {
-			o->timeout = strtod(argv[++i], &end);
-			if (*end || o->timeout < 0) {
-				fprintf(stderr,
-					"tapyard test: --timeout: not a number of seconds: %s\n",
-					argv[i]);
-				return -EINVAL;
-			}
-		} else if (!strcmp(a, "--list")) {
-			o->list = true;
-		} else if (!strcmp(a, "--tap")) {
-			o->tap = true;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			o->verbose = true;
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			fputs(cli_test_usage, stdout);
-			exit(0);
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "tapyard test: unknown option %s\n%s", a, cli_test_usage);
-			return -EINVAL;
-		} else if (stat(a, &st)) {
-			fprintf(stderr, "tapyard test: %s: %s\n", a, strerror(errno));
-			return -ENOENT;
-		} else {
-			err = S_ISDIR(st.st_mode) ? cli_scan(o, a) : cli_add_path(o, a);
-			if (err)
-				return err;
-		}
+	if (timeout && ctl_opt_real(timeout, 0, INFINITY, &o->timeout))
+		return ctl_opt_usage("test", "test", "--timeout: not a number of seconds: %s",
+				     timeout);
+	for (int i = 0; i < res->npos; i++) {
+		if (cli_add_file(o, res->pos[i]))
+			return 2;
 	}
 	if (!o->npaths) {
 		fprintf(stderr, "tapyard test: no test files given\n%s", cli_test_usage);
-		return -EINVAL;
+		return 2;
 	}
-	return 0;
+	return -1;
+}
+
+static const struct ctl_opt_cmd cli_test_cmd = {
+	.name = "test",
+	.opts = cli_test_options,
+	.help = TEST_HELP,
+	.usage = cli_test_usage,
+	.max = -1,
+};
+
+/* Parse `tapyard test` options into o. Returns -1 to go on, or an exit code (0 after --help). */
+static int cli_parse(int argc, char **argv, struct cli_opts *o)
+{
+	struct ctl_opt_res res;
+	int rc = ctl_opt_main(&cli_test_cmd, argc, argv, &res);
+
+	if (rc < 0)
+		rc = cli_take(o, &res);
+	ctl_opt_free(&res);
+	return rc;
 }
 
 /* ---- reporting ---- */
@@ -433,11 +445,12 @@ int tylua_test_main(int argc, char **argv)
 {
 	struct cli_opts o = {0};
 	struct cli_file *files;
-	int pass = 0, fail = 0, skip = 0;
+	int pass = 0, fail = 0, skip = 0, rc;
 
-	if (cli_parse(argc, argv, &o)) {
+	rc = cli_parse(argc, argv, &o);
+	if (rc >= 0) {
 		cli_free(&o, NULL);
-		return 2;
+		return rc;
 	}
 	log_set_level(o.verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
 	interrupt_install(true);
@@ -477,20 +490,12 @@ static const char cli_run_usage[] =
 	"framework; `arg` holds FILE and ARGS. Everything it made is torn down when it ends or\n"
 	"on Ctrl-C. Guests need root.\n";
 
-int tylua_run_main(int argc, char **argv)
+/* Run script words[0] with arg = words (arg[0] is the script). Returns the exit code. */
+static int cli_run_script(bool verbose, int n, char **words)
 {
-	bool verbose = false;
 	lua_State *L;
-	int i = 1, err, status;
+	int err, status;
 
-	if (i < argc && (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))) {
-		verbose = true;
-		i++;
-	}
-	if (i >= argc || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-		fputs(cli_run_usage, i >= argc ? stderr : stdout);
-		return i >= argc ? 2 : 0;
-	}
 	log_set_level(verbose ? LOG_LVL_INFO : LOG_LVL_WARN);
 	interrupt_install(true);
 	err = tylua_state_new(verbose, &L);
@@ -498,13 +503,13 @@ int tylua_run_main(int argc, char **argv)
 		fprintf(stderr, "tapyard run: cannot start the switch: %s\n", strerror(-err));
 		return 1;
 	}
-	lua_createtable(L, argc - i, 1);
-	for (int j = i; j < argc; j++) {
-		lua_pushstring(L, argv[j]);
-		lua_rawseti(L, -2, j - i);
+	lua_createtable(L, n, 1);
+	for (int j = 0; j < n; j++) {
+		lua_pushstring(L, words[j]);
+		lua_rawseti(L, -2, j);
 	}
 	lua_setglobal(L, "arg");
-	status = luaL_loadfilex(L, argv[i], "t");
+	status = luaL_loadfilex(L, words[0], "t");
 	if (status == LUA_OK)
 		status = tylua_pcall(L, 0, 0);
 	if (status != LUA_OK)
@@ -512,9 +517,42 @@ int tylua_run_main(int argc, char **argv)
 	else if (tylua_test_count(L))
 		fprintf(stderr,
 			"tapyard run: %zu test(s) registered and not run; use `tapyard test %s`\n",
-			tylua_test_count(L), argv[i]);
+			tylua_test_count(L), words[0]);
 	tylua_state_close(L);
 	if (interrupt_pending())
 		return 130;
 	return status == LUA_OK ? 0 : 1;
+}
+
+enum { RUN_VERBOSE = 1, RUN_HELP };
+
+/* Options come before FILE: what follows it is the script's. */
+static const struct ctl_opt cli_run_options[] = {
+	{"verbose", 'v', false, RUN_VERBOSE, NULL},
+	{"help", 'h', false, RUN_HELP, NULL},
+	{NULL, 0, false, 0, NULL},
+};
+
+static const struct ctl_opt_cmd cli_run_cmd = {
+	.name = "run",
+	.opts = cli_run_options,
+	.flags = CTL_OPT_STOP,
+	.help = RUN_HELP,
+	.usage = cli_run_usage,
+	.max = -1,
+};
+
+int tylua_run_main(int argc, char **argv)
+{
+	struct ctl_opt_res res;
+	int rc = ctl_opt_main(&cli_run_cmd, argc, argv, &res);
+
+	if (rc < 0 && !res.npos) {
+		fputs(cli_run_usage, stderr);
+		rc = 2;
+	} else if (rc < 0) {
+		rc = cli_run_script(ctl_opt_has(&res, RUN_VERBOSE), res.npos, res.pos);
+	}
+	ctl_opt_free(&res);
+	return rc;
 }

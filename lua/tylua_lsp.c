@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ctl_opt.h"
 #include "tylua.h"
 
 static const char lsp_stubs[] =
@@ -298,19 +299,47 @@ static int lsp_write(const char *path, const char *text)
 	return fclose(f) ? -errno : 0;
 }
 
+static const char lsp_usage[] = "usage: tapyard lsp-setup [DIR]\n\nWrites DIR/.tapyard/tapyard.lua "
+				"(LuaLS type stubs for the tapyard API) and, if missing, "
+				"DIR/.luarc.json.\n";
+
+enum { LSP_HELP = 1 };
+
+static const struct ctl_opt lsp_options[] = {
+	{"help", 'h', false, LSP_HELP, NULL},
+	{NULL, 0, false, 0, NULL},
+};
+
+static const struct ctl_opt_cmd lsp_cmd = {
+	.name = "lsp-setup",
+	.opts = lsp_options,
+	.help = LSP_HELP,
+	.usage = lsp_usage,
+	.max = 1,
+};
+
+/* Parse `tapyard lsp-setup [DIR]` into *dir. Returns -1 to go on, or an exit code. */
+static int lsp_parse(int argc, char **argv, const char **dir)
+{
+	struct ctl_opt_res res;
+	int rc = ctl_opt_main(&lsp_cmd, argc, argv, &res);
+
+	if (rc < 0 && res.npos)
+		*dir = res.pos[0];
+	ctl_opt_free(&res);
+	return rc;
+}
+
 int tylua_lsp_main(int argc, char **argv)
 {
-	const char *dir = argc > 1 ? argv[1] : ".";
+	const char *dir = ".";
 	char path[4096];
 	struct stat st;
 	int err;
 
-	if (argc > 2 || (argc > 1 && (!strcmp(dir, "-h") || !strcmp(dir, "--help")))) {
-		printf("usage: tapyard lsp-setup [DIR]\n\nWrites DIR/.tapyard/tapyard.lua (LuaLS "
-		       "type "
-		       "stubs for the tapyard API) and, if missing, DIR/.luarc.json.\n");
-		return argc > 2 ? 2 : 0;
-	}
+	err = lsp_parse(argc, argv, &dir);
+	if (err >= 0)
+		return err;
 	snprintf(path, sizeof(path), "%s/.tapyard", dir);
 	if (mkdir(path, 0755) && errno != EEXIST) {
 		fprintf(stderr, "tapyard lsp-setup: %s: %s\n", path, strerror(errno));

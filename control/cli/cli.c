@@ -11,6 +11,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,11 +28,12 @@
 #include "cli_client.h"
 #include "cli_print.h"
 #include "ctl.h"
+#include "ctl_opt.h"
 #include "interrupt.h"
 
 #define CTL_CLI_TIMEOUT_MS 60000 /* longest wait for a reply */
 
-/* Command-specific options. */
+/* Command-specific options (the ids of cli_cmd_opts) and how commands parse. */
 enum {
 	CLI_EXISTING = 1 << 0, /* --existing */
 	CLI_ONEWAY = 1 << 1, /* --oneway */
@@ -63,11 +65,37 @@ struct cli {
 	const char *socket;
 	bool json, help, existing, oneway;
 	const char *bridge, *value, *interval, *count;
-	long repeat; /* hidden --repeat N: measure N round trips */
+	long long repeat; /* hidden --repeat N: measure N round trips */
 	char **pos; /* positional words after the command's words */
 	int npos;
 	const struct cli_cmd *cmd;
+	struct ctl_opt_res global; /* the global options; its pos: every other word */
+	struct ctl_opt_res local; /* the command's options and positional words */
 };
+
+/* Global options, taken from anywhere on the line before the command is known. */
+enum { CLI_OPT_SOCKET = 1, CLI_OPT_JSON, CLI_OPT_REPEAT, CLI_OPT_HELP };
+
+static const struct ctl_opt cli_global_opts[] = {
+	{"socket", 0, true, CLI_OPT_SOCKET, "PATH"},
+	{"json", 0, false, CLI_OPT_JSON, NULL},
+	{"repeat", 0, true, CLI_OPT_REPEAT, "count from 1 to 10000000"}, /* hidden */
+	{"help", 'h', false, CLI_OPT_HELP, NULL},
+	{NULL, 0, false, 0, NULL},
+};
+
+/* Every command option; a command accepts those whose id is in its opts. */
+static const struct ctl_opt cli_cmd_opts[] = {
+	{"existing", 0, false, CLI_EXISTING, NULL},
+	{"oneway", 0, false, CLI_ONEWAY, NULL},
+	{"bridge", 0, true, CLI_BRIDGE, NULL},
+	{"value", 0, true, CLI_VALUE, NULL},
+	{"interval", 0, true, CLI_INTERVAL, NULL},
+	{"count", 0, true, CLI_COUNT, NULL},
+	{NULL, 0, false, 0, NULL},
+};
+
+#define CLI_NOPTS (sizeof(cli_cmd_opts) / sizeof(cli_cmd_opts[0]))
 
 static int cli_build_link(struct cli *cli, json_t *args);
 static int cli_build_partition(struct cli *cli, json_t *args);
@@ -158,13 +186,8 @@ static const struct cli_cmd cli_cmds[] = {
 
 #define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
-static int cli_usage_error(const char *fmt, const char *arg)
-{
-	fputs("tapyard: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\n(see tapyard ctl --help)\n", stderr);
-	return CTL_EXIT_USAGE;
-}
+/* A usage error: "tapyard: MESSAGE (see tapyard ctl --help)". Returns CTL_EXIT_USAGE. */
+#define cli_usage_error(...) ctl_opt_usage(NULL, "ctl", __VA_ARGS__)
 
 static void cli_print_cmd(FILE *f, const struct cli_cmd *c)
 {
@@ -245,87 +268,61 @@ static const struct cli_cmd *cli_find(char **argv, int argc, int *used)
 	return best;
 }
 
-/* Take an option's value from --opt VALUE or --opt=VALUE; NULL when it has none. */
-static const char *cli_opt_value(const char *opt, char **argv, int argc, int *i)
+/* Take --socket, --json, --help and --repeat from anywhere; the rest goes to global.pos. */
+static int cli_parse_global(struct cli *cli, int argc, char **argv)
 {
-	size_t len = strlen(opt);
+	const char *repeat;
+	int err;
 
-	if (strncmp(argv[*i], opt, len) == 0 && argv[*i][len] == '=')
-		return argv[*i] + len + 1;
-	if (*i + 1 >= argc)
-		return NULL;
-	return argv[++*i];
+	err = ctl_opt_parse(cli_global_opts, CTL_OPT_PASS, argc - 1, argv + 1, &cli->global);
+	if (err)
+		return err == -ENOMEM ? CTL_EXIT_ERROR : cli_usage_error("%s", cli->global.msg);
+	if (ctl_opt_has(&cli->global, CLI_OPT_SOCKET))
+		cli->socket = ctl_opt_get(&cli->global, CLI_OPT_SOCKET);
+	cli->json = ctl_opt_has(&cli->global, CLI_OPT_JSON);
+	cli->help = ctl_opt_has(&cli->global, CLI_OPT_HELP);
+	repeat = ctl_opt_get(&cli->global, CLI_OPT_REPEAT);
+	if (repeat && ctl_opt_int(repeat, 1, 10000000, &cli->repeat))
+		return cli_usage_error("--repeat needs a count from 1 to 10000000");
+	return CTL_EXIT_OK;
 }
 
-static bool cli_is_opt(const char *arg, const char *opt)
+/* Parse the options the command accepts; the other words are positional. */
+static int cli_parse_opts(struct cli *cli, char **argv, int argc)
 {
-	size_t len = strlen(opt);
+	struct ctl_opt opts[CLI_NOPTS] = {0};
+	struct ctl_opt_res *res = &cli->local;
+	int n = 0, err;
 
-	return strncmp(arg, opt, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
-}
-
-/* Strip --socket, --json and --help from anywhere; the rest goes to words. */
-static int cli_parse_global(struct cli *cli, int argc, char **argv, char **words, int *nwords)
-{
-	const char *value;
-	char *end;
-
-	for (int i = 1; i < argc; i++) {
-		if (cli_is_opt(argv[i], "--socket")) {
-			cli->socket = cli_opt_value("--socket", argv, argc, &i);
-			if (!cli->socket || !cli->socket[0])
-				return cli_usage_error("--socket needs a PATH%s", "");
-		} else if (strcmp(argv[i], "--json") == 0) {
-			cli->json = true;
-		} else if (cli_is_opt(argv[i], "--repeat")) {
-			value = cli_opt_value("--repeat", argv, argc, &i);
-			cli->repeat = value ? strtol(value, &end, 10) : 0;
-			if (!value || *end || cli->repeat < 1 || cli->repeat > 10000000)
-				return cli_usage_error("--repeat needs a count from 1 to 10000000%s",
-						       "");
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			cli->help = true;
-		} else {
-			words[(*nwords)++] = argv[i];
-		}
+	for (size_t i = 0; i < CLI_NOPTS - 1; i++) {
+		if (cli->cmd->opts & (unsigned int)cli_cmd_opts[i].id)
+			opts[n++] = cli_cmd_opts[i];
 	}
+	err = ctl_opt_parse(opts, 0, argc, argv, res);
+	if (err)
+		return err == -ENOMEM ? CTL_EXIT_ERROR : cli_usage_error("%s", res->msg);
+	cli->existing = ctl_opt_has(res, CLI_EXISTING);
+	cli->oneway = ctl_opt_has(res, CLI_ONEWAY);
+	cli->bridge = ctl_opt_get(res, CLI_BRIDGE);
+	cli->value = ctl_opt_get(res, CLI_VALUE);
+	cli->interval = ctl_opt_get(res, CLI_INTERVAL);
+	cli->count = ctl_opt_get(res, CLI_COUNT);
+	cli->pos = res->pos;
+	cli->npos = res->npos;
 	return CTL_EXIT_OK;
 }
 
-/* Store the value of option opt (at argv[*i]) in *val. */
-static int cli_take(const char *opt, const char **val, char **argv, int argc, int *i)
-{
-	*val = cli_opt_value(opt, argv, argc, i);
-	if (!*val || !(*val)[0])
-		return cli_usage_error("%s needs a value", opt);
-	return CTL_EXIT_OK;
-}
-
-/* Parse the command's own options; the other words are positional. */
+/* Parse the words after the command's: all positional for CLI_WORDS commands. */
 static int cli_parse_cmd(struct cli *cli, char **argv, int argc)
 {
 	const struct cli_cmd *c = cli->cmd;
 	int rc = CTL_EXIT_OK;
 
-	for (int i = 0; !rc && i < argc; i++) {
-		if (c->opts & CLI_WORDS)
-			cli->pos[cli->npos++] = argv[i];
-		else if ((c->opts & CLI_EXISTING) && strcmp(argv[i], "--existing") == 0)
-			cli->existing = true;
-		else if ((c->opts & CLI_ONEWAY) && strcmp(argv[i], "--oneway") == 0)
-			cli->oneway = true;
-		else if ((c->opts & CLI_BRIDGE) && cli_is_opt(argv[i], "--bridge"))
-			rc = cli_take("--bridge", &cli->bridge, argv, argc, &i);
-		else if ((c->opts & CLI_VALUE) && cli_is_opt(argv[i], "--value"))
-			rc = cli_take("--value", &cli->value, argv, argc, &i);
-		else if ((c->opts & CLI_INTERVAL) && cli_is_opt(argv[i], "--interval"))
-			rc = cli_take("--interval", &cli->interval, argv, argc, &i);
-		else if ((c->opts & CLI_COUNT) && cli_is_opt(argv[i], "--count"))
-			rc = cli_take("--count", &cli->count, argv, argc, &i);
-		else if (argv[i][0] == '-' && argv[i][1])
-			rc = cli_usage_error("unknown option %s", argv[i]);
-		else
-			cli->pos[cli->npos++] = argv[i];
+	if (c->opts & CLI_WORDS) {
+		cli->pos = argv;
+		cli->npos = argc;
+	} else {
+		rc = cli_parse_opts(cli, argv, argc);
 	}
 	if (rc)
 		return rc;
@@ -524,7 +521,7 @@ static int cli_repeat(struct cli *cli, json_t *req)
 	double *us, t, sum = 0;
 	json_t *reply = NULL;
 	int err, rc = CTL_EXIT_OK;
-	long n = 0;
+	long long n = 0;
 
 	us = calloc((size_t)cli->repeat, sizeof(*us));
 	if (!us)
@@ -546,25 +543,24 @@ static int cli_repeat(struct cli *cli, json_t *req)
 		rc = cli_unreachable(cli, err);
 	if (!rc) {
 		qsort(us, (size_t)n, sizeof(*us), cli_cmp_double);
-		printf("%ld round trips of %s: mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us\n",
-		       n, cli->cmd->name, sum / (double)n, us[n / 2],
-		       us[(99 * n + 99) / 100 - 1], us[n - 1]);
+		printf("%lld round trips of %s: mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f "
+		       "us\n",
+		       n, cli->cmd->name, sum / (double)n, us[n / 2], us[(99 * n + 99) / 100 - 1],
+		       us[n - 1]);
 	}
 	free(us);
 	return rc;
 }
 
 /* Parse --interval and --count of watch. */
-static int cli_watch_opts(struct cli *cli, double *interval, long *count)
+static int cli_watch_opts(struct cli *cli, double *interval, long long *count)
 {
-	char *end = NULL;
-
-	*interval = cli->interval ? strtod(cli->interval, &end) : 1.0;
-	if (cli->interval && (*end || !(*interval >= 0.01 && *interval <= 86400)))
+	*interval = 1.0;
+	*count = 0;
+	if (cli->interval && ctl_opt_real(cli->interval, 0.01, 86400, interval))
 		return cli_usage_error("--interval: expected seconds from 0.01 to 86400, not \"%s\"",
 				       cli->interval);
-	*count = cli->count ? strtol(cli->count, &end, 10) : 0;
-	if (cli->count && (*end || *count < 1))
+	if (cli->count && ctl_opt_int(cli->count, 1, LLONG_MAX, count))
 		return cli_usage_error("--count: expected a positive number, not \"%s\"",
 				       cli->count);
 	return CTL_EXIT_OK;
@@ -612,7 +608,7 @@ static int cli_watch(struct cli *cli, json_t *req)
 	json_t *reply = NULL, *before = NULL;
 	double interval, t, last = 0;
 	int err, rc;
-	long count;
+	long long count;
 
 	rc = cli_watch_opts(cli, &interval, &count);
 	if (rc)
@@ -662,55 +658,56 @@ static int cli_no_command(struct cli *cli, char **words, int nwords)
 	return CTL_EXIT_USAGE;
 }
 
+/* --help after a command: the usage of its group (when it names one) or of the command. */
+static int cli_help(const struct cli *cli, char **words, int used)
+{
+	if (used == 1 && cli_group_size(words[0]) > 1)
+		cli_print_usage(stdout, words[0]);
+	else
+		printf("usage: tapyard ctl [--socket PATH] [--json] %s %s\n  %s\n", cli->cmd->words,
+		       cli->cmd->usage, cli->cmd->help);
+	return CTL_EXIT_OK;
+}
+
+/* Find the command words start with, parse the rest of them and run it. */
+static int cli_exec(struct cli *cli, char **words, int nwords)
+{
+	json_t *req = NULL;
+	int used, rc;
+
+	cli->cmd = cli_find(words, nwords, &used);
+	if (!cli->cmd)
+		return cli_no_command(cli, words, nwords);
+	if (cli->help)
+		return cli_help(cli, words, used);
+	if (cli->cmd->opts & CLI_RAW)
+		return cli_capture(cli->socket, cli->json, cli->cmd->name, nwords - used,
+				   words + used);
+	rc = cli_parse_cmd(cli, words + used, nwords - used);
+	if (!rc)
+		rc = cli_request(cli, &req);
+	if (!rc && cli->repeat)
+		rc = cli_repeat(cli, req);
+	else if (!rc && (cli->cmd->opts & CLI_WATCH))
+		rc = cli_watch(cli, req);
+	else if (!rc)
+		rc = cli_run(cli, req);
+	json_decref(req);
+	return rc;
+}
+
 int cli_main(int argc, char **argv)
 {
 	struct cli cli = {0};
-	char **words;
-	int nwords = 0, used, rc;
-	json_t *req = NULL;
+	int rc;
 
 	cli.socket = getenv("TAPYARD_SOCKET");
 	if (!cli.socket || !cli.socket[0])
 		cli.socket = CTL_DEFAULT_SOCKET;
-	words = calloc((size_t)argc + 1, sizeof(*words));
-	cli.pos = calloc((size_t)argc + 1, sizeof(*cli.pos));
-	if (!words || !cli.pos) {
-		rc = CTL_EXIT_ERROR;
-		goto out;
-	}
-	rc = cli_parse_global(&cli, argc, argv, words, &nwords);
-	if (rc)
-		goto out;
-	cli.cmd = cli_find(words, nwords, &used);
-	if (!cli.cmd) {
-		rc = cli_no_command(&cli, words, nwords);
-		goto out;
-	}
-	if (cli.help && used == 1 && cli_group_size(words[0]) > 1) {
-		cli_print_usage(stdout, words[0]);
-		goto out;
-	}
-	if (cli.help) {
-		printf("usage: tapyard ctl [--socket PATH] [--json] %s %s\n  %s\n", cli.cmd->words,
-		       cli.cmd->usage, cli.cmd->help);
-		goto out;
-	}
-	if (cli.cmd->opts & CLI_RAW) {
-		rc = cli_capture(cli.socket, cli.json, cli.cmd->name, nwords - used, words + used);
-		goto out;
-	}
-	rc = cli_parse_cmd(&cli, words + used, nwords - used);
+	rc = cli_parse_global(&cli, argc, argv);
 	if (!rc)
-		rc = cli_request(&cli, &req);
-	if (!rc && cli.repeat)
-		rc = cli_repeat(&cli, req);
-	else if (!rc && (cli.cmd->opts & CLI_WATCH))
-		rc = cli_watch(&cli, req);
-	else if (!rc)
-		rc = cli_run(&cli, req);
-out:
-	json_decref(req);
-	free(words);
-	free(cli.pos);
+		rc = cli_exec(&cli, cli.global.pos, cli.global.npos);
+	ctl_opt_free(&cli.global);
+	ctl_opt_free(&cli.local);
 	return rc;
 }

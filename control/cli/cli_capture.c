@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "ctl_opt.h"
 #include "cli.h"
 #include "cli_client.h"
 
@@ -25,97 +26,71 @@
 #define CAPTURE_CLI_WAIT_MS 1000 /* follow: how long one read waits for frames */
 
 /* The parsed words of one capture command. */
-struct capture_cli {
+struct cli_capture_words {
 	const char *cmd;
 	bool json, follow;
-	const char *pos[2];
+	char **pos; /* borrowed from res */
 	int npos;
-	const char *bridge, *snaplen, *write, *mode, *cursor, *max;
+	struct ctl_opt_res res; /* the options: cli_capture_opt() */
 };
 
-static int capture_cli_usage(const char *fmt, const char *arg)
+/* The options of every capture command; each command ignores those it has no use for. */
+enum { CAP_FOLLOW = 1, CAP_BRIDGE, CAP_SNAPLEN, CAP_WRITE, CAP_MODE, CAP_CURSOR, CAP_MAX };
+
+static const struct ctl_opt cli_capture_opts[] = {
+	{"follow", 0, false, CAP_FOLLOW, NULL},	 {"bridge", 0, true, CAP_BRIDGE, NULL},
+	{"snaplen", 0, true, CAP_SNAPLEN, NULL}, {"write", 0, true, CAP_WRITE, NULL},
+	{"mode", 0, true, CAP_MODE, NULL},	 {"cursor", 0, true, CAP_CURSOR, NULL},
+	{"max", 0, true, CAP_MAX, NULL},	 {NULL, 0, false, 0, NULL},
+};
+
+/* A usage error: "tapyard: capture: MESSAGE (see tapyard ctl capture --help)". */
+#define cli_capture_usage(...) ctl_opt_usage("capture", "ctl capture", __VA_ARGS__)
+
+/* The value of option id (CAP_*), or NULL when it was not given. */
+static const char *cli_capture_opt(const struct cli_capture_words *c, int id)
 {
-	fputs("tapyard: capture: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\n(see tapyard ctl capture --help)\n", stderr);
-	return CTL_EXIT_USAGE;
+	return ctl_opt_get(&c->res, id);
 }
 
-/* Is argv[*i] option opt (--opt VALUE or --opt=VALUE)? Takes its value into *val. */
-static int capture_cli_opt(const char *opt, char **argv, int argc, int *i, const char **val,
-			   bool *matched)
+static int cli_capture_parse(struct cli_capture_words *c, int argc, char **argv)
 {
-	size_t len = strlen(opt);
+	struct ctl_opt_res *res = &c->res;
+	int err = ctl_opt_parse(cli_capture_opts, 0, argc, argv, res);
 
-	*matched = strncmp(argv[*i], opt, len) == 0 && (!argv[*i][len] || argv[*i][len] == '=');
-	if (!*matched)
-		return 0;
-	if (argv[*i][len] == '=')
-		*val = argv[*i] + len + 1;
-	else
-		*val = *i + 1 < argc ? argv[++*i] : NULL;
-	if (!*val || !**val)
-		return capture_cli_usage("%s needs a value", opt);
+	if (err)
+		return err == -ENOMEM ? CTL_EXIT_ERROR : cli_capture_usage("%s", res->msg);
+	if (res->npos > 2)
+		return cli_capture_usage("unexpected word \"%s\"", res->pos[2]);
+	c->follow = ctl_opt_has(res, CAP_FOLLOW);
+	c->pos = res->pos;
+	c->npos = res->npos;
 	return 0;
 }
 
-static int capture_cli_parse(struct capture_cli *c, int argc, char **argv)
+/* Set args.key to option --key of c, a number (when given). */
+static int cli_capture_set_num(struct cli_capture_words *c, json_t *args, const char *key, int id)
 {
-	static const char *const names[] = {"--bridge", "--snaplen", "--write",
-					    "--mode",	"--cursor",  "--max"};
-	const char **vals[] = {&c->bridge, &c->snaplen, &c->write, &c->mode, &c->cursor, &c->max};
-	bool matched = false;
-	int rc = 0;
-
-	for (int i = 0; !rc && i < argc; i++) {
-		if (strcmp(argv[i], "--follow") == 0) {
-			c->follow = true;
-			continue;
-		}
-		for (size_t k = 0; !rc && k < sizeof(names) / sizeof(names[0]); k++) {
-			rc = capture_cli_opt(names[k], argv, argc, &i, vals[k], &matched);
-			if (matched)
-				break;
-		}
-		if (rc || matched)
-			continue;
-		if (argv[i][0] == '-' && argv[i][1])
-			return capture_cli_usage("unknown option %s", argv[i]);
-		if (c->npos == 2)
-			return capture_cli_usage("unexpected word \"%s\"", argv[i]);
-		c->pos[c->npos++] = argv[i];
-	}
-	return rc;
-}
-
-/* A whole non-negative number, or -1. */
-static long long capture_cli_num(const char *s)
-{
-	char *end;
+	const char *s = cli_capture_opt(c, id);
 	long long v;
-
-	if (!s || !*s)
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	return *end || errno || v < 0 ? -1 : v;
-}
-
-/* Set args.key to the number in s (when given). */
-static int capture_cli_set_num(json_t *args, const char *key, const char *opt, const char *s)
-{
-	long long v = capture_cli_num(s);
 
 	if (!s)
 		return 0;
-	if (v < 0)
-		return capture_cli_usage("%s needs a number", opt);
+	if (ctl_opt_int(s, 0, LLONG_MAX, &v))
+		return cli_capture_usage("--%s needs a number", key);
 	json_object_set_new(args, key, json_integer(v));
 	return 0;
 }
 
+/* Set args.key to s when there is one. */
+static void cli_capture_set_str(json_t *args, const char *key, const char *s)
+{
+	if (s)
+		json_object_set_new(args, key, json_string(s));
+}
+
 /* Set args.path to file made absolute: the daemon does not share our working directory. */
-static int capture_cli_set_path(json_t *args, const char *file)
+static int cli_capture_set_path(json_t *args, const char *file)
 {
 	char cwd[PATH_MAX], path[PATH_MAX + 256];
 
@@ -124,87 +99,84 @@ static int capture_cli_set_path(json_t *args, const char *file)
 		return 0;
 	}
 	if (!getcwd(cwd, sizeof(cwd)))
-		return capture_cli_usage("cannot resolve \"%s\": no working directory", file);
+		return cli_capture_usage("cannot resolve \"%s\": no working directory", file);
 	snprintf(path, sizeof(path), "%s/%s", cwd, file);
 	json_object_set_new(args, "path", json_string(path));
 	return 0;
 }
 
 /* capture/start: PORT or --bridge B, and the options. */
-static int capture_cli_start(struct capture_cli *c, json_t *args)
+static int cli_capture_start(struct cli_capture_words *c, json_t *args)
 {
+	const char *bridge = cli_capture_opt(c, CAP_BRIDGE), *write = cli_capture_opt(c, CAP_WRITE);
 	int rc;
 
-	if ((c->npos == 1) == (c->bridge != NULL) || c->npos > 1)
-		return capture_cli_usage("start: give PORT or --bridge BRIDGE%s", "");
-	if (c->bridge)
-		json_object_set_new(args, "bridge", json_string(c->bridge));
-	else
-		json_object_set_new(args, "port", json_string(c->pos[0]));
-	if (c->mode)
-		json_object_set_new(args, "mode", json_string(c->mode));
-	rc = capture_cli_set_num(args, "snaplen", "--snaplen", c->snaplen);
-	if (!rc && c->write)
-		rc = capture_cli_set_path(args, c->write);
+	if ((c->npos == 1) == (bridge != NULL) || c->npos > 1)
+		return cli_capture_usage("start: give PORT or --bridge BRIDGE");
+	cli_capture_set_str(args, "bridge", bridge);
+	cli_capture_set_str(args, "port", bridge ? NULL : c->pos[0]);
+	cli_capture_set_str(args, "mode", cli_capture_opt(c, CAP_MODE));
+	rc = cli_capture_set_num(c, args, "snaplen", CAP_SNAPLEN);
+	if (!rc && write)
+		rc = cli_capture_set_path(args, write);
 	return rc;
 }
 
 /* args.id from the first word. */
-static int capture_cli_id(struct capture_cli *c, json_t *args)
+static int cli_capture_id(struct cli_capture_words *c, json_t *args)
 {
-	long long id = c->npos ? capture_cli_num(c->pos[0]) : -1;
+	long long id;
 
-	if (id <= 0)
-		return capture_cli_usage("expected a capture ID%s", "");
+	if (!c->npos || ctl_opt_int(c->pos[0], 1, LLONG_MAX, &id))
+		return cli_capture_usage("expected a capture ID");
 	json_object_set_new(args, "id", json_integer(id));
 	return 0;
 }
 
 /* The request's args for command c. */
-static int capture_cli_args(struct capture_cli *c, json_t *args)
+static int cli_capture_args(struct cli_capture_words *c, json_t *args)
 {
 	int rc;
 
 	if (strcmp(c->cmd, "capture/start") == 0)
-		return capture_cli_start(c, args);
+		return cli_capture_start(c, args);
 	if (strcmp(c->cmd, "capture/list") == 0) {
 		if (c->npos)
-			return capture_cli_usage("list takes no words, not \"%s\"", c->pos[0]);
-		if (c->bridge)
-			json_object_set_new(args, "bridge", json_string(c->bridge));
+			return cli_capture_usage("list takes no words, not \"%s\"", c->pos[0]);
+		cli_capture_set_str(args, "bridge", cli_capture_opt(c, CAP_BRIDGE));
 		return 0;
 	}
-	rc = capture_cli_id(c, args);
+	rc = cli_capture_id(c, args);
 	if (!rc && strcmp(c->cmd, "capture/save") == 0) {
 		if (c->npos != 2)
-			return capture_cli_usage("save: give ID FILE%s", "");
-		rc = capture_cli_set_path(args, c->pos[1]);
+			return cli_capture_usage("save: give ID FILE");
+		rc = cli_capture_set_path(args, c->pos[1]);
 	} else if (!rc && c->npos > 1) {
-		rc = capture_cli_usage("unexpected word \"%s\"", c->pos[1]);
+		rc = cli_capture_usage("unexpected word \"%s\"", c->pos[1]);
 	}
 	if (!rc)
-		rc = capture_cli_set_num(args, "cursor", "--cursor", c->cursor);
+		rc = cli_capture_set_num(c, args, "cursor", CAP_CURSOR);
 	if (!rc)
-		rc = capture_cli_set_num(args, "max", "--max", c->max);
+		rc = cli_capture_set_num(c, args, "max", CAP_MAX);
 	return rc;
 }
 
 /* ---- output ---- */
 
-static const char *capture_cli_str(json_t *obj, const char *key)
+static const char *cli_capture_str(json_t *obj, const char *key)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
 
 	return s ? s : "";
 }
 
-static json_int_t capture_cli_int(json_t *obj, const char *key)
+static json_int_t cli_capture_int(json_t *obj, const char *key)
 {
 	return json_integer_value(json_object_get(obj, key));
 }
 
 /* "port:typ0" for {"port": "typ0"}: one word, for awk. */
-static void capture_cli_target(json_t *target, char *buf, size_t size)
+static void cli_capture_target(json_t *target, char *buf, size_t size)
 {
 	const char *key;
 	json_t *v;
@@ -214,7 +186,7 @@ static void capture_cli_target(json_t *target, char *buf, size_t size)
 		snprintf(buf, size, "%s:%s", key, json_string_value(v) ? json_string_value(v) : "");
 }
 
-static const char *capture_cli_ethertype(json_int_t type)
+static const char *cli_capture_ethertype(json_int_t type)
 {
 	switch (type) {
 	case 0x0800:
@@ -229,35 +201,35 @@ static const char *capture_cli_ethertype(json_int_t type)
 }
 
 /* " echo request" and the like for ICMP and ARP, else "". */
-static const char *capture_cli_what(json_t *fr, const char *proto)
+static const char *cli_capture_what(json_t *fr, const char *proto)
 {
-	json_int_t type = capture_cli_int(fr, "icmp_type");
+	json_int_t type = cli_capture_int(fr, "icmp_type");
 
 	if (strcmp(proto, "icmp") == 0 && json_object_get(fr, "icmp_type"))
 		return type == 8 ? " echo request" : type == 0 ? " echo reply" : "";
 	if (strcmp(proto, "icmpv6") == 0 && json_object_get(fr, "icmp_type"))
 		return type == 128 ? " echo request" : type == 129 ? " echo reply" : "";
 	if (strcmp(proto, "arp") == 0)
-		return capture_cli_int(fr, "arp_op") == 1 ? " request" : " reply";
+		return cli_capture_int(fr, "arp_op") == 1 ? " request" : " reply";
 	return "";
 }
 
 /* An address with its port when it has one: "10.0.0.1.5201". */
-static void capture_cli_endpoint(json_t *fr, const char *ip, const char *port, char *buf,
+static void cli_capture_endpoint(json_t *fr, const char *ip, const char *port, char *buf,
 				 size_t size)
 {
 	if (json_object_get(fr, port))
-		snprintf(buf, size, "%s.%lld", capture_cli_str(fr, ip),
-			 (long long)capture_cli_int(fr, port));
+		snprintf(buf, size, "%s.%lld", cli_capture_str(fr, ip),
+			 (long long)cli_capture_int(fr, port));
 	else
-		snprintf(buf, size, "%s", capture_cli_str(fr, ip));
+		snprintf(buf, size, "%s", cli_capture_str(fr, ip));
 }
 
 /* The network part of a frame's line: "IPv4 10.0.0.1 > 10.0.0.2 ICMP echo request". */
-static void capture_cli_l3(json_t *fr, char *buf, size_t size)
+static void cli_capture_l3(json_t *fr, char *buf, size_t size)
 {
-	json_int_t ethertype = capture_cli_int(fr, "ethertype");
-	const char *name = capture_cli_ethertype(ethertype), *proto = capture_cli_str(fr, "proto");
+	json_int_t ethertype = cli_capture_int(fr, "ethertype");
+	const char *name = cli_capture_ethertype(ethertype), *proto = cli_capture_str(fr, "proto");
 	char src[64], dst[64], upper[16];
 	size_t i;
 
@@ -272,17 +244,17 @@ static void capture_cli_l3(json_t *fr, char *buf, size_t size)
 		snprintf(buf, size, "%s", name);
 		return;
 	}
-	capture_cli_endpoint(fr, "src_ip", "sport", src, sizeof(src));
-	capture_cli_endpoint(fr, "dst_ip", "dport", dst, sizeof(dst));
+	cli_capture_endpoint(fr, "src_ip", "sport", src, sizeof(src));
+	cli_capture_endpoint(fr, "dst_ip", "dport", dst, sizeof(dst));
 	if (ethertype == 0x0806)
-		snprintf(buf, size, "ARP%s %s > %s", capture_cli_what(fr, proto), src, dst);
+		snprintf(buf, size, "ARP%s %s > %s", cli_capture_what(fr, proto), src, dst);
 	else
 		snprintf(buf, size, "%s %s > %s %s%s", name, src, dst, upper,
-			 capture_cli_what(fr, proto));
+			 cli_capture_what(fr, proto));
 }
 
 /* One frame as a tcpdump-like line. */
-static void capture_cli_frame(FILE *f, json_t *fr)
+static void cli_capture_frame(FILE *f, json_t *fr)
 {
 	double ts = json_number_value(json_object_get(fr, "ts"));
 	time_t sec = (time_t)ts;
@@ -291,18 +263,18 @@ static void capture_cli_frame(FILE *f, json_t *fr)
 
 	if (localtime_r(&sec, &tm))
 		strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
-	capture_cli_l3(fr, l3, sizeof(l3));
+	cli_capture_l3(fr, l3, sizeof(l3));
 	fprintf(f, "%s.%06ld %s %s %s > %s %s len %lld", clock, (long)((ts - (double)sec) * 1e6),
-		capture_cli_str(fr, "nic"), capture_cli_str(fr, "dir"),
-		capture_cli_str(fr, "src_mac"), capture_cli_str(fr, "dst_mac"), l3,
-		(long long)capture_cli_int(fr, "len"));
+		cli_capture_str(fr, "nic"), cli_capture_str(fr, "dir"),
+		cli_capture_str(fr, "src_mac"), cli_capture_str(fr, "dst_mac"), l3,
+		(long long)cli_capture_int(fr, "len"));
 	if (json_object_get(fr, "drop_reason"))
-		fprintf(f, " (dropped: %s%s%s)", capture_cli_str(fr, "drop_reason"),
-			json_object_get(fr, "peer") ? ", peer " : "", capture_cli_str(fr, "peer"));
+		fprintf(f, " (dropped: %s%s%s)", cli_capture_str(fr, "drop_reason"),
+			json_object_get(fr, "peer") ? ", peer " : "", cli_capture_str(fr, "peer"));
 	fputc('\n', f);
 }
 
-static void capture_cli_print_list(json_t *list)
+static void cli_capture_print_list(json_t *list)
 {
 	char target[64];
 	json_t *c;
@@ -311,45 +283,45 @@ static void capture_cli_print_list(json_t *list)
 	printf("%-4s %-24s %-5s %-8s %10s %8s  %s\n", "ID", "TARGET", "MODE", "STATE", "FRAMES",
 	       "DROPPED", "PATH");
 	json_array_foreach(list, i, c) {
-		capture_cli_target(json_object_get(c, "target"), target, sizeof(target));
+		cli_capture_target(json_object_get(c, "target"), target, sizeof(target));
 		printf("%-4lld %-24s %-5s %-8s %10lld %8lld  %s\n",
-		       (long long)capture_cli_int(c, "id"), target, capture_cli_str(c, "mode"),
+		       (long long)cli_capture_int(c, "id"), target, cli_capture_str(c, "mode"),
 		       json_is_true(json_object_get(c, "running")) ? "running" : "stopped",
-		       (long long)capture_cli_int(c, "frames"),
-		       (long long)capture_cli_int(c, "dropped"),
-		       json_is_string(json_object_get(c, "path")) ? capture_cli_str(c, "path")
+		       (long long)cli_capture_int(c, "frames"),
+		       (long long)cli_capture_int(c, "dropped"),
+		       json_is_string(json_object_get(c, "path")) ? cli_capture_str(c, "path")
 								  : "-");
 	}
 }
 
 /* Print a command's result for humans. */
-static void capture_cli_print(const char *cmd, json_t *res)
+static void cli_capture_print(const char *cmd, json_t *res)
 {
 	json_t *fr;
 	size_t i;
 
 	if (strcmp(cmd, "capture/start") == 0) {
-		printf("%lld\n", (long long)capture_cli_int(res, "id"));
+		printf("%lld\n", (long long)cli_capture_int(res, "id"));
 	} else if (strcmp(cmd, "capture/stop") == 0) {
 		printf("frames %lld dropped %lld evicted %lld\n",
-		       (long long)capture_cli_int(res, "frames"),
-		       (long long)capture_cli_int(res, "dropped"),
-		       (long long)capture_cli_int(res, "evicted"));
+		       (long long)cli_capture_int(res, "frames"),
+		       (long long)cli_capture_int(res, "dropped"),
+		       (long long)cli_capture_int(res, "evicted"));
 	} else if (strcmp(cmd, "capture/list") == 0) {
-		capture_cli_print_list(res);
+		cli_capture_print_list(res);
 	} else if (strcmp(cmd, "capture/save") == 0) {
-		printf("%lld frames written to %s\n", (long long)capture_cli_int(res, "frames"),
-		       capture_cli_str(res, "path"));
+		printf("%lld frames written to %s\n", (long long)cli_capture_int(res, "frames"),
+		       cli_capture_str(res, "path"));
 	} else {
 		json_array_foreach(json_object_get(res, "frames"), i, fr)
-			capture_cli_frame(stdout, fr);
+			cli_capture_frame(stdout, fr);
 	}
 }
 
 /* ---- running ---- */
 
 /* Send req; on success *res borrows the reply's result (*reply holds it). */
-static int capture_cli_call(struct cli_client *client, json_t *req, json_t **reply, json_t **res,
+static int cli_capture_call(struct cli_client *client, json_t *req, json_t **reply, json_t **res,
 			    bool json)
 {
 	const char *message;
@@ -376,7 +348,7 @@ static int capture_cli_call(struct cli_client *client, json_t *req, json_t **rep
 }
 
 /* Print the frames of a read reply, as lines or (json) one object per line. */
-static void capture_cli_frames(json_t *res, bool json)
+static void cli_capture_frames(json_t *res, bool json)
 {
 	json_t *fr;
 	char *text;
@@ -384,7 +356,7 @@ static void capture_cli_frames(json_t *res, bool json)
 
 	json_array_foreach(json_object_get(res, "frames"), i, fr) {
 		if (!json) {
-			capture_cli_frame(stdout, fr);
+			cli_capture_frame(stdout, fr);
 			continue;
 		}
 		text = json_dumps(fr, JSON_COMPACT);
@@ -392,14 +364,14 @@ static void capture_cli_frames(json_t *res, bool json)
 			puts(text);
 		free(text);
 	}
-	if (capture_cli_int(res, "dropped"))
+	if (cli_capture_int(res, "dropped"))
 		fprintf(stderr, "tapyard: %lld frames were let go of before they were read\n",
-			(long long)capture_cli_int(res, "dropped"));
+			(long long)cli_capture_int(res, "dropped"));
 	fflush(stdout);
 }
 
 /* Read frame after frame until the capture stops and everything it kept was read. */
-static int capture_cli_follow(struct cli_client *client, json_t *args, bool json)
+static int cli_capture_follow(struct cli_client *client, json_t *args, bool json)
 {
 	json_t *req, *reply = NULL, *res;
 	int rc = CTL_EXIT_OK;
@@ -410,10 +382,10 @@ static int capture_cli_follow(struct cli_client *client, json_t *args, bool json
 	json_object_set_new(args, "wait_ms", json_integer(CAPTURE_CLI_WAIT_MS));
 	while (more && !rc) {
 		req = json_pack("{s:s, s:O}", "cmd", "capture/read", "args", args);
-		rc = capture_cli_call(client, req, &reply, &res, json);
+		rc = cli_capture_call(client, req, &reply, &res, json);
 		json_decref(req);
 		if (!rc) {
-			capture_cli_frames(res, json);
+			cli_capture_frames(res, json);
 			json_object_set(args, "cursor", json_object_get(res, "next_cursor"));
 			more = json_array_size(json_object_get(res, "frames")) ||
 			       json_is_true(json_object_get(res, "running"));
@@ -426,18 +398,18 @@ static int capture_cli_follow(struct cli_client *client, json_t *args, bool json
 
 int cli_capture(const char *socket, bool json, const char *cmd, int argc, char **argv)
 {
-	struct capture_cli c = {.cmd = cmd, .json = json};
+	struct cli_capture_words c = {.cmd = cmd, .json = json};
 	struct cli_client *client = NULL;
 	json_t *args = json_object(), *req = NULL, *reply = NULL, *res;
 	int rc, err;
 
-	rc = capture_cli_parse(&c, argc, argv);
+	rc = cli_capture_parse(&c, argc, argv);
 	if (!rc && strcmp(cmd, "capture/follow") == 0 && !c.npos)
-		rc = capture_cli_usage("give a capture ID to follow%s", "");
+		rc = cli_capture_usage("give a capture ID to follow");
 	if (!rc && strcmp(cmd, "capture/follow") == 0)
 		c.cmd = "capture/read", c.follow = true;
 	if (!rc)
-		rc = capture_cli_args(&c, args);
+		rc = cli_capture_args(&c, args);
 	if (!rc) {
 		err = cli_client_connect(socket, CAPTURE_CLI_TIMEOUT_MS, &client);
 		if (err) {
@@ -447,18 +419,19 @@ int cli_capture(const char *socket, bool json, const char *cmd, int argc, char *
 		}
 	}
 	if (!rc && c.follow) {
-		rc = capture_cli_follow(client, args, json);
+		rc = cli_capture_follow(client, args, json);
 	} else if (!rc) {
 		req = json_pack("{s:s, s:O}", "cmd", c.cmd, "args", args);
-		rc = capture_cli_call(client, req, &reply, &res, json);
+		rc = cli_capture_call(client, req, &reply, &res, json);
 		if (!rc && json && strcmp(c.cmd, "capture/read") == 0)
-			capture_cli_frames(res, true);
+			cli_capture_frames(res, true);
 		else if (!rc && !json)
-			capture_cli_print(c.cmd, res);
+			cli_capture_print(c.cmd, res);
 	}
 	cli_client_close(client);
 	json_decref(req);
 	json_decref(reply);
 	json_decref(args);
+	ctl_opt_free(&c.res);
 	return rc;
 }

@@ -27,7 +27,7 @@ struct cli_words {
 	const char *cmd; /* "set", "schedule" or "timer", for the help hint */
 };
 
-static int impair_cli_error(const char *what, const struct cli_words *ws, const char *word)
+static int cli_impair_error(const char *what, const struct cli_words *ws, const char *word)
 {
 	fprintf(stderr, "tapyard: impair: %s%s%s%s%s%s\n(see tapyard ctl impair %s --help)\n",
 		word ? what : "missing value", ws->kw ? " for " : "", ws->kw ? ws->kw : "",
@@ -35,13 +35,13 @@ static int impair_cli_error(const char *what, const struct cli_words *ws, const 
 	return CTL_EXIT_USAGE;
 }
 
-static const char *impair_cli_next(struct cli_words *ws)
+static const char *cli_impair_next(struct cli_words *ws)
 {
 	return ws->i < ws->n ? ws->w[ws->i++] : NULL;
 }
 
 /* Is the next word a number (an optional value follows)? */
-static bool impair_cli_number_next(const struct cli_words *ws)
+static bool cli_impair_number_next(const struct cli_words *ws)
 {
 	const char *s = ws->i < ws->n ? ws->w[ws->i] : "";
 
@@ -56,7 +56,7 @@ struct cli_unit {
 	double factor;
 };
 
-static int impair_cli_unit(const char *s, const struct cli_unit *units, double *out)
+static int cli_impair_unit(const char *s, const struct cli_unit *units, double *out)
 {
 	char *end;
 	double v;
@@ -90,52 +90,52 @@ static const struct cli_unit cli_size_units[] = {
 static const struct cli_unit cli_count_units[] = {{"", 1}, {NULL, 0}};
 
 /* The next word as a value in units, set as args[key]: a real, or an integer when integral. */
-static int impair_cli_value(struct cli_words *ws, const struct cli_unit *units, bool integer,
+static int cli_impair_value(struct cli_words *ws, const struct cli_unit *units, bool integer,
 			    json_t *args, const char *key)
 {
-	const char *s = impair_cli_next(ws);
+	const char *s = cli_impair_next(ws);
 	double v;
 
-	if (!s || impair_cli_unit(s, units, &v))
-		return impair_cli_error("bad value", ws, s);
+	if (!s || cli_impair_unit(s, units, &v))
+		return cli_impair_error("bad value", ws, s);
 	if (integer && (v != floor(v) || v > 9e18))
-		return impair_cli_error("expected a whole number", ws, s);
+		return cli_impair_error("expected a whole number", ws, s);
 	json_object_set_new(args, key, integer ? json_integer((json_int_t)v) : json_real(v));
 	return CTL_EXIT_OK;
 }
 
 /* PCT [CORR]: a percentage and an optional correlation. */
-static int impair_cli_pct_corr(struct cli_words *ws, json_t *args, const char *key,
+static int cli_impair_pct_corr(struct cli_words *ws, json_t *args, const char *key,
 			       const char *corr)
 {
-	int rc = impair_cli_value(ws, cli_pct_units, false, args, key);
+	int rc = cli_impair_value(ws, cli_pct_units, false, args, key);
 
-	if (!rc && impair_cli_number_next(ws))
-		rc = impair_cli_value(ws, cli_pct_units, false, args, corr);
+	if (!rc && cli_impair_number_next(ws))
+		rc = cli_impair_value(ws, cli_pct_units, false, args, corr);
 	return rc;
 }
 
 /* delay TIME [JITTER [CORR]] */
-static int impair_cli_delay(struct cli_words *ws, json_t *args)
+static int cli_impair_delay(struct cli_words *ws, json_t *args)
 {
-	int rc = impair_cli_value(ws, cli_time_units, false, args, "delay_ms");
+	int rc = cli_impair_value(ws, cli_time_units, false, args, "delay_ms");
 
-	if (!rc && impair_cli_number_next(ws))
-		rc = impair_cli_value(ws, cli_time_units, false, args, "jitter_ms");
-	if (!rc && impair_cli_number_next(ws))
-		rc = impair_cli_value(ws, cli_pct_units, false, args, "delay_corr");
+	if (!rc && cli_impair_number_next(ws))
+		rc = cli_impair_value(ws, cli_time_units, false, args, "jitter_ms");
+	if (!rc && cli_impair_number_next(ws))
+		rc = cli_impair_value(ws, cli_pct_units, false, args, "delay_corr");
 	return rc;
 }
 
 /* Up to n percentages named keys (the first required) into a new object args[key]. */
-static int impair_cli_model(struct cli_words *ws, json_t *args, const char *key,
+static int cli_impair_model(struct cli_words *ws, json_t *args, const char *key,
 			    const char *const *keys, int n)
 {
 	json_t *obj = json_object();
-	int rc = impair_cli_value(ws, cli_pct_units, false, obj, keys[0]);
+	int rc = cli_impair_value(ws, cli_pct_units, false, obj, keys[0]);
 
-	for (int i = 1; !rc && i < n && impair_cli_number_next(ws); i++)
-		rc = impair_cli_value(ws, cli_pct_units, false, obj, keys[i]);
+	for (int i = 1; !rc && i < n && cli_impair_number_next(ws); i++)
+		rc = cli_impair_value(ws, cli_pct_units, false, obj, keys[i]);
 	if (rc) {
 		json_decref(obj);
 		return rc;
@@ -145,7 +145,7 @@ static int impair_cli_model(struct cli_words *ws, json_t *args, const char *key,
 }
 
 /* loss [random] PCT [CORR] | loss gemodel P [R [1-H [1-K]]] | loss state P13 [...] */
-static int impair_cli_loss(struct cli_words *ws, json_t *args)
+static int cli_impair_loss(struct cli_words *ws, json_t *args)
 {
 	static const char *const ge[] = {"p", "r", "h", "k"};
 	static const char *const s4[] = {"p13", "p31", "p32", "p23", "p14"};
@@ -155,95 +155,95 @@ static int impair_cli_loss(struct cli_words *ws, json_t *args)
 	    strcmp(model, "random") == 0)
 		ws->i++;
 	if (strcmp(model, "gemodel") == 0)
-		return impair_cli_model(ws, args, "gemodel", ge, 4);
+		return cli_impair_model(ws, args, "gemodel", ge, 4);
 	if (strcmp(model, "state") == 0)
-		return impair_cli_model(ws, args, "state4", s4, 5);
-	return impair_cli_pct_corr(ws, args, "loss", "loss_corr");
+		return cli_impair_model(ws, args, "state4", s4, 5);
+	return cli_impair_pct_corr(ws, args, "loss", "loss_corr");
 }
 
 /* rate RATE [OVERHEAD [CELLSIZE]] */
-static int impair_cli_rate(struct cli_words *ws, json_t *args)
+static int cli_impair_rate(struct cli_words *ws, json_t *args)
 {
-	int rc = impair_cli_value(ws, cli_rate_units, true, args, "rate_bps");
+	int rc = cli_impair_value(ws, cli_rate_units, true, args, "rate_bps");
 	const char *s;
 	char *end;
 	long v;
 
-	if (rc || !impair_cli_number_next(ws))
+	if (rc || !cli_impair_number_next(ws))
 		return rc;
-	s = impair_cli_next(ws);
+	s = cli_impair_next(ws);
 	v = strtol(s, &end, 10);
 	if (*end || v < -65536 || v > 65536)
-		return impair_cli_error("bad packet overhead", ws, s);
+		return cli_impair_error("bad packet overhead", ws, s);
 	json_object_set_new(args, "rate_overhead", json_integer(v));
-	if (impair_cli_number_next(ws))
-		rc = impair_cli_value(ws, cli_size_units, true, args, "rate_cell");
+	if (cli_impair_number_next(ws))
+		rc = cli_impair_value(ws, cli_size_units, true, args, "rate_cell");
 	return rc;
 }
 
-static int impair_cli_jitter(struct cli_words *ws, json_t *args)
+static int cli_impair_jitter(struct cli_words *ws, json_t *args)
 {
-	return impair_cli_value(ws, cli_time_units, false, args, "jitter_ms");
+	return cli_impair_value(ws, cli_time_units, false, args, "jitter_ms");
 }
 
-static int impair_cli_delay_corr(struct cli_words *ws, json_t *args)
+static int cli_impair_delay_corr(struct cli_words *ws, json_t *args)
 {
-	return impair_cli_value(ws, cli_pct_units, false, args, "delay_corr");
+	return cli_impair_value(ws, cli_pct_units, false, args, "delay_corr");
 }
 
-static int impair_cli_dist(struct cli_words *ws, json_t *args)
+static int cli_impair_dist(struct cli_words *ws, json_t *args)
 {
-	const char *s = impair_cli_next(ws);
+	const char *s = cli_impair_next(ws);
 
 	if (!s)
-		return impair_cli_error("missing name", ws, s);
+		return cli_impair_error("missing name", ws, s);
 	json_object_set_new(args, "distribution", json_string(s));
 	return CTL_EXIT_OK;
 }
 
-static int impair_cli_keep_order(struct cli_words *ws, json_t *args)
+static int cli_impair_keep_order(struct cli_words *ws, json_t *args)
 {
 	(void)ws;
 	json_object_set_new(args, "keep_order", json_true());
 	return CTL_EXIT_OK;
 }
 
-static int impair_cli_duplicate(struct cli_words *ws, json_t *args)
+static int cli_impair_duplicate(struct cli_words *ws, json_t *args)
 {
-	return impair_cli_pct_corr(ws, args, "duplicate", "duplicate_corr");
+	return cli_impair_pct_corr(ws, args, "duplicate", "duplicate_corr");
 }
 
-static int impair_cli_corrupt(struct cli_words *ws, json_t *args)
+static int cli_impair_corrupt(struct cli_words *ws, json_t *args)
 {
-	return impair_cli_pct_corr(ws, args, "corrupt", "corrupt_corr");
+	return cli_impair_pct_corr(ws, args, "corrupt", "corrupt_corr");
 }
 
-static int impair_cli_reorder(struct cli_words *ws, json_t *args)
+static int cli_impair_reorder(struct cli_words *ws, json_t *args)
 {
-	return impair_cli_pct_corr(ws, args, "reorder", "reorder_corr");
+	return cli_impair_pct_corr(ws, args, "reorder", "reorder_corr");
 }
 
-static int impair_cli_gap(struct cli_words *ws, json_t *args)
+static int cli_impair_gap(struct cli_words *ws, json_t *args)
 {
-	return impair_cli_value(ws, cli_count_units, true, args, "reorder_gap");
+	return cli_impair_value(ws, cli_count_units, true, args, "reorder_gap");
 }
 
-static int impair_cli_limit(struct cli_words *ws, json_t *args)
+static int cli_impair_limit(struct cli_words *ws, json_t *args)
 {
-	return impair_cli_value(ws, cli_count_units, true, args, "limit_packets");
+	return cli_impair_value(ws, cli_count_units, true, args, "limit_packets");
 }
 
-static int impair_cli_limit_bytes(struct cli_words *ws, json_t *args)
+static int cli_impair_limit_bytes(struct cli_words *ws, json_t *args)
 {
-	return impair_cli_value(ws, cli_size_units, true, args, "limit_bytes");
+	return cli_impair_value(ws, cli_size_units, true, args, "limit_bytes");
 }
 
-static int impair_cli_seed(struct cli_words *ws, json_t *args)
+static int cli_impair_seed(struct cli_words *ws, json_t *args)
 {
-	return impair_cli_value(ws, cli_count_units, true, args, "seed");
+	return cli_impair_value(ws, cli_count_units, true, args, "seed");
 }
 
-static int impair_cli_replace(struct cli_words *ws, json_t *args)
+static int cli_impair_replace(struct cli_words *ws, json_t *args)
 {
 	(void)ws;
 	json_object_set_new(args, "mode", json_string("replace"));
@@ -251,15 +251,15 @@ static int impair_cli_replace(struct cli_words *ws, json_t *args)
 }
 
 /* A target option: --bridge B, --port P, --dir D, --from A, --to B (or --opt=value). */
-static int impair_cli_target(struct cli_words *ws, json_t *args)
+static int cli_impair_target(struct cli_words *ws, json_t *args)
 {
 	const char *opt = ws->kw + 2, *eq = strchr(opt, '='), *v;
 	char key[16];
 
 	snprintf(key, sizeof(key), "%.*s", eq ? (int)(eq - opt) : (int)strlen(opt), opt);
-	v = eq ? eq + 1 : impair_cli_next(ws);
+	v = eq ? eq + 1 : cli_impair_next(ws);
 	if (!v || !*v)
-		return impair_cli_error("missing value", ws, v);
+		return cli_impair_error("missing value", ws, v);
 	json_object_set_new(args, key, json_string(v));
 	return CTL_EXIT_OK;
 }
@@ -270,30 +270,30 @@ struct cli_keyword {
 };
 
 static const struct cli_keyword cli_keywords[] = {
-	{"delay", impair_cli_delay},
-	{"jitter", impair_cli_jitter},
-	{"delay-corr", impair_cli_delay_corr},
-	{"distribution", impair_cli_dist},
-	{"keep-order", impair_cli_keep_order},
-	{"loss", impair_cli_loss},
-	{"duplicate", impair_cli_duplicate},
-	{"corrupt", impair_cli_corrupt},
-	{"reorder", impair_cli_reorder},
-	{"gap", impair_cli_gap},
-	{"rate", impair_cli_rate},
-	{"limit", impair_cli_limit},
-	{"limit-bytes", impair_cli_limit_bytes},
-	{"seed", impair_cli_seed},
-	{"--replace", impair_cli_replace},
-	{"--bridge", impair_cli_target},
-	{"--port", impair_cli_target},
-	{"--dir", impair_cli_target},
-	{"--from", impair_cli_target},
-	{"--to", impair_cli_target},
+	{"delay", cli_impair_delay},
+	{"jitter", cli_impair_jitter},
+	{"delay-corr", cli_impair_delay_corr},
+	{"distribution", cli_impair_dist},
+	{"keep-order", cli_impair_keep_order},
+	{"loss", cli_impair_loss},
+	{"duplicate", cli_impair_duplicate},
+	{"corrupt", cli_impair_corrupt},
+	{"reorder", cli_impair_reorder},
+	{"gap", cli_impair_gap},
+	{"rate", cli_impair_rate},
+	{"limit", cli_impair_limit},
+	{"limit-bytes", cli_impair_limit_bytes},
+	{"seed", cli_impair_seed},
+	{"--replace", cli_impair_replace},
+	{"--bridge", cli_impair_target},
+	{"--port", cli_impair_target},
+	{"--dir", cli_impair_target},
+	{"--from", cli_impair_target},
+	{"--to", cli_impair_target},
 };
 
 /* The keyword word starts with (options may carry "=value"). */
-static const struct cli_keyword *impair_cli_keyword(const char *word)
+static const struct cli_keyword *cli_impair_keyword(const char *word)
 {
 	for (size_t i = 0; i < sizeof(cli_keywords) / sizeof(cli_keywords[0]); i++) {
 		size_t len = strlen(cli_keywords[i].word);
@@ -306,9 +306,9 @@ static const struct cli_keyword *impair_cli_keyword(const char *word)
 }
 
 /* Is k a target option or --replace (as opposed to a knob)? */
-static bool impair_cli_is_option(const struct cli_keyword *k)
+static bool cli_impair_is_option(const struct cli_keyword *k)
 {
-	return k->fn == impair_cli_target || k->fn == impair_cli_replace;
+	return k->fn == cli_impair_target || k->fn == cli_impair_replace;
 }
 
 int cli_impair_args(char **words, int n, json_t *args)
@@ -319,9 +319,9 @@ int cli_impair_args(char **words, int n, json_t *args)
 
 	while (!rc && ws.i < ws.n) {
 		ws.kw = NULL;
-		k = impair_cli_keyword(ws.w[ws.i]);
+		k = cli_impair_keyword(ws.w[ws.i]);
 		if (!k)
-			return impair_cli_error("unknown word", &ws, ws.w[ws.i]);
+			return cli_impair_error("unknown word", &ws, ws.w[ws.i]);
 		ws.kw = ws.w[ws.i++];
 		rc = k->fn(&ws, args);
 	}
@@ -329,7 +329,7 @@ int cli_impair_args(char **words, int n, json_t *args)
 }
 
 /* One word of `impair schedule`: into is args before the first step, else the step. */
-static int impair_cli_schedule_word(struct cli_words *ws, json_t *args, json_t **into)
+static int cli_impair_schedule_word(struct cli_words *ws, json_t *args, json_t **into)
 {
 	const char *w = ws->w[ws->i];
 	const struct cli_keyword *k;
@@ -339,19 +339,19 @@ static int impair_cli_schedule_word(struct cli_words *ws, json_t *args, json_t *
 		ws->kw = ws->w[ws->i++];
 		if (w[0] == '-') {
 			json_object_set_new(args, "repeat", json_true());
-			return impair_cli_value(ws, cli_time_units, false, args, "period_ms");
+			return cli_impair_value(ws, cli_time_units, false, args, "period_ms");
 		}
 		*into = json_object();
 		json_array_append_new(json_object_get(args, "steps"), *into);
-		return impair_cli_value(ws, cli_time_units, false, *into, "at_ms");
+		return cli_impair_value(ws, cli_time_units, false, *into, "at_ms");
 	}
-	k = impair_cli_keyword(w);
+	k = cli_impair_keyword(w);
 	if (!k)
-		return impair_cli_error("unknown word", ws, w);
-	if (impair_cli_is_option(k) && *into != args)
-		return impair_cli_error("the target and --replace go before the first step", ws, w);
-	if (!impair_cli_is_option(k) && *into == args)
-		return impair_cli_error("knobs go in steps (at TIME KNOB VALUE...)", ws, w);
+		return cli_impair_error("unknown word", ws, w);
+	if (cli_impair_is_option(k) && *into != args)
+		return cli_impair_error("the target and --replace go before the first step", ws, w);
+	if (!cli_impair_is_option(k) && *into == args)
+		return cli_impair_error("knobs go in steps (at TIME KNOB VALUE...)", ws, w);
 	ws->kw = ws->w[ws->i++];
 	return k->fn(ws, *into);
 }
@@ -364,10 +364,10 @@ int cli_impair_schedule(char **words, int n, json_t *args)
 
 	json_object_set_new(args, "steps", json_array());
 	while (!rc && ws.i < ws.n)
-		rc = impair_cli_schedule_word(&ws, args, &into);
+		rc = cli_impair_schedule_word(&ws, args, &into);
 	ws.kw = NULL;
 	if (!rc && into == args)
-		return impair_cli_error("no step given (at TIME KNOB VALUE...)", &ws, "");
+		return cli_impair_error("no step given (at TIME KNOB VALUE...)", &ws, "");
 	return rc;
 }
 
@@ -378,9 +378,9 @@ int cli_impair_timer(char **words, int n, json_t *args)
 
 	if (n == 0)
 		return CTL_EXIT_OK;
-	if (impair_cli_unit(words[0], cli_time_units, &ms) || ms * 1000 != floor(ms * 1000) ||
+	if (cli_impair_unit(words[0], cli_time_units, &ms) || ms * 1000 != floor(ms * 1000) ||
 	    ms > 1e6)
-		return impair_cli_error("expected a time in whole microseconds, like 100us", &ws,
+		return cli_impair_error("expected a time in whole microseconds, like 100us", &ws,
 					words[0]);
 	json_object_set_new(args, "spin_us", json_integer((json_int_t)(ms * 1000)));
 	return CTL_EXIT_OK;

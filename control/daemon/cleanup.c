@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_opt.h"
 #include "record.h"
 #include "server.h"
 
@@ -68,27 +69,33 @@ static const char cleanup_usage[] =
 	"exit codes: 0 cleaned up or nothing to do, 1 the daemon still runs or an\n"
 	"object could not be removed, 2 usage\n";
 
+enum { CLEANUP_SOCKET = 1, CLEANUP_HELP };
+
+static const struct ctl_opt cleanup_options[] = {
+	{"socket", 0, true, CLEANUP_SOCKET, "PATH"},
+	{"help", 'h', false, CLEANUP_HELP, NULL},
+	{NULL, 0, false, 0, NULL},
+};
+
+static const struct ctl_opt_cmd cleanup_cmd = {
+	.name = "cleanup",
+	.opts = cleanup_options,
+	.flags = CTL_OPT_STOP,
+	.help = CLEANUP_HELP,
+	.usage = cleanup_usage,
+	.max = 0,
+};
+
 /* Parse `tapyard cleanup` options into *socket. Returns -1 to go on, or an exit code. */
 static int cleanup_parse(int argc, char **argv, const char **socket)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(cleanup_usage, stdout);
-			return CTL_EXIT_OK;
-		}
-		if (strncmp(argv[i], "--socket=", 9) == 0 && argv[i][9]) {
-			*socket = argv[i] + 9;
-		} else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc && argv[i + 1][0]) {
-			*socket = argv[++i];
-		} else {
-			fprintf(stderr,
-				"tapyard: cleanup: bad option or missing value: %s\n"
-				"(see tapyard cleanup --help)\n",
-				argv[i]);
-			return CTL_EXIT_USAGE;
-		}
-	}
-	return -1;
+	struct ctl_opt_res res;
+	int rc = ctl_opt_main(&cleanup_cmd, argc, argv, &res);
+
+	if (rc < 0 && ctl_opt_has(&res, CLEANUP_SOCKET))
+		*socket = ctl_opt_get(&res, CLEANUP_SOCKET);
+	ctl_opt_free(&res);
+	return rc;
 }
 
 /* Remove socket's lock file unless a daemon holds it, saying so. Returns whether it did. */

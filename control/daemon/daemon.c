@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
@@ -30,6 +29,7 @@
 
 #include "ctl.h"
 #include "ctl_config.h"
+#include "ctl_opt.h"
 #include "cleanup.h"
 #include "record.h"
 #include "server.h"
@@ -103,76 +103,90 @@ static int daemon_fail(const struct daemon_opts *o, const char *fmt, ...)
 	return 1;
 }
 
-static int daemon_usage_error(const char *fmt, const char *arg)
+/* A usage error: "tapyard: daemon: MESSAGE (see tapyard daemon --help)". */
+#define daemon_usage_error(...) ctl_opt_usage("daemon", "daemon", __VA_ARGS__)
+
+enum {
+	DAEMON_SOCKET = 1,
+	DAEMON_CONFIG,
+	DAEMON_GROUP,
+	DAEMON_BRIDGE,
+	DAEMON_TAP,
+	DAEMON_PIDFILE,
+	DAEMON_LOG_LEVEL,
+	DAEMON_SYSLOG,
+	DAEMON_HELP,
+};
+
+static const struct ctl_opt daemon_options[] = {
+	{"socket", 0, true, DAEMON_SOCKET, "PATH"},
+	{"config", 0, true, DAEMON_CONFIG, "FILE"},
+	{"group", 0, true, DAEMON_GROUP, "GROUP"},
+	{"bridge", 0, true, DAEMON_BRIDGE, "NAME"},
+	{"tap", 0, true, DAEMON_TAP, "IFNAME"},
+	{"pidfile", 0, true, DAEMON_PIDFILE, "FILE"},
+	{"log-level", 0, true, DAEMON_LOG_LEVEL, "LEVEL"},
+	{"syslog", 0, false, DAEMON_SYSLOG, NULL},
+	{"help", 'h', false, DAEMON_HELP, NULL},
+	{NULL, 0, false, 0, NULL},
+};
+
+static const struct ctl_opt_cmd daemon_cmd = {
+	.name = "daemon",
+	.opts = daemon_options,
+	.flags = CTL_OPT_STOP,
+	.help = DAEMON_HELP,
+	.usage = daemon_usage,
+	.max = 0,
+};
+
+/* Apply one option, in command-line order. Returns -1 to go on, or an exit code. */
+static int daemon_option(struct daemon_opts *o, const struct ctl_opt_hit *h)
 {
-	fputs("tapyard: daemon: ", stderr);
-	fprintf(stderr, fmt, arg);
-	fputs("\n(see tapyard daemon --help)\n", stderr);
-	return CTL_EXIT_USAGE;
+	enum log_level level;
+
+	switch (h->id) {
+	case DAEMON_SOCKET:
+		o->socket = h->value;
+		break;
+	case DAEMON_CONFIG:
+		o->config = h->value;
+		break;
+	case DAEMON_GROUP:
+		o->group = h->value;
+		break;
+	case DAEMON_TAP:
+	case DAEMON_BRIDGE:
+		if (h->id == DAEMON_TAP && !o->nitems)
+			return daemon_usage_error("--tap %s comes before any --bridge", h->value);
+		o->items[o->nitems++] = (struct daemon_item){h->id == DAEMON_BRIDGE, h->value};
+		break;
+	case DAEMON_PIDFILE:
+		o->pidfile = h->value;
+		break;
+	case DAEMON_LOG_LEVEL:
+		if (log_level_parse(h->value, &level) < 0)
+			return daemon_usage_error(
+				"unknown log level \"%s\" (error, warn, info, debug)", h->value);
+		log_set_level(level);
+		break;
+	case DAEMON_SYSLOG:
+		o->syslog = true;
+		break;
+	}
+	return -1;
 }
 
 /* Parse options. Returns -1 to go on, or an exit code (0 after --help). */
 static int daemon_parse(int argc, char **argv, struct daemon_opts *o)
 {
-	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"config", required_argument, NULL, 'c'},
-		{"group", required_argument, NULL, 'g'},
-		{"bridge", required_argument, NULL, 'b'},
-		{"tap", required_argument, NULL, 't'},
-		{"pidfile", required_argument, NULL, 'p'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"syslog", no_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	enum log_level level;
-	int c;
+	struct ctl_opt_res res;
+	int rc = ctl_opt_main(&daemon_cmd, argc, argv, &res);
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			o->socket = optarg;
-			break;
-		case 'c':
-			o->config = optarg;
-			break;
-		case 'g':
-			o->group = optarg;
-			break;
-		case 'b':
-		case 't':
-			if (c == 't' && !o->nitems)
-				return daemon_usage_error("--tap %s comes before any --bridge",
-							  optarg);
-			o->items[o->nitems++] = (struct daemon_item){c == 'b', optarg};
-			break;
-		case 'p':
-			o->pidfile = optarg;
-			break;
-		case 'l':
-			if (log_level_parse(optarg, &level) < 0)
-				return daemon_usage_error(
-					"unknown log level \"%s\" (error, warn, info, debug)",
-					optarg);
-			log_set_level(level);
-			break;
-		case 'S':
-			o->syslog = true;
-			break;
-		case 'h':
-			fputs(daemon_usage, stdout);
-			return 0;
-		default:
-			return daemon_usage_error("bad option or missing value: %s",
-						  argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return daemon_usage_error("unexpected argument \"%s\"", argv[optind]);
-	return -1;
+	for (int i = 0; rc < 0 && i < res.nhits; i++)
+		rc = daemon_option(o, &res.hits[i]);
+	ctl_opt_free(&res);
+	return rc;
 }
 
 /* Was bridge name i already named by an earlier --bridge? */
