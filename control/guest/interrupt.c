@@ -6,21 +6,27 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t interrupt_flag;
-static volatile sig_atomic_t interrupt_second_exits;
 
 static void interrupt_on_signal(int sig)
 {
 	(void)sig;
-	if (interrupt_flag && interrupt_second_exits)
+	interrupt_flag = 1;
+}
+
+/* The same, but a second signal ends the process at once. */
+static void interrupt_on_signal_twice(int sig)
+{
+	(void)sig;
+	if (interrupt_flag)
 		_exit(130);
 	interrupt_flag = 1;
 }
 
 void interrupt_install(bool second_exits)
 {
-	struct sigaction sa = {.sa_handler = interrupt_on_signal};
+	struct sigaction sa = {.sa_handler = second_exits ? interrupt_on_signal_twice
+							  : interrupt_on_signal};
 
-	interrupt_second_exits = second_exits;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -29,9 +35,4 @@ void interrupt_install(bool second_exits)
 bool interrupt_pending(void)
 {
 	return interrupt_flag != 0;
-}
-
-void interrupt_raise(void)
-{
-	interrupt_flag = 1;
 }

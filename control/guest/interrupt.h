@@ -17,10 +17,7 @@
  */
 void interrupt_install(bool second_exits);
 
-/* interrupt_pending() - has a signal (or interrupt_raise()) set the flag? */
+/* interrupt_pending() - has SIGINT or SIGTERM come since interrupt_install()? */
 bool interrupt_pending(void);
-
-/* interrupt_raise() - set the flag, as a signal would (async-signal-safe). */
-void interrupt_raise(void);
 
 #endif
