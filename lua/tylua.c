@@ -346,7 +346,7 @@ const char *tylua_vm_arg(lua_State *L, int idx, const char *what)
 /* Message handler: add a traceback to string errors; leave the skip sentinel alone. */
 static int tylua_msgh(lua_State *L)
 {
-	if (lua_type(L, 1) == LUA_TTABLE && lua_getfield(L, 1, "__tapyard_skip") != LUA_TNIL) {
+	if (luaL_testudata(L, 1, TYLUA_SKIP_MT)) {
 		lua_settop(L, 1);
 		return 1;
 	}

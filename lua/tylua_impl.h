@@ -26,6 +26,9 @@
 
 #include "ctl.h"
 
+/* The metatable of the skip sentinel that t:skip() and todo() raise (tylua_test.c). */
+#define TYLUA_SKIP_MT "tapyard.Skip"
+
 #define TYLUA_NAME_MAX 64
 
 /* Metatable names, one per userdata type. */

@@ -53,12 +53,17 @@ static int test_register(lua_State *L)
 	return 0;
 }
 
-/* Raise the skip sentinel with reason. */
+/*
+ * Raise the skip sentinel with reason: a userdata of a type only this file
+ * makes (Lua code cannot build one, and no error value imitates it), its
+ * reason as its user value.
+ */
 static int tylua_skip(lua_State *L, const char *reason)
 {
-	lua_createtable(L, 0, 1);
+	lua_newuserdatauv(L, 0, 1);
 	lua_pushstring(L, reason);
-	lua_setfield(L, -2, "__tapyard_skip");
+	lua_setiuservalue(L, -2, 1);
+	luaL_setmetatable(L, TYLUA_SKIP_MT);
 	return lua_error(L);
 }
 
@@ -279,7 +284,11 @@ void tylua_test_open(lua_State *L)
 		{NULL, NULL},
 	};
 
+	static const luaL_Reg none[] = {
+		{NULL, NULL}}; /* no __tostring: the traceback handler keeps it */
+
 	tylua_new_type(L, TYLUA_TEST, methods, meta);
+	tylua_new_type(L, TYLUA_SKIP_MT, none, none);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, TESTS_KEY);
 	lua_register(L, "test", test_register);
@@ -413,8 +422,8 @@ static int tylua_close_scope(lua_State *L)
 /* Decide the outcome from the pcall status and the context at ctx. */
 static void tylua_test_outcome(lua_State *L, int status, int ctx, struct tylua_outcome *out)
 {
-	if (status != LUA_OK && lua_type(L, -1) == LUA_TTABLE) {
-		lua_getfield(L, -1, "__tapyard_skip");
+	if (status != LUA_OK && luaL_testudata(L, -1, TYLUA_SKIP_MT)) {
+		lua_getiuservalue(L, -1, 1);
 		out->status = TYLUA_SKIP;
 		out->message = tylua_take_string(L, "skipped");
 	} else if (status != LUA_OK) {
