@@ -79,6 +79,23 @@ void tylua_lab_close(lua_State *L, uint32_t slot)
 
 /* ---- lab:bridge, lab:vm ---- */
 
+static void tylua_lab_reserved(lua_State *L, const char *name);
+
+/*
+ * The name argument at idx of what ("lab:bridge"): a string, not a number Lua
+ * would turn into one ("nan", "1e+300"), and not a reserved word.
+ */
+static const char *tylua_lab_name(lua_State *L, int idx, const char *what)
+{
+	const char *name;
+
+	if (lua_type(L, idx) != LUA_TSTRING)
+		luaL_error(L, "%s: expected a string name, got %s", what, luaL_typename(L, idx));
+	name = lua_tostring(L, idx);
+	tylua_lab_reserved(L, name);
+	return name;
+}
+
 static void tylua_lab_reserved(lua_State *L, const char *name)
 {
 	static const char *const reserved[] = {"vm_fixture", "lab_fixture", "pack", "unpack"};
@@ -104,8 +121,7 @@ static int lab_bridge(lua_State *L)
 	check_lab(L, 1, "lab:bridge", &lab);
 	if (nargs < 1 || nargs > 3)
 		return luaL_error(L, "lab:bridge: expected 1, 2, or 3 args, got %d", nargs);
-	name = luaL_checkstring(L, 2);
-	tylua_lab_reserved(L, name);
+	name = tylua_lab_name(L, 2, "lab:bridge");
 	br = tylua_bridge_find(w, name, &slot);
 	if (br && nargs == 1 && tylua_lab_within(w, lab, br->lab)) {
 		tylua_bridge_push(L, slot);
@@ -165,8 +181,7 @@ static int lab_vm(lua_State *L)
 	uint32_t lab, slot;
 
 	check_lab(L, 1, "lab:vm", &lab);
-	name = luaL_checkstring(L, 2);
-	tylua_lab_reserved(L, name);
+	name = tylua_lab_name(L, 2, "lab:vm");
 	if (lua_type(L, 3) == LUA_TSTRING)
 		profile = lua_tostring(L, 3);
 	else if (lua_type(L, 3) == LUA_TTABLE)

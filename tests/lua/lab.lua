@@ -57,6 +57,10 @@ test("vm: create, profiles, duplicates, names", function(t)
     t:assert_contains(tostring(t:assert_raises(function() provium:vm("x", 42) end)),
                       "expected a profile name or an opts table, got number")
     t:assert_contains(tostring(t:assert_raises(function() provium:vm("pack") end)), "is reserved")
+    t:assert_contains(tostring(t:assert_raises(function() provium:vm(0 / 0) end)),
+                      "lab:vm: expected a string name, got number")
+    t:assert_contains(tostring(t:assert_raises(function() provium:bridge(1e300) end)),
+                      "lab:bridge: expected a string name, got number")
     t:assert(a == provium.a, "dot lookup finds the vm")
     t:assert_eq(a:shutdown(), nil, "shutting down a vm that never booted is fine")
 end)
