@@ -274,6 +274,14 @@ void tylua_test_run(lua_State *L, size_t i, double timeout, struct tylua_outcome
 /* tylua_result.c: push a RunResult built from a guest/run result. */
 void tylua_result_push(lua_State *L, json_t *res);
 
+/*
+ * tylua_json_box() - push a box that owns v: if an error unwinds past it,
+ * the collector frees v. tylua_json_take() gives v back, and pops the box
+ * when it is on top (else it stays, empty, until the function returns).
+ */
+json_t **tylua_json_box(lua_State *L, json_t *v);
+json_t *tylua_json_take(lua_State *L, json_t **box);
+
 /* tylua_json.c: Lua value at idx to JSON (new ref; raises on what cannot be encoded), and back. */
 json_t *tylua_to_json(lua_State *L, int idx);
 void tylua_push_json(lua_State *L, json_t *v);

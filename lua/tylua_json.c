@@ -12,8 +12,43 @@
 #include "tylua_impl.h"
 
 #define TYLUA_JSON_DEPTH 100
+#define TYLUA_JSON_BOX "tapyard.json_box"
 
 static json_t *tylua_to_json_at(lua_State *L, int idx, int depth);
+
+/*
+ * A jansson value the Lua stack owns while it is being built or read: a
+ * userdata pushed on top whose collector frees the value, so that an error
+ * raised half-way (a bad key, NaN, a deadline) leaks nothing.
+ * tylua_json_take() gives the value back (and pops the box when it is on top).
+ */
+json_t **tylua_json_box(lua_State *L, json_t *v)
+{
+	json_t **box = lua_newuserdatauv(L, sizeof(*box), 0);
+
+	*box = v;
+	luaL_setmetatable(L, TYLUA_JSON_BOX);
+	return box;
+}
+
+json_t *tylua_json_take(lua_State *L, json_t **box)
+{
+	json_t *v = *box;
+
+	*box = NULL;
+	if (lua_touserdata(L, -1) == box)
+		lua_pop(L, 1);
+	return v;
+}
+
+static int tylua_json_box_gc(lua_State *L)
+{
+	json_t **box = luaL_checkudata(L, 1, TYLUA_JSON_BOX);
+
+	json_decref(*box);
+	*box = NULL;
+	return 0;
+}
 
 /* Is the table at idx an array 1..n (n > 0)? */
 static bool tylua_is_array(lua_State *L, int idx, size_t *n)
@@ -36,34 +71,34 @@ static bool tylua_is_array(lua_State *L, int idx, size_t *n)
 
 static json_t *tylua_table_to_json(lua_State *L, int idx, int depth)
 {
-	json_t *out;
+	json_t *out, **box;
 	size_t n;
 
 	if (tylua_is_array(L, idx, &n)) {
 		out = json_array();
+		box = tylua_json_box(L, out);
 		for (size_t i = 1; i <= n; i++) {
 			lua_rawgeti(L, idx, (lua_Integer)i);
 			json_array_append_new(out, tylua_to_json_at(L, lua_gettop(L), depth + 1));
 			lua_pop(L, 1);
 		}
-		return out;
+		return tylua_json_take(L, box);
 	}
 	out = json_object();
+	box = tylua_json_box(L, out);
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		int t = lua_type(L, -2);
 
-		if (t != LUA_TSTRING && t != LUA_TNUMBER) {
-			json_decref(out);
+		if (t != LUA_TSTRING && t != LUA_TNUMBER)
 			luaL_error(L, "json.encode: object keys must be strings or numbers, got %s",
 				   lua_typename(L, t));
-		}
 		lua_pushvalue(L, -2);
 		json_object_set_new(out, lua_tostring(L, -1),
 				    tylua_to_json_at(L, lua_gettop(L) - 1, depth + 1));
 		lua_pop(L, 2);
 	}
-	return out;
+	return tylua_json_take(L, box);
 }
 
 static json_t *tylua_to_json_at(lua_State *L, int idx, int depth)
@@ -173,13 +208,15 @@ static int json_decode(lua_State *L)
 	size_t len;
 	const char *s = luaL_checklstring(L, 1, &len);
 	json_error_t err;
-	json_t *v = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+	json_t *v = json_loadb(s, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err), **box;
 
 	if (!v)
 		return luaL_error(L, "json.decode: %s at line %d column %d", err.text, err.line,
 				  err.column);
+	box = tylua_json_box(L, v); /* pushing may raise (too deep): the box frees v then */
 	tylua_push_json(L, v);
-	json_decref(v);
+	lua_insert(L, -2);
+	json_decref(tylua_json_take(L, box));
 	return 1;
 }
 
@@ -191,6 +228,10 @@ void tylua_json_open(lua_State *L)
 		{NULL, NULL},
 	};
 
+	luaL_newmetatable(L, TYLUA_JSON_BOX);
+	lua_pushcfunction(L, tylua_json_box_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
 	luaL_newlib(L, funcs);
 	lua_setglobal(L, "json");
 }

@@ -270,29 +270,31 @@ static int vm_run(lua_State *L)
 {
 	struct tylua_vm *vm = check_vm(L, 1, "vm:run", NULL);
 	const char *cmd = luaL_checkstring(L, 2);
-	json_t *args, *res;
+	json_t *args, *res, **box;
 	uint64_t ms, left;
 
 	if (vm->state != TYLUA_VM_BOOTED)
 		return luaL_error(
 			L, "vm:run: vm `%s` is not booted (state: %s). Call vm:boot() first.",
 			vm->name, tylua_vm_states[vm->state]);
+	lua_settop(L, 3); /* the options stay at 3, whatever is pushed after them */
 	args = json_pack("{s:s, s:s}", "guest", vm->name, "cmd", cmd);
+	box = tylua_json_box(L, args); /* bad opts or the deadline raise: nothing leaks */
 	ms = tylua_run_opts(L, cmd, args);
 	left = tylua_remaining_ms(L);
 	if (left != UINT64_MAX && (!ms || ms > left))
 		ms = left;
 	if (ms)
 		json_object_set_new(args, "timeout_ms", json_integer((json_int_t)ms));
-	res = tylua_call(L, "guest/run", args, "vm:run");
+	res = tylua_call(L, "guest/run", tylua_json_take(L, box), "vm:run");
+	box = tylua_json_box(L, res);
 	if (json_is_true(json_object_get(res, "interrupted"))) {
-		json_decref(res);
 		tylua_check_deadline(L);
 		return luaL_error(L, "vm:run: interrupted");
 	}
 	tylua_check_deadline(L); /* the run was cut by the test's deadline */
 	tylua_result_push(L, res);
-	json_decref(res);
+	json_decref(tylua_json_take(L, box)); /* the result stays on top */
 	return 1;
 }
 

@@ -7,6 +7,7 @@
  * state with its own switch, as a test file does.
  */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,22 @@
 #include "tylua_impl.h"
 
 static lua_State *L;
+
+/* jansson's live allocations, counted by the allocator main() gives it. */
+static _Atomic long json_live;
+
+static void *json_count_malloc(size_t n)
+{
+	atomic_fetch_add(&json_live, 1);
+	return malloc(n);
+}
+
+static void json_count_free(void *p)
+{
+	if (p)
+		atomic_fetch_sub(&json_live, 1);
+	free(p);
+}
 
 static int setup(void **state)
 {
@@ -72,6 +89,22 @@ static void test_json(void **state)
 	lua_err("json.decode('[1,')", "json.decode:");
 	lua_err("json.encode({f = print})", "cannot encode a function");
 	lua_err("local t = {} t.t = t json.encode(t)", "nested too deep");
+}
+
+/* An error half-way through json.encode frees what was built (it leaked the partial tree). */
+static void test_json_error_frees(void **state)
+{
+	long before;
+
+	(void)state;
+	lua_gc(L, LUA_GCCOLLECT);
+	before = atomic_load(&json_live);
+	lua_ok("for i = 1, 100 do\n"
+	       "  assert(not pcall(json.encode, {1, 2, {a = 0/0}, 'x'}))\n"
+	       "  assert(not pcall(json.encode, {[true] = 1, b = {c = {1, 2, 3}}}))\n"
+	       "end");
+	lua_gc(L, LUA_GCCOLLECT);
+	assert_int_equal(atomic_load(&json_live), before);
 }
 
 static void test_durations(void **state)
@@ -206,6 +239,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_error_frees, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_graph, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_handles, setup, teardown),
@@ -214,5 +248,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_todo, setup, teardown),
 	};
 
+	json_set_alloc_funcs(json_count_malloc, json_count_free); /* before any jansson call */
 	return cmocka_run_group_tests_name("lua", tests, NULL, NULL);
 }
