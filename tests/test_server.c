@@ -560,20 +560,21 @@ static void test_disconnect_mid_reply(void **state)
 
 static void test_client_cap(void **state)
 {
-	struct conn c[5];
+	enum { ALL = 4 + SERVER_OWNER_RESERVE }; /* the owner (this process) has the reserve too */
+	struct conn c[ALL + 1];
 
 	(void)state;
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < ALL; i++) {
 		conn_open(&c[i]);
 		conn_sends(&c[i], "{\"cmd\":\"status\"}\n");
 		conn_expect_ok(&c[i]);
 	}
-	conn_open(&c[4]);
-	conn_expect_err(&c[4], "EBUSY", "too many control clients");
-	conn_expect_closed(&c[4]);
-	close(c[4].fd);
-	/* The four still work; once one leaves, a newcomer is served. */
-	for (int i = 0; i < 4; i++) {
+	conn_open(&c[ALL]);
+	conn_expect_err(&c[ALL], "EBUSY", "too many control clients");
+	conn_expect_closed(&c[ALL]);
+	close(c[ALL].fd);
+	/* They all still work; once one leaves, a newcomer is served. */
+	for (int i = 0; i < ALL; i++) {
 		conn_sends(&c[i], "{\"cmd\":\"status\"}\n");
 		conn_expect_ok(&c[i]);
 	}
@@ -596,7 +597,7 @@ static void test_client_cap(void **state)
 		assert_true(tries < 1000);
 		usleep(1000);
 	}
-	for (int i = 1; i < 4; i++)
+	for (int i = 1; i < ALL; i++)
 		close(c[i].fd);
 }
 
@@ -706,6 +707,53 @@ static void test_peer_uid(void **state)
 	assert_int_equal(chmod(fx.dir, 0755), 0);
 	assert_int_equal(run_peer(65534, NULL, 0), PEER_REFUSED);
 	assert_server_answers();
+}
+
+/*
+ * A member holding its share of the clients (a quarter) is refused more, and
+ * however many it holds, root still gets in.
+ */
+static void test_per_uid_cap(void **state)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int share = SERVER_DEFAULT_CLIENTS / SERVER_PER_UID_SHARE, sv[2], status;
+	char verdict = 0;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	strcpy(addr.sun_path, fx.path);
+	assert_int_equal(chmod(fx.dir, 0755), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) { /* as uid 65534 in the group: share connections, then one more */
+		struct conn c;
+		int fd = -1;
+
+		if (setgroups(0, NULL) || setgid(TEST_GID) || setuid(65534))
+			_exit(1);
+		for (int i = 0; i <= share; i++) {
+			fd = socket(AF_UNIX, SOCK_STREAM, 0);
+			if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+				_exit(1);
+		}
+		c.fd = fd; /* the last one must be refused */
+		c.len = 0;
+		conn_expect_err(&c, "EBUSY", "too many control clients of uid 65534");
+		verdict = 'r';
+		(void)!write(sv[1], &verdict, 1);
+		pause(); /* hold the share while root connects */
+		_exit(0);
+	}
+	close(sv[1]);
+	assert_int_equal(read(sv[0], &verdict, 1), 1);
+	assert_int_equal(verdict, 'r');
+	assert_server_answers(); /* root is served beside them */
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(sv[0]);
 }
 
 /* With a group: mode 0660 of that group; its members (primary or supplementary) are served. */
@@ -963,6 +1011,7 @@ int main(void)
 		T(test_probe_and_stale),
 		T(test_peer_uid),
 		cmocka_unit_test_setup_teardown(test_peer_group, setup_group, teardown),
+		cmocka_unit_test_setup_teardown(test_per_uid_cap, setup_group, teardown),
 		T(test_mixed_lines),
 		T(test_long_poll),
 		T(test_long_poll_cap_and_disconnect),

@@ -84,7 +84,8 @@ struct server {
 	bool group_set;
 	gid_t group;
 	unsigned int max_clients, nconns;
-	struct ctl_conn *conns; /* max_clients slots */
+	unsigned int slots; /* max_clients, and the owner's reserve beyond them */
+	struct ctl_conn *conns; /* slots of them */
 	struct pollfd *pfds; /* stop fd, listening socket, job eventfd, then one per client */
 	unsigned int *pfd_conn; /* slot of each client pollfd */
 	int job_fd; /* eventfd: a worker is done */
@@ -195,9 +196,10 @@ int server_create(struct ctl *ctl, const char *path, const struct server_opts *o
 		srv->group_set = opts->group_set;
 		srv->group = opts->group;
 	}
-	srv->conns = calloc(max, sizeof(*srv->conns));
-	srv->pfds = calloc(max + CTL_PFD_FIRST_CONN, sizeof(*srv->pfds));
-	srv->pfd_conn = calloc(max + CTL_PFD_FIRST_CONN, sizeof(*srv->pfd_conn));
+	srv->slots = max + SERVER_OWNER_RESERVE;
+	srv->conns = calloc(srv->slots, sizeof(*srv->conns));
+	srv->pfds = calloc(srv->slots + CTL_PFD_FIRST_CONN, sizeof(*srv->pfds));
+	srv->pfd_conn = calloc(srv->slots + CTL_PFD_FIRST_CONN, sizeof(*srv->pfd_conn));
 	err = -ENOMEM;
 	if (!srv->conns || !srv->pfds || !srv->pfd_conn)
 		goto err_free;
@@ -206,7 +208,7 @@ int server_create(struct ctl *ctl, const char *path, const struct server_opts *o
 		err = -errno;
 		goto err_free;
 	}
-	for (unsigned int i = 0; i < max; i++)
+	for (unsigned int i = 0; i < srv->slots; i++)
 		srv->conns[i].fd = -1;
 	err = server_check(path, true);
 	if (err)
@@ -613,6 +615,54 @@ static bool server_peer_in_group(struct server *srv, int fd, const struct ucred 
 	return false;
 }
 
+/* How many clients of uid are connected. */
+static unsigned int server_count_uid(const struct server *srv, uid_t uid)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < srv->slots; i++)
+		n += srv->conns[i].fd >= 0 && srv->conns[i].caller.cred.uid == uid;
+	return n;
+}
+
+/* Root and the daemon's user, who may use the reserve and have no per-user cap. */
+static bool server_owner(const struct server *srv, const struct ucred *cred)
+{
+	return cred->uid == 0 || cred->uid == srv->uid;
+}
+
+/* The most clients one other user may have at once, so that no user locks out the others. */
+static unsigned int server_per_uid(const struct server *srv)
+{
+	unsigned int n = srv->max_clients / SERVER_PER_UID_SHARE;
+
+	return n ? n : 1;
+}
+
+/*
+ * Is there no room for a client of cred? Others share max_clients, each user
+ * at most server_per_uid() of them; root and the daemon's user also have
+ * SERVER_OWNER_RESERVE slots beyond, so that no number of others locks them out.
+ */
+static bool server_full(const struct server *srv, const struct ucred *cred)
+{
+	if (server_owner(srv, cred))
+		return srv->nconns >= srv->slots;
+	return srv->nconns >= srv->max_clients ||
+	       server_count_uid(srv, cred->uid) >= server_per_uid(srv);
+}
+
+static json_t *server_full_reply(const struct server *srv, const struct ucred *cred)
+{
+	if (!server_owner(srv, cred) && srv->nconns < srv->max_clients)
+		return ctl_error_reply(-EBUSY,
+				       "too many control clients of uid %u (%u at most); try again "
+				       "later",
+				       (unsigned int)cred->uid, server_per_uid(srv));
+	return ctl_error_reply(-EBUSY, "too many control clients (%u connected); try again later",
+			       srv->nconns);
+}
+
 /* Admit a new client, or refuse it with a reason. */
 static void server_admit(struct server *srv, int fd)
 {
@@ -631,15 +681,11 @@ static void server_admit(struct server *srv, int fd)
 					(unsigned int)cred.uid));
 		return;
 	}
-	if (srv->nconns >= srv->max_clients) {
-		server_refuse(
-			srv, fd,
-			ctl_error_reply(-EBUSY,
-					"too many control clients (%u connected); try again later",
-					srv->nconns));
+	if (server_full(srv, &cred)) {
+		server_refuse(srv, fd, server_full_reply(srv, &cred));
 		return;
 	}
-	for (unsigned int i = 0; i < srv->max_clients; i++) {
+	for (unsigned int i = 0; i < srv->slots; i++) {
 		if (srv->conns[i].fd < 0) {
 			srv->conns[i].fd = fd;
 			server_peer_caller(srv, fd, &cred, &srv->conns[i].caller);
@@ -676,7 +722,7 @@ static nfds_t server_pollset(struct server *srv, int stop_fd)
 	srv->pfds[0] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
 	srv->pfds[1] = (struct pollfd){.fd = srv->fd, .events = POLLIN};
 	srv->pfds[2] = (struct pollfd){.fd = srv->job_fd, .events = POLLIN};
-	for (unsigned int i = 0; i < srv->max_clients; i++) {
+	for (unsigned int i = 0; i < srv->slots; i++) {
 		c = &srv->conns[i];
 		if (c->fd < 0)
 			continue;
@@ -723,7 +769,7 @@ void server_destroy(struct server *srv)
 
 	if (!srv)
 		return;
-	for (unsigned int i = 0; srv->conns && i < srv->max_clients; i++) {
+	for (unsigned int i = 0; srv->conns && i < srv->slots; i++) {
 		if (srv->conns[i].fd >= 0)
 			ctl_conn_close(srv, &srv->conns[i]);
 	}

@@ -22,13 +22,15 @@
 
 #define SERVER_LINE_MAX 65536 /* longest request line, newline excluded */
 #define SERVER_DEFAULT_CLIENTS 128 /* clients connected at once */
+#define SERVER_OWNER_RESERVE 8 /* more for root and the daemon's user, beyond that */
+#define SERVER_PER_UID_SHARE 4 /* another user may hold 1/4 of the clients at most */
 #define SERVER_MAX_BLOCKING 16 /* blocking requests running at once; beyond: EBUSY */
 
 struct server;
 
 /* Server options; zero fields take the defaults. */
 struct server_opts {
-	unsigned int max_clients; /* SERVER_DEFAULT_CLIENTS */
+	unsigned int max_clients; /* SERVER_DEFAULT_CLIENTS (others; root has a reserve beyond) */
 	bool group_set; /* socket mode 0660 and group gid, whose members may connect */
 	gid_t group;
 };

@@ -213,28 +213,15 @@ char *ctl_dispatch_text(struct ctl *ctl, const char *text, size_t len)
 	return ctl_dispatch_text_as(ctl, text, len, NULL, NULL);
 }
 
-/* Does cmd take argument key? */
-static bool ctl_cmd_takes(const struct ctl_cmd *cmd, const char *key)
-{
-	for (const char *const *a = cmd->args; *a; a++) {
-		if (strcmp(*a, key) == 0)
-			return true;
-	}
-	return false;
-}
-
 bool ctl_text_may_block(const char *text, size_t len)
 {
 	json_t *req = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
 	const char *name = json_string_value(json_object_get(req, "cmd"));
 	const struct ctl_cmd *cmd = name ? ctl_cmd_find(name) : NULL;
-	json_t *wait = json_object_get(json_object_get(req, "args"), CTL_WAIT_ARG);
-	bool may_block = false;
+	/* A command replying later may wait, or build a large reply (capture/read): either way
+	 * not on the server's poll thread. */
+	bool may_block = cmd && cmd->start;
 
-	/* A command replying later waits, but one whose limit says 0 does not. */
-	if (cmd && cmd->start)
-		may_block = !ctl_cmd_takes(cmd, CTL_WAIT_ARG) ||
-			    (json_is_integer(wait) && json_integer_value(wait) > 0);
 	json_decref(req);
 	return may_block;
 }

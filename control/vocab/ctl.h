@@ -149,9 +149,9 @@ struct dp *ctl_dp(struct ctl *ctl);
 const char *ctl_errno_name(int err);
 
 /*
- * ctl_text_may_block() - may request text wait long: does it name guest/run,
- * or a command that takes CTL_WAIT_ARG with a non-zero integer there? For
- * the socket server, which runs those on worker threads.
+ * ctl_text_may_block() - may request text take long: does it name a command
+ * that replies later (guest/run, capture/read), which may wait or build a
+ * large reply? For the socket server, which runs those on worker threads.
  * @text, @len: a request line as for ctl_dispatch_text(); malformed: false
  */
 bool ctl_text_may_block(const char *text, size_t len);
