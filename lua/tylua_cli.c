@@ -398,6 +398,22 @@ static void cli_run_tests(lua_State *L, struct cli_opts *o, struct cli_file *f)
 	}
 }
 
+/* os.exit() inside a test file: an error, so that the test fails and its lab is cleaned up. */
+static int cli_os_exit(lua_State *L)
+{
+	return luaL_error(L, "os.exit() called in a test file: the test fails and its lab is "
+			     "cleaned up (return from the test, or use t:fail())");
+}
+
+/* Test files run without os.exit, which would leave guests behind and print no summary. */
+static void cli_no_exit(lua_State *L)
+{
+	lua_getglobal(L, "os");
+	lua_pushcfunction(L, cli_os_exit);
+	lua_setfield(L, -2, "exit");
+	lua_pop(L, 1);
+}
+
 static void cli_run_file(struct cli_opts *o, struct cli_file *f)
 {
 	double t0 = clock_mono_s();
@@ -413,6 +429,7 @@ static void cli_run_file(struct cli_opts *o, struct cli_file *f)
 		f->chunk_error = strdup(msg);
 		f->fail++;
 	} else {
+		cli_no_exit(L);
 		if (cli_load(L, f))
 			cli_run_tests(L, o, f);
 		tylua_state_close(L);

@@ -150,3 +150,8 @@ test("test() argument errors", function(t)
     t:assert_contains(tostring(t:assert_raises(function() test("json errors", function() end) end)),
                       "test: duplicate name `json errors` in this file")
 end)
+
+test("os.exit() in a test raises instead of leaving the lab behind", function(t)
+    t:assert_contains(tostring(t:assert_raises(function() os.exit(3) end)),
+                      "os.exit() called in a test file")
+end)
