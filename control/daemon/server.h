@@ -7,9 +7,10 @@
  * One thread runs server_run(), a poll() loop over non-blocking sockets
  * with a buffer per client, so a client that sends nothing, sends too much or
  * disconnects mid-reply never blocks the server. A request for a command that
- * may wait long (capture/read with wait_ms) runs on a worker thread of its
- * own, at most SERVER_MAX_BLOCKING at once, so other clients are answered
- * meanwhile; each client's replies still come in the order of its requests.
+ * may take long (one that replies later: capture/read, guest/run) runs on a
+ * worker thread of its own, at most SERVER_MAX_BLOCKING at once, so other
+ * clients are answered meanwhile; each client's replies still come in the
+ * order of its requests.
  * The dataplane runs on its own thread and is never blocked by the server.
  */
 #ifndef TAPYARD_SERVER_H
