@@ -731,6 +731,50 @@ static size_t build_gso(uint8_t *buf, unsigned int nseg, int dst)
 	return VNET_HDR_LEN + 54 + payload;
 }
 
+/*
+ * A GSO frame of more wire packets than are decided at once (IMP_MAX_WIRE,
+ * 256) is cut and decided packet by packet; it used to be dropped whole.
+ */
+static void test_gso_many_wire_packets(void **state)
+{
+	struct lab *lab = *state;
+	struct impair_cfg cfg = {.loss = 30, .seed = 11};
+	const unsigned int nseg = 300, mss = 10;
+	struct dp_impair_target t;
+	uint8_t buf[4096], mac[6];
+	struct port *p;
+	uint32_t vid;
+	int vpeer, got = 0;
+	size_t len;
+
+	memset(buf, 0, VNET_HDR_LEN);
+	ph_mac_of(0, mac);
+	len = VNET_HDR_LEN + ph_tcp4_frame(buf + VNET_HDR_LEN, mac, nseg * mss);
+	vnet_hdr_write(&(struct vnet_hdr){.flags = VNET_F_NEEDS_CSUM,
+					  .gso_type = VNET_GSO_TCPV4,
+					  .hdr_len = 54,
+					  .gso_size = mss,
+					  .csum_start = 34,
+					  .csum_offset = 16},
+		       buf);
+	assert_int_equal(port_pair_open_vnet("v0", &p, &vpeer), 0);
+	assert_int_equal(dp_port_add(lab->dp, lab->br, p, &vid), 0);
+	t = (struct dp_impair_target){DP_IMPAIR_PAIR, vid, lab->id[0]};
+	assert_int_equal(dp_impair_set(lab->dp, &t, &cfg), 0);
+	assert_int_equal(dp_counters_reset(lab->dp, DP_ALL), 0);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(write(vpeer, buf, len), (ssize_t)len);
+		for (struct pollfd pfd = {.fd = lab->peer[0], .events = POLLIN};
+		     poll(&pfd, 1, 100) == 1;)
+			got += read(lab->peer[0], buf + 3500, 512) == 54 + (ssize_t)mss;
+	}
+	assert_int_equal(ctr(lab, 0).drop_no_offload, 0);
+	assert_binomial(3000 - (uint64_t)got, 3000, 0.30);
+	assert_int_equal(ctr(lab, 0).drop_impair_loss, 3000 - (uint64_t)got);
+	assert_int_equal(dp_port_del(lab->dp, vid), 0);
+	close(vpeer);
+}
+
 /* Loss on a GSO frame counts wire packets: the frame is cut, lost packets are missing. */
 static void test_gso_loss_per_wire_packet(void **state)
 {
@@ -812,6 +856,7 @@ int main(void)
 		T(test_targets_on_path),
 		T(test_schedule_applied_at_its_time),
 		T(test_gso_loss_per_wire_packet),
+		T(test_gso_many_wire_packets),
 		T(test_gso_delay_keeps_frame_whole),
 	};
 #undef T

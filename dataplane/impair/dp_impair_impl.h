@@ -18,7 +18,7 @@
 
 #define IMP_NONE 0xffff
 #define IMP_CHAIN 4 /* port tx, bridge, pair, port rx */
-#define IMP_MAX_WIRE 256 /* wire packets of one GSO frame decided before cutting */
+#define IMP_MAX_WIRE 256 /* wire packets of one GSO frame decided before cutting (more: one by one) */
 #define IMP_F_HDR 1 /* the buffer starts with a virtio-net header */
 #define IMP_F_DUP 2 /* the second copy of a duplicated packet */
 

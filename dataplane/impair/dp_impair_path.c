@@ -470,8 +470,16 @@ static void imp_fwd_cut(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 	struct imp_unit whole = imp_unit_whole(fx, &n);
 	size_t bytes = whole.bytes;
 
-	if (n == 0 || n > IMP_MAX_WIRE) {
+	if (n == 0) {
 		tx_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth, fx->in);
+		return;
+	}
+	if (n > IMP_MAX_WIRE) { /* too many to decide first: decide and cut each in turn */
+		for (unsigned int i = 0; i < n; i++) {
+			imp_decide(dp->imp, c, dp->now, bytes / n + (i < bytes % n), 0, &v[0]);
+			imp_fwd_segment(dp, fx, out, c, i, &v[0],
+					(uint32_t)(bytes / n + (i < bytes % n)));
+		}
 		return;
 	}
 	for (unsigned int i = 0; i < n; i++)
