@@ -146,6 +146,14 @@ static int setup_small(void **state)
 	return setup_opts(&opts);
 }
 
+static int setup_line_ms(void **state)
+{
+	struct server_opts opts = {.line_ms = 1000};
+
+	(void)state;
+	return setup_opts(&opts);
+}
+
 static int setup_group(void **state)
 {
 	struct server_opts opts = {.group_set = true, .group = TEST_GID};
@@ -556,6 +564,35 @@ static void test_disconnect_mid_reply(void **state)
 	assert_server_answers();
 	free(many);
 	free(c);
+}
+
+/*
+ * A client that starts a request line and does not finish it (one byte a
+ * second, say) is told and closed after line_ms; one that finishes in time,
+ * or sends nothing at all, is served as ever.
+ */
+static void test_unfinished_line(void **state)
+{
+	struct conn slow, quiet, quick;
+
+	(void)state;
+	conn_open(&slow);
+	conn_open(&quiet);
+	conn_open(&quick);
+	conn_sends(&slow, "{\"cmd\": \"sta");
+	conn_sends(&quick, "{\"cmd\": \"sta");
+	usleep(50 * 1000);
+	conn_sends(&slow, " "); /* a byte now and then does not reset the clock */
+	conn_sends(&quick, "tus\"}\n");
+	conn_expect_ok(&quick);
+	conn_expect_err(&slow, "ETIMEDOUT", "request line not finished within 1000 ms");
+	conn_expect_closed(&slow);
+	conn_sends(&quiet, "{\"cmd\": \"status\"}\n"); /* silence is no unfinished line */
+	conn_expect_ok(&quiet);
+	close(slow.fd);
+	close(quiet.fd);
+	close(quick.fd);
+	assert_server_answers();
 }
 
 static void test_client_cap(void **state)
@@ -1008,6 +1045,7 @@ int main(void)
 		T(test_many_clients),
 		T(test_disconnect_mid_reply),
 		cmocka_unit_test_setup_teardown(test_client_cap, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_unfinished_line, setup_line_ms, teardown),
 		T(test_probe_and_stale),
 		T(test_peer_uid),
 		cmocka_unit_test_setup_teardown(test_peer_group, setup_group, teardown),

@@ -39,6 +39,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define CTL_CONN_OUT_HIGH (256 * 1024) /* stop reading a client with this much unsent */
@@ -72,6 +73,7 @@ struct ctl_conn {
 	bool closing; /* close once the output is flushed */
 	struct ctl_job *job; /* its running request: no further line until it is answered */
 	struct ctl_caller caller; /* who it is, as admitted */
+	uint64_t line_since_ms; /* when its unfinished request line began; 0: none */
 };
 
 struct server {
@@ -85,6 +87,7 @@ struct server {
 	gid_t group;
 	unsigned int max_clients, nconns;
 	unsigned int slots; /* max_clients, and the owner's reserve beyond them */
+	unsigned int line_ms; /* how long a request line may stay unfinished */
 	struct ctl_conn *conns; /* slots of them */
 	struct pollfd *pfds; /* stop fd, listening socket, job eventfd, then one per client */
 	unsigned int *pfd_conn; /* slot of each client pollfd */
@@ -192,6 +195,7 @@ int server_create(struct ctl *ctl, const char *path, const struct server_opts *o
 	srv->ctl = ctl;
 	srv->uid = geteuid();
 	srv->max_clients = max;
+	srv->line_ms = opts && opts->line_ms ? opts->line_ms : SERVER_LINE_MS;
 	if (opts) {
 		srv->group_set = opts->group_set;
 		srv->group = opts->group;
@@ -402,6 +406,11 @@ static int ctl_conn_process(struct server *srv, struct ctl_conn *c)
 	}
 	memmove(c->in, c->in + start, c->in_len - start);
 	c->in_len -= start;
+	/* What is left is one unfinished line (a client sending it a byte a second, say). */
+	if (!c->in_len || c->job || c->closing)
+		c->line_since_ms = 0;
+	else if (!c->line_since_ms)
+		c->line_since_ms = clock_mono_ms();
 	return err;
 }
 
@@ -737,13 +746,46 @@ static nfds_t server_pollset(struct server *srv, int stop_fd)
 	return n;
 }
 
+/*
+ * Close the clients whose request line stayed unfinished past srv->line_ms,
+ * saying why. Returns how long until the next one is due (ms), or -1: none.
+ */
+static int server_sweep(struct server *srv)
+{
+	uint64_t now = clock_mono_ms(), due, next = UINT64_MAX;
+	struct ctl_conn *c;
+
+	for (unsigned int i = 0; i < srv->slots; i++) {
+		c = &srv->conns[i];
+		if (c->fd < 0 || !c->line_since_ms)
+			continue;
+		due = c->line_since_ms + srv->line_ms;
+		if (due > now) {
+			next = due < next ? due : next;
+			continue;
+		}
+		c->line_since_ms = 0;
+		c->in_len = 0;
+		c->closing = true;
+		ctl_conn_advance(
+			srv, c,
+			ctl_conn_queue_reply(
+				c, ctl_error_reply(-ETIMEDOUT,
+						   "request line not finished within %u ms",
+						   srv->line_ms)));
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - now);
+}
+
 int server_run(struct server *srv, int stop_fd)
 {
 	nfds_t n;
 
 	for (;;) {
+		int timeout = server_sweep(srv);
+
 		n = server_pollset(srv, stop_fd);
-		if (poll(srv->pfds, n, -1) < 0) {
+		if (poll(srv->pfds, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;

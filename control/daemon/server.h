@@ -24,6 +24,7 @@
 #define SERVER_LINE_MAX 65536 /* longest request line, newline excluded */
 #define SERVER_DEFAULT_CLIENTS 128 /* clients connected at once */
 #define SERVER_OWNER_RESERVE 8 /* more for root and the daemon's user, beyond that */
+#define SERVER_LINE_MS 10000 /* a client that starts a line must finish it this soon */
 #define SERVER_PER_UID_SHARE 4 /* another user may hold 1/4 of the clients at most */
 #define SERVER_MAX_BLOCKING 16 /* blocking requests running at once; beyond: EBUSY */
 
@@ -34,6 +35,7 @@ struct server_opts {
 	unsigned int max_clients; /* SERVER_DEFAULT_CLIENTS (others; root has a reserve beyond) */
 	bool group_set; /* socket mode 0660 and group gid, whose members may connect */
 	gid_t group;
+	unsigned int line_ms; /* a request line must be finished this soon (SERVER_LINE_MS) */
 };
 
 /*
