@@ -154,6 +154,14 @@ static int setup_line_ms(void **state)
 	return setup_opts(&opts);
 }
 
+static int setup_budget(void **state)
+{
+	struct server_opts opts = {.out_budget = 1 << 20};
+
+	(void)state;
+	return setup_opts(&opts);
+}
+
 static int setup_group(void **state)
 {
 	struct server_opts opts = {.group_set = true, .group = TEST_GID};
@@ -990,6 +998,39 @@ static void test_long_poll_at_stop(void **state)
  * guest/run waits for a process on a worker thread too: others are answered
  * meanwhile, and a client that leaves ends its run (the process is killed).
  */
+/*
+ * Replies that would pass the budget of unread output (here 1 MiB) are
+ * refused with ENOBUFS and a line saying so; a smaller read is served.
+ */
+static void test_reply_budget(void **state)
+{
+	int cap = start_idle_capture(), peer = fx.peers[fx.npeers - 1];
+	uint8_t frame[1400] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5};
+	struct conn c;
+	char req[160];
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) /* about 1.9 MB as base64 in a reply */
+		assert_int_equal(send(peer, frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
+	conn_open(&c);
+	snprintf(req, sizeof(req),
+		 "{\"cmd\":\"capture/"
+		 "read\",\"args\":{\"id\":%d,\"cursor\":999,\"wait_ms\":10000}}\n",
+		 cap);
+	conn_sends(&c, req); /* all 1000 are in the capture */
+	json_decref(conn_reply(&c));
+	snprintf(req, sizeof(req), "{\"cmd\":\"capture/read\",\"args\":{\"id\":%d,\"max\":1000}}\n",
+		 cap);
+	conn_sends(&c, req);
+	conn_expect_err(&c, "ENOBUFS", "replies not yet read (at most 1048576)");
+	snprintf(req, sizeof(req), "{\"cmd\":\"capture/read\",\"args\":{\"id\":%d,\"max\":10}}\n",
+		 cap);
+	conn_sends(&c, req);
+	conn_expect_ok(&c);
+	close(c.fd);
+	assert_server_answers();
+}
+
 static void test_guest_run_off_loop(void **state)
 {
 	char req[256], pidfile[] = "/tmp/tysrvpid.XXXXXX", buf[32] = {0};
@@ -1046,6 +1087,7 @@ int main(void)
 		T(test_disconnect_mid_reply),
 		cmocka_unit_test_setup_teardown(test_client_cap, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_unfinished_line, setup_line_ms, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_budget, setup_budget, teardown),
 		T(test_probe_and_stale),
 		T(test_peer_uid),
 		cmocka_unit_test_setup_teardown(test_peer_group, setup_group, teardown),

@@ -26,6 +26,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -74,6 +75,7 @@ struct ctl_conn {
 	struct ctl_job *job; /* its running request: no further line until it is answered */
 	struct ctl_caller caller; /* who it is, as admitted */
 	uint64_t line_since_ms; /* when its unfinished request line began; 0: none */
+	struct server *srv; /* whose replies' budget its output counts in */
 };
 
 struct server {
@@ -88,6 +90,7 @@ struct server {
 	unsigned int max_clients, nconns;
 	unsigned int slots; /* max_clients, and the owner's reserve beyond them */
 	unsigned int line_ms; /* how long a request line may stay unfinished */
+	size_t out_budget, out_queued; /* replies queued and not yet sent, all clients */
 	struct ctl_conn *conns; /* slots of them */
 	struct pollfd *pfds; /* stop fd, listening socket, job eventfd, then one per client */
 	unsigned int *pfd_conn; /* slot of each client pollfd */
@@ -196,6 +199,7 @@ int server_create(struct ctl *ctl, const char *path, const struct server_opts *o
 	srv->uid = geteuid();
 	srv->max_clients = max;
 	srv->line_ms = opts && opts->line_ms ? opts->line_ms : SERVER_LINE_MS;
+	srv->out_budget = opts && opts->out_budget ? opts->out_budget : SERVER_OUT_BUDGET;
 	if (opts) {
 		srv->group_set = opts->group_set;
 		srv->group = opts->group;
@@ -236,8 +240,11 @@ static void ctl_conn_close(struct server *srv, struct ctl_conn *c)
 		atomic_store(&c->job->stop, true);
 	}
 	close(c->fd);
+	srv->out_queued -= c->out_len - c->out_off;
 	free(c->in);
 	free(c->out);
+	if (c->out_cap > SERVER_TRIM_OVER)
+		malloc_trim(0); /* hand a big reply's memory back, not keep it for the next */
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	srv->nconns--;
@@ -268,6 +275,7 @@ static int ctl_conn_queue(struct ctl_conn *c, const char *s, size_t len)
 	memcpy(c->out + c->out_len, s, len);
 	c->out[c->out_len + len] = '\n';
 	c->out_len = need;
+	c->srv->out_queued += len + 1;
 	return 0;
 }
 
@@ -283,6 +291,27 @@ static int ctl_conn_queue_reply(struct ctl_conn *c, json_t *reply)
 	err = ctl_conn_queue(c, text, strlen(text));
 	free(text);
 	return err;
+}
+
+/*
+ * Queue the reply text of a command, unless all the replies queued and not
+ * yet read by their clients would pass the server's budget with it: then an
+ * error says so instead, so that clients that never read cannot make the
+ * daemon hold their replies without bound. Returns 0 or -ENOMEM.
+ */
+static int ctl_conn_queue_result(struct ctl_conn *c, const char *text)
+{
+	size_t len = strlen(text);
+	struct server *srv = c->srv;
+
+	if (srv->out_queued + len + 1 <= srv->out_budget)
+		return ctl_conn_queue(c, text, len);
+	return ctl_conn_queue_reply(
+		c,
+		ctl_error_reply(-ENOBUFS,
+				"reply of %zu bytes refused: the daemon holds %zu bytes of replies "
+				"not yet read (at most %zu); read yours, or ask for less (max)",
+				len, srv->out_queued, srv->out_budget));
 }
 
 static void *ctl_job_run(void *arg)
@@ -372,7 +401,7 @@ static int ctl_conn_request(struct server *srv, struct ctl_conn *c, char *line, 
 		err = ctl_conn_queue_reply(c, ctl_job_refusal(line, len, err));
 	} else {
 		reply = ctl_dispatch_text_as(srv->ctl, line, len, &c->caller, NULL);
-		err = ctl_conn_queue(c, reply, strlen(reply));
+		err = ctl_conn_queue_result(c, reply);
 		free(reply);
 	}
 	return err;
@@ -455,6 +484,7 @@ static int ctl_conn_flush(struct ctl_conn *c)
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -errno;
 		c->out_off += (size_t)n;
+		c->srv->out_queued -= (size_t)n;
 	}
 	c->out_off = c->out_len = 0;
 	return 0;
@@ -513,7 +543,7 @@ static void ctl_job_finish(struct server *srv, struct ctl_job *job)
 	pthread_join(job->thread, NULL);
 	if (c) {
 		c->job = NULL;
-		err = ctl_conn_queue(c, job->reply, strlen(job->reply));
+		err = ctl_conn_queue_result(c, job->reply);
 	}
 	free(job->line);
 	free(job->reply);
@@ -697,6 +727,7 @@ static void server_admit(struct server *srv, int fd)
 	for (unsigned int i = 0; i < srv->slots; i++) {
 		if (srv->conns[i].fd < 0) {
 			srv->conns[i].fd = fd;
+			srv->conns[i].srv = srv;
 			server_peer_caller(srv, fd, &cred, &srv->conns[i].caller);
 			srv->nconns++;
 			log_debug("control client %d connected (pid %d, uid %u)", fd, (int)cred.pid,

@@ -24,6 +24,9 @@
 #define SERVER_LINE_MAX 65536 /* longest request line, newline excluded */
 #define SERVER_DEFAULT_CLIENTS 128 /* clients connected at once */
 #define SERVER_OWNER_RESERVE 8 /* more for root and the daemon's user, beyond that */
+#define SERVER_OUT_BUDGET (64u << 20) /* unread replies of all clients together, at most */
+#define SERVER_TRIM_OVER \
+	(1u << 20) /* closing a client whose output grew past this trims the heap */
 #define SERVER_LINE_MS 10000 /* a client that starts a line must finish it this soon */
 #define SERVER_PER_UID_SHARE 4 /* another user may hold 1/4 of the clients at most */
 #define SERVER_MAX_BLOCKING 16 /* blocking requests running at once; beyond: EBUSY */
@@ -36,6 +39,7 @@ struct server_opts {
 	bool group_set; /* socket mode 0660 and group gid, whose members may connect */
 	gid_t group;
 	unsigned int line_ms; /* a request line must be finished this soon (SERVER_LINE_MS) */
+	size_t out_budget; /* replies queued, unread, for all clients (SERVER_OUT_BUDGET) */
 };
 
 /*
@@ -54,7 +58,7 @@ int server_probe(const char *path);
  * Return: 0 with *out set, or a negative errno (-EADDRINUSE: a live server).
  */
 int server_create(struct ctl *ctl, const char *path, const struct server_opts *opts,
-		      struct server **out);
+		  struct server **out);
 
 /*
  * server_run() - serve clients until stop_fd becomes readable (it is not read).
