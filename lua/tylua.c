@@ -157,14 +157,31 @@ double tylua_duration(lua_State *L, int idx, double def)
 	}
 }
 
+#define TYLUA_HOOK_COUNT 1000 /* instructions between deadline checks */
+
+static void tylua_hook(lua_State *L, lua_Debug *ar);
+
 void tylua_check_deadline(lua_State *L)
 {
 	struct tylua_world *w = tylua_world(L);
 
-	if (interrupt_pending())
-		luaL_error(L, "interrupted");
-	if (w->deadline_ns && clock_mono_ns() >= w->deadline_ns)
+	if (interrupt_pending() || (w->deadline_ns && clock_mono_ns() >= w->deadline_ns)) {
+		/*
+		 * From now on check at every instruction, so that a loop around pcall
+		 * cannot catch the error for ever: the next instruction outside the
+		 * pcall raises it again.
+		 */
+		lua_sethook(L, tylua_hook, LUA_MASKCOUNT, 1);
+		if (interrupt_pending())
+			luaL_error(L, "interrupted");
 		luaL_error(L, "test timeout exceeded (%fs)", (lua_Number)w->timeout_s);
+	}
+}
+
+void tylua_deadline_clear(lua_State *L)
+{
+	tylua_world(L)->deadline_ns = 0;
+	lua_sethook(L, tylua_hook, LUA_MASKCOUNT, TYLUA_HOOK_COUNT);
 }
 
 uint64_t tylua_remaining_ms(lua_State *L)
@@ -471,7 +488,7 @@ int tylua_state_new(bool verbose, lua_State **out)
 		tylua_world_free(w);
 		return -EINVAL;
 	}
-	lua_sethook(L, tylua_hook, LUA_MASKCOUNT, 1000);
+	lua_sethook(L, tylua_hook, LUA_MASKCOUNT, TYLUA_HOOK_COUNT);
 	*out = L;
 	return 0;
 }

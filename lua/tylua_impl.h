@@ -169,6 +169,9 @@ uint64_t tylua_remaining_ms(lua_State *L);
 /* Raise the timeout or interrupt error if the deadline passed or Ctrl-C came. */
 void tylua_check_deadline(lua_State *L);
 
+/* tylua_deadline_clear() - the test is over: no deadline, deadline checks at their usual pace. */
+void tylua_deadline_clear(lua_State *L);
+
 /* Sleep up to ms, in slices, raising on deadline or interrupt. */
 void tylua_sleep(lua_State *L, double ms);
 

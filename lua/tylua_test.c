@@ -447,7 +447,7 @@ static void tylua_test_teardown(lua_State *L, uint32_t scope, struct tylua_outco
 {
 	struct tylua_world *w = tylua_world(L);
 
-	w->deadline_ns = 0;
+	tylua_deadline_clear(L);
 	lua_pushcfunction(L, tylua_close_scope);
 	lua_pushinteger(L, scope);
 	if (tylua_pcall(L, 1, 0) != LUA_OK) {

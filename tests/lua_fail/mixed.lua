@@ -13,3 +13,6 @@ end)
 test("an error value that imitates a skip still fails", function(t)
     error(setmetatable({}, {__index = function() return true end}))
 end)
+test("a loop around pcall cannot hold off its timeout", {timeout = "300ms"}, function(t)
+    while true do pcall(function() while true do end end) end
+end)
