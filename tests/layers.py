@@ -151,10 +151,10 @@ def symbol_graph(libs, files):
     # meson names an object by its source's path below the library's folder, "/" as "_"
     # (impair/dq.c: impair_dq.c.o): index every tail of every source's path that way.
     by_base = {}
-    for rel in sorted(files, key=lambda r: -r.count("/")):
+    for rel in sorted((r for r in files if r.endswith(".c")), key=lambda r: -r.count("/")):
         parts = rel.split("/")
         for i in range(len(parts)):
-            by_base.setdefault("_".join(parts[i:]), rel) if rel.endswith(".c") else None
+            by_base.setdefault("_".join(parts[i:]), rel)
     defs, uses = {}, {}
     for lib in libs:
         out = subprocess.run(["nm", "-A", lib], capture_output=True, text=True, check=True)

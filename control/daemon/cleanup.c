@@ -32,9 +32,9 @@ int cleanup_socket(const char *socket, FILE *report, pid_t *owner)
 		fprintf(report, "refusing the socket directory: %s\n", why);
 		return err;
 	}
-	err = record_owner(socket, owner);
+	err = record_owner(socket, owner, report);
 	if (err && err != -ENOENT)
-		return record_take_over(socket, report, owner); /* refuses again, saying why */
+		return err;
 	if (server_probe(socket) == -EADDRINUSE)
 		return -EADDRINUSE;
 	return record_take_over(socket, report, owner);

@@ -724,18 +724,26 @@ static int record_clear(const char *socket, const char *path, json_t *doc, FILE 
 	return 0;
 }
 
-int record_owner(const char *socket, pid_t *owner)
+/* Read socket's record into *doc (path into path) and its live daemon's pid into *owner. */
+static int record_read(const char *socket, char *path, json_t **doc, pid_t *owner, FILE *report)
 {
-	char path[PATH_MAX];
-	json_t *doc = NULL;
-	int err;
+	int err = record_path(socket, path, PATH_MAX);
 
 	*owner = 0;
-	err = record_path(socket, path, sizeof(path));
+	*doc = NULL;
 	if (!err)
-		err = record_load(path, &doc, NULL);
+		err = record_load(path, doc, report);
 	if (!err)
-		*owner = record_alive(doc);
+		*owner = record_alive(*doc);
+	return err;
+}
+
+int record_owner(const char *socket, pid_t *owner, FILE *report)
+{
+	char path[PATH_MAX];
+	json_t *doc;
+	int err = record_read(socket, path, &doc, owner, report);
+
 	json_decref(doc);
 	return err;
 }
@@ -743,16 +751,9 @@ int record_owner(const char *socket, pid_t *owner)
 int record_take_over(const char *socket, FILE *report, pid_t *owner)
 {
 	char path[PATH_MAX];
-	json_t *doc = NULL;
-	int err;
+	json_t *doc;
+	int err = record_read(socket, path, &doc, owner, report);
 
-	*owner = 0;
-	err = record_path(socket, path, sizeof(path));
-	if (err)
-		return err;
-	err = record_load(path, &doc, report);
-	if (!err)
-		*owner = record_alive(doc);
 	if (err == -ENOENT) {
 		record_rm_socket(socket, report);
 		err = 0;

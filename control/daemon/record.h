@@ -93,9 +93,11 @@ void record_destroy(struct record *rec);
 /*
  * record_owner() - the pid of socket's record's daemon when it still runs.
  * @owner: receives that pid, else 0
- * Return: 0, -ENOENT (no record), -EBADMSG (not a record) or a negative errno.
+ * @report: receives why a record is not trusted (may be NULL)
+ * Return: 0, -ENOENT (no record), -EBADMSG (not a record), -EPERM (not
+ * trusted) or a negative errno.
  */
-int record_owner(const char *socket, pid_t *owner);
+int record_owner(const char *socket, pid_t *owner, FILE *report);
 
 /*
  * record_take_over() - remove the leftovers of a dead daemon on socket, as its

@@ -98,14 +98,14 @@ static int ctl_later_run(struct ctl *ctl, struct ctl_later *later, bool nested,
 
 	const struct ctl_caller *caller = ctl->caller;
 
-	if (!later->now && !nested) {
+	if (later->wait && !nested) {
 		ctl->depth--;
 		pthread_mutex_unlock(&ctl->lock);
 		err = later->wait(later, stop);
 		pthread_mutex_lock(&ctl->lock);
 		ctl->depth++;
 		ctl->caller = caller; /* others ran meanwhile */
-	} else if (!later->now) {
+	} else if (later->wait) {
 		err = later->wait(later, stop);
 	}
 	return later->finish(ctl, later, err, result, e);

@@ -532,9 +532,8 @@ static int start_capture_read(struct ctl *ctl, json_t *args, struct ctl_later *l
 	if (!later->state)
 		return -ENOMEM;
 	memcpy(later->state, &w, sizeof(w));
-	later->wait = ctl_capture_read_wait;
+	later->wait = w.wait_ms ? ctl_capture_read_wait : NULL;
 	later->finish = ctl_capture_read_finish;
-	later->now = !w.wait_ms;
 	return 0;
 }
 

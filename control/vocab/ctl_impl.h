@@ -65,13 +65,13 @@ typedef int (*ctl_cmd_fn)(struct ctl *ctl, json_t *args, json_t **result, struct
  * caller holds, so there wait() runs with the lock held.
  */
 struct ctl_later {
-	/* Wait; end early once *stop is set (stop may be NULL). Returns 0 or -errno. */
+	/* Wait; end early once *stop is set (stop may be NULL). Returns 0 or -errno.
+	 * NULL: nothing to wait for, finish at once holding the lock. */
 	int (*wait)(struct ctl_later *l, const atomic_bool *stop);
 	/* Build the reply after wait (err is what it returned); frees what start made. */
 	int (*finish)(struct ctl *ctl, struct ctl_later *l, int err, json_t **result,
 		      struct ctl_err *e);
 	void *state; /* start's, for wait and finish */
-	bool now; /* nothing to wait for: finish at once, holding the lock */
 };
 
 /* A command that replies later: as ctl_cmd_fn, but it fills *later instead of *result. */

@@ -462,11 +462,22 @@ static bool imp_uniform(const struct imp_verdict *v, unsigned int n, uint64_t *s
  * A GSO frame decided per wire packet: sent whole when every packet passes
  * alike and out takes GSO frames, else cut, each packet as its verdict says.
  */
+/* The bytes of wire packet i of n that share bytes (the first bytes % n carry one more). */
+static uint32_t imp_share(size_t bytes, unsigned int n, unsigned int i)
+{
+	return (uint32_t)(bytes / n + (i < bytes % n));
+}
+
+/*
+ * Decide every wire packet first when there are at most IMP_MAX_WIRE (a frame
+ * whose packets are all decided alike goes out whole), else decide each as
+ * it is cut.
+ */
 static void imp_fwd_cut(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 			const struct imp_chain *c)
 {
 	struct imp_verdict v[IMP_MAX_WIRE];
-	unsigned int n;
+	unsigned int n, first;
 	struct imp_unit whole = imp_unit_whole(fx, &n);
 	size_t bytes = whole.bytes;
 
@@ -474,23 +485,19 @@ static void imp_fwd_cut(struct dp *dp, struct dp_fwd *fx, unsigned int out,
 		tx_drop(dp, out, CTR_IDX(drop_no_offload), CTR_IDX(rx_dropped), &fx->eth, fx->in);
 		return;
 	}
-	if (n > IMP_MAX_WIRE) { /* too many to decide first: decide and cut each in turn */
-		for (unsigned int i = 0; i < n; i++) {
-			imp_decide(dp->imp, c, dp->now, bytes / n + (i < bytes % n), 0, &v[0]);
-			imp_fwd_segment(dp, fx, out, c, i, &v[0],
-					(uint32_t)(bytes / n + (i < bytes % n)));
-		}
-		return;
-	}
-	for (unsigned int i = 0; i < n; i++)
-		imp_decide(dp->imp, c, dp->now, bytes / n + (i < bytes % n), 0, &v[i]);
-	if (dp->ports[out].hdr_len && imp_uniform(v, n, &v[0].send_ns)) {
+	first = n <= IMP_MAX_WIRE ? n : 0;
+	for (unsigned int i = 0; i < first; i++)
+		imp_decide(dp->imp, c, dp->now, imp_share(bytes, n, i), 0, &v[i]);
+	if (first && dp->ports[out].hdr_len && imp_uniform(v, n, &v[0].send_ns)) {
 		v[0].dup_send_ns = v[0].send_ns;
 		imp_emit_copies(dp, &whole, NULL, fx->in, out, c, &v[0]);
 		return;
 	}
-	for (unsigned int i = 0; i < n; i++)
-		imp_fwd_segment(dp, fx, out, c, i, &v[i], (uint32_t)(bytes / n + (i < bytes % n)));
+	for (unsigned int i = 0; i < n; i++) {
+		if (!first)
+			imp_decide(dp->imp, c, dp->now, imp_share(bytes, n, i), 0, &v[0]);
+		imp_fwd_segment(dp, fx, out, c, i, first ? &v[i] : &v[0], imp_share(bytes, n, i));
+	}
 }
 
 bool dp_impair_fwd(struct dp *dp, struct dp_fwd *fx, unsigned int out)
