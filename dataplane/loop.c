@@ -199,7 +199,11 @@ static void loop_on_watch(struct dp *dp, uint64_t tag, const struct io_uring_cqe
 		loop_arm_watch(dp, i);
 }
 
-/* The port's netdev is gone (its namespace was deleted): stop using it, keep the slot. */
+/*
+ * The port's netdev is gone (its namespace was deleted, or a netdev port's
+ * interface was deleted or set down): stop using it, keep the slot. A class
+ * that can rebind comes back through loop_revive().
+ */
 static void loop_port_gone(struct dp_port *p, int err)
 {
 	if (p->gone)
@@ -262,8 +266,8 @@ static void loop_on_write(struct dp *dp, uint64_t tag, int res)
 			if (p->hook)
 				tx_hook(dp, tx->port, DP_HOOK_GUEST_RX, f.data, f.len, NULL,
 					DP_MAX_PORTS);
-		} else if (res == -EBADFD) {
-			loop_port_gone(p, res);
+		} else if (res == -EBADFD || res == -ENXIO || res == -ENETDOWN) {
+			loop_port_gone(p, res); /* ENXIO, ENETDOWN: a netdev port's interface */
 		} else if (res == -EAGAIN || res == -ENOBUFS) {
 			tx_drop(dp, tx->port, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &f,
 				DP_MAX_PORTS);
@@ -303,9 +307,25 @@ static void loop_arm_timer(struct dp *dp)
 	io_uring_sqe_set_data64(sqe, tag_make(TAG_TIMER, 0, 0));
 }
 
-/* Once a second: age the MAC tables. */
+/* Gone ports whose class can rebind (netdev ports) try again; no allocation. */
+static void loop_revive(struct dp *dp)
+{
+	for (unsigned int i = 0; i < DP_MAX_PORTS; i++) {
+		struct dp_port *p = &dp->ports[i];
+
+		if (!p->port || !p->gone || port_revive(p->port))
+			continue;
+		p->gone = false;
+		log_info("%s: port back%s%s", port_name(p->port), port_note(p->port)[0] ? ": " : "",
+			 port_note(p->port));
+		loop_arm_read(dp, i);
+	}
+}
+
+/* Once a second: age the MAC tables, revive gone ports. */
 static void loop_on_timer(struct dp *dp)
 {
+	loop_revive(dp);
 	for (unsigned int i = 0; i < DP_MAX_BRIDGES; i++)
 		if (atomic_load_explicit(&dp->bridges[i].live_id, memory_order_relaxed))
 			fdb_age(dp->bridges[i].fdb, dp->now);

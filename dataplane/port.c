@@ -3,6 +3,7 @@
 #include "port.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,17 @@ struct port *port_alloc(const struct port_class *cls, int fd, const char *name)
 	p->fd = fd;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	return p;
+}
+
+int port_name_check(const char *ifname)
+{
+	size_t n = strlen(ifname);
+
+	if (n == 0 || strchr(ifname, '/') || strchr(ifname, ' ') || strchr(ifname, ':'))
+		return -EINVAL;
+	if (n >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 void port_destroy(struct port *port)
@@ -63,6 +75,18 @@ int port_netdev(struct port *port, int *netns_fd, char *ifname, int *ifindex)
 	return port->cls->netdev(port, netns_fd, ifname, ifindex);
 }
 
+int port_revive(struct port *port)
+{
+	if (!port->cls->revive)
+		return -EOPNOTSUPP;
+	return port->cls->revive(port);
+}
+
+const char *port_note(const struct port *port)
+{
+	return port->note;
+}
+
 int port_fd(const struct port *port)
 {
 	return port->fd;
@@ -91,6 +115,13 @@ const char *port_strerror(int err)
 		return "the TAP is already attached to another program";
 	case -EINVAL:
 		return "invalid interface name";
+	case -EPROTOTYPE:
+		return "not an Ethernet interface";
+	case -EISDIR:
+		return "the interface is a kernel bridge (attach its ports instead)";
+	case -EXDEV:
+		return "the interface is a kernel bridge's port (release it first with "
+		       "ip link set ... nomaster)";
 	default:
 		return strerror(-err);
 	}

@@ -7,7 +7,9 @@
  *   tap   a TAP netdev tapyard creates (deleted when the port is destroyed)
  *         or an existing TAP it opens by name (left in place);
  *   pair  one end of a SOCK_SEQPACKET socketpair; the test holds the other
- *         end, so the real loop runs without root.
+ *         end, so the real loop runs without root;
+ *   netdev an AF_PACKET socket bound to an existing interface someone else
+ *         owns (a TAP a hypervisor holds, a veth, a vxlan device, a NIC).
  */
 #ifndef TAPYARD_PORT_H
 #define TAPYARD_PORT_H
@@ -16,6 +18,7 @@
 #include <stddef.h>
 
 #define PORT_NAME_MAX 16 /* IFNAMSIZ */
+#define PORT_NOTE_MAX 96 /* port_note() */
 
 struct port;
 
@@ -26,6 +29,8 @@ struct port_class {
 	int (*set_carrier)(struct port *port, bool up);
 	/* Where the netdev lives now; see port_netdev(). May be NULL. */
 	int (*netdev)(struct port *port, int *netns_fd, char *ifname, int *ifindex);
+	/* Make a gone port usable again; see port_revive(). May be NULL. */
+	int (*revive)(struct port *port);
 	/* Release the class's resources (closes the fd). */
 	void (*destroy)(struct port *port);
 };
@@ -60,13 +65,36 @@ int port_pair_open(const char *name, struct port **out, int *peer_fd);
  */
 int port_pair_open_vnet(const char *name, struct port **out, int *peer_fd);
 
+/*
+ * port_netdev_open() - switch the existing Ethernet interface ifname through
+ * an AF_PACKET socket with the virtio-net header. The interface is set up, its
+ * IPv4 addresses are removed and IPv6 is disabled on it (port_note() says
+ * which of these it did); it is left in place when the port is destroyed.
+ * Return: 0 with *out set, or a negative errno: -ENODEV (no such interface),
+ * -EPROTOTYPE (not Ethernet), -EISDIR (a kernel bridge), -EXDEV (a kernel
+ * bridge's port), -EPERM (needs CAP_NET_RAW and CAP_NET_ADMIN), -EINVAL,
+ * -ENAMETOOLONG (bad name).
+ */
+int port_netdev_open(const char *ifname, struct port **out);
+
+/*
+ * port_revive() - after the port's interface went away or down, try to use it
+ * again: a netdev port binds to the interface now called by its name.
+ * Return: 0 when usable again, -EOPNOTSUPP for classes that cannot, or a
+ * negative errno saying why not yet (-ENODEV, -ENETDOWN, ...).
+ */
+int port_revive(struct port *port);
+
+/* What opening (or the last revive) changed on the interface, "" for nothing. */
+const char *port_note(const struct port *port);
+
 /* Close and free a port (a TAP tapyard created is deleted). NULL is a no-op. */
 void port_destroy(struct port *port);
 
 /* The port's name (the interface name for TAPs). */
 const char *port_name(const struct port *port);
 
-/* The class name: "tap" or "pair". */
+/* The class name: "tap", "pair" or "netdev". */
 const char *port_kind(const struct port *port);
 
 /* True when tapyard created the port's netdev (and destroying deletes it). */

@@ -129,17 +129,6 @@ static int tap_set_up(const char *ifname)
 	return tap_sock_ioctl(SIOCSIFFLAGS, &ifr);
 }
 
-static int tap_name_check(const char *ifname)
-{
-	size_t n = strlen(ifname);
-
-	if (n == 0 || strchr(ifname, '/') || strchr(ifname, ' ') || strchr(ifname, ':'))
-		return -EINVAL;
-	if (n >= IFNAMSIZ)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 /* TUNSETIFF fd to ifname with offloads unless no_offload. */
 static int tap_attach(int fd, const char *ifname, bool no_offload)
 {
@@ -169,7 +158,7 @@ int port_tap_open(const char *ifname, const struct port_tap_opts *opts, struct p
 	struct port *p;
 	int exists, fd, err;
 
-	err = tap_name_check(ifname);
+	err = port_name_check(ifname);
 	if (err)
 		return err;
 	exists = tap_probe(ifname);
