@@ -468,6 +468,7 @@ static int dpc_port_info(struct dp *dp, struct dp_cmd *hdr)
 	info->gone = p->gone;
 	info->created = port_created(p->port);
 	info->offloads = port_offloads(p->port);
+	snprintf(info->note, sizeof(info->note), "%s", port_note(p->port));
 	return 0;
 }
 

@@ -63,11 +63,12 @@ struct dp_port_info {
 	uint32_t id;
 	uint32_t bridge;
 	char name[PORT_NAME_MAX];
-	const char *kind; /* "tap" or "pair" */
+	const char *kind; /* "tap", "pair" or "netdev" */
 	bool up;          /* link state as set by dp_port_set_link() */
 	bool gone;        /* its netdev disappeared */
 	bool created;     /* tapyard created the netdev */
 	bool offloads;    /* virtio-net header and offloads */
+	char note[PORT_NOTE_MAX]; /* what attaching changed on the interface (port_note()) */
 };
 
 /*

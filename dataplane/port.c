@@ -115,6 +115,8 @@ const char *port_strerror(int err)
 		return "the TAP is already attached to another program";
 	case -EINVAL:
 		return "invalid interface name";
+	case -EMLINK:
+		return "the TAP is multi-queue (switch it as a netdev port)";
 	case -EPROTOTYPE:
 		return "not an Ethernet interface";
 	case -EISDIR:

@@ -47,7 +47,8 @@ struct port_tap_opts {
  * port_tap_open() - create the TAP ifname, or open it when it exists.
  * Return: 0 with *out set, or a negative errno: -ENAMETOOLONG, -EEXIST (exists
  * and is not a TAP, or must_create), -ENODEV, -EPERM/-EACCES (privileges),
- * -ENOENT (no /dev/net/tun), -EBUSY (already attached elsewhere).
+ * -ENOENT (no /dev/net/tun), -EBUSY (already attached elsewhere), -EMLINK (a
+ * multi-queue TAP: only the netdev class switches those).
  */
 int port_tap_open(const char *ifname, const struct port_tap_opts *opts, struct port **out);
 
@@ -76,6 +77,26 @@ int port_pair_open_vnet(const char *name, struct port **out, int *peer_fd);
  * -ENAMETOOLONG (bad name).
  */
 int port_netdev_open(const char *ifname, struct port **out);
+
+/* Which class port_open() uses. */
+enum port_type {
+	PORT_TYPE_AUTO, /* tap for a TAP that is free or does not exist, netdev otherwise */
+	PORT_TYPE_TAP,
+	PORT_TYPE_NETDEV,
+};
+
+/*
+ * port_open() - open ifname as a port of class type. PORT_TYPE_AUTO picks
+ * tap for a TAP tapyard can hold (creating it when it does not exist and
+ * opts allow), and netdev for a TAP another program holds (-EBUSY), a
+ * multi-queue TAP (-EMLINK) or an interface that is no TAP (-EEXIST).
+ * @opts: for the tap class (up and must_exist apply to both)
+ * @tried: receives the class whose error is returned (or that opened it)
+ * Return: 0 with *out set, or the negative errno of port_tap_open() or
+ * port_netdev_open().
+ */
+int port_open(const char *ifname, enum port_type type, const struct port_tap_opts *opts,
+	      struct port **out, enum port_type *tried);
 
 /*
  * port_revive() - after the port's interface went away or down, try to use it

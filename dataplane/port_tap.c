@@ -139,7 +139,7 @@ static int tap_attach(int fd, const char *ifname, bool no_offload)
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (no_offload ? 0 : IFF_VNET_HDR);
 	if (ioctl(fd, TUNSETIFF, &ifr))
-		return -errno;
+		return errno == EINVAL ? -EMLINK : -errno; /* the name was checked: multi-queue */
 	if (no_offload)
 		return 0;
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr))

@@ -44,6 +44,8 @@ enum {
 	CLI_WATCH = 1 << 6, /* repeat the request every --interval, print rates (no print fn) */
 	CLI_RAW = 1 << 7, /* cli_capture() parses the words and runs the command */
 	CLI_WORDS = 1 << 8, /* every word, options too, is positional: the build function parses */
+	CLI_TAP = 1 << 9, /* --tap */
+	CLI_NETDEV = 1 << 10, /* --netdev */
 };
 
 struct cli;
@@ -64,6 +66,7 @@ struct cli_cmd {
 struct cli {
 	const char *socket;
 	bool json, help, existing, oneway;
+	const char *type; /* --tap or --netdev: the port class */
 	const char *bridge, *value, *interval, *count;
 	long long repeat; /* hidden --repeat N: measure N round trips */
 	char **pos; /* positional words after the command's words */
@@ -92,6 +95,8 @@ static const struct ctl_opt cli_cmd_opts[] = {
 	{"value", 0, true, CLI_VALUE, NULL},
 	{"interval", 0, true, CLI_INTERVAL, NULL},
 	{"count", 0, true, CLI_COUNT, NULL},
+	{"tap", 0, false, CLI_TAP, NULL},
+	{"netdev", 0, false, CLI_NETDEV, NULL},
 	{NULL, 0, false, 0, NULL},
 };
 
@@ -113,9 +118,10 @@ static const struct cli_cmd cli_cmds[] = {
 	 NULL, NULL},
 	{"bridge list", "", "list bridges and their ports", "bridge/list", 0, 0, 0, {0}, NULL,
 	 cli_print_bridges},
-	{"port add", "BRIDGE IFNAME [--existing]",
-	 "attach a TAP: created, or opened if it exists", "port/add",
-	 CLI_EXISTING, 2, 2, {"bridge", "name"}, NULL, NULL},
+	{"port add", "BRIDGE IFNAME [--existing] [--tap|--netdev]",
+	 "attach a TAP (created, or opened if free) or an interface (--netdev)", "port/add",
+	 CLI_EXISTING | CLI_TAP | CLI_NETDEV, 2, 2, {"bridge", "name"}, NULL,
+	 cli_print_port_added},
 	{"port del", "IFNAME", "detach a port (deleting a TAP tapyard created)", "port/del", 0, 1,
 	 1, {"name"}, NULL, NULL},
 	{"port list", "[BRIDGE]", "list ports", "port/list", 0, 0, 1, {"bridge"}, NULL,
@@ -303,6 +309,10 @@ static int cli_parse_opts(struct cli *cli, char **argv, int argc)
 		return err == -ENOMEM ? CTL_EXIT_ERROR : cli_usage_error("%s", res->msg);
 	cli->existing = ctl_opt_has(res, CLI_EXISTING);
 	cli->oneway = ctl_opt_has(res, CLI_ONEWAY);
+	if (ctl_opt_has(res, CLI_TAP) && ctl_opt_has(res, CLI_NETDEV))
+		return cli_usage_error("--tap and --netdev exclude each other");
+	if (ctl_opt_has(res, CLI_TAP) || ctl_opt_has(res, CLI_NETDEV))
+		cli->type = ctl_opt_has(res, CLI_TAP) ? "tap" : "netdev";
 	cli->bridge = ctl_opt_get(res, CLI_BRIDGE);
 	cli->value = ctl_opt_get(res, CLI_VALUE);
 	cli->interval = ctl_opt_get(res, CLI_INTERVAL);
@@ -433,6 +443,8 @@ static int cli_request(struct cli *cli, json_t **req)
 		json_object_set_new(args, "existing", json_true());
 	if (cli->oneway)
 		json_object_set_new(args, "oneway", json_true());
+	if (cli->type)
+		json_object_set_new(args, "type", json_string(cli->type));
 	if (c->build)
 		rc = c->build(cli, args);
 	if (rc) {

@@ -224,6 +224,17 @@ void cli_print_ports(FILE *f, json_t *result)
 		       NULL);
 }
 
+void cli_print_port_added(FILE *f, json_t *result)
+{
+	const char *changed = json_string_value(json_object_get(result, "changed"));
+
+	fprintf(f, "port %s added to bridge %s as a %s port (%s)%s%s\n",
+		cli_print_str(result, "name"), cli_print_str(result, "bridge"),
+		cli_print_str(result, "kind"),
+		json_is_true(json_object_get(result, "created")) ? "created" : "existing",
+		changed ? "; changed on the interface: " : "", changed ? changed : "");
+}
+
 static void cli_print_partition_row(struct cli_print_table *t, json_t *p)
 {
 	cli_print_cell(t, "%s", cli_print_str(p, "from"));

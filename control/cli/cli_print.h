@@ -20,6 +20,9 @@ void cli_print_bridges(FILE *f, json_t *result);
 /* port/list: one row per port. */
 void cli_print_ports(FILE *f, json_t *result);
 
+/* One line for a port/add reply: name, bridge, class, and what it changed. */
+void cli_print_port_added(FILE *f, json_t *result);
+
 /* partition/list: one "FROM TO" row per cut path. */
 void cli_print_partitions(FILE *f, json_t *result);
 

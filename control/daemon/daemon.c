@@ -35,10 +35,11 @@
 #include "server.h"
 #include "log.h"
 
-/* A --bridge or --tap, in command-line order. */
+/* A --bridge, --tap or --netdev, in command-line order. */
 struct daemon_item {
 	bool bridge;
 	const char *name;
+	const char *type; /* a port's args.type: NULL (--tap: picked for it) or "netdev" */
 };
 
 struct daemon_opts {
@@ -64,7 +65,8 @@ struct daemon {
 };
 
 static const char daemon_usage[] =
-	"usage: tapyard daemon [--socket PATH] [--config FILE] [--bridge NAME [--tap IFNAME]...]...\n"
+	"usage: tapyard daemon [--socket PATH] [--config FILE]\n"
+	"                      [--bridge NAME [--tap|--netdev IFNAME]...]...\n"
 	"                      [--group GROUP] [--pidfile FILE] [--log-level LEVEL] [--syslog]\n"
 	"\n"
 	"Run the switch in the foreground, controlled through a Unix socket\n"
@@ -77,7 +79,11 @@ static const char daemon_usage[] =
 	"                     partitions, commands; see README), before --bridge/--tap\n"
 	"  --bridge NAME      add a bridge (or name one of --config, to add --tap ports)\n"
 	"  --tap IFNAME       attach a TAP to the last --bridge: created, or opened if it\n"
-	"                     exists and is a TAP; brought up\n"
+	"                     exists and is a TAP; brought up. A TAP another program\n"
+	"                     holds, a multi-queue TAP or another interface: as --netdev\n"
+	"  --netdev IFNAME    attach an existing interface (a TAP a hypervisor holds, a\n"
+	"                     veth, a vxlan device) through a packet socket; brought up,\n"
+	"                     its IPv4 addresses removed and IPv6 disabled\n"
 	"  --group GROUP      socket mode 0660 owned by GROUP, whose members may use it\n"
 	"                     (default: mode 0600, root and the daemon's user only)\n"
 	"  --pidfile FILE     write the daemon's pid to FILE\n"
@@ -112,6 +118,7 @@ enum {
 	DAEMON_GROUP,
 	DAEMON_BRIDGE,
 	DAEMON_TAP,
+	DAEMON_NETDEV,
 	DAEMON_PIDFILE,
 	DAEMON_LOG_LEVEL,
 	DAEMON_SYSLOG,
@@ -124,6 +131,7 @@ static const struct ctl_opt daemon_options[] = {
 	{"group", 0, true, DAEMON_GROUP, "GROUP"},
 	{"bridge", 0, true, DAEMON_BRIDGE, "NAME"},
 	{"tap", 0, true, DAEMON_TAP, "IFNAME"},
+	{"netdev", 0, true, DAEMON_NETDEV, "IFNAME"},
 	{"pidfile", 0, true, DAEMON_PIDFILE, "FILE"},
 	{"log-level", 0, true, DAEMON_LOG_LEVEL, "LEVEL"},
 	{"syslog", 0, false, DAEMON_SYSLOG, NULL},
@@ -156,10 +164,13 @@ static int daemon_option(struct daemon_opts *o, const struct ctl_opt_hit *h)
 		o->group = h->value;
 		break;
 	case DAEMON_TAP:
+	case DAEMON_NETDEV:
 	case DAEMON_BRIDGE:
-		if (h->id == DAEMON_TAP && !o->nitems)
-			return daemon_usage_error("--tap %s comes before any --bridge", h->value);
-		o->items[o->nitems++] = (struct daemon_item){h->id == DAEMON_BRIDGE, h->value};
+		if (h->id != DAEMON_BRIDGE && !o->nitems)
+			return daemon_usage_error("--%s %s comes before any --bridge",
+						  h->id == DAEMON_TAP ? "tap" : "netdev", h->value);
+		o->items[o->nitems++] = (struct daemon_item){
+			h->id == DAEMON_BRIDGE, h->value, h->id == DAEMON_NETDEV ? "netdev" : NULL};
 		break;
 	case DAEMON_PIDFILE:
 		o->pidfile = h->value;
@@ -215,8 +226,9 @@ static int daemon_populate(struct daemon *d, const struct daemon_opts *o)
 			reply = ctl_call(d->ctl, "bridge/add", json_pack("{s:s}", "name", bridge));
 		} else {
 			reply = ctl_call(d->ctl, "port/add",
-					 json_pack("{s:s, s:s, s:b}", "bridge", bridge, "name",
-						   o->items[i].name, "up", 1));
+					 json_pack("{s:s, s:s, s:b, s:s*}", "bridge", bridge,
+						   "name", o->items[i].name, "up", 1, "type",
+						   o->items[i].type));
 		}
 		err = ctl_reply_error(reply, &code, &message);
 		if (err && o->items[i].bridge && o->config && code &&

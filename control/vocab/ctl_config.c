@@ -139,24 +139,27 @@ static int ctl_config_port(struct ctl *ctl, json_t *port, const char *path, void
 			   struct ctl_err *e)
 {
 	const char *bridge = arg, *state;
-	json_t *name, *existing, *link;
+	json_t *name, *existing, *link, *type;
 	int err;
 
-	err = ctl_config_keys(port, CTL_ARGS("name", "existing", "link"), path, e);
+	err = ctl_config_keys(port, CTL_ARGS("name", "existing", "link", "type"), path, e);
 	if (!err)
 		err = ctl_config_get(port, "name", JSON_STRING, true, path, &name, e);
 	if (!err)
 		err = ctl_config_get(port, "existing", JSON_TRUE, false, path, &existing, e);
 	if (!err)
 		err = ctl_config_get(port, "link", JSON_STRING, false, path, &link, e);
+	if (!err)
+		err = ctl_config_get(port, "type", JSON_STRING, false, path, &type, e);
 	if (err)
 		return err;
 	state = link ? json_string_value(link) : "up";
 	if (strcmp(state, "up") != 0 && strcmp(state, "down") != 0)
 		return ctl_args_fail(e, -EINVAL, "%s.link: expected \"up\" or \"down\"", path);
 	err = ctl_config_call(ctl, "port/add",
-			      json_pack("{s:s, s:O, s:b, s:b}", "bridge", bridge, "name", name,
-					"existing", json_is_true(existing), "up", 1),
+			      json_pack("{s:s, s:O, s:b, s:b, s:O*}", "bridge", bridge, "name",
+					name, "existing", json_is_true(existing), "up", 1, "type",
+					type),
 			      path, e);
 	if (!err && strcmp(state, "down") == 0)
 		err = ctl_config_call(ctl, "link/set",

@@ -5,7 +5,8 @@
  * table order, through the command vocabulary (ctl_call), never around it:
  *
  *   {"bridges": [{"name": "lan", "fdb_age_ms": 300000,
- *                 "ports": [{"name": "vm-a1", "existing": false, "link": "up"}]}],
+ *                 "ports": [{"name": "vm-a1", "existing": false, "link": "up"},
+ *                           {"name": "vm-b1", "type": "netdev"}]}],
  *    "partitions": [{"from": ["vm-a1"], "to": ["vm-b1"], "oneway": true}],
  *    "commands": [{"cmd": "log/set", "args": {"level": "debug"}}]}
  *

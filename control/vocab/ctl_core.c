@@ -26,9 +26,10 @@ static json_t *ctl_port_json(struct ctl *ctl, const struct dp_port_info *pi)
 	char bridge[DP_BRIDGE_NAME_MAX] = "";
 
 	dp_bridge_name(ctl->dp, pi->bridge, bridge);
-	return ctl_must(json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:b}", "name", pi->name,
+	return ctl_must(json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:b, s:s*}", "name", pi->name,
 				  "bridge", bridge, "kind", pi->kind, "up", pi->up, "gone",
-				  pi->gone, "created", pi->created, "offloads", pi->offloads));
+				  pi->gone, "created", pi->created, "offloads", pi->offloads,
+				  "changed", pi->note[0] ? pi->note : NULL));
 }
 
 /* The names of the ports of bridge (DP_ALL: of every bridge), as a JSON array. */
@@ -195,18 +196,26 @@ static int ctl_port_attach(struct ctl *ctl, uint32_t br, struct port *port, uint
 	return 0;
 }
 
-/* Open TAP name (created when it does not exist, and recorded first), attach it to br. */
-static int ctl_port_tap_add(struct ctl *ctl, uint32_t br, const char *bridge, const char *name,
-			    const struct port_tap_opts *opts, struct dp_port_info *pi,
-			    struct ctl_err *e)
+/*
+ * Open name as a port of type (a TAP is created when it does not exist, and
+ * recorded first), attach it to br.
+ */
+static int ctl_port_open_add(struct ctl *ctl, uint32_t br, const char *bridge, const char *name,
+			     enum port_type type, const struct port_tap_opts *opts,
+			     struct dp_port_info *pi, struct ctl_err *e)
 {
-	bool recorded = !opts->must_exist && ctl_tap_record(ctl, name, bridge);
+	bool recorded =
+		!opts->must_exist && type != PORT_TYPE_NETDEV && ctl_tap_record(ctl, name, bridge);
+	enum port_type tried;
 	struct port *port;
 	uint32_t id;
 	int err;
 
-	err = port_tap_open(name, opts, &port);
-	if (err)
+	err = port_open(name, type, opts, &port, &tried);
+	if (err && tried == PORT_TYPE_NETDEV)
+		ctl_args_fail(e, err, "cannot attach interface \"%s\" as a netdev port: %s", name,
+			      port_strerror(err));
+	else if (err)
 		ctl_args_fail(e, err, "cannot open TAP \"%s\": %s", name, port_strerror(err));
 	else
 		err = ctl_port_attach(ctl, br, port, &id, e);
@@ -216,6 +225,14 @@ static int ctl_port_tap_add(struct ctl *ctl, uint32_t br, const char *bridge, co
 	if (recorded && (err || !pi->created))
 		ctl_tap_forget(ctl, name);
 	return err;
+}
+
+/* The port class args.type names: absent picks one (port_open()). */
+static enum port_type ctl_port_type(const char *type)
+{
+	if (!type)
+		return PORT_TYPE_AUTO;
+	return strcmp(type, "netdev") == 0 ? PORT_TYPE_NETDEV : PORT_TYPE_TAP;
 }
 
 static int cmd_port_add(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
@@ -238,9 +255,10 @@ static int cmd_port_add(struct ctl *ctl, json_t *args, json_t **result, struct c
 		err = ctl_args_bool(args, "up", 1, &up, e);
 	if (err)
 		return err;
-	if (type && strcmp(type, "tap") != 0)
+	if (type && strcmp(type, "tap") != 0 && strcmp(type, "netdev") != 0)
 		return ctl_args_fail(e, -EINVAL,
-				     "args.type: unsupported port type \"%s\" (known: tap)", type);
+				     "args.type: unsupported port type \"%s\" (known: tap, netdev)",
+				     type);
 	err = ctl_find_bridge(ctl, bridge, &br, e);
 	if (err)
 		return err;
@@ -248,11 +266,11 @@ static int cmd_port_add(struct ctl *ctl, json_t *args, json_t **result, struct c
 		return ctl_args_fail(e, -EEXIST, "port \"%s\" already exists", name);
 	opts.must_exist = existing;
 	opts.up = up;
-	err = ctl_port_tap_add(ctl, br, bridge, name, &opts, &pi, e);
+	err = ctl_port_open_add(ctl, br, bridge, name, ctl_port_type(type), &opts, &pi, e);
 	if (err)
 		return err;
-	log_info("port %s added to bridge %s (%s)", name, bridge,
-		 pi.created ? "created" : "existing");
+	log_info("port %s added to bridge %s (%s, %s%s%s)", name, bridge, pi.kind,
+		 pi.created ? "created" : "existing", pi.note[0] ? "; " : "", pi.note);
 	*result = ctl_port_json(ctl, &pi);
 	return 0;
 }
