@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# End to end: netdev ports on TAPs that another process holds, as a hypervisor does.
+#
+# Each "guest" is a network namespace whose eth0 is one end of a veth; tests/tap_holder.py
+# holds the guest's TAP (in the host namespace) and copies frames between it and the veth's
+# other end, as QEMU copies between a TAP and a virtio NIC. The daemon switches the TAPs'
+# host side. Checked: both start orders (tapyard first with --netdev, the holder first with
+# the class picked for it), a multi-queue TAP, ping between the guests, a partition cutting
+# them, the TAP deleted and made again by name (gone, then rebound, and ping again), a kernel
+# bridge's port refused with the interface named, the class picked by default for a free TAP,
+# a new TAP and a veth, and "type": "netdev" in a config file.
+set -u
+TAPYARD=${TAPYARD:-$(dirname "$0")/../build/tapyard}
+HOLDER="$(dirname "$0")/tap_holder.py"
+
+[ "$(id -u)" = 0 ] || { echo "skip: needs root (TAPs, namespaces)"; exit 77; }
+[ -w /dev/net/tun ] || { echo "skip: no /dev/net/tun"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: needs python3 (the TAP holder)"; exit 77; }
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+has() { grep -q -- "$2" <<<"$1" || { echo "    '$2' not in: $1" >&2; return 1; }; }
+
+work=$(mktemp -d /tmp/tynd-e2e-XXXXXX)
+chmod 755 "$work"
+SOCK=$work/ty.sock
+PIDS=()
+declare -A HOLDERS=()
+cleanup() {
+	local rc=$? p
+	for p in "${HOLDERS[@]}" "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	for n in tynd-na tynd-nb; do ip netns del "$n" 2>/dev/null; done
+	for i in tynd-ta tynd-tb tynd-tc tynd-td tynd-v0 tynd-v2 tynd-kb; do
+		ip link del "$i" 2>/dev/null
+	done
+	[ $rc = 0 ] || cat "$work/daemon.log" >&2 2>/dev/null
+	rm -rf "$work"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ctl() { "$TAPYARD" ctl --socket "${CTL_SOCK:-$SOCK}" "$@"; }
+
+# start_daemon SOCKET ARGS...: a daemon in the background, waiting until it answers.
+start_daemon() {
+	local sock=$1
+	shift
+	"$TAPYARD" daemon --socket "$sock" "$@" 2>>"$work/daemon.log" &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		"$TAPYARD" ctl --socket "$sock" status >/dev/null 2>&1 && return 0
+		kill -0 "${PIDS[-1]}" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# guest X N: namespace tynd-nX with eth0 10.78.0.N/24, its veth's other end "wire" inside too.
+guest() {
+	ip netns add "tynd-n$1"
+	ip -n "tynd-n$1" link add eth0 type veth peer name wire
+	ip -n "tynd-n$1" addr add "10.78.0.$2/24" dev eth0
+	ip -n "tynd-n$1" link set eth0 up
+	ip -n "tynd-n$1" link set wire up
+	ip -n "tynd-n$1" link set lo up
+}
+
+# hold X [QUEUES]: the "hypervisor" of guest X attaches to TAP tynd-tX, waiting until it holds it.
+hold() {
+	python3 "$HOLDER" "tynd-t$1" --queues "${2:-1}" --netns "tynd-n$1" --dev wire \
+		>"$work/holder-$1.out" 2>&1 &
+	HOLDERS[$1]=$!
+	for _ in $(seq 100); do
+		grep -q ready "$work/holder-$1.out" && return 0
+		kill -0 "${HOLDERS[$1]}" 2>/dev/null || { cat "$work/holder-$1.out" >&2; return 1; }
+		sleep 0.05
+	done
+	return 1
+}
+unhold() { kill "${HOLDERS[$1]}" && wait "${HOLDERS[$1]}" 2>/dev/null; unset "HOLDERS[$1]"; }
+
+ping_ab() { ip netns exec tynd-na ping -c 2 -i 0.2 -W 2 -q 10.78.0.2 >/dev/null 2>&1; }
+ping_ab_fails() { ! ip netns exec tynd-na ping -c 3 -i 0.2 -W 1 -q 10.78.0.2 >/dev/null 2>&1; }
+kind_of() { ctl --json port list | python3 -c "import json,sys
+r=json.load(sys.stdin)['result']; print(next((p['kind']+(',gone' if p['gone'] else '') for p in r if p['name']=='$1'), 'absent'))"; }
+# wait_kind PORT WANT: up to 10 s for kind_of to say WANT.
+wait_kind() {
+	for _ in $(seq 100); do [ "$(kind_of "$1")" = "$2" ] && return 0; sleep 0.1; done
+	echo "    $1 is $(kind_of "$1"), expected $2" >&2
+	return 1
+}
+
+guest a 1
+guest b 2
+ip tuntap add dev tynd-ta mode tap
+ip tuntap add dev tynd-tb mode tap multi_queue
+
+# --- tapyard first: the TAP is free, --netdev says it is the hypervisor's to hold
+start_daemon "$SOCK" --bridge lan --netdev tynd-ta || { echo "not ok - daemon start"; exit 1; }
+check "--netdev on a free TAP: a netdev port" wait_kind tynd-ta netdev
+check "the holder attaches after tapyard (single queue)" hold a
+# --- the holder first, multi-queue, the class picked for it
+check "the holder attaches first (multi-queue, 2 queues)" hold b 2
+out=$(ctl port add lan tynd-tb 2>&1)
+check "port add on a held multi-queue TAP picks netdev and says so" \
+	has "$out" "port tynd-tb added to bridge lan as a netdev port"
+check "port add says what it changed on the interface" has "$out" "disabled IPv6"
+check "port list says the class" has "$(ctl port list)" "tynd-tb *lan *netdev"
+check "the host stack is off the port (no IPv6 address)" \
+	eval '! ip -6 addr show dev tynd-tb | grep -q inet6'
+
+check "ping between the guests through tapyard" ping_ab
+tx=$(ctl counters tynd-ta --value tx_packets)
+check "counters from the guest's side: tynd-ta's guest sent ($tx)" test "$tx" -gt 0
+ctl partition cut tynd-ta tynd-tb >/dev/null
+check "a partition cuts them" ping_ab_fails
+ctl partition heal tynd-ta tynd-tb >/dev/null
+check "healed, ping again" ping_ab
+
+# --- the hypervisor restarts and its tap-up deletes and makes the TAP again
+unhold a
+ip link del tynd-ta
+check "the TAP deleted: the port is gone, not removed" wait_kind tynd-ta netdev,gone
+ip tuntap add dev tynd-ta mode tap
+hold a
+check "the TAP made again by name: rebound" wait_kind tynd-ta netdev
+check "ping after the rebind" ping_ab
+check "the daemon said so" grep -q "tynd-ta: port back" "$work/daemon.log"
+
+# --- refusals and the default class
+ip link add tynd-kb type bridge
+ip link add tynd-v0 type veth peer name tynd-v1
+ip link set tynd-v0 master tynd-kb
+out=$(ctl port add lan tynd-v0 2>&1)
+check "a kernel bridge's port is refused, naming it" \
+	has "$out" "cannot attach interface \"tynd-v0\" as a netdev port: the interface is a kernel bridge's port"
+out=$(ctl port add lan tynd-kb --netdev 2>&1)
+check "a kernel bridge is refused" has "$out" "is a kernel bridge"
+out=$(ctl port add lan tynd-ta --tap 2>&1)
+check "a second port of one name is refused" has "$out" "already exists"
+ip tuntap add dev tynd-tc mode tap
+check "default: a free TAP is a tap port" has "$(ctl port add lan tynd-tc)" "as a tap port (existing)"
+check "default: a new TAP is created as a tap port" has "$(ctl port add lan tynd-td)" \
+	"as a tap port (created)"
+check "default: a veth is a netdev port" has "$(ctl port add lan tynd-v1)" "as a netdev port"
+ip link add tynd-v2 type veth peer name tynd-v3
+out=$(ctl port add lan tynd-v2 --tap 2>&1)
+check "--tap on a veth is refused" has "$out" "cannot open TAP \"tynd-v2\""
+
+# --- a config file's "type"
+cat >"$work/conf.json" <<EOF
+{"bridges": [{"name": "c", "ports": [{"name": "tynd-v3", "type": "netdev"}]}]}
+EOF
+check "config \"type\": \"netdev\"" start_daemon "$work/c.sock" --config "$work/conf.json"
+check "the config's port is a netdev port" eval 'CTL_SOCK=$work/c.sock kind_of tynd-v3 | grep -qx netdev'
+
+echo "# $pass passed, $fail failed"
+[ "$fail" = 0 ]
