@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bridge_helper.h"
 #include "cli.h"
 #include "ctl.h"
 #include "cleanup.h"
@@ -19,6 +20,7 @@ static const char main_usage[] =
 	"  daemon [OPTIONS]   run the switch in the foreground (tapyard daemon --help)\n"
 	"  ctl COMMAND ...    control a running daemon (tapyard ctl --help)\n"
 	"  cleanup [OPTIONS]  remove what a killed daemon left behind (tapyard cleanup --help)\n"
+	"  bridge-helper --br=BR --fd=N  QEMU's bridge helper for tapyard bridges (--help)\n"
 	"  test [OPTIONS] FILE|DIR...  run Lua test files (tapyard test --help)\n"
 	"  run FILE [ARGS]    run a Lua script with the lab API (tapyard run --help)\n"
 	"  lsp-setup [DIR]    write Lua Language Server type stubs for the API\n"
@@ -46,6 +48,8 @@ int main(int argc, char **argv)
 		return cli_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cleanup") == 0)
 		return cleanup_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "bridge-helper") == 0)
+		return bridge_helper_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "test") == 0)
 		return tylua_test_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)

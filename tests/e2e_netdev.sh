@@ -11,32 +11,15 @@
 # a new TAP and a veth, and "type": "netdev" in a config file.
 set -u
 TAPYARD=${TAPYARD:-$(dirname "$0")/../build/tapyard}
-HOLDER="$(dirname "$0")/tap_holder.py"
-
-[ "$(id -u)" = 0 ] || { echo "skip: needs root (TAPs, namespaces)"; exit 77; }
-[ -w /dev/net/tun ] || { echo "skip: no /dev/net/tun"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: needs python3 (the TAP holder)"; exit 77; }
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-has() { grep -q -- "$2" <<<"$1" || { echo "    '$2' not in: $1" >&2; return 1; }; }
-
-work=$(mktemp -d /tmp/tynd-e2e-XXXXXX)
-chmod 755 "$work"
+. "$(dirname "$0")/holder_lib.sh"
 SOCK=$work/ty.sock
-PIDS=()
-declare -A HOLDERS=()
 cleanup() {
-	local rc=$? p
-	for p in "${HOLDERS[@]}" "${PIDS[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	for n in tynd-na tynd-nb; do ip netns del "$n" 2>/dev/null; done
+	local rc=$? i
+	[ $rc = 0 ] || cat "$work/daemon.log" >&2 2>/dev/null
+	holder_cleanup
 	for i in tynd-ta tynd-tb tynd-tc tynd-td tynd-v0 tynd-v2 tynd-kb; do
 		ip link del "$i" 2>/dev/null
 	done
-	[ $rc = 0 ] || cat "$work/daemon.log" >&2 2>/dev/null
-	rm -rf "$work"
 	exit $rc
 }
 trap cleanup EXIT
@@ -44,44 +27,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 ctl() { "$TAPYARD" ctl --socket "${CTL_SOCK:-$SOCK}" "$@"; }
-
-# start_daemon SOCKET ARGS...: a daemon in the background, waiting until it answers.
-start_daemon() {
-	local sock=$1
-	shift
-	"$TAPYARD" daemon --socket "$sock" "$@" 2>>"$work/daemon.log" &
-	PIDS+=($!)
-	for _ in $(seq 100); do
-		"$TAPYARD" ctl --socket "$sock" status >/dev/null 2>&1 && return 0
-		kill -0 "${PIDS[-1]}" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-# guest X N: namespace tynd-nX with eth0 10.78.0.N/24, its veth's other end "wire" inside too.
-guest() {
-	ip netns add "tynd-n$1"
-	ip -n "tynd-n$1" link add eth0 type veth peer name wire
-	ip -n "tynd-n$1" addr add "10.78.0.$2/24" dev eth0
-	ip -n "tynd-n$1" link set eth0 up
-	ip -n "tynd-n$1" link set wire up
-	ip -n "tynd-n$1" link set lo up
-}
-
-# hold X [QUEUES]: the "hypervisor" of guest X attaches to TAP tynd-tX, waiting until it holds it.
-hold() {
-	python3 "$HOLDER" "tynd-t$1" --queues "${2:-1}" --netns "tynd-n$1" --dev wire \
-		>"$work/holder-$1.out" 2>&1 &
-	HOLDERS[$1]=$!
-	for _ in $(seq 100); do
-		grep -q ready "$work/holder-$1.out" && return 0
-		kill -0 "${HOLDERS[$1]}" 2>/dev/null || { cat "$work/holder-$1.out" >&2; return 1; }
-		sleep 0.05
-	done
-	return 1
-}
-unhold() { kill "${HOLDERS[$1]}" && wait "${HOLDERS[$1]}" 2>/dev/null; unset "HOLDERS[$1]"; }
+# held X [QUEUES]: guest X's hypervisor attaches to TAP tynd-tX.
+held() { hold "$1" "tynd-t$1" --queues "${2:-1}"; }
 
 ping_ab() { ip netns exec tynd-na ping -c 2 -i 0.2 -W 2 -q 10.78.0.2 >/dev/null 2>&1; }
 ping_ab_fails() { ! ip netns exec tynd-na ping -c 3 -i 0.2 -W 1 -q 10.78.0.2 >/dev/null 2>&1; }
@@ -94,17 +41,17 @@ wait_kind() {
 	return 1
 }
 
-guest a 1
-guest b 2
+guest a 10.78.0.1
+guest b 10.78.0.2
 ip tuntap add dev tynd-ta mode tap
 ip tuntap add dev tynd-tb mode tap multi_queue
 
 # --- tapyard first: the TAP is free, --netdev says it is the hypervisor's to hold
 start_daemon "$SOCK" --bridge lan --netdev tynd-ta || { echo "not ok - daemon start"; exit 1; }
 check "--netdev on a free TAP: a netdev port" wait_kind tynd-ta netdev
-check "the holder attaches after tapyard (single queue)" hold a
+check "the holder attaches after tapyard (single queue)" held a
 # --- the holder first, multi-queue, the class picked for it
-check "the holder attaches first (multi-queue, 2 queues)" hold b 2
+check "the holder attaches first (multi-queue, 2 queues)" held b 2
 out=$(ctl port add lan tynd-tb 2>&1)
 check "port add on a held multi-queue TAP picks netdev and says so" \
 	has "$out" "port tynd-tb added to bridge lan as a netdev port"
@@ -126,7 +73,7 @@ unhold a
 ip link del tynd-ta
 check "the TAP deleted: the port is gone, not removed" wait_kind tynd-ta netdev,gone
 ip tuntap add dev tynd-ta mode tap
-hold a
+held a
 check "the TAP made again by name: rebound" wait_kind tynd-ta netdev
 check "ping after the rebind" ping_ab
 check "the daemon said so" grep -q "tynd-ta: port back" "$work/daemon.log"
@@ -158,5 +105,4 @@ EOF
 check "config \"type\": \"netdev\"" start_daemon "$work/c.sock" --config "$work/conf.json"
 check "the config's port is a netdev port" eval 'CTL_SOCK=$work/c.sock kind_of tynd-v3 | grep -qx netdev'
 
-echo "# $pass passed, $fail failed"
-[ "$fail" = 0 ]
+summary

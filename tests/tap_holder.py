@@ -3,6 +3,7 @@
 """tap_holder: hold an existing TAP the way a hypervisor does, for the e2e tests.
 
   tap_holder.py IFNAME [--queues N] [--netns NS --dev DEV]
+  tap_holder.py --helper CMD --br BRIDGE [--netns NS --dev DEV]
 
 Attaches to the TAP IFNAME (in the caller's namespace) with TUNSETIFF, N queues
 with IFF_MULTI_QUEUE when N > 1, and prints "ready" once it holds them. With
@@ -10,6 +11,11 @@ with IFF_MULTI_QUEUE when N > 1, and prints "ready" once it holds them. With
 queues and a packet socket on DEV inside network namespace NS (one end of a
 veth whose other end the guest uses), as QEMU copies between a TAP and a
 virtio NIC. Without it, it reads and discards. SIGTERM or SIGINT ends it.
+
+With --helper, it gets its TAP as QEMU's -netdev bridge does: it runs
+"CMD --use-vnet --fd=N --br=BRIDGE" through /bin/sh -c with one end of a
+socketpair as fd N, receives the TAP's fd on the other end (SCM_RIGHTS),
+and prints "ready TAPNAME"; the frames then carry a virtio-net header.
 """
 import argparse
 import ctypes
@@ -19,6 +25,7 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 
 TUNSETIFF = 0x400454CA
@@ -29,6 +36,8 @@ CLONE_NEWNET = 0x40000000
 SOL_PACKET = 263
 PACKET_IGNORE_OUTGOING = 23
 ETH_P_ALL = 0x0003
+TUNGETIFF = 0x800454D2
+VNET_HDR_LEN = 10
 
 
 def attach(ifname, queues):
@@ -39,6 +48,23 @@ def attach(ifname, queues):
         fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", ifname.encode(), flags))
         fds.append(fd)
     return fds
+
+
+def from_helper(cmd, bridge):
+    """Run the bridge helper as QEMU does; return the TAP fd it passed and the TAP's name."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    line = f"{cmd} --use-vnet --fd={theirs.fileno()} --br={bridge}"
+    helper = subprocess.Popen(["/bin/sh", "-c", line], pass_fds=[theirs.fileno()])
+    theirs.close()
+    rc = helper.wait()
+    if rc != 0:
+        sys.exit(f"tap_holder: the helper exited with {rc}")
+    _, fds, _, _ = socket.recv_fds(ours, 1, 1)
+    if not fds:
+        sys.exit("tap_holder: the helper passed no fd")
+    ifr = fcntl.ioctl(fds[0], TUNGETIFF, bytes(40))
+    os.set_blocking(fds[0], False)
+    return fds[0], ifr[:16].rstrip(b"\0").decode()
 
 
 def guest_socket(netns, dev):
@@ -53,7 +79,7 @@ def guest_socket(netns, dev):
     return s
 
 
-def pump(fds, sock):
+def pump(fds, sock, hdr):
     poller = select.poll()
     for fd in fds:
         poller.register(fd, select.POLLIN)
@@ -63,31 +89,38 @@ def pump(fds, sock):
         for fd, _ in poller.poll():
             try:
                 if sock and fd == sock.fileno():
-                    os.write(fds[0], sock.recv(65536))
+                    os.write(fds[0], bytes(hdr) + sock.recv(65536))
                 else:
                     frame = os.read(fd, 65536)
                     if sock:
-                        sock.send(frame)
+                        sock.send(frame[hdr:])
             except (BlockingIOError, OSError):
                 pass
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("ifname")
+    ap.add_argument("ifname", nargs="?")
+    ap.add_argument("--helper")
+    ap.add_argument("--br")
     ap.add_argument("--queues", type=int, default=1)
     ap.add_argument("--netns")
     ap.add_argument("--dev")
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        fds = attach(a.ifname, a.queues)
-    except OSError as e:
-        sys.exit(f"tap_holder: cannot attach {a.ifname}: {e.strerror}")
+    hdr, name = 0, a.ifname
+    if a.helper:
+        fd, name = from_helper(a.helper, a.br)
+        fds, hdr = [fd], VNET_HDR_LEN
+    else:
+        try:
+            fds = attach(a.ifname, a.queues)
+        except OSError as e:
+            sys.exit(f"tap_holder: cannot attach {a.ifname}: {e.strerror}")
     sock = guest_socket(a.netns, a.dev) if a.netns else None
-    print("ready", flush=True)
+    print("ready", name, flush=True)
     try:
-        pump(fds, sock)
+        pump(fds, sock, hdr)
     except KeyboardInterrupt:
         pass
 
