@@ -56,6 +56,11 @@ out=$(ctl port add lan tynd-tb 2>&1)
 check "port add on a held multi-queue TAP picks netdev and says so" \
 	has "$out" "port tynd-tb added to bridge lan as a netdev port"
 check "port add says what it changed on the interface" has "$out" "disabled IPv6"
+out=$(timeout 20 "$TAPYARD" daemon --socket "$work/x.sock" --bridge x --tap tynd-ta 2>&1)
+check "daemon --tap on a held TAP fails and points at --netdev" \
+	has "$out" "cannot open TAP \"tynd-ta\": the TAP is already attached to another program (attach it as a netdev port"
+out=$(timeout 20 "$TAPYARD" daemon --socket "$work/x.sock" --bridge x --tap tynd-tb 2>&1)
+check "daemon --tap on a multi-queue TAP says so" has "$out" "the TAP is multi-queue"
 check "port list says the class" has "$(ctl port list)" "tynd-tb *lan *netdev"
 check "the host stack is off the port (no IPv6 address)" \
 	eval '! ip -6 addr show dev tynd-tb | grep -q inet6'

@@ -39,7 +39,7 @@
 struct daemon_item {
 	bool bridge;
 	const char *name;
-	const char *type; /* a port's args.type: NULL (--tap: picked for it) or "netdev" */
+	const char *type; /* a port's args.type: "tap" or "netdev" */
 };
 
 struct daemon_opts {
@@ -79,8 +79,7 @@ static const char daemon_usage[] =
 	"                     partitions, commands; see README), before --bridge/--tap\n"
 	"  --bridge NAME      add a bridge (or name one of --config, to add --tap ports)\n"
 	"  --tap IFNAME       attach a TAP to the last --bridge: created, or opened if it\n"
-	"                     exists and is a TAP; brought up. A TAP another program\n"
-	"                     holds, a multi-queue TAP or another interface: as --netdev\n"
+	"                     exists and is a TAP no other program holds; brought up\n"
 	"  --netdev IFNAME    attach an existing interface (a TAP a hypervisor holds, a\n"
 	"                     veth, a vxlan device) through a packet socket; brought up,\n"
 	"                     its IPv4 addresses removed and IPv6 disabled\n"
@@ -169,8 +168,9 @@ static int daemon_option(struct daemon_opts *o, const struct ctl_opt_hit *h)
 		if (h->id != DAEMON_BRIDGE && !o->nitems)
 			return daemon_usage_error("--%s %s comes before any --bridge",
 						  h->id == DAEMON_TAP ? "tap" : "netdev", h->value);
-		o->items[o->nitems++] = (struct daemon_item){
-			h->id == DAEMON_BRIDGE, h->value, h->id == DAEMON_NETDEV ? "netdev" : NULL};
+		o->items[o->nitems++] =
+			(struct daemon_item){h->id == DAEMON_BRIDGE, h->value,
+					     h->id == DAEMON_NETDEV ? "netdev" : "tap"};
 		break;
 	case DAEMON_PIDFILE:
 		o->pidfile = h->value;
@@ -226,8 +226,8 @@ static int daemon_populate(struct daemon *d, const struct daemon_opts *o)
 			reply = ctl_call(d->ctl, "bridge/add", json_pack("{s:s}", "name", bridge));
 		} else {
 			reply = ctl_call(d->ctl, "port/add",
-					 json_pack("{s:s, s:s, s:b, s:s*}", "bridge", bridge,
-						   "name", o->items[i].name, "up", 1, "type",
+					 json_pack("{s:s, s:s, s:b, s:s}", "bridge", bridge, "name",
+						   o->items[i].name, "up", 1, "type",
 						   o->items[i].type));
 		}
 		err = ctl_reply_error(reply, &code, &message);

@@ -216,7 +216,10 @@ static int ctl_port_open_add(struct ctl *ctl, uint32_t br, const char *bridge, c
 		ctl_args_fail(e, err, "cannot attach interface \"%s\" as a netdev port: %s", name,
 			      port_strerror(err));
 	else if (err)
-		ctl_args_fail(e, err, "cannot open TAP \"%s\": %s", name, port_strerror(err));
+		ctl_args_fail(e, err, "cannot open TAP \"%s\": %s%s", name, port_strerror(err),
+			      err == -EBUSY || err == -EMLINK || err == -EEXIST
+				      ? " (attach it as a netdev port: type \"netdev\", --netdev)"
+				      : "");
 	else
 		err = ctl_port_attach(ctl, br, port, &id, e);
 	if (!err)
