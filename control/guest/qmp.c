@@ -323,6 +323,7 @@ int qmp_open_fd(int fd, const char *name, int timeout_ms, struct qmp **out, stru
 	struct qmp *q = calloc(1, sizeof(*q));
 	int err;
 
+	*out = NULL;
 	if (q) {
 		q->fd = fd;
 		q->name = strdup(name);
@@ -354,6 +355,7 @@ int qmp_open(const char *path, const struct openas_cred *cred, int timeout_ms, s
 {
 	int fd = openas_connect(cred, path);
 
+	*out = NULL;
 	if (fd == -ELOOP)
 		return qmp_fail(e, fd, path, "is a symbolic link (give the socket's own path)");
 	if (fd == -ENOTSOCK)
