@@ -125,7 +125,8 @@ static void serve_set_link(struct fake *f)
 	    json_is_false(json_object_get(json_object_get(req, "arguments"), "up")))
 		fake_reply(f, "\"return\": {}");
 	else
-		fake_reply(f, "\"error\": {\"class\": \"GenericError\", \"desc\": \"bad request\"}");
+		fake_reply(f,
+			   "\"error\": {\"class\": \"GenericError\", \"desc\": \"bad request\"}");
 	fake_read(f); /* until the client closes */
 }
 
@@ -138,9 +139,9 @@ static void test_greeting_capabilities_and_a_reply(void **state)
 	(void)state;
 	assert_int_equal(fake_start(&f, serve_set_link, 0, &q, &e), 0);
 	assert_int_equal(qmp_set_link(q, "n0", false, &e), 0);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(f.last, "arguments"), "name")),
-			    "n0");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(f.last, "arguments"), "name")),
+		"n0");
 	fake_stop(&f, q);
 }
 

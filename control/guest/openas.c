@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* openas: open a file or connect a socket in a child process that has taken another user's rights. */
+/* openas: open a file or connect a socket in a child process that took another user's rights. */
 #include "openas.h"
 
 #include <errno.h>

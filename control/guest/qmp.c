@@ -226,8 +226,9 @@ static int qmp_wait_reply(struct qmp *q, const char *cmd, uint64_t id, uint64_t 
 			break;
 		if (!json_object_get(msg, "id")) {
 			json_decref(msg);
-			return qmp_fail(e, -EPROTO, q->name, "a message that is neither a reply "
-							     "nor an event");
+			return qmp_fail(e, -EPROTO, q->name,
+					"a message that is neither a reply "
+					"nor an event");
 		}
 		json_decref(msg); /* the late reply to a command that timed out */
 	}
@@ -275,8 +276,9 @@ int qmp_execute(struct qmp *q, const char *cmd, json_t *args, json_t **ret, stru
 		*ret = NULL;
 	if (q->broken) {
 		json_decref(args);
-		return qmp_fail(e, q->broken, q->name, "connection unusable after an earlier "
-						       "error");
+		return qmp_fail(e, q->broken, q->name,
+				"connection unusable after an earlier "
+				"error");
 	}
 	err = qmp_send(q, cmd, args, id, deadline, e);
 	if (!err)

@@ -146,8 +146,9 @@ static int ctl_config_port_qmp(json_t *port, const char *path, json_t *args, str
 	if (err)
 		return err;
 	if (!qmp != !netdev)
-		return ctl_args_fail(e, -EINVAL, "%s.%s: needed with %s (a QMP socket and the id "
-						 "of the VM's -netdev)",
+		return ctl_args_fail(e, -EINVAL,
+				     "%s.%s: needed with %s (a QMP socket and the id "
+				     "of the VM's -netdev)",
 				     path, qmp ? "qmp_netdev" : "qmp", qmp ? "qmp" : "qmp_netdev");
 	if (qmp) {
 		json_object_set(args, "qmp", qmp);
@@ -164,8 +165,8 @@ static int ctl_config_port(struct ctl *ctl, json_t *port, const char *path, void
 	json_t *name, *existing, *link, *args;
 	int err;
 
-	err = ctl_config_keys(port, CTL_ARGS("name", "existing", "link", "qmp", "qmp_netdev"),
-			      path, e);
+	err = ctl_config_keys(port, CTL_ARGS("name", "existing", "link", "qmp", "qmp_netdev"), path,
+			      e);
 	if (!err)
 		err = ctl_config_get(port, "name", JSON_STRING, true, path, &name, e);
 	if (!err)

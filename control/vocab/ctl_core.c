@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_core: the switch's own commands: status, bridges, ports (a port's
- * QMP socket and link/set are ctl_link's), partitions, counters, the MAC table and the log level. Each handler checks
- * its arguments, maps names to dataplane ids, calls the dp API and builds its
- * result.
+ * ctl_core: the switch's own commands: status, bridges, ports (a port's QMP
+ * socket and link/set are ctl_link's), partitions, counters, the MAC table
+ * and the log level. Each handler checks its arguments, maps names to
+ * dataplane ids, calls the dp API and builds its result.
  */
 #include "ctl_core.h"
 
@@ -28,8 +28,8 @@ json_t *ctl_port_json(struct ctl *ctl, const struct dp_port_info *pi)
 	json_t *obj;
 
 	dp_bridge_name(ctl->dp, pi->bridge, bridge);
-	obj = ctl_must(json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:b}", "name", pi->name,
-				 "bridge", bridge, "kind", pi->kind, "up", pi->up, "gone", pi->gone,
+	obj = ctl_must(json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:b}", "name", pi->name, "bridge",
+				 bridge, "kind", pi->kind, "up", pi->up, "gone", pi->gone,
 				 "created", pi->created, "offloads", pi->offloads));
 	ctl_link_describe(ctl, pi, obj);
 	return obj;
@@ -674,8 +674,8 @@ const struct ctl_cmd ctl_core_cmds[] = {
 	CTL_CMD("bridge/add", cmd_bridge_add, CTL_ARGS("name")),
 	CTL_CMD("bridge/del", cmd_bridge_del, CTL_ARGS("name")),
 	CTL_READ("bridge/list", cmd_bridge_list, CTL_NO_ARGS),
-	CTL_CMD("port/add", cmd_port_add, CTL_ARGS("bridge", "name", "type", "existing", "up", "qmp",
-						       "qmp_netdev")),
+	CTL_CMD("port/add", cmd_port_add,
+		CTL_ARGS("bridge", "name", "type", "existing", "up", "qmp", "qmp_netdev")),
 	CTL_CMD("port/del", cmd_port_del, CTL_ARGS("name")),
 	CTL_READ("port/list", cmd_port_list, CTL_ARGS("bridge")),
 	CTL_CMD("partition/cut", cmd_partition_cut, CTL_ARGS("from", "to", "oneway")),

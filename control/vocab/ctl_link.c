@@ -90,9 +90,11 @@ int ctl_link_qmp_args(json_t *args, struct ctl_link_qmp *q, struct ctl_err *e)
 	if (err)
 		return err;
 	if (!q->path != !q->netdev)
-		return ctl_args_fail(e, -EINVAL, "args.%s: needed with args.%s (a QMP socket and "
-						 "the id of the VM's -netdev)",
-				     q->path ? "qmp_netdev" : "qmp", q->path ? "qmp" : "qmp_netdev");
+		return ctl_args_fail(e, -EINVAL,
+				     "args.%s: needed with args.%s (a QMP socket and "
+				     "the id of the VM's -netdev)",
+				     q->path ? "qmp_netdev" : "qmp",
+				     q->path ? "qmp" : "qmp_netdev");
 	if (q->path && (q->path[0] != '/' || strlen(q->path) >= PATH_MAX))
 		return ctl_args_fail(e, -EINVAL,
 				     "args.qmp: expected an absolute path of a QMP socket");
@@ -120,16 +122,17 @@ int ctl_link_qmp_set(struct ctl *ctl, const char *port, const struct ctl_link_qm
 		ctl_link_entry_clear(le);
 		return -ENOMEM;
 	}
-	log_info("port %s: link state through QMP socket %s, netdev %s%s", port, q->path,
-		 q->netdev, le->member ? " (connected to with the caller's rights)" : "");
+	log_info("port %s: link state through QMP socket %s, netdev %s%s", port, q->path, q->netdev,
+		 le->member ? " (connected to with the caller's rights)" : "");
 	return 0;
 }
 
 void ctl_link_describe(struct ctl *ctl, const struct dp_port_info *pi, json_t *obj)
 {
 	struct ctl_link_entry *le = ctl_link_find(ctl, pi->name);
-	const char *via = le ? "qmp" : pi->kind && strcmp(pi->kind, "tap") == 0 ? "carrier"
-										 : "switch";
+	const char *via = le					     ? "qmp"
+			  : pi->kind && strcmp(pi->kind, "tap") == 0 ? "carrier"
+								     : "switch";
 
 	json_object_set_new(obj, "link_via", ctl_must(json_string(via)));
 	if (!le)
