@@ -186,8 +186,11 @@ static int ctl_link_set_finish(struct ctl *ctl, struct ctl_later *l, int err, js
 			      s->port, s->up ? "down" : "up", s->qe.msg);
 	if (!err)
 		err = ctl_find_port(ctl, s->port, &id, e);
-	if (!err && dp_port_set_link(ctl->dp, id, s->up) < 0)
-		err = ctl_dp_fail(e, -EIO, "link/set");
+	if (!err) {
+		err = dp_port_set_link(ctl->dp, id, s->up);
+		if (err)
+			ctl_dp_fail(e, err, "link/set");
+	}
 	if (!err)
 		err = ctl_port_info(ctl, id, &pi, e);
 	if (!err) {
