@@ -15,25 +15,36 @@ build=${TAPYARD_BUILD:-$here/build}
 packages=(gcc libc6-dev pkg-config meson ninja-build liburing-dev libbpf-dev bpftool clang llvm
 	libnl-3-dev libnl-route-3-dev libjansson-dev liblua5.4-dev lua5.4 libcmocka-dev
 	iproute2 iputils-ping iperf3 tcpdump python3)
+# Installed without their recommends (QEMU's would pull in a GUI, OVMF and the block drivers).
+lean_packages=(qemu-system-x86)
 
 usage() {
 	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
-deps() {
-	local missing=()
-	for p in "${packages[@]}"; do
+# The packages of the arguments that are not installed, one a line.
+missing_of() {
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-			missing+=("$p")
+			echo "$p"
 	done
-	[ ${#missing[@]} -eq 0 ] && return 0
+}
+
+deps() {
+	local missing lean
+	mapfile -t missing < <(missing_of "${packages[@]}")
+	mapfile -t lean < <(missing_of "${lean_packages[@]}")
+	[ ${#missing[@]} -eq 0 ] && [ ${#lean[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "quickstart: missing packages: ${missing[*]}; run as root to install them" >&2
+		echo "quickstart: missing packages: ${missing[*]} ${lean[*]}; run as root to install them" >&2
 		exit 1
 	fi
-	echo "quickstart: installing ${missing[*]}"
+	echo "quickstart: installing ${missing[*]} ${lean[*]}"
 	apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+	[ ${#missing[@]} -eq 0 ] ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+	[ ${#lean[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		--no-install-recommends "${lean[@]}" >/dev/null
 }
 
 build() {

@@ -4,8 +4,11 @@
  * on each captured TAP netdev inside its guest's network namespace; while the
  * loader selects the NIC (a snaplen in the nics map), they copy up to snaplen
  * bytes and the frame's metadata into the ring buffer every tap of the
- * capture set shares, and always let the frame pass. When the ring buffer is full the
- * frame is not captured and the NIC's lost counter says so.
+ * capture set shares, and never decide a frame's fate: every path returns
+ * TC_ACT_UNSPEC, so the rest of the tc chain (filters at later priorities,
+ * further programs) runs as if the tap were not there. TC_ACT_OK would end
+ * the chain and skip them. When the ring buffer is full the frame is not
+ * captured and the NIC's lost counter says so.
  *
  * The ring space is reserved in power-of-two size classes (the verifier wants
  * a constant size), so a 128-byte snaplen costs 128 bytes per frame, not 64 KiB.
@@ -74,7 +77,7 @@ static __always_inline int cap_frame(struct __sk_buff *skb, __u32 dir)
 
 	v = bpf_map_lookup_elem(&nics, &slot);
 	if (!v || !v->snaplen)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	caplen = skb->len < v->snaplen ? skb->len : v->snaplen;
 	if (caplen <= 128)
 		cap_emit(skb, v, dir, caplen, 128);
@@ -96,7 +99,7 @@ static __always_inline int cap_frame(struct __sk_buff *skb, __u32 dir)
 		cap_emit(skb, v, dir, caplen, 32768);
 	else
 		cap_emit(skb, v, dir, caplen, CAP_SNAP_MAX);
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")

@@ -275,7 +275,13 @@ static int cap_detach_ns(void *arg)
 	return err ? err : err2;
 }
 
-/* Attach the link's program instance (link->prog) in the current namespace. */
+/*
+ * Attach the link's program instance (link->prog) in the current namespace.
+ * Handle and priority are left to the kernel: on an empty hook the filter
+ * gets priority 49152, else one below the first filter's, so the tap sees a
+ * frame before any filter already there may drop it; its programs return
+ * TC_ACT_UNSPEC, so every filter after it still runs.
+ */
 static int cap_attach_ns(void *arg)
 {
 	struct cap_link *link = arg;

@@ -57,6 +57,26 @@ json_t *th_run(const char *cmd, const char *args_fmt, ...)
 	return th_call(cmd, args);
 }
 
+json_t *th_run_as(const struct ctl_caller *caller, const char *cmd, const char *args_fmt, ...)
+{
+	json_t *args, *req;
+	va_list ap;
+	char *text, *out;
+
+	va_start(ap, args_fmt);
+	args = th_vjson(args_fmt, ap);
+	va_end(ap);
+	req = json_pack("{s:s, s:o}", "cmd", cmd, "args", args);
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	assert_non_null(text);
+	out = ctl_dispatch_text_as(th_ctl, text, strlen(text), caller, NULL);
+	th_set_last(json_loads(out, 0, NULL));
+	free(text);
+	free(out);
+	return th_reply;
+}
+
 json_t *th_call(const char *cmd, json_t *args)
 {
 	th_set_last(ctl_call(th_ctl, cmd, args));

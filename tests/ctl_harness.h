@@ -67,6 +67,16 @@ json_t *th_vjson(const char *fmt, va_list ap);
  */
 json_t *th_run(const char *cmd, const char *args_fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct ctl_caller;
+
+/*
+ * th_run_as() - th_run() as a socket client would: for caller (NULL: this
+ * process), through ctl_dispatch_text_as().
+ * Return: the reply, borrowed and kept as the last one.
+ */
+json_t *th_run_as(const struct ctl_caller *caller, const char *cmd, const char *args_fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /*
  * th_call() - call cmd with arguments already built.
  * @cmd: the command name

@@ -558,15 +558,6 @@ static void test_log_set(void **state)
 			    "warn");
 }
 
-/* Run request as caller; the reply becomes the harness's last. */
-static void run_as(const struct ctl_caller *caller, const char *request)
-{
-	char *out = ctl_dispatch_text_as(fx.ctl, request, strlen(request), caller, NULL);
-
-	th_set_last(json_loads(out, 0, NULL));
-	free(out);
-}
-
 /* A --group member reads and changes the lab, never runs anything as the daemon. */
 static void test_member_permissions(void **state)
 {
@@ -574,20 +565,20 @@ static void test_member_permissions(void **state)
 	const struct ctl_caller owner = {.cred = {.uid = 0}};
 
 	(void)state;
-	run_as(&member, "{\"cmd\": \"status\"}");
+	th_run_as(&member, "status", "{}");
 	th_last_ok();
-	run_as(&member, "{\"cmd\": \"bridge/add\", \"args\": {\"name\": \"brm\"}}");
+	th_run_as(&member, "bridge/add", "{'name': 'brm'}");
 	th_last_ok();
-	run_as(&member, "{\"cmd\": \"log/set\", \"args\": {\"level\": \"debug\"}}");
+	th_run_as(&member, "log/set", "{'level': 'debug'}");
 	th_last_err("EPERM", "permission denied: log/set");
-	run_as(&member, "{\"cmd\": \"guest/run\", \"args\": {\"guest\": \"g\", \"cmd\": \"id\"}}");
+	th_run_as(&member, "guest/run", "{'guest': 'g', 'cmd': 'id'}");
 	th_last_err("EPERM", "permission denied: guest/run");
 	/* Root, the daemon's user and the process itself may. */
-	run_as(&owner, "{\"cmd\": \"log/set\", \"args\": {\"level\": \"warn\"}}");
+	th_run_as(&owner, "log/set", "{'level': 'warn'}");
 	th_last_ok();
-	run_as(&owner, "{\"cmd\": \"guest/run\", \"args\": {\"guest\": \"g\", \"cmd\": \"id\"}}");
+	th_run_as(&owner, "guest/run", "{'guest': 'g', 'cmd': 'id'}");
 	th_last_err("ENOENT", "guest \"g\" not found");
-	run_as(NULL, "{\"cmd\": \"log/set\", \"args\": {\"level\": \"warn\"}}");
+	th_run_as(NULL, "log/set", "{'level': 'warn'}");
 	th_last_ok();
 }
 

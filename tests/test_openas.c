@@ -2,10 +2,13 @@
 /*
  * test_openas: a file opened with another user's rights is opened with
  * exactly those: refused where that user may not write, owned by that user
- * where it may, never through a symbolic link. Needs root (exit 77 without).
+ * where it may, never through a symbolic link. A unix socket is connected to
+ * the same way: refused (and never reached) where that user may not connect.
+ * Needs root (exit 77 without).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -94,6 +99,72 @@ static void test_own_rights(void **state)
 		-EINVAL);
 }
 
+/* A listening non-blocking unix socket at path, with mode. */
+static int listen_at(const char *path, mode_t mode)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	assert_true(s >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(chmod(path, mode), 0);
+	assert_int_equal(listen(s, 4), 0);
+	return s;
+}
+
+/* Did a connection reach listener l? (Accepts and closes it.) */
+static bool reached(int l)
+{
+	int c = accept(l, NULL, NULL);
+
+	if (c < 0)
+		return false;
+	close(c);
+	return true;
+}
+
+static void test_connect_with_the_users_rights(void **state)
+{
+	char open_sock[128], root_sock[128], sub[128], hidden[160], link[128];
+	int lo, lr, lh, s;
+
+	(void)state;
+	path_of(open_sock, sizeof(open_sock), "open.sock");
+	path_of(root_sock, sizeof(root_sock), "root.sock");
+	path_of(sub, sizeof(sub), "private");
+	path_of(link, sizeof(link), "link.sock");
+	snprintf(hidden, sizeof(hidden), "%s/hidden.sock", sub);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	lo = listen_at(open_sock, 0777);
+	lr = listen_at(root_sock, 0700);
+	lh = listen_at(hidden, 0777);
+	/* A socket nobody may write, and one in a directory nobody may search. */
+	assert_int_equal(openas_connect(&nobody, root_sock), -EACCES);
+	assert_false(reached(lr));
+	assert_int_equal(openas_connect(&nobody, hidden), -EACCES);
+	assert_false(reached(lh));
+	/* Root may; nobody may connect to a socket anyone may write. */
+	s = openas_connect(NULL, root_sock);
+	assert_true(s >= 0);
+	close(s);
+	assert_true(reached(lr));
+	s = openas_connect(&nobody, open_sock);
+	assert_true(s >= 0);
+	assert_int_equal(fcntl(s, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	close(s);
+	assert_true(reached(lo));
+	/* Never through a symbolic link, for anyone; a non-socket is refused. */
+	assert_int_equal(symlink(open_sock, link), 0);
+	assert_int_equal(openas_connect(&nobody, link), -ELOOP);
+	assert_int_equal(openas_connect(NULL, link), -ELOOP);
+	assert_false(reached(lo));
+	assert_int_equal(openas_connect(NULL, sub), -ENOTSOCK);
+	close(lo);
+	close(lr);
+	close(lh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -101,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_the_file_is_the_users),
 		cmocka_unit_test(test_never_through_a_link),
 		cmocka_unit_test(test_own_rights),
+		cmocka_unit_test(test_connect_with_the_users_rights),
 	};
 	char cmd[96];
 	int rc;

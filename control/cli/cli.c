@@ -46,6 +46,9 @@ enum {
 	CLI_WORDS = 1 << 8, /* every word, options too, is positional: the build function parses */
 	CLI_TAP = 1 << 9, /* --tap */
 	CLI_NETDEV = 1 << 10, /* --netdev */
+	CLI_QMP = 1 << 11, /* --qmp PATH */
+	CLI_QMP_NETDEV = 1 << 12, /* --qmp-netdev ID */
+	CLI_CLEAR = 1 << 13, /* --clear */
 };
 
 struct cli;
@@ -68,6 +71,8 @@ struct cli {
 	bool json, help, existing, oneway;
 	const char *type; /* --tap or --netdev: the port class */
 	const char *bridge, *value, *interval, *count;
+	const char *qmp, *qmp_netdev; /* --qmp, --qmp-netdev */
+	bool clear; /* --clear */
 	long long repeat; /* hidden --repeat N: measure N round trips */
 	char **pos; /* positional words after the command's words */
 	int npos;
@@ -97,12 +102,16 @@ static const struct ctl_opt cli_cmd_opts[] = {
 	{"count", 0, true, CLI_COUNT, NULL},
 	{"tap", 0, false, CLI_TAP, NULL},
 	{"netdev", 0, false, CLI_NETDEV, NULL},
+	{"qmp", 0, true, CLI_QMP, NULL},
+	{"qmp-netdev", 0, true, CLI_QMP_NETDEV, NULL},
+	{"clear", 0, false, CLI_CLEAR, NULL},
 	{NULL, 0, false, 0, NULL},
 };
 
 #define CLI_NOPTS (sizeof(cli_cmd_opts) / sizeof(cli_cmd_opts[0]))
 
 static int cli_build_link(struct cli *cli, json_t *args);
+static int cli_build_qmp(struct cli *cli, json_t *args);
 static int cli_build_partition(struct cli *cli, json_t *args);
 static int cli_build_counters(struct cli *cli, json_t *args);
 static int cli_build_impair(struct cli *cli, json_t *args);
@@ -118,16 +127,19 @@ static const struct cli_cmd cli_cmds[] = {
 	 NULL, NULL},
 	{"bridge list", "", "list bridges and their ports", "bridge/list", 0, 0, 0, {0}, NULL,
 	 cli_print_bridges},
-	{"port add", "BRIDGE IFNAME [--existing] [--tap|--netdev]",
+	{"port add", "BRIDGE IFNAME [--existing] [--tap|--netdev] [--qmp PATH --qmp-netdev ID]",
 	 "attach a TAP (created, or opened if free) or an interface (--netdev)", "port/add",
-	 CLI_EXISTING | CLI_TAP | CLI_NETDEV, 2, 2, {"bridge", "name"}, NULL,
-	 cli_print_port_added},
+	 CLI_EXISTING | CLI_TAP | CLI_NETDEV | CLI_QMP | CLI_QMP_NETDEV, 2, 2, {"bridge", "name"},
+	 cli_build_qmp, cli_print_port_added},
 	{"port del", "IFNAME", "detach a port (deleting a TAP tapyard created)", "port/del", 0, 1,
 	 1, {"name"}, NULL, NULL},
 	{"port list", "[BRIDGE]", "list ports", "port/list", 0, 0, 1, {"bridge"}, NULL,
 	 cli_print_ports},
 	{"link set", "PORT up|down", "set a port's link (the guest sees the carrier)",
 	 "link/set", 0, 2, 2, {"port"}, cli_build_link, NULL},
+	{"link qmp", "PORT --qmp PATH --qmp-netdev ID | PORT --clear",
+	 "tell a VM's guest of link changes through QEMU's QMP socket (or stop)", "link/qmp",
+	 CLI_QMP | CLI_QMP_NETDEV | CLI_CLEAR, 1, 1, {"port"}, cli_build_qmp, cli_print_ports},
 	{"partition cut", "A B [--oneway]",
 	 "cut A from B (a,b,...: several ports) both ways",
 	 "partition/cut", CLI_ONEWAY, 2, 2, {0}, cli_build_partition, NULL},
@@ -317,6 +329,9 @@ static int cli_parse_opts(struct cli *cli, char **argv, int argc)
 	cli->value = ctl_opt_get(res, CLI_VALUE);
 	cli->interval = ctl_opt_get(res, CLI_INTERVAL);
 	cli->count = ctl_opt_get(res, CLI_COUNT);
+	cli->qmp = ctl_opt_get(res, CLI_QMP);
+	cli->qmp_netdev = ctl_opt_get(res, CLI_QMP_NETDEV);
+	cli->clear = ctl_opt_has(res, CLI_CLEAR);
 	cli->pos = res->pos;
 	cli->npos = res->npos;
 	return CTL_EXIT_OK;
@@ -350,6 +365,23 @@ static int cli_build_link(struct cli *cli, json_t *args)
 	if (strcmp(state, "up") != 0 && strcmp(state, "down") != 0)
 		return cli_usage_error("link set: expected up or down, not \"%s\"", state);
 	json_object_set_new(args, "up", json_boolean(strcmp(state, "up") == 0));
+	return CTL_EXIT_OK;
+}
+
+/* --qmp PATH --qmp-netdev ID (both or neither), or link qmp's --clear. */
+static int cli_build_qmp(struct cli *cli, json_t *args)
+{
+	bool link = strcmp(cli->cmd->name, "link/qmp") == 0;
+
+	if (!cli->qmp != !cli->qmp_netdev)
+		return cli_usage_error("%s needs %s too", cli->qmp ? "--qmp" : "--qmp-netdev",
+				       cli->qmp ? "--qmp-netdev" : "--qmp");
+	if (link && !cli->qmp == !cli->clear)
+		return cli_usage_error("link qmp: give --qmp PATH --qmp-netdev ID, or --clear");
+	if (!cli->qmp)
+		return CTL_EXIT_OK;
+	json_object_set_new(args, "qmp", json_string(cli->qmp));
+	json_object_set_new(args, "qmp_netdev", json_string(cli->qmp_netdev));
 	return CTL_EXIT_OK;
 }
 

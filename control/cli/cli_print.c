@@ -206,6 +206,20 @@ void cli_print_bridges(FILE *f, json_t *result)
 	cli_print_rows(f, result, cli_print_bridge_row, 0, "NAME", "PORTS", NULL);
 }
 
+/* How link state reaches the port's guest: "qmp PATH#ID", "carrier" or "switch only". */
+static void cli_print_guest_link(struct cli_print_table *t, json_t *p)
+{
+	const char *via = cli_print_str(p, "link_via");
+
+	if (strcmp(via, "qmp") == 0)
+		cli_print_cell(t, "qmp %s#%s", cli_print_str(p, "qmp"),
+			       cli_print_str(p, "qmp_netdev"));
+	else if (strcmp(via, "switch") == 0)
+		cli_print_cell(t, "switch only");
+	else
+		cli_print_cell(t, "%s", via);
+}
+
 static void cli_print_port_row(struct cli_print_table *t, json_t *p)
 {
 	cli_print_cell(t, "%s", cli_print_str(p, "name"));
@@ -216,12 +230,17 @@ static void cli_print_port_row(struct cli_print_table *t, json_t *p)
 		       json_is_true(json_object_get(p, "created")) ? "created" : "existing",
 		       json_is_true(json_object_get(p, "offloads")) ? ",offloads" : "",
 		       json_is_true(json_object_get(p, "gone")) ? ",gone" : "");
+	cli_print_guest_link(t, p);
 }
 
 void cli_print_ports(FILE *f, json_t *result)
 {
-	cli_print_rows(f, result, cli_print_port_row, 0, "NAME", "BRIDGE", "KIND", "LINK", "FLAGS",
-		       NULL);
+	/* link/qmp and link/set reply with one port, port/list with an array of them. */
+	json_t *one = json_is_object(result) ? json_pack("[O]", result) : NULL;
+
+	cli_print_rows(f, one ? one : result, cli_print_port_row, 0, "NAME", "BRIDGE", "KIND",
+		       "LINK", "FLAGS", "GUEST LINK", NULL);
+	json_decref(one);
 }
 
 void cli_print_port_added(FILE *f, json_t *result)

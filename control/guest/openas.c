@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* openas: open a file in a child process that has taken another user's rights. */
+/* openas: open a file or connect a socket in a child process that took another user's rights. */
 #include "openas.h"
 
 #include <errno.h>
@@ -7,6 +7,8 @@
 #include <grp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,9 +32,11 @@ static void openas_send(int sock, int err, int fd)
 	(void)!sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
 
-/* The child: become cred, open, send the result, exit. Only system calls from here on. */
-static void openas_child(int sock, const struct openas_cred *cred, const char *path, int flags,
-			 mode_t mode)
+/* What a child does once it has taken cred: an fd or a negative errno, by system calls only. */
+typedef int (*openas_fn)(const void *arg);
+
+/* The child: become cred, run fn, send the result, exit. Only system calls from here on. */
+static void openas_child(int sock, const struct openas_cred *cred, openas_fn fn, const void *arg)
 {
 	int fd;
 
@@ -42,8 +46,8 @@ static void openas_child(int sock, const struct openas_cred *cred, const char *p
 		openas_send(sock, -errno, -1);
 		_exit(1);
 	}
-	fd = open(path, flags, mode);
-	openas_send(sock, fd < 0 ? -errno : 0, fd);
+	fd = fn(arg);
+	openas_send(sock, fd < 0 ? fd : 0, fd);
 	_exit(0);
 }
 
@@ -71,16 +75,14 @@ static int openas_recv(int sock)
 	return err ? err : fd;
 }
 
-int openas_open(const struct openas_cred *cred, const char *path, int flags, mode_t mode)
+/* Run fn(arg) with cred's rights (NULL: in this process) and return its fd or error. */
+static int openas_run(const struct openas_cred *cred, openas_fn fn, const void *arg)
 {
 	int sv[2], fd, status;
 	pid_t pid;
 
-	flags |= O_NOFOLLOW | O_CLOEXEC;
-	if (!cred) {
-		fd = open(path, flags, mode);
-		return fd < 0 ? -errno : fd;
-	}
+	if (!cred)
+		return fn(arg);
 	if (cred->ngroups > OPENAS_GROUPS)
 		return -EINVAL;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -88,7 +90,7 @@ int openas_open(const struct openas_cred *cred, const char *path, int flags, mod
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		openas_child(sv[1], cred, path, flags, mode);
+		openas_child(sv[1], cred, fn, arg);
 	}
 	close(sv[1]);
 	fd = pid < 0 ? -errno : openas_recv(sv[0]);
@@ -96,4 +98,87 @@ int openas_open(const struct openas_cred *cred, const char *path, int flags, mod
 	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return fd;
+}
+
+/* What openas_open() opens. */
+struct openas_file {
+	const char *path;
+	int flags;
+	mode_t mode;
+};
+
+static int openas_do_open(const void *arg)
+{
+	const struct openas_file *f = arg;
+	int fd = open(f->path, f->flags, f->mode);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int openas_open(const struct openas_cred *cred, const char *path, int flags, mode_t mode)
+{
+	struct openas_file f = {path, flags | O_NOFOLLOW | O_CLOEXEC, mode};
+
+	return openas_run(cred, openas_do_open, &f);
+}
+
+/* "/proc/self/fd/N" into out (OPENAS_PROC_FD_MAX bytes), without stdio (a child calls it). */
+#define OPENAS_PROC_FD_MAX 32
+static void openas_proc_fd(int fd, char *out)
+{
+	static const char prefix[] = "/proc/self/fd/";
+	char digits[12];
+	int n = 0;
+
+	memcpy(out, prefix, sizeof(prefix) - 1);
+	do {
+		digits[n++] = (char)('0' + fd % 10);
+		fd /= 10;
+	} while (fd && n < (int)sizeof(digits));
+	for (int i = 0; i < n; i++)
+		out[sizeof(prefix) - 1 + i] = digits[n - 1 - i];
+	out[sizeof(prefix) - 1 + n] = '\0';
+}
+
+/* Connect a stream socket to the socket inode that fd (O_PATH) names. */
+static int openas_connect_inode(int pfd)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int s;
+
+	if (fstat(pfd, &st) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	if (!S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+	_Static_assert(OPENAS_PROC_FD_MAX <= sizeof(sa.sun_path), "sun_path holds /proc/self/fd/N");
+	openas_proc_fd(pfd, sa.sun_path);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return -errno;
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+
+		close(s);
+		return err;
+	}
+	return s;
+}
+
+static int openas_do_connect(const void *arg)
+{
+	int pfd = open(arg, O_PATH | O_NOFOLLOW | O_CLOEXEC), s;
+
+	if (pfd < 0)
+		return -errno;
+	s = openas_connect_inode(pfd);
+	close(pfd);
+	return s;
+}
+
+int openas_connect(const struct openas_cred *cred, const char *path)
+{
+	return openas_run(cred, openas_do_connect, path);
 }

@@ -23,11 +23,13 @@
 #include "ctl_guest.h"
 #include "ctl_impair.h"
 #include "ctl_impl.h"
+#include "ctl_link.h"
 #include "log.h"
 
 /* Every command table; a module adds its table here. */
 static const struct ctl_cmd_table ctl_tables[] = {
 	CTL_TABLE(ctl_core_cmds),
+	CTL_TABLE(ctl_link_cmds),
 	CTL_TABLE(ctl_guest_cmds),
 	CTL_TABLE(ctl_impair_cmds),
 	CTL_TABLE(ctl_capture_cmds),
@@ -297,6 +299,7 @@ void ctl_destroy(struct ctl *ctl)
 		return;
 	ctl_capture_release(ctl);
 	ctl_guest_release(ctl);
+	ctl_link_release(ctl);
 	pthread_mutex_destroy(&ctl->lock);
 	free(ctl->scratch);
 	free(ctl);

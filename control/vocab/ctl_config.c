@@ -134,15 +134,39 @@ int ctl_config_each(struct ctl *ctl, json_t *value, const char *path, ctl_config
 
 /* ---- bridges ---- */
 
+/* A port's "qmp" and "qmp_netdev" keys, copied into port/add's args (a string each). */
+static int ctl_config_port_qmp(json_t *port, const char *path, json_t *args, struct ctl_err *e)
+{
+	json_t *qmp, *netdev;
+	int err;
+
+	err = ctl_config_get(port, "qmp", JSON_STRING, false, path, &qmp, e);
+	if (!err)
+		err = ctl_config_get(port, "qmp_netdev", JSON_STRING, false, path, &netdev, e);
+	if (err)
+		return err;
+	if (!qmp != !netdev)
+		return ctl_args_fail(e, -EINVAL,
+				     "%s.%s: needed with %s (a QMP socket and the id "
+				     "of the VM's -netdev)",
+				     path, qmp ? "qmp_netdev" : "qmp", qmp ? "qmp" : "qmp_netdev");
+	if (qmp) {
+		json_object_set(args, "qmp", qmp);
+		json_object_set(args, "qmp_netdev", netdev);
+	}
+	return 0;
+}
+
 /* One element of a bridge's "ports": port/add, then link/set when "link" is "down". */
 static int ctl_config_port(struct ctl *ctl, json_t *port, const char *path, void *arg,
 			   struct ctl_err *e)
 {
 	const char *bridge = arg, *state;
-	json_t *name, *existing, *link, *type;
+	json_t *name, *existing, *link, *type, *args;
 	int err;
 
-	err = ctl_config_keys(port, CTL_ARGS("name", "existing", "link", "type"), path, e);
+	err = ctl_config_keys(port, CTL_ARGS("name", "existing", "link", "type", "qmp", "qmp_netdev"),
+			      path, e);
 	if (!err)
 		err = ctl_config_get(port, "name", JSON_STRING, true, path, &name, e);
 	if (!err)
@@ -156,11 +180,14 @@ static int ctl_config_port(struct ctl *ctl, json_t *port, const char *path, void
 	state = link ? json_string_value(link) : "up";
 	if (strcmp(state, "up") != 0 && strcmp(state, "down") != 0)
 		return ctl_args_fail(e, -EINVAL, "%s.link: expected \"up\" or \"down\"", path);
-	err = ctl_config_call(ctl, "port/add",
-			      json_pack("{s:s, s:O, s:b, s:b, s:O*}", "bridge", bridge, "name",
-					name, "existing", json_is_true(existing), "up", 1, "type",
-					type),
-			      path, e);
+	args = ctl_must(json_pack("{s:s, s:O, s:b, s:b, s:O*}", "bridge", bridge, "name", name,
+				  "existing", json_is_true(existing), "up", 1, "type", type));
+	err = ctl_config_port_qmp(port, path, args, e);
+	if (err) {
+		json_decref(args);
+		return err;
+	}
+	err = ctl_config_call(ctl, "port/add", args, path, e);
 	if (!err && strcmp(state, "down") == 0)
 		err = ctl_config_call(ctl, "link/set",
 				      json_pack("{s:O, s:b}", "port", name, "up", 0), path, e);

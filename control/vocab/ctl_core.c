@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_core: the switch's own commands: status, bridges, ports, link state,
- * partitions, counters, the MAC table and the log level. Each handler checks
- * its arguments, maps names to dataplane ids, calls the dp API and builds its
- * result.
+ * ctl_core: the switch's own commands: status, bridges, ports (a port's QMP
+ * socket and link/set are ctl_link's), partitions, counters, the MAC table
+ * and the log level. Each handler checks its arguments, maps names to
+ * dataplane ids, calls the dp API and builds its result.
  */
 #include "ctl_core.h"
 
@@ -15,21 +15,25 @@
 #include <string.h>
 
 #include "clock.h"
+#include "ctl_link.h"
 #include "log.h"
 
 #ifndef TAPYARD_VERSION
 #define TAPYARD_VERSION "unknown"
 #endif
 
-static json_t *ctl_port_json(struct ctl *ctl, const struct dp_port_info *pi)
+json_t *ctl_port_json(struct ctl *ctl, const struct dp_port_info *pi)
 {
 	char bridge[DP_BRIDGE_NAME_MAX] = "";
+	json_t *obj;
 
 	dp_bridge_name(ctl->dp, pi->bridge, bridge);
-	return ctl_must(json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:b, s:s*}", "name", pi->name,
-				  "bridge", bridge, "kind", pi->kind, "up", pi->up, "gone",
-				  pi->gone, "created", pi->created, "offloads", pi->offloads,
-				  "changed", pi->note[0] ? pi->note : NULL));
+	obj = ctl_must(json_pack("{s:s, s:s, s:s?, s:b, s:b, s:b, s:b, s:s*}", "name", pi->name,
+				 "bridge", bridge, "kind", pi->kind, "up", pi->up, "gone", pi->gone,
+				 "created", pi->created, "offloads", pi->offloads, "changed",
+				 pi->note[0] ? pi->note : NULL));
+	ctl_link_describe(ctl, pi, obj);
+	return obj;
 }
 
 /* The names of the ports of bridge (DP_ALL: of every bridge), as a JSON array. */
@@ -241,6 +245,7 @@ static enum port_type ctl_port_type(const char *type)
 static int cmd_port_add(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	struct port_tap_opts opts = {0};
+	struct ctl_link_qmp qmp = {0};
 	const char *bridge, *name, *type;
 	struct dp_port_info pi;
 	bool existing, up;
@@ -256,6 +261,8 @@ static int cmd_port_add(struct ctl *ctl, json_t *args, json_t **result, struct c
 		err = ctl_args_bool(args, "existing", 0, &existing, e);
 	if (!err)
 		err = ctl_args_bool(args, "up", 1, &up, e);
+	if (!err)
+		err = ctl_link_qmp_args(args, &qmp, e);
 	if (err)
 		return err;
 	if (type && strcmp(type, "tap") != 0 && strcmp(type, "netdev") != 0)
@@ -270,6 +277,8 @@ static int cmd_port_add(struct ctl *ctl, json_t *args, json_t **result, struct c
 	opts.must_exist = existing;
 	opts.up = up;
 	err = ctl_port_open_add(ctl, br, bridge, name, ctl_port_type(type), &opts, &pi, e);
+	if (!err && ctl_link_qmp_set(ctl, name, &qmp) < 0)
+		err = ctl_args_fail(e, -ENOMEM, "port \"%s\": out of memory", name);
 	if (err)
 		return err;
 	log_info("port %s added to bridge %s (%s, %s%s%s)", name, bridge, pi.kind,
@@ -305,32 +314,6 @@ static int cmd_port_list(struct ctl *ctl, json_t *args, json_t **result, struct 
 		if (dp_port_info(ctl->dp, ids[i], &pi) == 0)
 			json_array_append_new(*result, ctl_port_json(ctl, &pi));
 	}
-	return 0;
-}
-
-static int cmd_link_set(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
-{
-	struct dp_port_info pi;
-	const char *name;
-	uint32_t id;
-	bool up;
-	int err;
-
-	err = ctl_args_str(args, "port", true, &name, e);
-	if (!err)
-		err = ctl_args_bool(args, "up", CTL_ARGS_REQUIRED, &up, e);
-	if (!err)
-		err = ctl_find_port(ctl, name, &id, e);
-	if (err)
-		return err;
-	err = dp_port_set_link(ctl->dp, id, up);
-	if (err)
-		return ctl_dp_fail(e, err, "link/set");
-	err = ctl_port_info(ctl, id, &pi, e);
-	if (err)
-		return err;
-	log_info("port %s link %s", name, up ? "up" : "down");
-	*result = ctl_port_json(ctl, &pi);
 	return 0;
 }
 
@@ -712,10 +695,10 @@ const struct ctl_cmd ctl_core_cmds[] = {
 	CTL_CMD("bridge/add", cmd_bridge_add, CTL_ARGS("name")),
 	CTL_CMD("bridge/del", cmd_bridge_del, CTL_ARGS("name")),
 	CTL_READ("bridge/list", cmd_bridge_list, CTL_NO_ARGS),
-	CTL_CMD("port/add", cmd_port_add, CTL_ARGS("bridge", "name", "type", "existing", "up")),
+	CTL_CMD("port/add", cmd_port_add,
+		CTL_ARGS("bridge", "name", "type", "existing", "up", "qmp", "qmp_netdev")),
 	CTL_CMD("port/del", cmd_port_del, CTL_ARGS("name")),
 	CTL_READ("port/list", cmd_port_list, CTL_ARGS("bridge")),
-	CTL_CMD("link/set", cmd_link_set, CTL_ARGS("port", "up")),
 	CTL_CMD("partition/cut", cmd_partition_cut, CTL_ARGS("from", "to", "oneway")),
 	CTL_CMD("partition/heal", cmd_partition_heal, CTL_ARGS("from", "to", "oneway")),
 	CTL_CMD("partition/isolate", cmd_partition_isolate, CTL_ARGS("port")),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_core: the switch's own commands (status, bridge/, port/, link/set,
+ * ctl_core: the switch's own commands (status, bridge/, port/,
  * partition/, counters/, fdb/ and log/set), a table for the dispatcher.
  */
 #ifndef TAPYARD_CTL_CORE_H
@@ -8,8 +8,11 @@
 
 #include "ctl_impl.h"
 
-#define CTL_CORE_NCMDS 20
+#define CTL_CORE_NCMDS 19
 
 extern const struct ctl_cmd ctl_core_cmds[CTL_CORE_NCMDS];
+
+/* A port as port/list shows it: a new reference. */
+json_t *ctl_port_json(struct ctl *ctl, const struct dp_port_info *pi);
 
 #endif
