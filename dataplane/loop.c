@@ -7,6 +7,9 @@
  * provided-buffer ring; where the kernel lacks it, single-shot reads that are
  * re-armed after each frame. Writes: one writev per output port, sharing the
  * received buffer, which returns to the ring when its last write completes.
+ * A port at its cap of writes in flight has the batch's writes submitted and
+ * their completions handled ahead of the rest (loop_reap_writes), so each
+ * completion is marked seen as soon as it is handled.
  *
  * Each completion carries a 64-bit tag (tag.h: kind, generation, index)
  * decoded by one switch. A frame read goes to forwarding (fwd.c), whose
@@ -344,6 +347,43 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 	return false;
 }
 
+void loop_reap_writes(struct dp *dp)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head;
+
+	dp->tx_reaps++;
+	io_uring_submit_and_get_events(&dp->ring);
+	io_uring_for_each_cqe(&dp->ring, head, cqe) {
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+
+		if (tag_kind(tag) != TAG_WRITE)
+			continue;
+		loop_on_write(dp, tag, cqe->res);
+		/* Handled: the batch that reaches it in order passes over it. */
+		cqe->user_data = tag_make(TAG_CANCEL, 0, 0);
+	}
+}
+
+/*
+ * Handle the completions ready now, one at a time, each marked seen before
+ * the next: loop_reap_writes() may run inside a handler and must not see a
+ * completion twice. Returns true when queued commands must run.
+ */
+static bool loop_reap(struct dp *dp)
+{
+	unsigned int n = io_uring_cq_ready(&dp->ring);
+	struct io_uring_cqe *cqe;
+	bool wake = false;
+
+	for (unsigned int i = 0; i < n && io_uring_peek_cqe(&dp->ring, &cqe) == 0; i++) {
+		wake |= loop_on_cqe(dp, cqe);
+		io_uring_cqe_seen(&dp->ring, cqe);
+	}
+	ctr_add(&dp->stats.cqes, n);
+	return wake;
+}
+
 /* Per-batch work: due delayed frames, publish recycled buffers, re-arm stopped reads, statistics.
  */
 static void loop_batch_end(struct dp *dp)
@@ -440,15 +480,9 @@ static void loop_quiesce(struct dp *dp)
 	for (int i = 0; i < 50; i++) { /* at most 5 s of stragglers */
 		if (io_uring_submit_and_wait_timeout(&dp->ring, &cqe, 1, &idle, NULL) < 0)
 			break;
-		unsigned int head, n = 0;
-
-		io_uring_for_each_cqe(&dp->ring, head, cqe) {
-			loop_on_cqe(dp, cqe);
-			n++;
-		}
-		io_uring_cq_advance(&dp->ring, n);
-		if (n == 0)
+		if (io_uring_cq_ready(&dp->ring) == 0)
 			break;
+		loop_reap(dp);
 	}
 }
 
@@ -495,9 +529,6 @@ static int loop_wait(struct dp *dp)
 static void loop_run(struct dp *dp)
 {
 	while (!dp->stopping) {
-		struct io_uring_cqe *cqe;
-		unsigned int head, n = 0;
-		bool wake = false;
 		int err = loop_wait(dp);
 
 		if (err < 0 && err != -EINTR && err != -EBUSY && err != -EAGAIN) {
@@ -505,13 +536,7 @@ static void loop_run(struct dp *dp)
 			break;
 		}
 		dp->now = clock_mono_ns();
-		io_uring_for_each_cqe(&dp->ring, head, cqe) {
-			wake |= loop_on_cqe(dp, cqe);
-			n++;
-		}
-		io_uring_cq_advance(&dp->ring, n);
-		ctr_add(&dp->stats.cqes, n);
-		if (wake)
+		if (loop_reap(dp))
 			cmdq_drain(dp);
 		loop_batch_end(dp);
 	}

@@ -99,18 +99,28 @@ void tx_drop(struct dp *dp, unsigned int slot, size_t why, size_t side, const st
  * Post one write of iov to port out. bid is the receive buffer (or segment
  * buffer) the iovecs point into; it is released when the write completes.
  * Returns false when the write could not be posted (counted as a drop).
+ *
+ * One port whose writes never complete may hold at most half the buffers.
+ * Writes posted in this batch count too, but most of them are done the
+ * moment they are submitted: at the cap (or out of write slots) the writes
+ * are submitted and their completions handled first, once per port until it
+ * posts again, so a burst to a port that takes its frames is not cut while a
+ * stuck port still is.
  */
 bool tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *iov,
 	     unsigned int cnt, const struct frame *eth, unsigned int in)
 {
 	struct dp_port *o = &dp->ports[out];
 	struct io_uring_sqe *sqe = NULL;
-	uint32_t ti = dp->tx_free;
+	bool full = o->tx_inflight >= dp->cfg.nbufs / 2;
+	uint32_t ti;
 	struct dp_tx *tx;
 
-	/* One port whose writes never complete may hold at most half the buffers. */
-	bool full = o->tx_inflight >= dp->cfg.nbufs / 2;
-
+	if ((dp->tx_free == DP_TX_NIL || full) && o->tx_reaped == dp->tx_reaps) {
+		loop_reap_writes(dp); /* the writes of this batch may be done already */
+		full = o->tx_inflight >= dp->cfg.nbufs / 2;
+	}
+	ti = dp->tx_free;
 	if (ti != DP_TX_NIL && !full)
 		sqe = tx_sqe(dp);
 	if (!sqe) {
@@ -131,6 +141,7 @@ bool tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *
 	if (!(bid & TX_SEGBUF))
 		dp->bufref[bid]++;
 	o->tx_inflight++;
+	o->tx_reaped = dp->tx_reaps;
 	return true;
 }
 
