@@ -138,7 +138,7 @@ struct dp {
 
 	struct dp_tx *tx;
 	uint32_t tx_free;
-	uint32_t tx_reaps; /* times loop_reap_writes() ran */
+	uint32_t tx_reaps; /* times tx_reap() ran */
 
 	struct dp_port ports[DP_MAX_PORTS];
 	struct dp_bridge bridges[DP_MAX_BRIDGES];
@@ -172,12 +172,6 @@ void loop_arm_read(struct dp *dp, unsigned int slot);
 
 /* Cancel the read of port slot (loop thread). */
 void loop_cancel_read(struct dp *dp, unsigned int slot);
-
-/*
- * Submit the writes queued so far and handle every write completion already
- * in the completion queue, ahead of the completions before it (loop thread).
- */
-void loop_reap_writes(struct dp *dp);
 
 /* Arm or cancel the poll of watch slot i (loop thread, or nothing before the loop runs). */
 void loop_arm_watch(struct dp *dp, unsigned int i);

@@ -8,7 +8,7 @@
  * re-armed after each frame. Writes: one writev per output port, sharing the
  * received buffer, which returns to the ring when its last write completes.
  * A port at its cap of writes in flight has the batch's writes submitted and
- * their completions handled ahead of the rest (loop_reap_writes), so each
+ * their completions handled ahead of the rest (tx_reap), so each
  * completion is marked seen as soon as it is handled.
  *
  * Each completion carries a 64-bit tag (tag.h: kind, generation, index)
@@ -202,18 +202,6 @@ static void loop_on_watch(struct dp *dp, uint64_t tag, const struct io_uring_cqe
 		loop_arm_watch(dp, i);
 }
 
-/* The port's netdev is gone (its namespace was deleted): stop using it, keep the slot. */
-static void loop_port_gone(struct dp_port *p, int err)
-{
-	if (p->gone)
-		return;
-	p->gone = true;
-	p->need_rearm = false;
-	ctr_add(&p->ctr.drop_port_gone, 1);
-	log_warn("%s: port gone (%s); forwarding continues for the other ports", port_name(p->port),
-		 err ? strerror(-err) : "end of file");
-}
-
 /* ---- completions ---- */
 
 static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe *cqe)
@@ -242,46 +230,11 @@ static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe 
 		if (cqe->res == -ENOBUFS)
 			ctr_add(&dp->stats.no_buffer, 1);
 		else if (cqe->res != -EAGAIN && cqe->res != -EINTR && cqe->res != -ECANCELED)
-			loop_port_gone(p, cqe->res);
+			tx_port_gone(p, cqe->res);
 		return;
 	}
 	ctr_add(&dp->stats.reads, 1);
 	fwd_frame(dp, slot, bid, (size_t)cqe->res);
-}
-
-static void loop_on_write(struct dp *dp, uint64_t tag, int res)
-{
-	uint32_t ti = tag_index(tag);
-	struct dp_tx *tx = &dp->tx[ti];
-	struct dp_port *p = &dp->ports[tx->port];
-
-	if (p->port && p->gen == tx->gen) {
-		p->tx_inflight--;
-		struct frame f = {(uint8_t *)tx->frame, tx->bytes};
-
-		if (res >= 0) {
-			ctr_add(&p->ctr.rx_packets, 1);
-			ctr_add(&p->ctr.rx_bytes, tx->bytes);
-			if (p->hook)
-				tx_hook(dp, tx->port, DP_HOOK_GUEST_RX, f.data, f.len, NULL,
-					DP_MAX_PORTS);
-		} else if (res == -EBADFD) {
-			loop_port_gone(p, res);
-		} else if (res == -EAGAIN || res == -ENOBUFS) {
-			tx_drop(dp, tx->port, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &f,
-				DP_MAX_PORTS);
-		} else {
-			tx_drop(dp, tx->port, CTR_IDX(drop_tx_error), CTR_IDX(rx_errors), &f,
-				DP_MAX_PORTS);
-			if (res != -EIO) /* EIO: the guest's interface is down */
-				log_ratelimited(&p->rl, LOG_LVL_WARN, "%s: write failed: %s",
-						port_name(p->port), strerror(-res));
-		}
-	}
-	ctr_add(&dp->stats.writes, 1);
-	tx_buf_put(dp, tx->bid);
-	tx->next_free = dp->tx_free;
-	dp->tx_free = ti;
 }
 
 static void loop_arm_wake(struct dp *dp)
@@ -326,7 +279,7 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 		loop_on_read(dp, tag, cqe);
 		break;
 	case TAG_WRITE:
-		loop_on_write(dp, tag, cqe->res);
+		tx_complete(dp, tag, cqe->res);
 		break;
 	case TAG_WAKE:
 		if (!(cqe->flags & IORING_CQE_F_MORE) && !dp->stopping)
@@ -347,27 +300,9 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 	return false;
 }
 
-void loop_reap_writes(struct dp *dp)
-{
-	struct io_uring_cqe *cqe;
-	unsigned int head;
-
-	dp->tx_reaps++;
-	io_uring_submit_and_get_events(&dp->ring);
-	io_uring_for_each_cqe(&dp->ring, head, cqe) {
-		uint64_t tag = io_uring_cqe_get_data64(cqe);
-
-		if (tag_kind(tag) != TAG_WRITE)
-			continue;
-		loop_on_write(dp, tag, cqe->res);
-		/* Handled: the batch that reaches it in order passes over it. */
-		cqe->user_data = tag_make(TAG_CANCEL, 0, 0);
-	}
-}
-
 /*
  * Handle the completions ready now, one at a time, each marked seen before
- * the next: loop_reap_writes() may run inside a handler and must not see a
+ * the next: tx_reap() may run inside a handler and must not see a
  * completion twice. Returns true when queued commands must run.
  */
 static bool loop_reap(struct dp *dp)
