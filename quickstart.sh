@@ -83,13 +83,14 @@ part() {
 	return $rc
 }
 
-# A build directory of the tree with the sanitizers san (meson's b_sanitize).
+# A build directory of the tree with the sanitizers san (meson's b_sanitize); then ninja TARGETS.
 sanitizer_build() {
 	local dir=$1 san=$2
+	shift 2
 	if [ ! -f "$dir/build.ninja" ]; then
 		meson setup "$dir" "$here" -Db_sanitize="$san" -Db_lundef=false >/dev/null || return 1
 	fi
-	ninja -C "$dir" >/dev/null
+	ninja -C "$dir" "$@" >/dev/null
 }
 
 asan_tests() {
@@ -100,9 +101,10 @@ asan_tests() {
 }
 
 tsan_tests() {
-	sanitizer_build "$build-tsan" thread || return 1
+	local t=(loop loop_impair server capture ctl)
+	sanitizer_build "$build-tsan" thread "${t[@]/#/tests/test_}" || return 1
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-		meson test -C "$build-tsan" --print-errorlogs loop loop_impair server capture ctl
+		meson test -C "$build-tsan" --no-rebuild --print-errorlogs "${t[@]}"
 }
 
 run_tests() {
