@@ -2,7 +2,10 @@
 # tapyard quick start: install what is missing, build, then run the demo lab or the test suite.
 #
 #   ./quickstart.sh demo    three namespace guests on a tapyard bridge: ping, partition, counters
-#   ./quickstart.sh test    the whole test suite (unit, loop, end-to-end); prints "N passed, N failed, N skipped"
+#   ./quickstart.sh test    the whole test suite (unit, loop, end-to-end), then the unit suite under
+#                           ASan+UBSan (leak detection on), the loop, server and capture tests under
+#                           TSan, and each fuzzer for 8 s; ends with "tests: N passed, N failed, N skipped"
+#   ./quickstart.sh test --quick   the plain suite only (what a developer runs between edits)
 #   ./quickstart.sh build   install and build only
 #   ./quickstart.sh deps    install the Debian packages only
 #
@@ -14,12 +17,12 @@ build=${TAPYARD_BUILD:-$here/build}
 
 packages=(gcc libc6-dev pkg-config meson ninja-build liburing-dev libbpf-dev bpftool clang llvm
 	libnl-3-dev libnl-route-3-dev libjansson-dev liblua5.4-dev lua5.4 libcmocka-dev
-	iproute2 iputils-ping iperf3 tcpdump python3)
+	iproute2 iputils-ping iperf3 tcpdump python3 libclang-rt-14-dev)
 # Installed without their recommends (QEMU's would pull in a GUI, OVMF and the block drivers).
 lean_packages=(qemu-system-x86)
 
 usage() {
-	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 # The packages of the arguments that are not installed, one a line.
@@ -73,13 +76,62 @@ summary() {
 	     END {printf "tests: %d passed, %d failed, %d skipped\n", ok, f+t+u, s}' "$1"
 }
 
-run_tests() {
-	build
-	local log rc=0
+# One part of the test run: "NAME: N passed, N failed, N skipped (S s)" into $parts, output shown.
+part() {
+	local name=$1 t0=$SECONDS log rc=0 line
+	shift
 	log=$(mktemp)
-	meson test -C "$build" --print-errorlogs "$@" 2>&1 | tee "$log" || rc=$?
-	summary "$log"
+	"$@" 2>&1 | tee "$log" || rc=$?
+	if grep -q '^fuzz: ' "$log"; then
+		line=$(grep '^fuzz: ' "$log" | tail -n1)
+	else
+		line=$(summary "$log")
+	fi
+	[ $rc -eq 77 ] && rc=0 # a part the machine cannot run counts its skips
+	[ $rc -ne 0 ] && [[ "$line" == *" 0 failed"* ]] && line=${line/ 0 failed/ 1 failed}
+	parts+=("$name: ${line#*: } ($((SECONDS - t0)) s)")
 	rm -f "$log"
+	return $rc
+}
+
+# A build directory of the tree with the sanitizers san (meson's b_sanitize); then ninja TARGETS.
+sanitizer_build() {
+	local dir=$1 san=$2
+	shift 2
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$here" -Db_sanitize="$san" -Db_lundef=false >/dev/null || return 1
+	fi
+	ninja -C "$dir" "$@" >/dev/null
+}
+
+asan_tests() {
+	sanitizer_build "$build-asan" address,undefined || return 1
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C "$build-asan" --print-errorlogs --suite unit
+}
+
+tsan_tests() {
+	local t=(loop loop_impair server capture ctl)
+	sanitizer_build "$build-tsan" thread "${t[@]/#/tests/test_}" || return 1
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		meson test -C "$build-tsan" --no-rebuild --print-errorlogs "${t[@]}"
+}
+
+run_tests() {
+	local quick=0 rc=0 p f s
+	parts=()
+	[ "${1:-}" = --quick ] && quick=1 && shift
+	build
+	part plain meson test -C "$build" --print-errorlogs "$@" || rc=1
+	if [ $quick -eq 0 ] && [ $# -eq 0 ]; then
+		part asan asan_tests || rc=1
+		part tsan tsan_tests || rc=1
+		part fuzz env FUZZ_BUILD="$build-fuzz" bash "$here/tests/fuzz.sh" 8 || rc=1
+	fi
+	printf '%s\n' "${parts[@]}"
+	printf '%s\n' "${parts[@]}" | awk '{gsub(/,/, ""); p += $2; f += $4; s += $6}
+		END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}'
 	return $rc
 }
 

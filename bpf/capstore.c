@@ -7,10 +7,14 @@
  * until the new one fits in both rings.
  *
  * The writer (the switch's loop) takes no lock, so no reader can ever hold it
- * up, as a seqlock: it publishes the new first (release fence) before it
- * overwrites an evicted frame's slot and bytes, and the new next after the
- * frame is in place. A reader copies a frame, then (acquire fence) checks that
- * first has not passed it meanwhile; if it has, the copy may be torn and the
+ * up, as a seqlock written with C11 atomics only (no fences, no plain data
+ * shared), so that ThreadSanitizer follows it: the writer publishes the new
+ * first before it overwrites an evicted frame's slot and bytes, which it
+ * stores as 64-bit words with release order each, and the new next after the
+ * frame is in place. A reader copies a frame with acquire loads of the same
+ * words, then checks that first has not passed it meanwhile: a word of a
+ * newer frame carries the newer first with it. If first passed, the copy may
+ * be torn and the
  * frame counts as evicted. The mutex and condition variable only serve
  * sleeping readers; the writer wakes them with a trylock, never waiting.
  */
@@ -27,16 +31,19 @@
 
 #define CAPSTORE_SLICE_MS 10 /* a waiter re-checks this often (missed wakeups, stop flags) */
 
+#define CAPSTORE_REC_WORDS ((sizeof(struct capstore_rec) + 7) / 8)
+
+/* A record and the absolute arena position of its bytes, as words. */
 struct capstore_slot {
-	struct capstore_rec rec;
-	uint64_t pos; /* absolute arena position of its bytes */
+	_Atomic uint64_t rec[CAPSTORE_REC_WORDS];
+	_Atomic uint64_t pos;
 };
 
 struct capstore {
 	struct capstore_slot *slots;
 	uint64_t mask; /* slots - 1 */
-	uint8_t *arena;
-	size_t bytes;
+	_Atomic uint64_t *arena; /* frames start on a word */
+	size_t bytes; /* a multiple of 8 */
 	uint64_t head; /* arena position after the newest frame (writer only) */
 	_Atomic uint64_t first, next;
 	_Atomic uint64_t evicted;
@@ -60,8 +67,9 @@ int capstore_create(size_t bytes, uint32_t frames, struct capstore **out)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	bytes = (bytes + 7) & ~(size_t)7;
 	s->slots = calloc(n, sizeof(*s->slots));
-	s->arena = malloc(bytes);
+	s->arena = calloc(bytes / 8, 8);
 	if (!s->slots || !s->arena) {
 		free(s->slots);
 		free(s->arena);
@@ -90,6 +98,31 @@ void capstore_destroy(struct capstore *s)
 	free(s);
 }
 
+/* Store len bytes of src into the words at dst, each with release order. */
+static void capstore_words_put(_Atomic uint64_t *dst, const void *src, size_t len)
+{
+	const uint8_t *p = src;
+
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v = 0;
+
+		memcpy(&v, p + i, len - i < 8 ? len - i : 8);
+		atomic_store_explicit(&dst[i / 8], v, memory_order_release);
+	}
+}
+
+/* Load len bytes from the words at src into dst, each with acquire order. */
+static void capstore_words_get(void *dst, _Atomic uint64_t *src, size_t len)
+{
+	uint8_t *p = dst;
+
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t v = atomic_load_explicit(&src[i / 8], memory_order_acquire);
+
+		memcpy(p + i, &v, len - i < 8 ? len - i : 8);
+	}
+}
+
 /*
  * Evict the oldest frames until one ending at arena position end fits, and
  * publish the new first before anything is overwritten (writer only).
@@ -100,17 +133,18 @@ static void capstore_make_room(struct capstore *s, uint64_t end)
 	uint64_t next = atomic_load_explicit(&s->next, memory_order_relaxed), old = first;
 
 	while (first < next) {
-		const struct capstore_slot *slot = &s->slots[first & s->mask];
+		uint64_t pos = atomic_load_explicit(&s->slots[first & s->mask].pos,
+						    memory_order_relaxed);
 
-		if (end - slot->pos <= s->bytes && next - first <= s->mask)
+		if (end - pos <= s->bytes && next - first <= s->mask)
 			break;
 		first++;
 	}
 	if (first == old)
 		return;
+	/* Out before the overwrites: each of their release stores carries it. */
 	atomic_store_explicit(&s->first, first, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->evicted, first - old, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release); /* first is out before the overwrites */
 }
 
 /* Wake sleeping readers if one asked, without ever waiting for the lock. */
@@ -132,17 +166,17 @@ uint64_t capstore_put(struct capstore *s, const struct capstore_rec *rec, const 
 	uint64_t start = s->head, seq = atomic_load_explicit(&s->next, memory_order_relaxed);
 	size_t off = start % s->bytes;
 	struct capstore_slot *slot;
+	struct capstore_rec r = *rec;
 
 	if (off + caplen > s->bytes)
 		start += s->bytes - off; /* the next lap */
 	capstore_make_room(s, start + caplen);
 	slot = &s->slots[seq & s->mask];
-	slot->rec = *rec;
-	slot->rec.caplen = (uint32_t)caplen;
-	slot->pos = start;
-	if (caplen)
-		memcpy(s->arena + start % s->bytes, data, caplen);
-	s->head = start + caplen;
+	r.caplen = (uint32_t)caplen;
+	capstore_words_put(slot->rec, &r, sizeof(r));
+	atomic_store_explicit(&slot->pos, start, memory_order_release);
+	capstore_words_put(s->arena + start % s->bytes / 8, data, caplen);
+	s->head = (start + caplen + 7) & ~(uint64_t)7; /* the next frame starts on a word */
 	atomic_store_explicit(&s->next, seq + 1, memory_order_seq_cst); /* published */
 	capstore_signal(s);
 	return seq;
@@ -151,23 +185,22 @@ uint64_t capstore_put(struct capstore *s, const struct capstore_rec *rec, const 
 int capstore_get(struct capstore *s, uint64_t seq, struct capstore_rec *rec, uint8_t *buf,
 		 size_t size)
 {
-	const struct capstore_slot *slot = &s->slots[seq & s->mask];
+	struct capstore_slot *slot = &s->slots[seq & s->mask];
 	size_t off;
 
 	if (seq >= atomic_load_explicit(&s->next, memory_order_acquire))
 		return -EAGAIN;
 	if (seq < atomic_load_explicit(&s->first, memory_order_acquire))
 		return -ENOENT;
-	*rec = slot->rec;
-	off = (size_t)(slot->pos % s->bytes);
+	capstore_words_get(rec, slot->rec, sizeof(*rec));
+	off = (size_t)(atomic_load_explicit(&slot->pos, memory_order_acquire) % s->bytes);
 	if (size > rec->caplen)
 		size = rec->caplen;
-	if (rec->caplen > s->bytes - off)
+	if (rec->caplen > s->bytes - off || off % 8)
 		return -ENOENT; /* torn by an overwrite: a frame never crosses the arena's end */
-	if (size)
-		memcpy(buf, s->arena + off, size);
-	atomic_thread_fence(memory_order_acquire); /* the copy is done before first is read */
-	if (seq < atomic_load_explicit(&s->first, memory_order_relaxed))
+	capstore_words_get(buf, s->arena + off / 8, size);
+	/* A word of a newer frame copied above carries its first: no fence needed. */
+	if (seq < atomic_load_explicit(&s->first, memory_order_acquire))
 		return -ENOENT; /* overwritten while copied */
 	return 0;
 }

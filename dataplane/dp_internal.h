@@ -49,7 +49,8 @@ struct dp_port {
 	bool gone; /* netdev disappeared */
 	bool read_armed; /* a read request is outstanding */
 	bool need_rearm; /* re-arm the read after this batch */
-	uint32_t tx_inflight;
+	uint32_t tx_inflight; /* writes posted whose completions were not handled yet */
+	uint32_t tx_reaped; /* dp->tx_reaps when this port last posted a write */
 	dp_hook_fn hook; /* capture hook, or NULL */
 	void *hook_ctx;
 	struct dp_counters_live ctr;
@@ -137,6 +138,7 @@ struct dp {
 
 	struct dp_tx *tx;
 	uint32_t tx_free;
+	uint32_t tx_reaps; /* times tx_reap() ran */
 
 	struct dp_port ports[DP_MAX_PORTS];
 	struct dp_bridge bridges[DP_MAX_BRIDGES];

@@ -7,6 +7,9 @@
  * provided-buffer ring; where the kernel lacks it, single-shot reads that are
  * re-armed after each frame. Writes: one writev per output port, sharing the
  * received buffer, which returns to the ring when its last write completes.
+ * A port at its cap of writes in flight has the batch's writes submitted and
+ * their completions handled ahead of the rest (tx_reap), so each
+ * completion is marked seen as soon as it is handled.
  *
  * Each completion carries a 64-bit tag (tag.h: kind, generation, index)
  * decoded by one switch. A frame read goes to forwarding (fwd.c), whose
@@ -199,22 +202,6 @@ static void loop_on_watch(struct dp *dp, uint64_t tag, const struct io_uring_cqe
 		loop_arm_watch(dp, i);
 }
 
-/*
- * The port's netdev is gone (its namespace was deleted, or a netdev port's
- * interface was deleted or set down): stop using it, keep the slot. A class
- * that can rebind comes back through loop_revive().
- */
-static void loop_port_gone(struct dp_port *p, int err)
-{
-	if (p->gone)
-		return;
-	p->gone = true;
-	p->need_rearm = false;
-	ctr_add(&p->ctr.drop_port_gone, 1);
-	log_warn("%s: port gone (%s); forwarding continues for the other ports", port_name(p->port),
-		 err ? strerror(-err) : "end of file");
-}
-
 /* ---- completions ---- */
 
 static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe *cqe)
@@ -243,46 +230,11 @@ static void loop_on_read(struct dp *dp, uint64_t tag, const struct io_uring_cqe 
 		if (cqe->res == -ENOBUFS)
 			ctr_add(&dp->stats.no_buffer, 1);
 		else if (cqe->res != -EAGAIN && cqe->res != -EINTR && cqe->res != -ECANCELED)
-			loop_port_gone(p, cqe->res);
+			tx_port_gone(p, cqe->res);
 		return;
 	}
 	ctr_add(&dp->stats.reads, 1);
 	fwd_frame(dp, slot, bid, (size_t)cqe->res);
-}
-
-static void loop_on_write(struct dp *dp, uint64_t tag, int res)
-{
-	uint32_t ti = tag_index(tag);
-	struct dp_tx *tx = &dp->tx[ti];
-	struct dp_port *p = &dp->ports[tx->port];
-
-	if (p->port && p->gen == tx->gen) {
-		p->tx_inflight--;
-		struct frame f = {(uint8_t *)tx->frame, tx->bytes};
-
-		if (res >= 0) {
-			ctr_add(&p->ctr.rx_packets, 1);
-			ctr_add(&p->ctr.rx_bytes, tx->bytes);
-			if (p->hook)
-				tx_hook(dp, tx->port, DP_HOOK_GUEST_RX, f.data, f.len, NULL,
-					DP_MAX_PORTS);
-		} else if (res == -EBADFD || res == -ENXIO || res == -ENETDOWN) {
-			loop_port_gone(p, res); /* ENXIO, ENETDOWN: a netdev port's interface */
-		} else if (res == -EAGAIN || res == -ENOBUFS) {
-			tx_drop(dp, tx->port, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &f,
-				DP_MAX_PORTS);
-		} else {
-			tx_drop(dp, tx->port, CTR_IDX(drop_tx_error), CTR_IDX(rx_errors), &f,
-				DP_MAX_PORTS);
-			if (res != -EIO) /* EIO: the guest's interface is down */
-				log_ratelimited(&p->rl, LOG_LVL_WARN, "%s: write failed: %s",
-						port_name(p->port), strerror(-res));
-		}
-	}
-	ctr_add(&dp->stats.writes, 1);
-	tx_buf_put(dp, tx->bid);
-	tx->next_free = dp->tx_free;
-	dp->tx_free = ti;
 }
 
 static void loop_arm_wake(struct dp *dp)
@@ -343,7 +295,7 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 		loop_on_read(dp, tag, cqe);
 		break;
 	case TAG_WRITE:
-		loop_on_write(dp, tag, cqe->res);
+		tx_complete(dp, tag, cqe->res);
 		break;
 	case TAG_WAKE:
 		if (!(cqe->flags & IORING_CQE_F_MORE) && !dp->stopping)
@@ -362,6 +314,25 @@ static bool loop_on_cqe(struct dp *dp, const struct io_uring_cqe *cqe)
 		break;
 	}
 	return false;
+}
+
+/*
+ * Handle the completions ready now, one at a time, each marked seen before
+ * the next: tx_reap() may run inside a handler and must not see a
+ * completion twice. Returns true when queued commands must run.
+ */
+static bool loop_reap(struct dp *dp)
+{
+	unsigned int n = io_uring_cq_ready(&dp->ring);
+	struct io_uring_cqe *cqe;
+	bool wake = false;
+
+	for (unsigned int i = 0; i < n && io_uring_peek_cqe(&dp->ring, &cqe) == 0; i++) {
+		wake |= loop_on_cqe(dp, cqe);
+		io_uring_cqe_seen(&dp->ring, cqe);
+	}
+	ctr_add(&dp->stats.cqes, n);
+	return wake;
 }
 
 /* Per-batch work: due delayed frames, publish recycled buffers, re-arm stopped reads, statistics.
@@ -460,15 +431,9 @@ static void loop_quiesce(struct dp *dp)
 	for (int i = 0; i < 50; i++) { /* at most 5 s of stragglers */
 		if (io_uring_submit_and_wait_timeout(&dp->ring, &cqe, 1, &idle, NULL) < 0)
 			break;
-		unsigned int head, n = 0;
-
-		io_uring_for_each_cqe(&dp->ring, head, cqe) {
-			loop_on_cqe(dp, cqe);
-			n++;
-		}
-		io_uring_cq_advance(&dp->ring, n);
-		if (n == 0)
+		if (io_uring_cq_ready(&dp->ring) == 0)
 			break;
+		loop_reap(dp);
 	}
 }
 
@@ -515,9 +480,6 @@ static int loop_wait(struct dp *dp)
 static void loop_run(struct dp *dp)
 {
 	while (!dp->stopping) {
-		struct io_uring_cqe *cqe;
-		unsigned int head, n = 0;
-		bool wake = false;
 		int err = loop_wait(dp);
 
 		if (err < 0 && err != -EINTR && err != -EBUSY && err != -EAGAIN) {
@@ -525,13 +487,7 @@ static void loop_run(struct dp *dp)
 			break;
 		}
 		dp->now = clock_mono_ns();
-		io_uring_for_each_cqe(&dp->ring, head, cqe) {
-			wake |= loop_on_cqe(dp, cqe);
-			n++;
-		}
-		io_uring_cq_advance(&dp->ring, n);
-		ctr_add(&dp->stats.cqes, n);
-		if (wake)
+		if (loop_reap(dp))
 			cmdq_drain(dp);
 		loop_batch_end(dp);
 	}

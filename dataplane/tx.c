@@ -3,8 +3,8 @@
  * tx: the bottom of the data path, which forwarding and the impairment
  * stage both call: submission entries, receive and segment buffers and their
  * references, writes to a port (tx slots, writev, the virtio-net header
- * added or removed as the output needs), drop counting with the capture
- * hook, and the one link check of every output.
+ * added or removed as the output needs) and their completions, drop
+ * counting with the capture hook, and the one link check of every output.
  */
 #include "tx.h"
 
@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "gso.h"
+#include "log.h"
 #include "tag.h"
 
 /* An SQE, submitting what is queued first when the submission queue is full. */
@@ -95,22 +96,101 @@ void tx_drop(struct dp *dp, unsigned int slot, size_t why, size_t side, const st
 		tx_hook(dp, slot, DP_HOOK_DROP, f->data, f->len, dp_counter_names[why], peer);
 }
 
+void tx_port_gone(struct dp_port *p, int err)
+{
+	if (p->gone)
+		return;
+	p->gone = true;
+	p->need_rearm = false;
+	ctr_add(&p->ctr.drop_port_gone, 1);
+	log_warn("%s: port gone (%s); forwarding continues for the other ports", port_name(p->port),
+		 err ? strerror(-err) : "end of file");
+}
+
+void tx_complete(struct dp *dp, uint64_t tag, int res)
+{
+	uint32_t ti = tag_index(tag);
+	struct dp_tx *tx = &dp->tx[ti];
+	struct dp_port *p = &dp->ports[tx->port];
+
+	if (p->port && p->gen == tx->gen) {
+		p->tx_inflight--;
+		struct frame f = {(uint8_t *)tx->frame, tx->bytes};
+
+		if (res >= 0) {
+			ctr_add(&p->ctr.rx_packets, 1);
+			ctr_add(&p->ctr.rx_bytes, tx->bytes);
+			if (p->hook)
+				tx_hook(dp, tx->port, DP_HOOK_GUEST_RX, f.data, f.len, NULL,
+					DP_MAX_PORTS);
+		} else if (res == -EBADFD || res == -ENXIO || res == -ENETDOWN) {
+			tx_port_gone(p, res); /* ENXIO, ENETDOWN: a netdev port's interface */
+		} else if (res == -EAGAIN || res == -ENOBUFS) {
+			tx_drop(dp, tx->port, CTR_IDX(drop_queue_full), CTR_IDX(rx_dropped), &f,
+				DP_MAX_PORTS);
+		} else {
+			tx_drop(dp, tx->port, CTR_IDX(drop_tx_error), CTR_IDX(rx_errors), &f,
+				DP_MAX_PORTS);
+			if (res != -EIO) /* EIO: the guest's interface is down */
+				log_ratelimited(&p->rl, LOG_LVL_WARN, "%s: write failed: %s",
+						port_name(p->port), strerror(-res));
+		}
+	}
+	ctr_add(&dp->stats.writes, 1);
+	tx_buf_put(dp, tx->bid);
+	tx->next_free = dp->tx_free;
+	dp->tx_free = ti;
+}
+
+/*
+ * Submit the writes queued so far (most are done the moment they are
+ * submitted) and handle every write completion already in the completion
+ * queue, ahead of those before it.
+ */
+static void tx_reap(struct dp *dp)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head;
+
+	dp->tx_reaps++;
+	io_uring_submit_and_get_events(&dp->ring);
+	io_uring_for_each_cqe(&dp->ring, head, cqe) {
+		uint64_t tag = io_uring_cqe_get_data64(cqe);
+
+		if (tag_kind(tag) != TAG_WRITE)
+			continue;
+		tx_complete(dp, tag, cqe->res);
+		/* Handled: the batch that reaches it in order passes over it. */
+		cqe->user_data = tag_make(TAG_CANCEL, 0, 0);
+	}
+}
+
 /*
  * Post one write of iov to port out. bid is the receive buffer (or segment
  * buffer) the iovecs point into; it is released when the write completes.
  * Returns false when the write could not be posted (counted as a drop).
+ *
+ * One port whose writes never complete may hold at most half the buffers.
+ * Writes posted in this batch count too, but most of them are done the
+ * moment they are submitted: at the cap (or out of write slots) the writes
+ * are submitted and their completions handled first, once per port until it
+ * posts again, so a burst to a port that takes its frames is not cut while a
+ * stuck port still is.
  */
 bool tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *iov,
 	     unsigned int cnt, const struct frame *eth, unsigned int in)
 {
 	struct dp_port *o = &dp->ports[out];
 	struct io_uring_sqe *sqe = NULL;
-	uint32_t ti = dp->tx_free;
+	bool full = o->tx_inflight >= dp->cfg.nbufs / 2;
+	uint32_t ti;
 	struct dp_tx *tx;
 
-	/* One port whose writes never complete may hold at most half the buffers. */
-	bool full = o->tx_inflight >= dp->cfg.nbufs / 2;
-
+	if ((dp->tx_free == DP_TX_NIL || full) && o->tx_reaped == dp->tx_reaps) {
+		tx_reap(dp); /* the writes of this batch may be done already */
+		full = o->tx_inflight >= dp->cfg.nbufs / 2;
+	}
+	ti = dp->tx_free;
 	if (ti != DP_TX_NIL && !full)
 		sqe = tx_sqe(dp);
 	if (!sqe) {
@@ -131,6 +211,7 @@ bool tx_post(struct dp *dp, unsigned int out, uint16_t bid, const struct iovec *
 	if (!(bid & TX_SEGBUF))
 		dp->bufref[bid]++;
 	o->tx_inflight++;
+	o->tx_reaped = dp->tx_reaps;
 	return true;
 }
 

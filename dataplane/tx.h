@@ -74,6 +74,21 @@ void tx_drop(struct dp *dp, unsigned int slot, size_t why, size_t side, const st
 bool tx_link_drops(struct dp *dp, unsigned int out, const struct frame *eth, unsigned int in);
 
 /*
+ * tx_port_gone() - port p's netdev is gone (its namespace was deleted, or a netdev
+ * port's interface was deleted or set down): counted, logged once; the slot stays,
+ * and a class that can rebind comes back through the loop's revive.
+ */
+void tx_port_gone(struct dp_port *p, int err);
+
+/*
+ * tx_complete() - a write completed: count it (or its failure), release its
+ * buffer and write slot.
+ * @tag: the completion's tag (TAG_WRITE, the slot)
+ * @res: the completion's result
+ */
+void tx_complete(struct dp *dp, uint64_t tag, int res);
+
+/*
  * tx_post() - post one write of iov (cnt entries) to port out. bid is the
  * buffer the iovecs point into (a receive buffer gets one more reference; a
  * segment buffer belongs to the write once posted); eth is the Ethernet frame.

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "tylua_impl.h"
+#include "tylua_watchdog.h"
 #include "interrupt.h"
 
 const char *tylua_version(void)
@@ -181,6 +182,7 @@ void tylua_check_deadline(lua_State *L)
 void tylua_deadline_clear(lua_State *L)
 {
 	tylua_world(L)->deadline_ns = 0;
+	tylua_watchdog_disarm(tylua_world(L)->watchdog);
 	lua_sethook(L, tylua_hook, LUA_MASKCOUNT, TYLUA_HOOK_COUNT);
 }
 

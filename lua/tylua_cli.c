@@ -22,6 +22,7 @@
 #include "log.h"
 #include "tylua.h"
 #include "tylua_impl.h"
+#include "tylua_watchdog.h"
 
 #define CLI_DEFAULT_TIMEOUT 300.0
 
@@ -47,6 +48,7 @@ struct cli_opts {
 	char **paths;
 	size_t npaths, cap;
 	int tap_seq;
+	struct tylua_watchdog *wd; /* ends a test held in C code */
 };
 
 static const char cli_test_usage[] =
@@ -390,6 +392,8 @@ static void cli_run_tests(lua_State *L, struct cli_opts *o, struct cli_file *f)
 		f->pass += c->o.status == TYLUA_PASS;
 		f->fail += c->o.status == TYLUA_FAIL;
 		f->skip += c->o.status == TYLUA_SKIP;
+		tylua_watchdog_count(o->wd, c->o.status == TYLUA_PASS, c->o.status == TYLUA_FAIL,
+				     c->o.status == TYLUA_SKIP);
 		if (o->tap)
 			cli_tap_case(o, f->path, c);
 		else if (o->verbose)
@@ -430,6 +434,7 @@ static void cli_run_file(struct cli_opts *o, struct cli_file *f)
 		f->fail++;
 	} else {
 		cli_no_exit(L);
+		tylua_world(L)->watchdog = o->wd;
 		if (cli_load(L, f))
 			cli_run_tests(L, o, f);
 		tylua_state_close(L);
@@ -478,13 +483,17 @@ int tylua_test_main(int argc, char **argv)
 	}
 	if (o.tap && !o.list)
 		printf("TAP version 13\n");
+	if (!o.list && tylua_watchdog_start(&o.wd))
+		fputs("tapyard test: no watchdog: a test held in C code runs on\n", stderr);
 	for (size_t i = 0; i < o.npaths && !interrupt_pending(); i++) {
 		files[i].path = o.paths[i];
+		tylua_watchdog_file(o.wd, files[i].path, pass, fail, skip);
 		cli_run_file(&o, &files[i]);
 		pass += files[i].pass;
 		fail += files[i].fail;
 		skip += files[i].skip;
 	}
+	tylua_watchdog_stop(o.wd);
 	if (o.junit && !o.list)
 		cli_junit(o.junit, files, o.npaths);
 	if (!o.list) {

@@ -118,6 +118,7 @@ struct tylua_world {
 	int impair_ok, capture_ok; /* -1 unknown, 0 absent, 1 present */
 	json_t *warned; /* profile names already logged */
 	int log_ref; /* registry ref of the running test's log table, or LUA_NOREF */
+	struct tylua_watchdog *watchdog; /* the runner's, or NULL (tylua_watchdog.h) */
 };
 
 /* ---- tylua.c: world, state, calls, durations ---- */

@@ -16,6 +16,7 @@
 #include "tylua.h"
 #include "clock.h"
 #include "tylua_impl.h"
+#include "tylua_watchdog.h"
 
 #define TESTS_KEY "tapyard.tests"
 #define TODO_KEY "tapyard.todo"
@@ -473,10 +474,13 @@ static int tylua_test_body(lua_State *L)
 	w->timeout_s = timeout;
 	if (timeout > 0) {
 		w->deadline_ns = clock_mono_ns() + (uint64_t)(timeout * 1e9);
+		tylua_watchdog_arm(w->watchdog, w->deadline_ns,
+				   tylua_test_name(L, (size_t)lua_tointeger(L, 1)));
 	}
 	lua_pushvalue(L, 3);
 	lua_pushvalue(L, 4);
 	lua_call(L, 1, 0);
+	tylua_check_deadline(L); /* a C call may have held it past the deadline to its end */
 	return 0;
 }
 

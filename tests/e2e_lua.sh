@@ -48,6 +48,20 @@ check "an error value imitating a skip fails" 'has "$out" "FAIL an error value t
 check "a file that does not load fails" 'has "$out" "chunk_error.lua:3: syntax error"'
 check "todo() skips the whole file" 'has "$out" "SKIP tests/lua_fail/todo.lua (0 passed, 0 failed, 2 skipped"'
 
+# 2b. The watchdog: tests held in C code past their deadline (tests/lua_stuck/).
+out=$("$TAPYARD" test tests/lua_stuck/in_c.lua 2>"$tmp/stderr"); rc=$?
+check "os.execute and io.popen cannot hold off a timeout" \
+	'[ $rc -eq 1 ] && [ "$(tail -n1 <<<"$out")" = "1 passed, 2 failed, 0 skipped" ] &&
+	 has "$out" "FAIL os.execute cannot hold off its timeout" &&
+	 has "$out" "FAIL io.popen cannot hold off its timeout"'
+check "the watchdog says what it killed" 'grep -q "is held in C code past its deadline" "$tmp/stderr"'
+out=$(timeout 60 "$TAPYARD" test tests/lua_stuck/catastrophic.lua 2>"$tmp/stderr"); rc=$?
+check "a test held in C code for good ends the run as timed out, with the summary" \
+	'[ $rc -eq 1 ] && [ "$(tail -n1 <<<"$out")" = "1 passed, 1 failed, 0 skipped" ] &&
+	 has "$out" "FAIL tests/lua_stuck/catastrophic.lua: a catastrophic string.find: test timeout exceeded"'
+check "its guest's process and links are gone" \
+	'! pgrep -f "sleep 3171" >/dev/null && [ "$(leftovers)" -eq 0 ]'
+
 # 3. --list, --filter, --tap, --junit.
 out=$("$TAPYARD" test --list tests/lua_fail/mixed.lua 2>"$tmp/stderr"); rc=$?
 check "--list lists without running" \

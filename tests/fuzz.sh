@@ -1,61 +1,38 @@
 #!/usr/bin/env bash
-# fuzz.sh: build the control-request fuzzer (tests/fuzz_ctl.c: libFuzzer, AddressSanitizer and
-# UndefinedBehaviorSanitizer, coverage over the control and dataplane libraries) with clang in its
-# own build directory, then run it for a bounded time over a seed corpus of valid requests.
+# fuzz.sh: build the libFuzzer targets (tests/fuzz_*.c: the control requests, frame parsing,
+# virtio-net headers, checksum completion, GSO segmentation and the real loop with impairments
+# and captures) with clang, AddressSanitizer and UndefinedBehaviorSanitizer in their own build
+# directory, then run each for a bounded time over its seeds in tests/fuzz_corpus/<target>/.
 #
-#   tests/fuzz.sh [SECONDS]     default 60; FUZZ_BUILD=DIR (default build-fuzz at the top)
+#   tests/fuzz.sh [SECONDS] [TARGET...]    SECONDS per target (default 60); all targets by default
+#                                          FUZZ_BUILD=DIR (default build-fuzz at the top)
 #
-# Exits 0 when the fuzzer found nothing, 77 when clang is missing, non-zero with the crashing
-# input saved as DIR/crash-* otherwise. Not part of `meson test`.
-set -euo pipefail
+# Prints one line per target (executions, new inputs kept) and "fuzz: N passed, N failed, N
+# skipped". Exits 0 when no target found anything, 77 when clang or libFuzzer is missing, 1 with
+# the crashing input saved as DIR/<target>-crash-* otherwise. Not part of `meson test`.
+set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-60}
+[ $# -gt 0 ] && shift
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_ctl fuzz_frame fuzz_vnet fuzz_csum fuzz_gso fuzz_loop)
 build=${FUZZ_BUILD:-$here/build-fuzz}
 
-command -v clang >/dev/null || { echo "SKIP: clang is not installed" >&2; exit 77; }
+skip() {
+	echo "SKIP: $1" >&2
+	echo "fuzz: 0 passed, 0 failed, ${#targets[@]} skipped"
+	exit 77
+}
+command -v clang >/dev/null || skip "clang is not installed"
+echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
+	clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null ||
+	skip "clang has no libFuzzer (Debian: libclang-rt-14-dev)"
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" "$here" -Dfuzz=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link \
-		-Dc_link_args=-fsanitize=fuzzer-no-link >/dev/null
+		-Dc_link_args=-fsanitize=fuzzer-no-link >/dev/null || exit 1
 fi
-ninja -C "$build" tests/fuzz_ctl >/dev/null
-
-# Seeds: one valid request per file, every core command with typical arguments.
-corpus=$build/fuzz_ctl-corpus
-mkdir -p "$corpus"
-n=0
-while IFS= read -r line; do
-	n=$((n + 1))
-	printf '%s' "$line" >"$corpus/seed-$n"
-done <<'SEEDS'
-{"cmd":"status"}
-{"cmd":"status","id":1}
-{"cmd":"bridge/add","args":{"name":"br1"}}
-{"cmd":"bridge/del","args":{"name":"br1"}}
-{"cmd":"bridge/list"}
-{"cmd":"port/add","args":{"bridge":"fz","name":"tyf0","existing":false,"up":true}}
-{"cmd":"port/del","args":{"name":"p3"}}
-{"cmd":"port/list","args":{"bridge":"fz"}}
-{"cmd":"link/set","args":{"port":"p1","up":false}}
-{"cmd":"link/set","args":{"port":"p1","up":true}}
-{"cmd":"partition/cut","args":{"from":["p0","p1"],"to":"p2","oneway":true}}
-{"cmd":"partition/heal","args":{"from":"p0","to":["p2"]}}
-{"cmd":"partition/isolate","args":{"port":"p0"}}
-{"cmd":"partition/unisolate","args":{"port":"p0"}}
-{"cmd":"partition/heal_all","args":{"bridge":"fz"}}
-{"cmd":"partition/list"}
-{"cmd":"counters/get","args":{"port":["p0","p1"]}}
-{"cmd":"counters/get","args":{"bridge":"fz"}}
-{"cmd":"counters/reset","args":{"port":"p0"}}
-{"cmd":"fdb/show","args":{"bridge":"fz"}}
-{"cmd":"fdb/flush","args":{"bridge":"fz","port":"p1"}}
-{"cmd":"fdb/set_age","args":{"bridge":"fz","age_ms":1000}}
-{"cmd":"log/set","args":{"level":"warn"}}
-{"cmd":"impair/set","args":{"target":{"port":"p0","dir":"tx"},"loss":10,"delay_ms":1}}
-{"cmd":"impair/clear_all"}
-{"cmd":"capture/start","args":{"port":"p0","mode":"loop"}}
-{"cmd":"capture/list"}
-SEEDS
+ninja -C "$build" "${targets[@]/#/tests/}" >/dev/null || exit 1
 
 dict=$build/fuzz_ctl.dict
 {
@@ -70,6 +47,31 @@ dict=$build/fuzz_ctl.dict
 	done
 } >"$dict"
 
-echo "fuzz.sh: running $build/tests/fuzz_ctl for $secs s over $n seeds"
-"$build/tests/fuzz_ctl" -max_total_time="$secs" -timeout=10 -max_len=4096 -dict="$dict" \
-	-artifact_prefix="$build/" -print_final_stats=1 "$corpus"
+# One target: new inputs go to the build directory, the seeds in the tree are only read.
+run_one() {
+	local t=$1 corpus=$build/$1-corpus log=$build/$1.log extra=() rc
+	mkdir -p "$corpus"
+	[ "$t" = fuzz_ctl ] && extra=(-dict="$dict" -max_len=4096)
+	[ "$t" = fuzz_loop ] && extra=(-max_len=8192)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+		"$build/tests/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 "${extra[@]}" \
+		-artifact_prefix="$build/$t-" -print_final_stats=1 "$corpus" \
+		"$here/tests/fuzz_corpus/$t" >"$log" 2>&1
+	rc=$?
+	local execs
+	execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
+	if [ $rc -eq 0 ]; then
+		echo "$t: ok, ${execs:-?} executions in $secs s, $(ls "$corpus" | wc -l) inputs kept"
+		return 0
+	fi
+	echo "$t: FAILED (exit $rc); its log: $log"
+	grep -E "ERROR|runtime error|Test unit written|SUMMARY" "$log" | head -5 | sed 's/^/  /'
+	return 1
+}
+
+pass=0 fail=0
+for t in "${targets[@]}"; do
+	if run_one "$t"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+done
+echo "fuzz: $pass passed, $fail failed, 0 skipped"
+[ $fail -eq 0 ]

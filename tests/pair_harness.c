@@ -5,11 +5,13 @@
  */
 #include "pair_harness.h"
 
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -34,8 +36,17 @@ void ph_lab_open(struct lab *lab, const struct dp_config *cfg)
 
 		snprintf(name, sizeof(name), "p%d", i);
 		assert_int_equal(port_pair_open(name, &p, &lab->peer[i]), 0);
+		lab->port[i] = p;
 		assert_int_equal(dp_port_add(lab->dp, lab->br, p, &lab->id[i]), 0);
 	}
+}
+
+void ph_port_stuck(struct lab *lab, int i)
+{
+	int fd = port_fd(lab->port[i]), small = 4096;
+
+	assert_int_equal(fcntl(fd, F_SETFL, 0), 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
 }
 
 void ph_lab_close(struct lab *lab)

@@ -18,6 +18,7 @@ struct lab {
 	uint32_t br;
 	uint32_t id[PH_NPORTS];
 	int peer[PH_NPORTS]; /* the test's end of port i; -1 once closed */
+	struct port *port[PH_NPORTS]; /* owned by the dataplane */
 };
 
 /*
@@ -40,6 +41,15 @@ size_t ph_tcp4_frame(uint8_t *f, const uint8_t *dst, size_t payload_len);
  * @cfg: the dataplane configuration
  */
 void ph_lab_open(struct lab *lab, const struct dp_config *cfg);
+
+/*
+ * ph_port_stuck() - make port i's writes wait while its peer does not read
+ * (a blocking socket with a small send buffer), as a guest that stopped
+ * taking frames does: its writes stay in flight instead of failing at once.
+ * @lab: as filled in by ph_lab_open()
+ * @i: the port
+ */
+void ph_port_stuck(struct lab *lab, int i);
 
 /*
  * ph_lab_close() - destroy the dataplane and close the peers still open.

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -427,6 +428,63 @@ static void test_cleanup_objects(void **st)
 	assert_false(exists(state));
 }
 
+/* A process alone in a network namespace of its own, as a guest's process holds it. */
+static pid_t netns_holder(void)
+{
+	struct stat own, its;
+	char path[64];
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) == 0)
+			pause();
+		_exit(1);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	assert_int_equal(stat("/proc/self/ns/net", &own), 0);
+	for (int i = 0; i < 500 && stat(path, &its) == 0 && its.st_ino == own.st_ino; i++)
+		usleep(10000);
+	return pid;
+}
+
+/* A TAP moved into a guest's namespace (it has no name) and renamed there is found by its MAC. */
+static void test_moved_tap(void **st)
+{
+	char cmd[256], objects[512];
+	const char *report;
+	struct stat ns;
+	pid_t holder;
+	bool gone;
+
+	(void)st;
+	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0 ||
+	    system("command -v ip >/dev/null && command -v nsenter >/dev/null") != 0)
+		skip();
+	holder = netns_holder();
+	snprintf(cmd, sizeof(cmd), "/proc/%d/ns/net", (int)holder);
+	assert_int_equal(stat(cmd, &ns), 0);
+	persistent_tap("tyd3m0");
+	snprintf(cmd, sizeof(cmd),
+		 "ip link set tyd3m0 address 02:00:00:00:3d:01 && ip link set tyd3m0 netns %d && "
+		 "nsenter -t %d -n ip link set tyd3m0 name eth0",
+		 (int)holder, (int)holder);
+	sh(cmd);
+	snprintf(objects, sizeof(objects),
+		 "[{\"kind\": \"tap\", \"name\": \"tyd3m0\", \"extra\": {\"bridge\": \"b\", "
+		 "\"netns_ino\": %llu, \"mac\": \"02:00:00:00:3d:01\"}}]",
+		 (unsigned long long)ns.st_ino);
+	write_record(dead_pid(), 0, objects);
+	assert_int_equal(cleanup(&report), 0);
+	snprintf(cmd, sizeof(cmd), "nsenter -t %d -n ip link show eth0 >/dev/null 2>&1",
+		 (int)holder);
+	gone = system(cmd) != 0;
+	kill(holder, SIGKILL); /* its namespace goes, and a TAP left in it */
+	waitpid(holder, NULL, 0);
+	assert_has(report, "removed tap tyd3m0\n");
+	assert_true(gone);
+}
+
 /* Skip unless root with /dev/net/tun and ip. */
 static void need_taps(void)
 {
@@ -698,6 +756,7 @@ int main(void)
 		T(test_port_record),
 		T(test_crash_cleanup),
 		T(test_planted_record),
+		T(test_moved_tap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -689,6 +689,51 @@ static void test_probe_and_stale(void **state)
 	assert_int_equal(cli_client_connect(file, 1000, &cl), -ENOENT);
 }
 
+/* When set, bind() replaces the socket it made with a link to this file, as a racing user would. */
+static const char *bind_swap_to;
+
+int __real_bind(int fd, const struct sockaddr *addr, socklen_t len);
+int __wrap_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int rc = __real_bind(fd, addr, len);
+	const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
+
+	if (rc == 0 && bind_swap_to && addr->sa_family == AF_UNIX) {
+		unlink(un->sun_path);
+		if (symlink(bind_swap_to, un->sun_path))
+			return -1;
+	}
+	return rc;
+}
+
+/* A link put in place of the socket after bind: neither its mode nor its group is followed. */
+static void test_socket_swapped_for_link(void **state)
+{
+	struct server_opts opts = {.group = getgid()};
+	char victim[160], path[160];
+	struct server *srv;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	snprintf(victim, sizeof(victim), "%s/victim", fx.dir);
+	snprintf(path, sizeof(path), "%s/swapped.sock", fx.dir);
+	fd = open(victim, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(fchmod(fd, 0644), 0);
+	close(fd);
+	for (int group = 0; group < 2; group++) {
+		opts.group_set = group;
+		bind_swap_to = victim;
+		assert_true(server_create(fx.ctl, path, &opts, &srv) < 0);
+		bind_swap_to = NULL;
+		assert_int_equal(stat(victim, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0644);
+		assert_int_equal(lstat(path, &st), -1); /* the link was not left either */
+	}
+	unlink(victim);
+}
+
 /* What a peer of another uid experienced; the exit code of peer_child(). */
 enum peer_result {
 	PEER_SERVED = 0, /* the status request was answered */
@@ -1091,6 +1136,7 @@ int main(void)
 		T(test_probe_and_stale),
 		T(test_peer_uid),
 		cmocka_unit_test_setup_teardown(test_peer_group, setup_group, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_swapped_for_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_per_uid_cap, setup_group, teardown),
 		T(test_mixed_lines),
 		T(test_long_poll),

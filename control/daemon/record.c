@@ -7,6 +7,7 @@
  */
 #include "record.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +23,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -310,19 +312,54 @@ const struct ctl_record_ops record_ops = {.add = record_ops_add, .remove = recor
 
 /* ---- removal handlers ---- */
 
-/* Enter the named network namespace (NULL: stay) on this thread; *back receives the way back. */
-static int record_netns_enter(const char *netns, int *back)
+/* The network namespace whose inode is ino, through a process still inside it; -ENOENT: none. */
+static int record_netns_of(json_int_t ino)
 {
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int fd = -ENOENT;
+
+	while (d && fd < 0 && (de = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", de->d_name);
+		if (stat(path, &st) == 0 && (json_int_t)st.st_ino == ino)
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (d)
+		closedir(d);
+	return fd < 0 ? -ENOENT : fd;
+}
+
+/*
+ * Enter the network namespace an object's extra names on this thread: "netns"
+ * (a name in RECORD_NETNS_DIR), or "netns_ino" (a guest's namespace, which
+ * has no name: a process inside it still holds it). Neither: stay. -ENOENT:
+ * the namespace is gone. *back receives the way back.
+ */
+static int record_netns_enter(json_t *extra, int *back)
+{
+	const char *netns = json_string_value(json_object_get(extra, "netns"));
+	json_int_t ino = json_integer_value(json_object_get(extra, "netns_ino"));
 	char path[PATH_MAX];
 	int fd, err = 0;
 
 	*back = -1;
-	if (!netns)
+	if (netns) {
+		snprintf(path, sizeof(path), RECORD_NETNS_DIR "/%s", netns);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	} else if (ino > 0) {
+		fd = record_netns_of(ino);
+		if (fd < 0)
+			return fd;
+	} else {
 		return 0;
-	snprintf(path, sizeof(path), RECORD_NETNS_DIR "/%s", netns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	}
 	*back = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (*back < 0 || setns(fd, CLONE_NEWNET) < 0)
 		err = -errno;
@@ -387,20 +424,53 @@ static int record_tap_del(struct nl_sock *sk, const char *name, char *msg, size_
 	return err < 0 ? 0 : 1;
 }
 
+/* The name of the link with MAC address mac (as "aa:bb:..."), into buf; false when there is none. */
+static bool record_link_of_mac(struct nl_sock *sk, const char *mac, char *buf, size_t size)
+{
+	struct nl_cache *cache;
+	struct nl_object *o;
+	bool found = false;
+
+	if (rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache) < 0)
+		return false;
+	for (o = nl_cache_get_first(cache); o && !found; o = nl_cache_get_next(o)) {
+		struct nl_addr *a = rtnl_link_get_addr((struct rtnl_link *)o);
+		char text[64];
+
+		if (a && strcasecmp(nl_addr2str(a, text, sizeof(text)), mac) == 0) {
+			snprintf(buf, size, "%s", rtnl_link_get_name((struct rtnl_link *)o));
+			found = true;
+		}
+	}
+	nl_cache_free(cache);
+	return found;
+}
+
+/*
+ * A TAP: by name where it was made, or, moved into a guest's namespace and
+ * renamed there ("netns_ino" and "mac" in extra), by its MAC address there.
+ */
 static int record_rm_tap(const char *name, json_t *extra, char *msg, size_t len)
 {
-	const char *netns = json_string_value(json_object_get(extra, "netns"));
+	const char *mac = json_string_value(json_object_get(extra, "mac"));
+	char moved[IFNAMSIZ];
 	struct nl_sock *sk;
 	int back, err;
 
-	err = record_netns_enter(netns, &back);
+	err = record_netns_enter(extra, &back);
 	if (err == -ENOENT)
 		return 0; /* its namespace is gone, and the TAP with it */
 	if (err) {
-		snprintf(msg, len, "cannot enter netns %s: %s", netns, strerror(-err));
+		snprintf(msg, len, "cannot enter its netns: %s", strerror(-err));
 	} else {
 		sk = record_nl(msg, len);
-		err = sk ? record_tap_del(sk, name, msg, len) : -EIO;
+		err = sk ? 0 : -EIO;
+		if (sk && mac && json_object_get(extra, "netns_ino"))
+			err = record_link_of_mac(sk, mac, moved, sizeof(moved))
+				      ? record_tap_del(sk, moved, msg, len)
+				      : 0;
+		else if (sk)
+			err = record_tap_del(sk, name, msg, len);
 		nl_socket_free(sk);
 	}
 	record_netns_leave(back);
@@ -537,7 +607,7 @@ static int record_rm_tc(const char *name, json_t *extra, char *msg, size_t len)
 	err = record_tc_parse(extra, &tc, msg, len);
 	if (err)
 		return err;
-	err = record_netns_enter(tc.netns, &back);
+	err = record_netns_enter(extra, &back);
 	if (err == -ENOENT)
 		return 0;
 	if (err) {

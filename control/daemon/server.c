@@ -26,6 +26,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
@@ -142,14 +143,23 @@ int server_probe(const char *path)
 	return server_check(path, false);
 }
 
-/* Give the socket to the server's group, mode 0660; else mode 0600. */
-static int server_chmod(struct server *srv, const char *path)
+/*
+ * Give the socket bound at path (mode 0600 from bind's umask) to the
+ * server's group with mode 0660, never following a link put in its place,
+ * then check that path is still a socket. Returns 0 or -1 with errno set.
+ */
+static int server_chmod(struct server *srv, const char *path, struct stat *st)
 {
-	if (!srv->group_set)
-		return chmod(path, 0600);
-	if (lchown(path, (uid_t)-1, srv->group) < 0)
+	if (srv->group_set && (lchown(path, (uid_t)-1, srv->group) < 0 ||
+			       fchmodat(AT_FDCWD, path, 0660, AT_SYMLINK_NOFOLLOW) < 0))
 		return -1;
-	return chmod(path, 0660);
+	if (lstat(path, st) < 0)
+		return -1;
+	if (!S_ISSOCK(st->st_mode)) {
+		errno = ELOOP;
+		return -1;
+	}
+	return 0;
 }
 
 /* Bind and listen on path with mode 0600 (0660 for a group); fills srv->fd, dev and ino. */
@@ -171,7 +181,7 @@ static int server_listen(struct server *srv, const char *path)
 	umask(old);
 	if (err)
 		return err;
-	if (server_chmod(srv, path) < 0 || listen(srv->fd, 128) < 0 || stat(path, &st) < 0) {
+	if (server_chmod(srv, path, &st) < 0 || listen(srv->fd, 128) < 0) {
 		err = -errno;
 		unlink(path);
 		return err;

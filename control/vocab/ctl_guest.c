@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest.h"
@@ -647,6 +648,23 @@ static size_t ctl_guest_nic_insert(struct cg_guest *gu, const char *bridge, cons
 	return pos;
 }
 
+/*
+ * The daemon's record of a NIC's TAP, moved into the guest and renamed
+ * there: the guest's namespace (by inode: it has no name) and the TAP's MAC
+ * address, so that cleanup after a crash finds it whatever it is called.
+ */
+static void ctl_guest_record_moved(struct ctl *ctl, struct cg_guest *gu, const struct cg_nic *nic)
+{
+	struct stat st;
+	char mac[18];
+
+	if (!ctl_recording(ctl) || fstat(guest_netns_fd(gu->g), &st))
+		return;
+	ctl_record_add(ctl, "tap", nic->port,
+		       ctl_must(json_pack("{s:s, s:I, s:s}", "bridge", nic->bridge, "netns_ino",
+					  (json_int_t)st.st_ino, "mac", mac_format(nic->mac, mac))));
+}
+
 /* Move a new port into the guest as NIC pos, renaming the others around it. */
 static int ctl_guest_plug(struct ctl *ctl, struct cg_guest *gu, size_t pos, const struct cg_net *n,
 			  struct ctl_err *e)
@@ -665,6 +683,8 @@ static int ctl_guest_plug(struct ctl *ctl, struct cg_guest *gu, size_t pos, cons
 							    .addr = nic->addr,
 							    .prefix = n->prefix});
 	close(netns);
+	if (!err)
+		ctl_guest_record_moved(ctl, gu, nic);
 	if (err) {
 		ctl_args_fail(e, err, "cannot move port \"%s\" into guest \"%s\" as %s: %s",
 			      nic->port, gu->name, nic->ifname, strerror(-err));
