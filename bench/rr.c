@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define RR_MAX_PAYLOAD 1472
 #define RR_MAX_COUNT 1000000
 #define RR_IDLE_MS 2000
@@ -39,19 +41,6 @@ static uint64_t rr_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int rr_parse(const char *s, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 static int rr_cmp(const void *a, const void *b)
@@ -187,12 +176,12 @@ int main(int argc, char **argv)
 	long port, secs, count, len = 18;
 	int ret;
 
-	if (argc == 4 && !strcmp(argv[1], "server") && !rr_parse(argv[2], 65535, &port) &&
-	    !rr_parse(argv[3], 3600, &secs)) {
+	if (argc == 4 && !strcmp(argv[1], "server") && !bench_parse(argv[2], 65535, &port) &&
+	    !bench_parse(argv[3], 3600, &secs)) {
 		ret = rr_server(port, secs);
 	} else if ((argc == 5 || argc == 6) && !strcmp(argv[1], "client") &&
-		   !rr_parse(argv[3], 65535, &port) && !rr_parse(argv[4], RR_MAX_COUNT, &count) &&
-		   (argc == 5 || !rr_parse(argv[5], RR_MAX_PAYLOAD, &len)) && len >= 4) {
+		   !bench_parse(argv[3], 65535, &port) && !bench_parse(argv[4], RR_MAX_COUNT, &count) &&
+		   (argc == 5 || !bench_parse(argv[5], RR_MAX_PAYLOAD, &len)) && len >= 4) {
 		ret = rr_client(argv[2], port, count, len);
 	} else {
 		fprintf(stderr, "usage: rr server PORT MAXSECONDS\n"

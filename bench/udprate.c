@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define UDPRATE_BATCH 64
 #define UDPRATE_MAX_PAYLOAD 1472
 #define UDPRATE_DEFAULT_PAYLOAD 18
@@ -40,23 +42,6 @@ static double udprate_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Parse a positive integer no larger than max from s into *out.
- * Returns 0 or -EINVAL.
- */
-static int udprate_parse(const char *s, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 /* Fill one batch of message headers that all point at the same buffer. */
@@ -204,14 +189,14 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc == 4 && !strcmp(argv[1], "recv")) {
-		if (udprate_parse(argv[2], 65535, &port) || udprate_parse(argv[3], 3600, &secs))
+		if (bench_parse(argv[2], 65535, &port) || bench_parse(argv[3], 3600, &secs))
 			return udprate_usage();
 		ret = udprate_recv(port, secs);
 	} else if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "send")) {
-		if (udprate_parse(argv[3], 65535, &port) || udprate_parse(argv[4], 3600, &secs) ||
-		    (argc >= 6 && udprate_parse(argv[5], UDPRATE_MAX_PAYLOAD, &len)) ||
+		if (bench_parse(argv[3], 65535, &port) || bench_parse(argv[4], 3600, &secs) ||
+		    (argc >= 6 && bench_parse(argv[5], UDPRATE_MAX_PAYLOAD, &len)) ||
 		    (argc == 7 && strcmp(argv[6], "0") &&
-		     udprate_parse(argv[6], 100000000, &pps)))
+		     bench_parse(argv[6], 100000000, &pps)))
 			return udprate_usage();
 		ret = udprate_send(argv[2], port, secs, len, pps);
 	} else {
