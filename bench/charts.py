@@ -114,14 +114,15 @@ def impair_charts(res, work, base):
     cdfs = res.get("delay_error_cdf_us") or {}
     plots = []
     for i, (mode, cdf) in enumerate(sorted(cdfs.items())):
-        f = write(work, "err%d.dat" % i, [(v, q) for q, v in enumerate(cdf)])
+        f = write(work, "err%d.dat" % i, [(max(v, 1), q) for q, v in enumerate(cdf)])
         plots.append('"%s" using 1:2 with lines lw 2 title "%s"' % (f, mode))
     if not plots:
         return ""
     sub = "%s, %s cpus, load %s" % (res["date"], res["cpus"], res.get("loadavg", "?"))
     gp = head(base + "-delay.png", "Delay error (observed minus configured one-way delay), CDF per timer mode\\n{/*0.8 %s}" % sub)
     gp += """set style data lines
-set xlabel "error (microseconds)"
+set xlabel "error (microseconds, log scale; 1 or less drawn at 1)"
+set logscale x
 set ylabel "percentile"
 set yrange [0:100]
 set grid
