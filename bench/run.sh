@@ -7,7 +7,7 @@
 # Usage: bench/run.sh [--duration S] [--rounds N] [--only LIST] [--tapyard PATH] [--trial S]
 #   --duration S    seconds per throughput measurement (default 5)
 #   --rounds N      measure every path N times, interleaved, and print the medians (default 1)
-#   --only LIST     paths out of veth,bridge,tapyard,minfwd,ovs,ovs-tso,vde (default: all)
+#   --only LIST     paths out of veth,bridge,tapyard,minfwd,minfwd2,ovs,ovs-tso,vde (default: all)
 #   --tapyard PATH  tapyard binary (default: $TAPYARD, else build/tapyard in this repo)
 #   --trial S       seconds per offered rate in the zero-loss search (default 2)
 #   --rr-count N    request/response exchanges per latency measurement (default 20000)
@@ -23,7 +23,7 @@ set -u -o pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DURATION=5
 ROUNDS=1
-ALL_PATHS="veth bridge tapyard minfwd ovs ovs-tso vde"
+ALL_PATHS="veth bridge tapyard minfwd minfwd2 ovs ovs-tso vde"
 ONLY=${ALL_PATHS// /,}
 TRIAL=2
 RR_COUNT=20000
@@ -365,6 +365,12 @@ setup_minfwd()
 		return 1
 	fi
 	ns_create && ns_attach "$NS_A" tybe0 "$ADDR_A" && ns_attach "$NS_B" tybe1 "$ADDR_B"
+}
+
+# minfwd with one thread per direction: what a second core does for the floor.
+setup_minfwd2()
+{
+	setup_minfwd 2
 }
 
 # ovs-vsctl on this run's private database.
