@@ -89,7 +89,7 @@ ab_one()
 	local label=$1
 
 	TAPYARD=$2
-	STATUS= REASON= TAPYARD_PID= SWITCH_PID=
+	STATUS='' REASON='' TAPYARD_PID='' SWITCH_PID=''
 	if ! setup_tapyard; then
 		log "$label: setup failed: $REASON"
 		teardown
