@@ -44,6 +44,7 @@ def bench_charts(res, work, base):
     dat = write(work, "paths.dat", rows)
     gp = head(base + "-throughput.png", "TCP throughput per path (ratio to the kernel bridge on top)\\n{/*0.8 %s}" % sub)
     gp += """set style data histograms
+set xtics noenhanced
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
@@ -68,7 +69,7 @@ plot "{d}" using 6:xtic(1) title "zero-loss rate" lc rgb "#228833", \\
         if not cdf:
             continue
         f = write(work, "cdf%d.dat" % i, [(v, q) for q, v in enumerate(cdf)])
-        plots.append('"%s" using 1:2 with lines lw 2 title "%s (p50 %s us)"' % (
+        plots.append('"%s" using 1:2 with lines lw 2 title "%s (p50 %s us)" noenhanced' % (
             f, n, paths[n].get("rr_p50_us")))
     if plots:
         gp += head(base + "-latency.png", "Round trip of a 64-byte UDP request and its reply, CDF\\n{/*0.8 %s}" % sub)
@@ -115,7 +116,7 @@ def impair_charts(res, work, base):
     plots = []
     for i, (mode, cdf) in enumerate(sorted(cdfs.items())):
         f = write(work, "err%d.dat" % i, [(max(v, 1), q) for q, v in enumerate(cdf)])
-        plots.append('"%s" using 1:2 with lines lw 2 title "%s"' % (f, mode))
+        plots.append('"%s" using 1:2 with lines lw 2 title "%s" noenhanced' % (f, mode))
     if not plots:
         return ""
     sub = "%s, %s cpus, load %s" % (res["date"], res["cpus"], res.get("loadavg", "?"))

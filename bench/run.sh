@@ -676,7 +676,9 @@ bench_path()
 	[ -n "$MINFWD_PID" ] && stop_tap_switch "$MINFWD_PID" ""
 	if [ -n "$STATUS" ]; then
 		log "$label: $STATUS"
-		NOTE[$path]="${NOTE[$path]:+${NOTE[$path]}; }$STATUS"
+		case "; ${NOTE[$path]:-}; " in *"; $STATUS; "*) ;; # said in an earlier round
+		*) NOTE[$path]="${NOTE[$path]:+${NOTE[$path]}; }$STATUS" ;;
+		esac
 	fi
 	teardown
 }
