@@ -103,7 +103,7 @@ set y2range [0:*]
 set ytics nomirror
 set y2tics
 set grid ytics
-set key top left
+set key bottom right
 plot "{d}" using 1:2 with linespoints lw 2 pt 7 title "bridge Gbit/s", \\
      "" using 1:3 with linespoints lw 2 pt 5 title "tapyard Gbit/s", \\
      "" using 1:4 axes x1y2 with linespoints lw 2 dt 2 pt 4 title "tapyard CPU %"

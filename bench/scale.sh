@@ -208,15 +208,18 @@ teardown_receivers()
 }
 
 # Send 10,000 frames from distinct source MACs out of port 0's eth0 (to a unicast address
-# nobody has, so they flood but nothing answers).
+# nobody has, so they flood but nothing answers), 100 at a time with a 2 ms pause, so that no
+# queue on the way overflows (a lost frame is an address not learned).
 fdb_fill()
 {
-	ip netns exec "$(sns 0)" python3 -c 'import socket
+	ip netns exec "$(sns 0)" python3 -c 'import socket, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("eth0", 0))
 for i in range(10000):
     src = bytes([0x02, 0xfd, 0, (i >> 16) & 255, (i >> 8) & 255, i & 255])
-    s.send(bytes([0x02, 0xee, 0, 0, 0, 1]) + src + b"\x88\xb5" + bytes(46))'
+    s.send(bytes([0x02, 0xee, 0, 0, 0, 1]) + src + b"\x88\xb5" + bytes(46))
+    if i % 100 == 99:
+        time.sleep(0.002)'
 }
 
 # How many addresses the bridge holds now.
