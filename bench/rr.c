@@ -180,7 +180,8 @@ int main(int argc, char **argv)
 	    !bench_parse(argv[3], 3600, &secs)) {
 		ret = rr_server(port, secs);
 	} else if ((argc == 5 || argc == 6) && !strcmp(argv[1], "client") &&
-		   !bench_parse(argv[3], 65535, &port) && !bench_parse(argv[4], RR_MAX_COUNT, &count) &&
+		   !bench_parse(argv[3], 65535, &port) &&
+		   !bench_parse(argv[4], RR_MAX_COUNT, &count) &&
 		   (argc == 5 || !bench_parse(argv[5], RR_MAX_PAYLOAD, &len)) && len >= 4) {
 		ret = rr_client(argv[2], port, count, len);
 	} else {

@@ -151,7 +151,8 @@ static int udprate_send(const char *addr, long port, long secs, long len, long p
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 || connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+	if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		ret = -errno;
 		goto out_close;
 	}
@@ -195,8 +196,7 @@ int main(int argc, char **argv)
 	} else if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "send")) {
 		if (bench_parse(argv[3], 65535, &port) || bench_parse(argv[4], 3600, &secs) ||
 		    (argc >= 6 && bench_parse(argv[5], UDPRATE_MAX_PAYLOAD, &len)) ||
-		    (argc == 7 && strcmp(argv[6], "0") &&
-		     bench_parse(argv[6], 100000000, &pps)))
+		    (argc == 7 && strcmp(argv[6], "0") && bench_parse(argv[6], 100000000, &pps)))
 			return udprate_usage();
 		ret = udprate_send(argv[2], port, secs, len, pps);
 	} else {

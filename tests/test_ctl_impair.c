@@ -359,7 +359,8 @@ static void test_timer(void **state)
 	(void)state;
 	r = OK("impair/timer", "{}"); /* the default: learned, from WAKE_SPIN_START_NS */
 	assert_true(json_is_true(json_object_get(r, "auto")));
-	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")), WAKE_SPIN_START_NS / 1000);
+	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")),
+			 WAKE_SPIN_START_NS / 1000);
 	assert_int_equal(json_integer_value(json_object_get(r, "sent")), 0);
 	assert_int_equal(json_array_size(json_object_get(r, "histogram")), DP_IMPAIR_LATE_BUCKETS);
 	r = OK("impair/timer", "{'spin_us': 0}");

@@ -776,13 +776,13 @@ static int cmd_impair_timer(struct ctl *ctl, json_t *args, json_t **result, stru
 		total += t.late[i];
 		json_array_append_new(hist, ctl_must(json_integer((json_int_t)t.late[i])));
 	}
-	*result = ctl_must(json_pack("{s:I, s:b, s:I, s:I, s:{s:I, s:I, s:I}, s:o}", "spin_us",
-				     (json_int_t)t.spin_us, "auto", t.spin_auto, "wake_p50_us",
-				     (json_int_t)t.wake_typical_us, "sent", (json_int_t)total, "late_us",
-				     "p50", (json_int_t)ctl_impair_late_quantile(&t, total, 0.5),
-				     "p99", (json_int_t)ctl_impair_late_quantile(&t, total, 0.99),
-				     "max", (json_int_t)ctl_impair_late_quantile(&t, total, 1.0),
-				     "histogram", hist));
+	*result = ctl_must(
+		json_pack("{s:I, s:b, s:I, s:I, s:{s:I, s:I, s:I}, s:o}", "spin_us",
+			  (json_int_t)t.spin_us, "auto", t.spin_auto, "wake_p50_us",
+			  (json_int_t)t.wake_typical_us, "sent", (json_int_t)total, "late_us",
+			  "p50", (json_int_t)ctl_impair_late_quantile(&t, total, 0.5), "p99",
+			  (json_int_t)ctl_impair_late_quantile(&t, total, 0.99), "max",
+			  (json_int_t)ctl_impair_late_quantile(&t, total, 1.0), "histogram", hist));
 	return 0;
 }
 

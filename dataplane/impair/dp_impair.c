@@ -436,7 +436,8 @@ void dp_impair_timer_get(struct dp *dp, struct dp_impair_timer *out)
 	out->spin_us = (uint32_t)(dp_impair_spin(dp) / 1000);
 	out->spin_auto = atomic_load_explicit(&imp->spin_auto, memory_order_relaxed);
 	out->wake_typical_us =
-		(uint32_t)(atomic_load_explicit(&imp->wake_typical_ns, memory_order_relaxed) / 1000);
+		(uint32_t)(atomic_load_explicit(&imp->wake_typical_ns, memory_order_relaxed) /
+			   1000);
 	for (unsigned int i = 0; i < DP_IMPAIR_LATE_BUCKETS; i++)
 		out->late[i] = atomic_load_explicit(&imp->late[i], memory_order_relaxed);
 }

@@ -545,7 +545,6 @@ void dp_impair_on_cqe(struct dp *dp, uint64_t tag, int res)
 		imp_learn_wake(imp, dp->now - imp->timer_at);
 }
 
-
 /*
  * The next deadline is due (absolute CLOCK_MONOTONIC ns, UINT64_MAX: none):
  * have the timer fire at due less the spin time, unless it fires earlier
