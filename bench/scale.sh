@@ -36,7 +36,7 @@ declare -A SV SALL
 
 usage()
 {
-	sed -n '13,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '12,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 	exit "${1:-0}"
 }
 
