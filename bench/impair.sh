@@ -5,7 +5,8 @@
 #           and with jitter (normal, 20% of the delay): observed p50 and p99 against the configured
 #           distribution's (delay; delay + 2.326 jitter), the error being observed minus configured.
 #           The switch's own one-way latency without any rule is shown first: it is part of the error.
-#           Each rule runs with the delay timer sleeping until a deadline (spin 0, the default) and
+#           Each rule runs with the delay timer sleeping until a deadline (spin 0), polling for as
+#           long before it as the loop's learned wake-up tail (`impair timer auto`, the default) and
 #           polling for the last 200 us before it (`impair timer 200us`). late_p99: how late the switch
 #           itself sent the delayed frames against their send times (p99, from its histogram: an
 #           upper bound), which leaves out the forwarding path's own latency; cpu: the switch's CPU
@@ -22,8 +23,10 @@
 #
 # Usage: bench/impair.sh [--rounds N] [--only delay,rate,cost] [--spins LIST] [--tapyard PATH]
 #        (root; ~7 min) --rounds N: delay rows and cost runs measured N times (default 5),
-#        interleaved; medians shown. --spins: the timer settings of the delay rows (0,200us).
-# Owns every name starting with "tyib" (namespaces tyibn0/1, TAPs tyib0/1, bridge tyibbr) and
+#        interleaved; medians shown. --spins: the timer settings of the delay rows (0,auto,200us).
+#        The delay rows also go to bench/results/impair-*.json, with the delay-error CDF of the
+#        last round per timer setting, and to a chart (bench/charts.sh) when gnuplot is there.
+# Owns every name starting with "tybei" (namespaces tybein0/1, TAPs tybei0/1, bridge tybeibr) and
 # removes them on every exit path. Figures are printed, never asserted.
 set -u -o pipefail
 
@@ -31,7 +34,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TAPYARD=${TAPYARD:-$BENCH_DIR/../build/tapyard}
 ROUNDS=5
 ONLY=delay,rate,cost
-SPINS=0,200us
+SPINS=0,auto,200us
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2; shift 2 ;;
@@ -43,13 +46,13 @@ while [ $# -gt 0 ]; do
 done
 TAPYARD=$(realpath "$TAPYARD")
 
-LAB_PREFIX=tyib
+LAB_PREFIX=tybei
 LAB_SUBNET=10.79.8
 LAB_STATIC_ARP=1
 . "$BENCH_DIR/../examples/lab.sh"
 lab_require iperf3 python3 cc
 
-WORK=$(mktemp -d /tmp/tyib.XXXXXX)
+WORK=$(mktemp -d /tmp/tybei.XXXXXX)
 BG=()
 bench_cleanup() {
 	local rc=$?
@@ -127,10 +130,11 @@ delay_measure() {
 	python3 -c 'import json, sys
 a = sys.argv
 print(json.dumps({"row": int(a[1]), "p50": float(a[2] or "nan"), "p99": float(a[3] or "nan"),
-    "cpu": float(a[4]), "late": [y - x for x, y in zip(json.loads(a[5]), json.loads(a[6]))]}))' \
+    "cpu": float(a[4]), "late": [y - x for x, y in zip(json.loads(a[5]), json.loads(a[6]))],
+    "cdf": [float(v) for v in a[7].split(",") if v]}))' \
 		"$1" "$(field "$line" p50_us)" "$(field "$line" p99_us)" \
 		"$(calc "($c1 - $c0) * 100 / $(getconf CLK_TCK) / ($(date +%s.%N) - $t0)")" "$h0" \
-		"$(late_hist)"
+		"$(late_hist)" "$(field "$line" cdf)"
 }
 for ((k = 0; k < ROUNDS; k++)); do
 	for i in "${!rows[@]}"; do delay_measure "$i"; done
@@ -141,6 +145,8 @@ lab_ctl impair timer 0 >/dev/null
 printf '%s\n' "${rows[@]}" | python3 -c 'import json, statistics, sys
 rows = [l.rstrip("\n").split("|") for l in sys.stdin]
 runs = [json.loads(l) for l in open(sys.argv[1])]
+out = {"date": sys.argv[2], "kernel": sys.argv[3], "cpus": int(sys.argv[4]), "loadavg": sys.argv[5],
+       "rounds": len(runs) // max(len(rows), 1), "rows": [], "delay_error_cdf_us": {}}
 print("%-24s %5s %9s %9s %8s %9s %9s %8s %8s %5s" % ("rule", "spin", "want_p50", "got_p50",
       "err_p50", "want_p99", "got_p99", "err_p99", "late_p99", "cpu%"))
 for i, (name, spin, d, j, _) in enumerate(rows):
@@ -155,10 +161,24 @@ for i, (name, spin, d, j, _) in enumerate(rows):
     w50 = float(d) * 1000; w99 = (float(d) + 2.326 * float(j)) * 1000
     print("%-24s %5s %9.1f %9.1f %8.1f %9.1f %9.1f %8.1f %8s %5.0f" % (name, spin, w50, p50,
           p50 - w50, w99, p99, p99 - w99, lp, cpu))
+    out["rows"].append({"rule": name, "spin": spin, "want_p50_us": w50, "got_p50_us": p50,
+                        "want_p99_us": w99, "got_p99_us": p99, "err_p99_us": p99 - w99,
+                        "late_p99": lp, "cpu_pct": cpu})
+    if j == "0" and d != "0" and mine and mine[-1]["cdf"]:
+        mode = {"0": "sleep"}.get(spin, spin)
+        out["delay_error_cdf_us"]["timer %s, delay %s ms" % (mode, d)] = [
+            round(v - w50, 1) for v in mine[-1]["cdf"]]
+json.dump(out, open(sys.argv[6], "w"), indent=1)
 for i, (name, spin, d, j, _) in enumerate(rows):
     if j == "0" and d != "0":
         print("p99 error per round, %s, spin %s: %s" % (name, spin, " ".join("%.0f" % (r["p99"] -
-              float(d) * 1000) for r in runs if r["row"] == i)))' "$WORK/delay.jsonl"
+              float(d) * 1000) for r in runs if r["row"] == i)))' "$WORK/delay.jsonl" \
+	"$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(uname -r)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+	"$WORK/impair.json"
+mkdir -p "$BENCH_DIR/results"
+out=$BENCH_DIR/results/impair-$(date +%Y%m%d-%H%M%S).json
+cp "$WORK/impair.json" "$out" && echo "results written to $out"
+command -v gnuplot >/dev/null && "$BENCH_DIR/charts.sh" "$out"
 echo
 fi
 

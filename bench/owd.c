@@ -9,7 +9,8 @@
  *	(CLOCK_REALTIME); its arrival time is the kernel's receive timestamp
  *	(SO_TIMESTAMPNS), so the receiver's own scheduling does not count.
  *	Prints "received=N bytes=B window=S p50_us=.. p90_us=.. p99_us=.. p999_us=..
- *	min_us=.. max_us=..":
+ *	min_us=.. max_us=.." and, on a second line, "cdf=" and the 0th..100th
+ *	percentiles in microseconds, comma-separated:
  *	bytes is the sum of UDP payloads, window the time from first to last
  *	arrival, and the percentiles are of arrival minus send time.
  *   owd send ADDR PORT SECONDS PAYLOAD INTERVAL_US
@@ -118,6 +119,10 @@ static int owd_recv(int port, double maxsec)
 	       n, (unsigned long long)bytes, (double)(last - first) / 1e9, d[m / 2] / 1e3,
 	       d[m * 9 / 10] / 1e3, d[m * 99 / 100] / 1e3, d[m * 999 / 1000] / 1e3, d[0] / 1e3,
 	       d[m - 1] / 1e3);
+	printf("cdf=");
+	for (size_t q = 0; q <= 100; q++)
+		printf("%s%.1f", q ? "," : "", d[q == 100 ? m - 1 : m * q / 100] / 1e3);
+	printf("\n");
 	return 0;
 }
 

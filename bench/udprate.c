@@ -7,10 +7,12 @@
  *	counts datagrams arriving on PORT, from the first one until none has
  *	arrived for IDLE_MS or MAXSECONDS have passed, and prints
  *	"received=N seconds=S pps=R".
- *   udprate send ADDR PORT SECONDS [PAYLOAD]
+ *   udprate send ADDR PORT SECONDS [PAYLOAD [PPS]]
  *	sends PAYLOAD-byte datagrams (default 18: a 64-byte Ethernet frame with
  *	its FCS) to ADDR:PORT in sendmmsg batches for SECONDS, and prints
- *	"sent=N seconds=S pps=R".
+ *	"sent=N seconds=S pps=R". With PPS (0: unlimited), it offers that rate:
+ *	each batch is as large as the schedule is behind (at most 64), and it
+ *	sleeps 20 us whenever it is on time. ADDR may be a broadcast address.
  *
  * The receiver's count is the figure that matters; loss is sent minus
  * received, computed by the caller. Exit status 0 on success, 1 on error.
@@ -25,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define UDPRATE_BATCH 64
 #define UDPRATE_MAX_PAYLOAD 1472
 #define UDPRATE_DEFAULT_PAYLOAD 18
@@ -38,23 +42,6 @@ static double udprate_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/*
- * Parse a positive integer no larger than max from s into *out.
- * Returns 0 or -EINVAL.
- */
-static int udprate_parse(const char *s, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 /* Fill one batch of message headers that all point at the same buffer. */
@@ -131,22 +118,41 @@ static int udprate_send_transient(int err)
  * Send len-byte datagrams to addr:port for secs seconds; print the count.
  * Returns 0 or negative errno.
  */
-static int udprate_send(const char *addr, long port, long secs, long len)
+/* How many datagrams are due at time now under a rate of pps (0: a full batch). */
+static int udprate_due(double start, double now, long pps, unsigned long long count)
 {
+	double due;
+
+	if (!pps)
+		return UDPRATE_BATCH;
+	due = (now - start) * (double)pps - (double)count;
+	if (due < 1) {
+		struct timespec nap = {.tv_nsec = 20 * 1000};
+
+		nanosleep(&nap, NULL);
+		return 0;
+	}
+	return due > UDPRATE_BATCH ? UDPRATE_BATCH : (int)due;
+}
+
+static int udprate_send(const char *addr, long port, long secs, long len, long pps)
+{
+	int one = 1;
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	struct mmsghdr msgs[UDPRATE_BATCH];
 	char buf[UDPRATE_MAX_PAYLOAD];
 	unsigned long long count = 0;
 	double start, now;
 	struct iovec iov;
-	int fd, n, ret = 0;
+	int fd, n, want, ret = 0;
 
 	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
 		return -EINVAL;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+	if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		ret = -errno;
 		goto out_close;
 	}
@@ -154,7 +160,8 @@ static int udprate_send(const char *addr, long port, long secs, long len)
 	udprate_batch_init(msgs, &iov, buf, (size_t)len);
 	start = now = udprate_now();
 	while (now - start < (double)secs) {
-		n = sendmmsg(fd, msgs, UDPRATE_BATCH, 0);
+		want = udprate_due(start, now, pps, count);
+		n = want ? sendmmsg(fd, msgs, (unsigned int)want, 0) : 0;
 		if (n > 0) {
 			count += (unsigned long long)n;
 		} else if (n < 0 && !udprate_send_transient(errno)) {
@@ -173,24 +180,25 @@ out_close:
 static int udprate_usage(void)
 {
 	fprintf(stderr, "usage: udprate recv PORT MAXSECONDS\n"
-			"       udprate send ADDR PORT SECONDS [PAYLOAD]\n");
+			"       udprate send ADDR PORT SECONDS [PAYLOAD [PPS]]\n");
 	return 1;
 }
 
 int main(int argc, char **argv)
 {
-	long port, secs, len = UDPRATE_DEFAULT_PAYLOAD;
+	long port, secs, len = UDPRATE_DEFAULT_PAYLOAD, pps = 0;
 	int ret;
 
 	if (argc == 4 && !strcmp(argv[1], "recv")) {
-		if (udprate_parse(argv[2], 65535, &port) || udprate_parse(argv[3], 3600, &secs))
+		if (bench_parse(argv[2], 65535, &port) || bench_parse(argv[3], 3600, &secs))
 			return udprate_usage();
 		ret = udprate_recv(port, secs);
-	} else if ((argc == 5 || argc == 6) && !strcmp(argv[1], "send")) {
-		if (udprate_parse(argv[3], 65535, &port) || udprate_parse(argv[4], 3600, &secs) ||
-		    (argc == 6 && udprate_parse(argv[5], UDPRATE_MAX_PAYLOAD, &len)))
+	} else if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "send")) {
+		if (bench_parse(argv[3], 65535, &port) || bench_parse(argv[4], 3600, &secs) ||
+		    (argc >= 6 && bench_parse(argv[5], UDPRATE_MAX_PAYLOAD, &len)) ||
+		    (argc == 7 && strcmp(argv[6], "0") && bench_parse(argv[6], 100000000, &pps)))
 			return udprate_usage();
-		ret = udprate_send(argv[2], port, secs, len);
+		ret = udprate_send(argv[2], port, secs, len, pps);
 	} else {
 		return udprate_usage();
 	}

@@ -21,7 +21,7 @@ static const struct dp_config dp_defaults = {
 	.nbufs = 1024,
 	.buf_size = 65536 + 128,
 	.tx_slots = 4096,
-	.fdb_capacity = 4096,
+	.fdb_capacity = 16384,
 	.fdb_age_ms = 300000,
 };
 

@@ -35,7 +35,7 @@ struct dp_config {
 	unsigned int nbufs;       /* receive buffers, a power of two (1024) */
 	unsigned int buf_size;    /* bytes per buffer (65664: a 64 KiB GSO frame + headers) */
 	unsigned int tx_slots;    /* writes in flight at most (4096) */
-	uint32_t fdb_capacity;    /* MAC table entries per bridge (4096) */
+	uint32_t fdb_capacity;    /* MAC table entries per bridge (16384) */
 	uint32_t fdb_age_ms;      /* MAC ageing time (300000) */
 	bool no_multishot;        /* force the single-shot read fallback */
 };

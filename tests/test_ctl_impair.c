@@ -27,6 +27,7 @@
 #include "dp_impair.h"
 #include "cli_impair.h"
 #include "log.h"
+#include "wake.h"
 
 /* Here every error is checked by its message alone. */
 #undef ERR
@@ -356,12 +357,21 @@ static void test_timer(void **state)
 	json_t *r, *a;
 
 	(void)state;
-	r = OK("impair/timer", "{}");
-	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")), 0);
+	r = OK("impair/timer", "{}"); /* the default: learned, from WAKE_SPIN_START_NS */
+	assert_true(json_is_true(json_object_get(r, "auto")));
+	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")),
+			 WAKE_SPIN_START_NS / 1000);
 	assert_int_equal(json_integer_value(json_object_get(r, "sent")), 0);
 	assert_int_equal(json_array_size(json_object_get(r, "histogram")), DP_IMPAIR_LATE_BUCKETS);
+	r = OK("impair/timer", "{'spin_us': 0}");
+	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")), 0);
+	assert_true(json_is_false(json_object_get(r, "auto")));
+	r = OK("impair/timer", "{'auto': true}");
+	assert_true(json_is_true(json_object_get(r, "auto")));
+	ERR("args: give spin_us or auto, not both", "impair/timer", "{'auto': true, 'spin_us': 5}");
 	r = OK("impair/timer", "{'spin_us': 100}");
 	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")), 100);
+	assert_true(json_is_false(json_object_get(r, "auto")));
 	r = OK("impair/timer", "{}"); /* reading keeps it */
 	assert_int_equal(json_integer_value(json_object_get(r, "spin_us")), 100);
 	ERR("args.spin_us: expected an integer from 0 to 1000", "impair/timer", "{'spin_us': 1001}");
@@ -375,6 +385,9 @@ static void test_timer(void **state)
 	json_decref(a);
 	a = timer_args(CTL_EXIT_OK, "0.5ms");
 	assert_int_equal(json_integer_value(json_object_get(a, "spin_us")), 500);
+	json_decref(a);
+	a = timer_args(CTL_EXIT_OK, "auto");
+	assert_true(json_is_true(json_object_get(a, "auto")));
 	json_decref(a);
 	a = timer_args(CTL_EXIT_OK, "");
 	assert_int_equal(json_object_size(a), 0);

@@ -31,6 +31,7 @@
 #include "frame.h"
 #include "clock.h"
 #include "pair_harness.h"
+#include "wake.h"
 #include "stats_harness.h"
 
 #define NPORTS PH_NPORTS
@@ -128,6 +129,12 @@ static int lab_setup(void **state)
 	struct dp_config cfg = {.nbufs = NBUFS, .buf_size = 4096};
 
 	ph_lab_open(&lab, &cfg);
+	/*
+	 * The timer sleeps unless a test says otherwise: the learned spin (the
+	 * default) polls through deadlines every 60 us, a core's worth, and on a
+	 * loaded 2-core machine that stalls the sender past a 10 ms delay.
+	 */
+	assert_int_equal(dp_impair_timer_set(lab.dp, 0), 0);
 	/* Everyone announces itself, so frames to port 1 go to port 1 only. */
 	for (int i = 0; i < NPORTS; i++)
 		send_seq(&lab, i, -1, 0, 60);
@@ -435,6 +442,27 @@ static void test_delay_spin(void **state)
 	assert_int_equal(timer_sent(lab) - before, 300);
 	assert_loop_idle(lab);
 	assert_int_equal(dp_impair_timer_set(lab->dp, 0), 0);
+}
+
+/* The learned spin: frames never leave early, all are counted, then it sleeps. */
+static void test_delay_auto(void **state)
+{
+	struct lab *lab = *state;
+	struct impair_cfg cfg = {.delay_ns = 2 * MS};
+	struct dp_impair_timer t;
+	uint64_t before = timer_sent(lab);
+	size_t got;
+
+	assert_int_equal(dp_impair_timer_set(lab->dp, DP_IMPAIR_SPIN_AUTO), 0);
+	got = run01(lab, &cfg, 300, 60, 1, 700, 300);
+	assert_int_equal(got, 300);
+	for (size_t i = 0; i < got; i++)
+		assert_true(rd.ts[i] - sent_ts[rd.seq[i]] >= 2 * MS); /* never early */
+	assert_int_equal(timer_sent(lab) - before, 300);
+	dp_impair_timer_get(lab->dp, &t);
+	assert_true(t.spin_auto);
+	assert_in_range(t.spin_us, WAKE_SPIN_MIN_NS / 1000, WAKE_SPIN_MAX_NS / 1000);
+	assert_loop_idle(lab);
 }
 
 /* A schedule removed while its frames wait: they still leave, and then the loop sleeps. */
@@ -860,6 +888,7 @@ int main(void)
 		T(test_reorder_rate),
 		T(test_delay),
 		T(test_delay_spin),
+		T(test_delay_auto),
 		T(test_idle_after_schedule_removed),
 		T(test_jitter_keep_order),
 		T(test_rate),

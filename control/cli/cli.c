@@ -181,8 +181,9 @@ static const struct cli_cmd cli_cmds[] = {
 	{"impair schedule", "TARGET [--period P] at TIME KNOB VALUE... [at TIME ...]...",
 	 "change knobs at set times (each step updates the last; P: repeat)",
 	 "impair/schedule", CLI_WORDS, 4, -1, {0}, cli_build_impair_schedule, cli_impair_print},
-	{"impair timer", "[SPIN]",
-	 "delay precision; SPIN (e.g. 100us): poll, not sleep, for the last SPIN before a send",
+	{"impair timer", "[SPIN|auto]",
+	 "delay precision; SPIN (e.g. 100us, 0: sleep): poll for the last SPIN before a send; auto "
+	 "(default): learned",
 	 "impair/timer", 0, 0, 1, {0}, cli_build_impair_timer, cli_impair_print_timer},
 	{"capture start", "PORT|--bridge B [--snaplen N] [--write F] [--mode M]",
 	 "capture a NIC or bridge (M: auto, bpf, loop); prints its id", "capture/start", CLI_RAW,

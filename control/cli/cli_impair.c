@@ -378,6 +378,10 @@ int cli_impair_timer(char **words, int n, json_t *args)
 
 	if (n == 0)
 		return CTL_EXIT_OK;
+	if (strcmp(words[0], "auto") == 0) {
+		json_object_set_new(args, "auto", json_true());
+		return CTL_EXIT_OK;
+	}
 	if (cli_impair_unit(words[0], cli_time_units, &ms) || ms * 1000 != floor(ms * 1000) ||
 	    ms > 1e6)
 		return cli_impair_error("expected a time in whole microseconds, like 100us", &ws,
@@ -458,9 +462,14 @@ void cli_impair_print_timer(FILE *f, json_t *result)
 	json_t *late = json_object_get(result, "late_us");
 	json_int_t sent = json_integer_value(json_object_get(result, "sent"));
 
-	fprintf(f, "spin: %" JSON_INTEGER_FORMAT " us before each deadline%s\n",
-		json_integer_value(json_object_get(result, "spin_us")),
-		json_integer_value(json_object_get(result, "spin_us")) ? "" : " (off: sleep)");
+	json_int_t spin = json_integer_value(json_object_get(result, "spin_us"));
+
+	fprintf(f, "spin: %" JSON_INTEGER_FORMAT " us before each deadline%s\n", spin,
+		json_is_true(json_object_get(result, "auto")) ? " (auto: learned)"
+		: spin					      ? ""
+							      : " (off: sleep)");
+	fprintf(f, "loop wake-up lateness: p50 %" JSON_INTEGER_FORMAT " us\n",
+		json_integer_value(json_object_get(result, "wake_p50_us")));
 	if (!sent) {
 		fprintf(f, "no delayed frame sent yet\n");
 		return;

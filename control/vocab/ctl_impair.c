@@ -728,19 +728,45 @@ static uint64_t ctl_impair_late_quantile(const struct dp_impair_timer *t, uint64
 	return 0;
 }
 
-/* impair/timer: set the spin time (args.spin_us) if given; report it and the lateness. */
+/* The spin asked for: args.spin_us, or auto (args.auto true); *set false when neither. */
+static int ctl_impair_timer_arg(json_t *args, uint32_t *spin_us, bool *set, struct ctl_err *e)
+{
+	uint64_t spin;
+	bool autospin = false;
+	int err = ctl_args_bool(args, "auto", 0, &autospin, e);
+
+	if (err)
+		return err;
+	*set = autospin || json_object_get(args, "spin_us");
+	if (autospin && json_object_get(args, "spin_us"))
+		return ctl_args_fail(e, -EINVAL, "args: give spin_us or auto, not both");
+	if (autospin || !*set) {
+		*spin_us = DP_IMPAIR_SPIN_AUTO;
+		return 0;
+	}
+	err = ctl_args_uint(args, "spin_us", 0, DP_IMPAIR_SPIN_MAX_US, &spin, e);
+	*spin_us = (uint32_t)spin;
+	return err;
+}
+
+/*
+ * impair/timer: set the spin time (args.spin_us, or args.auto: learned) if
+ * given; report it, whether it is learned, the loop's typical wake-up
+ * lateness and the delayed frames' lateness.
+ */
 static int cmd_impair_timer(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	struct dp_impair_timer t;
 	json_t *hist;
-	uint64_t spin, total = 0;
-	int err;
+	uint64_t total = 0;
+	uint32_t spin;
+	bool set;
+	int err = ctl_impair_timer_arg(args, &spin, &set, e);
 
-	if (json_object_get(args, "spin_us")) {
-		err = ctl_args_uint(args, "spin_us", 0, DP_IMPAIR_SPIN_MAX_US, &spin, e);
-		if (err)
-			return err;
-		err = dp_impair_timer_set(ctl->dp, (uint32_t)spin);
+	if (err)
+		return err;
+	if (set) {
+		err = dp_impair_timer_set(ctl->dp, spin);
 		if (err)
 			return ctl_dp_fail(e, err, "impair/timer");
 	}
@@ -750,12 +776,13 @@ static int cmd_impair_timer(struct ctl *ctl, json_t *args, json_t **result, stru
 		total += t.late[i];
 		json_array_append_new(hist, ctl_must(json_integer((json_int_t)t.late[i])));
 	}
-	*result = ctl_must(json_pack("{s:I, s:I, s:{s:I, s:I, s:I}, s:o}", "spin_us",
-				     (json_int_t)t.spin_us, "sent", (json_int_t)total, "late_us",
-				     "p50", (json_int_t)ctl_impair_late_quantile(&t, total, 0.5),
-				     "p99", (json_int_t)ctl_impair_late_quantile(&t, total, 0.99),
-				     "max", (json_int_t)ctl_impair_late_quantile(&t, total, 1.0),
-				     "histogram", hist));
+	*result = ctl_must(
+		json_pack("{s:I, s:b, s:I, s:I, s:{s:I, s:I, s:I}, s:o}", "spin_us",
+			  (json_int_t)t.spin_us, "auto", t.spin_auto, "wake_p50_us",
+			  (json_int_t)t.wake_typical_us, "sent", (json_int_t)total, "late_us",
+			  "p50", (json_int_t)ctl_impair_late_quantile(&t, total, 0.5), "p99",
+			  (json_int_t)ctl_impair_late_quantile(&t, total, 0.99), "max",
+			  (json_int_t)ctl_impair_late_quantile(&t, total, 1.0), "histogram", hist));
 	return 0;
 }
 
@@ -776,7 +803,7 @@ const struct ctl_cmd ctl_impair_cmds[CTL_IMPAIR_NCMDS] = {
 	CTL_CMD("impair/schedule", cmd_impair_schedule,
 		CTL_ARGS("bridge", "port", "dir", "from", "to", "mode", "steps", "repeat",
 			 "period_ms")),
-	CTL_CMD("impair/timer", cmd_impair_timer, CTL_ARGS("spin_us")),
+	CTL_CMD("impair/timer", cmd_impair_timer, CTL_ARGS("spin_us", "auto")),
 };
 
 /* ---- the daemon configuration's "impairments" section ---- */

@@ -43,6 +43,9 @@ int dp_impair_init(struct dp *dp)
 	memset(imp->pair, 0xff, sizeof(imp->pair));
 	imp->sched_next = UINT64_MAX;
 	imp->due = UINT64_MAX;
+	wake_init(&imp->wake);
+	atomic_store(&imp->spin_ns, wake_spin(&imp->wake));
+	atomic_store(&imp->spin_auto, true);
 	dp->imp = imp;
 	return 0;
 }
@@ -407,7 +410,11 @@ static int dpc_impair_timer_set(struct dp *dp, struct dp_cmd *hdr)
 {
 	struct dpc_impair_timer *c = DPC_OF(hdr, struct dpc_impair_timer);
 
-	atomic_store_explicit(&dp->imp->spin_ns, (uint64_t)c->spin_us * 1000, memory_order_relaxed);
+	bool autospin = c->spin_us == DP_IMPAIR_SPIN_AUTO;
+	uint64_t spin = autospin ? wake_spin(&dp->imp->wake) : (uint64_t)c->spin_us * 1000;
+
+	atomic_store_explicit(&dp->imp->spin_auto, autospin, memory_order_relaxed);
+	atomic_store_explicit(&dp->imp->spin_ns, spin, memory_order_relaxed);
 	dp->imp->timer_armed = false; /* re-armed for the new moment; the old one only wakes us */
 	dp->imp->timer_gen++;
 	return 0;
@@ -417,7 +424,7 @@ int dp_impair_timer_set(struct dp *dp, uint32_t spin_us)
 {
 	struct dpc_impair_timer c = {.hdr.fn = dpc_impair_timer_set, .spin_us = spin_us};
 
-	if (spin_us > DP_IMPAIR_SPIN_MAX_US)
+	if (spin_us > DP_IMPAIR_SPIN_MAX_US && spin_us != DP_IMPAIR_SPIN_AUTO)
 		return -ERANGE;
 	return cmdq_call(dp, &c.hdr);
 }
@@ -427,6 +434,10 @@ void dp_impair_timer_get(struct dp *dp, struct dp_impair_timer *out)
 	struct dp_imp *imp = dp->imp;
 
 	out->spin_us = (uint32_t)(dp_impair_spin(dp) / 1000);
+	out->spin_auto = atomic_load_explicit(&imp->spin_auto, memory_order_relaxed);
+	out->wake_typical_us =
+		(uint32_t)(atomic_load_explicit(&imp->wake_typical_ns, memory_order_relaxed) /
+			   1000);
 	for (unsigned int i = 0; i < DP_IMPAIR_LATE_BUCKETS; i++)
 		out->late[i] = atomic_load_explicit(&imp->late[i], memory_order_relaxed);
 }

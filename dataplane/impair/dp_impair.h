@@ -37,6 +37,8 @@
 #define DP_IMPAIR_MAX_STEPS 256
 /* Longest spin before a deadline, in microseconds. */
 #define DP_IMPAIR_SPIN_MAX_US 1000
+/* dp_impair_timer_set()'s spin that follows the learned wake-up lateness (the default). */
+#define DP_IMPAIR_SPIN_AUTO UINT32_MAX
 /*
  * Lateness histogram of delayed frames: bucket 0 counts frames sent less than
  * 1 us after their send time, bucket i from 2^(i-1) to 2^i us, the last one
@@ -109,15 +111,19 @@ size_t dp_impair_list(struct dp *dp, uint32_t bridge, struct dp_impair_entry *ou
 /* How precisely delayed frames leave, as dp_impair_timer_get() reports it. */
 struct dp_impair_timer {
 	uint32_t spin_us; /* the spin time in force */
+	bool spin_auto; /* spin_us is learned (DP_IMPAIR_SPIN_AUTO) */
+	uint32_t wake_typical_us; /* the loop's median wake-up lateness, learned */
 	uint64_t late[DP_IMPAIR_LATE_BUCKETS]; /* frames sent from the delay queue, by lateness */
 };
 
 /*
  * dp_impair_timer_set() - wait the last spin_us microseconds before each
- * deadline of the delay queue by polling instead of sleeping (0, the
- * default: sleep until the timer fires). Polling costs CPU while a deadline
- * is that close, and saves the time a sleeping CPU takes to wake up.
- * Return: 0, -ERANGE (over DP_IMPAIR_SPIN_MAX_US).
+ * deadline of the delay queue by polling instead of sleeping (0: sleep until
+ * the timer fires). Polling costs CPU while a deadline is that close, and
+ * saves the time a sleeping CPU takes to wake up. DP_IMPAIR_SPIN_AUTO (the
+ * default): spin as long as the 99th percentile of the timer's wake-up
+ * lateness, learned as the switch runs (wake.h).
+ * Return: 0, -ERANGE (over DP_IMPAIR_SPIN_MAX_US and not DP_IMPAIR_SPIN_AUTO).
  */
 int dp_impair_timer_set(struct dp *dp, uint32_t spin_us);
 

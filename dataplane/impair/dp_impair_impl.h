@@ -15,6 +15,7 @@
 #include "dp_impair.h"
 #include "dp_internal.h"
 #include "dq.h"
+#include "wake.h"
 
 #define IMP_NONE 0xffff
 #define IMP_CHAIN 4 /* port tx, bridge, pair, port rx */
@@ -50,6 +51,9 @@ struct dp_imp {
 	struct __kernel_timespec ts;
 	uint64_t due; /* the next deadline, UINT64_MAX: none */
 	_Atomic uint64_t spin_ns; /* the part of a wait for a deadline spent polling */
+	_Atomic bool spin_auto; /* spin_ns follows wake (the default) */
+	struct wake wake; /* the timer's wake-up lateness, learned */
+	_Atomic uint64_t wake_typical_ns; /* wake's median, for readers off the loop */
 	_Atomic uint64_t late[DP_IMPAIR_LATE_BUCKETS]; /* frames sent, by lateness */
 };
 

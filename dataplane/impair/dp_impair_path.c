@@ -521,6 +521,17 @@ bool dp_impair_fwd(struct dp *dp, struct dp_fwd *fx, unsigned int out)
 
 /* ---- time ---- */
 
+/* The timer fired and the loop ran late_ns after it: learn, and follow in auto mode. */
+static void imp_learn_wake(struct dp_imp *imp, uint64_t late_ns)
+{
+	if (!wake_observe(&imp->wake, late_ns))
+		return;
+	atomic_store_explicit(&imp->wake_typical_ns, wake_typical(&imp->wake),
+			      memory_order_relaxed);
+	if (atomic_load_explicit(&imp->spin_auto, memory_order_relaxed))
+		atomic_store_explicit(&imp->spin_ns, wake_spin(&imp->wake), memory_order_relaxed);
+}
+
 void dp_impair_on_cqe(struct dp *dp, uint64_t tag, int res)
 {
 	struct dp_imp *imp = dp->imp;
@@ -530,6 +541,8 @@ void dp_impair_on_cqe(struct dp *dp, uint64_t tag, int res)
 		return; /* an old timer's */
 	if (!update || res < 0)
 		imp->timer_armed = false; /* fired, cancelled, or gone before the update */
+	if (!update && res == -ETIME && dp->now >= imp->timer_at)
+		imp_learn_wake(imp, dp->now - imp->timer_at);
 }
 
 /*
