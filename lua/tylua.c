@@ -8,6 +8,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -161,9 +162,35 @@ double tylua_duration(lua_State *L, int idx, double def)
 
 static void tylua_hook(lua_State *L, lua_Debug *ar);
 
+const char *tylua_format_duration(double secs, char *buf, size_t size)
+{
+	static const struct {
+		uint64_t ns;
+		int digits;
+		const char *unit;
+	} units[] = {
+		{1000000000u, 9, "s"}, {1000000u, 6, "ms"}, {1000u, 3, "\u00b5s"}, {1, 0, "ns"}};
+	uint64_t ns = secs > 0 ? (uint64_t)llround(secs * 1e9) : 0;
+	size_t u = 0, len;
+
+	while (u < 3 && ns < units[u].ns)
+		u++;
+	len = (size_t)snprintf(buf, size, "%" PRIu64, ns / units[u].ns);
+	if (ns % units[u].ns && len < size) {
+		len += (size_t)snprintf(buf + len, size - len, ".%0*" PRIu64, units[u].digits,
+					ns % units[u].ns);
+		while (len > 0 && len < size && buf[len - 1] == '0')
+			buf[--len] = '\0';
+	}
+	if (len < size)
+		snprintf(buf + len, size - len, "%s", units[u].unit);
+	return buf;
+}
+
 void tylua_check_deadline(lua_State *L)
 {
 	struct tylua_world *w = tylua_world(L);
+	char buf[32];
 
 	if (interrupt_pending() || (w->deadline_ns && clock_mono_ns() >= w->deadline_ns)) {
 		/*
@@ -174,7 +201,8 @@ void tylua_check_deadline(lua_State *L)
 		lua_sethook(L, tylua_hook, LUA_MASKCOUNT, 1);
 		if (interrupt_pending())
 			luaL_error(L, "interrupted");
-		luaL_error(L, "test timeout exceeded (%fs)", (lua_Number)w->timeout_s);
+		luaL_error(L, "test timeout exceeded (%s)",
+			   tylua_format_duration(w->timeout_s, buf, sizeof(buf)));
 	}
 }
 

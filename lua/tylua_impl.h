@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 #include <lauxlib.h>
@@ -163,6 +164,12 @@ double tylua_duration(lua_State *L, int idx, double def);
  */
 int tylua_parse_duration(lua_State *L, int idx, double *out, const char **unit_at);
 
+/*
+ * tylua_format_duration() - secs as Provium (Rust's Duration Debug) writes
+ * durations: "1s", "1.5s", "500ms", "250\u00b5s". Returns buf.
+ */
+const char *tylua_format_duration(double secs, char *buf, size_t size);
+
 /* Milliseconds left before the running test's deadline (UINT64_MAX: none); raises when past. */
 uint64_t tylua_remaining_ms(lua_State *L);
 
@@ -268,11 +275,43 @@ struct tylua_outcome {
 };
 
 size_t tylua_test_count(lua_State *L);
+/* Push field ("name", "meta", "fn") of test i (1-based). */
+void tylua_test_field(lua_State *L, size_t i, const char *field);
 const char *tylua_test_name(lua_State *L, size_t i); /* 1-based */
 /* The file's todo() reason, or NULL. */
 const char *tylua_test_todo(lua_State *L);
 /* Run test i with default timeout (seconds, 0: none) in its own scope; fill out. */
 void tylua_test_run(lua_State *L, size_t i, double timeout, struct tylua_outcome *out);
+
+/* A test the runner ran (or skipped), for the reports. */
+struct tylua_case {
+	char *name;
+	struct tylua_outcome o;
+};
+
+/* tylua_select.c: which tests the runner's --tag, --no-tag and --include-slow let run. */
+#define TYLUA_SELECT_MAX 16
+
+struct tylua_select {
+	const char *tags[TYLUA_SELECT_MAX]; /* --tag: run tests with one of these (none: all) */
+	const char *no_tags[TYLUA_SELECT_MAX]; /* --no-tag: never tests with one of these */
+	size_t ntags, nno_tags;
+	bool include_slow; /* --include-slow: meta.slow tests run too */
+};
+
+/*
+ * tylua_select_why() - why test i (1-based) does not run under sel.
+ * Return: NULL when it runs, else the skip reason ("filtered: ..."), malloc'ed.
+ */
+char *tylua_select_why(lua_State *L, size_t i, const struct tylua_select *sel);
+
+/*
+ * tylua_report_json() - write one file's outcome as one line of JSON:
+ * {"path", "timeout", "passed", "chunk_error", "tests": [{"name", "status",
+ * "message", "log"}]}, status being "passed", "failed" or "skipped".
+ */
+void tylua_report_json(FILE *out, const char *path, const char *chunk_error,
+		       const struct tylua_case *cases, size_t n);
 
 /* tylua_result.c: push a RunResult built from a guest/run result. */
 void tylua_result_push(lua_State *L, json_t *res);

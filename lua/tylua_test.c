@@ -308,8 +308,7 @@ size_t tylua_test_count(lua_State *L)
 	return n;
 }
 
-/* Push field of test i (1-based). */
-static void tylua_test_field(lua_State *L, size_t i, const char *field)
+void tylua_test_field(lua_State *L, size_t i, const char *field)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, TESTS_KEY);
 	lua_rawgeti(L, -1, (lua_Integer)i);
