@@ -316,7 +316,7 @@ void *tylua_check_handle(lua_State *L, int idx, enum tylua_kind kind, const char
 			 const char *what, uint32_t *slot)
 {
 	static const char *const nouns[] = {"this lab", "this bridge", "this vm",
-					    "this capture stream"};
+					    "this capture stream", "this process"};
 	struct tylua_handle *h = luaL_checkudata(L, idx, mt);
 	void *obj = tylua_handle_obj(L, h, kind, what, nouns[kind]);
 
@@ -479,6 +479,7 @@ static int tylua_open_all(lua_State *L)
 	tylua_stream_open(L);
 	tylua_result_open(L);
 	tylua_json_open(L);
+	tylua_proc_open(L);
 	tylua_test_open(L);
 	lua_createtable(L, 0, 2);
 	lua_pushcfunction(L, tylua_ctl);

@@ -40,8 +40,16 @@
 #define TYLUA_STREAM "tapyard.stream"
 #define TYLUA_RESULT "tapyard.result"
 #define TYLUA_TEST "tapyard.test"
+#define TYLUA_PROC "tapyard.proc"
 
-enum tylua_kind { TYLUA_K_LAB, TYLUA_K_BRIDGE, TYLUA_K_VM, TYLUA_K_STREAM, TYLUA_K_COUNT };
+enum tylua_kind {
+	TYLUA_K_LAB,
+	TYLUA_K_BRIDGE,
+	TYLUA_K_VM,
+	TYLUA_K_STREAM,
+	TYLUA_K_PROC,
+	TYLUA_K_COUNT
+};
 
 /* What a userdata holds: which slot, and which generation of it. */
 struct tylua_handle {
@@ -227,6 +235,7 @@ void tylua_stream_open(lua_State *L);
 void tylua_result_open(lua_State *L);
 void tylua_test_open(lua_State *L);
 void tylua_json_open(lua_State *L);
+void tylua_proc_open(lua_State *L);
 
 /* tylua_lab.c: make a lab (parent -1 for the root) and push it; close one and its contents. */
 uint32_t tylua_lab_new(lua_State *L, int parent, const char *name, bool test_scope);
@@ -263,6 +272,14 @@ void tylua_nic_push(lua_State *L, uint32_t bridge_slot, const char *vm, bool wit
 void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, bool nic,
 			const char *what);
 void tylua_stream_close(lua_State *L, uint32_t slot);
+
+/*
+ * tylua_proc.c: start a background process (proc/start args, stolen) and push
+ * its Process; kill and release one; the lab that owns one (UINT32_MAX: none).
+ */
+void tylua_proc_start(lua_State *L, json_t *args);
+void tylua_proc_close(lua_State *L, uint32_t slot);
+uint32_t tylua_proc_lab(struct tylua_world *w, uint32_t slot);
 
 /* tylua_test.c: the tests a file registered, and running one of them. */
 enum tylua_status { TYLUA_PASS, TYLUA_FAIL, TYLUA_SKIP };

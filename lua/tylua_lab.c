@@ -50,6 +50,11 @@ void tylua_lab_close(lua_State *L, uint32_t slot)
 	struct tylua_world *w = tylua_world(L);
 	struct tylua_slots *s;
 
+	s = &w->slots[TYLUA_K_PROC];
+	for (uint32_t i = 0; i < s->cap; i++) {
+		if (tylua_proc_lab(w, i) == slot)
+			tylua_proc_close(L, i);
+	}
 	for (int k = TYLUA_K_LAB; k < TYLUA_K_COUNT; k++) {
 		s = &w->slots[k];
 		for (uint32_t i = 0; i < s->cap; i++) {

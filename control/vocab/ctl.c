@@ -21,16 +21,15 @@
 #include "ctl_capture.h"
 #include "ctl_core.h"
 #include "ctl_guest.h"
+#include "ctl_proc.h"
 #include "ctl_impair.h"
 #include "ctl_impl.h"
 #include "log.h"
 
 /* Every command table; a module adds its table here. */
 static const struct ctl_cmd_table ctl_tables[] = {
-	CTL_TABLE(ctl_core_cmds),
-	CTL_TABLE(ctl_guest_cmds),
-	CTL_TABLE(ctl_impair_cmds),
-	CTL_TABLE(ctl_capture_cmds),
+	CTL_TABLE(ctl_core_cmds),   CTL_TABLE(ctl_guest_cmds),	 CTL_TABLE(ctl_proc_cmds),
+	CTL_TABLE(ctl_impair_cmds), CTL_TABLE(ctl_capture_cmds),
 };
 
 static const struct ctl_cmd *ctl_cmd_find(const char *name)
@@ -296,6 +295,7 @@ void ctl_destroy(struct ctl *ctl)
 	if (!ctl)
 		return;
 	ctl_capture_release(ctl);
+	ctl_proc_release(ctl);
 	ctl_guest_release(ctl);
 	pthread_mutex_destroy(&ctl->lock);
 	free(ctl->scratch);
