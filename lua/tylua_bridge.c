@@ -838,7 +838,8 @@ static int bridge_capture(lua_State *L)
 {
 	struct tylua_bridge *br = check_bridge(L, 1, "bridge:capture", NULL);
 
-	tylua_stream_start(L, json_pack("{s:s}", "bridge", br->name), br->name, false,
+	lua_settop(L, 2); /* the filter stays at 2 */
+	tylua_stream_start(L, json_pack("{s:s}", "bridge", br->name), 2, br->name, false,
 			   "bridge:capture");
 	return 1;
 }
@@ -907,6 +908,13 @@ void tylua_bridge_close(lua_State *L, uint32_t slot)
 
 	if (!br)
 		return;
+	if (tylua_stream_live(L, br->name))
+		tylua_warn(
+			L,
+			"provium: bridge `%s` unrealize with %d active capture(s) \u2014 captures "
+			"will end at this point. Close streams before unrealize to avoid "
+			"truncation.",
+			br->name, tylua_stream_live(L, br->name));
 	for (uint32_t i = 0; i < s->cap; i++) {
 		if (s->obj[i] && strcmp(((struct tylua_stream *)s->obj[i])->bridge, br->name) == 0)
 			tylua_stream_close(L, i);
@@ -931,12 +939,15 @@ void tylua_bridge_close(lua_State *L, uint32_t slot)
 	tylua_slot_free(w, TYLUA_K_BRIDGE, slot);
 }
 
+/* bridge:close(): tear it down now; closing a closed bridge does nothing (Provium's). */
 static int bridge_close(lua_State *L)
 {
-	uint32_t slot;
+	struct tylua_handle *h = luaL_checkudata(L, 1, TYLUA_BRIDGE);
+	struct tylua_world *w = tylua_world(L);
 
-	check_bridge(L, 1, "bridge:close", &slot);
-	tylua_bridge_close(L, slot);
+	if (tylua_slot_get(w, TYLUA_K_BRIDGE, h->slot) &&
+	    w->slots[TYLUA_K_BRIDGE].gen[h->slot] == h->gen)
+		tylua_bridge_close(L, h->slot);
 	return 0;
 }
 

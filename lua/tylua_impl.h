@@ -101,6 +101,7 @@ struct tylua_stream {
 	int64_t id; /* capture id */
 	char bridge[TYLUA_NAME_MAX];
 	bool nic; /* a NIC capture (both directions) rather than a bridge capture */
+	bool dir_filtered; /* started with a dir filter: every frame kept is one to show */
 	bool stopped, closed;
 	int64_t cursor; /* capture/read cursor */
 	int frames_ref; /* registry ref: array of decoded frames */
@@ -222,6 +223,9 @@ void tylua_new_type(lua_State *L, const char *mt, const luaL_Reg *methods, const
 /* Print a log line (to stderr with -v, and into the running test's log). */
 void tylua_log(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Print a warning on stderr (always), and into the running test's log. */
+void tylua_warn(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The name of a VM argument (VM userdata or string); raises Provium's error otherwise. */
 const char *tylua_vm_arg(lua_State *L, int idx, const char *what);
 
@@ -269,8 +273,14 @@ const char *tylua_vm_port(struct tylua_vm *vm, const char *bridge);
 void tylua_nic_push(lua_State *L, uint32_t bridge_slot, const char *vm, bool with_vm);
 
 /* tylua_stream.c: start a capture and push its stream; close one. */
-void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, bool nic,
+/*
+ * tylua_stream_start() - start a capture of target (capture/start args, stolen)
+ * with the filter table at stack index filter (0 or nil: none), push its stream.
+ */
+void tylua_stream_start(lua_State *L, json_t *target, int filter, const char *bridge, bool nic,
 			const char *what);
+/* How many streams of bridge are still open (not closed). */
+int tylua_stream_live(lua_State *L, const char *bridge);
 void tylua_stream_close(lua_State *L, uint32_t slot);
 
 /*

@@ -88,7 +88,8 @@ static int nic_capture(lua_State *L)
 				  "nic:capture: vm `%s` has no TAP on bridge `%s` (not booted?). "
 				  "Call lab:boot() / vm:boot() first.",
 				  nic->vm, br->name);
-	tylua_stream_start(L, json_pack("{s:s}", "port", port), br->name, true, "nic:capture");
+	lua_settop(L, 2); /* the filter stays at 2 */
+	tylua_stream_start(L, json_pack("{s:s}", "port", port), 2, br->name, true, "nic:capture");
 	return 1;
 }
 
