@@ -352,12 +352,16 @@ void tylua_new_type(lua_State *L, const char *mt, const luaL_Reg *methods, const
 
 /* ---- misc ---- */
 
-/* Log msg: on stderr when always or with -v, and into the running test's log. */
-static void tylua_log_msg(lua_State *L, bool always, const char *msg)
+void tylua_log_at(lua_State *L, bool warn, const char *fmt, ...)
 {
 	struct tylua_world *w = tylua_world(L);
+	char msg[1024];
+	va_list ap;
 
-	if (always)
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (warn)
 		fprintf(stderr, "%s\n", msg);
 	else if (w->verbose)
 		fprintf(stderr, "        log: %s\n", msg);
@@ -367,28 +371,6 @@ static void tylua_log_msg(lua_State *L, bool always, const char *msg)
 		lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
 		lua_pop(L, 1);
 	}
-}
-
-void tylua_log(lua_State *L, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tylua_log_msg(L, false, msg);
-}
-
-void tylua_warn(lua_State *L, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tylua_log_msg(L, true, msg);
 }
 
 const char *tylua_vm_arg(lua_State *L, int idx, const char *what)

@@ -220,11 +220,14 @@ int tylua_handle_eq(lua_State *L);
 /* Build a type's metatable from methods and metamethods (one function for all types). */
 void tylua_new_type(lua_State *L, const char *mt, const luaL_Reg *methods, const luaL_Reg *meta);
 
-/* Print a log line (to stderr with -v, and into the running test's log). */
-void tylua_log(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Print a warning on stderr (always), and into the running test's log. */
-void tylua_warn(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * tylua_log_at() - a line for the running test's log, printed on stderr with
+ * -v, or always when it is a warning. tylua_log() and tylua_warn() say which.
+ */
+void tylua_log_at(lua_State *L, bool warn, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define tylua_log(L, ...) tylua_log_at(L, false, __VA_ARGS__)
+#define tylua_warn(L, ...) tylua_log_at(L, true, __VA_ARGS__)
 
 /* The name of a VM argument (VM userdata or string); raises Provium's error otherwise. */
 const char *tylua_vm_arg(lua_State *L, int idx, const char *what);
