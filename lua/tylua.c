@@ -482,6 +482,7 @@ static int tylua_open_all(lua_State *L)
 	tylua_result_open(L);
 	tylua_json_open(L);
 	tylua_proc_open(L);
+	tylua_snapshot_open(L);
 	tylua_test_open(L);
 	lua_createtable(L, 0, 2);
 	lua_pushcfunction(L, tylua_ctl);

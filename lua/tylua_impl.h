@@ -243,11 +243,20 @@ void tylua_result_open(lua_State *L);
 void tylua_test_open(lua_State *L);
 void tylua_json_open(lua_State *L);
 void tylua_proc_open(lua_State *L);
+void tylua_snapshot_open(lua_State *L);
+
+/* tylua_snapshot.c: the snapshot methods of Lab and Vm (lab:snapshot(), vm:restore()...). */
+int tylua_lab_snapshot(lua_State *L);
+int tylua_lab_restore(lua_State *L);
+int tylua_vm_snapshot(lua_State *L);
+int tylua_vm_restore(lua_State *L);
 
 /* tylua_lab.c: make a lab (parent -1 for the root) and push it; close one and its contents. */
 uint32_t tylua_lab_new(lua_State *L, int parent, const char *name, bool test_scope);
 void tylua_lab_push(lua_State *L, uint32_t slot);
 void tylua_lab_close(lua_State *L, uint32_t slot);
+/* Is lab anc the lab slot or one of its ancestors? */
+bool tylua_lab_within(struct tylua_world *w, uint32_t slot, uint32_t anc);
 
 /* tylua_bridge.c */
 struct tylua_bridge *tylua_bridge_find(struct tylua_world *w, const char *name, uint32_t *slot);

@@ -30,8 +30,7 @@ void tylua_lab_push(lua_State *L, uint32_t slot)
 	tylua_push_handle(L, TYLUA_K_LAB, slot, TYLUA_LAB);
 }
 
-/* Is lab slot anc the lab slot or one of its ancestors? */
-static bool tylua_lab_within(struct tylua_world *w, uint32_t slot, uint32_t anc)
+bool tylua_lab_within(struct tylua_world *w, uint32_t slot, uint32_t anc)
 {
 	for (int s = (int)slot; s >= 0;) {
 		struct tylua_lab *lab = tylua_slot_get(w, TYLUA_K_LAB, (uint32_t)s);
@@ -407,7 +406,7 @@ static int lab_newindex(lua_State *L)
 		return 0;
 	}
 	if (strcmp(key, "reset_between_tests") == 0)
-		return 0; /* snapshots are not part of tapyard: nothing to reset */
+		return 0; /* each test already runs in a fresh scope of its own */
 	if (strcmp(key, "timer_spin_us") == 0) {
 		lua_Integer spin = luaL_checkinteger(L, 3);
 
@@ -445,6 +444,8 @@ void tylua_lab_open(lua_State *L)
 		{"name", lab_name},
 		{"bridge_names", lab_bridge_names},
 		{"members", lab_members},
+		{"snapshot", tylua_lab_snapshot},
+		{"restore", tylua_lab_restore},
 		{NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {

@@ -412,10 +412,16 @@ static int vm_tostring(lua_State *L)
 void tylua_vm_open(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{"boot", vm_boot},   {"shutdown", vm_shutdown},
-		{"state", vm_state}, {"name", vm_name},
-		{"run", vm_run},     {"run_async", vm_run_async},
-		{"nic", vm_nic},     {"ip", vm_ip},
+		{"boot", vm_boot},
+		{"shutdown", vm_shutdown},
+		{"state", vm_state},
+		{"name", vm_name},
+		{"run", vm_run},
+		{"run_async", vm_run_async},
+		{"snapshot", tylua_vm_snapshot},
+		{"restore", tylua_vm_restore},
+		{"nic", vm_nic},
+		{"ip", vm_ip},
 		{NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {
