@@ -93,6 +93,7 @@ struct tylua_vm {
 	char profile[TYLUA_NAME_MAX];
 	enum tylua_vm_state state;
 	bool ipv6;
+	uint32_t cid; /* vm:cid(): given at its first boot (from 3 up, as vsock CIDs), 0 before */
 	json_t *bridges; /* bridge name -> port name ("" until booted) */
 };
 
@@ -128,6 +129,7 @@ struct tylua_world {
 	int impair_ok, capture_ok; /* -1 unknown, 0 absent, 1 present */
 	json_t *warned; /* profile names already logged */
 	int log_ref; /* registry ref of the running test's log table, or LUA_NOREF */
+	uint32_t cids; /* CIDs given so far */
 };
 
 /* ---- tylua.c: world, state, calls, durations ---- */

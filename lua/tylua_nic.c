@@ -62,8 +62,18 @@ static int nic_counters(lua_State *L)
 		lua_pushinteger(L, 0);
 		lua_setfield(L, -2, five[i]);
 	}
-	if (!port)
+	if (!port) {
+		/* Before boot: every counter there will be, at 0. */
+		size_t i;
+
+		res = tylua_call(L, "counters/names", NULL, "nic:counters");
+		json_array_foreach(res, i, v) {
+			lua_pushinteger(L, 0);
+			lua_setfield(L, -2, json_string_value(v));
+		}
+		json_decref(res);
 		return 1;
+	}
 	res = tylua_call(L, "counters/get", json_pack("{s:s}", "port", port), "nic:counters");
 	c = json_object_get(json_array_get(json_object_get(res, "ports"), 0), "counters");
 	json_object_foreach(c, key, v) {

@@ -114,6 +114,8 @@ void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what)
 			 json_pack("{s:s, s:b}", "name", vm->name, "ipv6", vm->ipv6), what);
 	json_decref(res);
 	vm->state = TYLUA_VM_BOOTED;
+	if (!vm->cid)
+		vm->cid = 3 + w->cids++;
 	tylua_vm_bridges(L, vm);
 	for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
 		const char *name = lua_tostring(L, -1);
@@ -368,6 +370,20 @@ static int vm_nic(lua_State *L)
 	return 1;
 }
 
+/*
+ * vm:cid(): Provium's vsock CID. A namespace guest has no vsock; it gets a
+ * number of the same kind (3 up, unique in the file) at its first boot, nil before.
+ */
+static int vm_cid(lua_State *L)
+{
+	struct tylua_vm *vm = check_vm(L, 1, "vm:cid", NULL);
+
+	if (!vm->cid)
+		return 0;
+	lua_pushinteger(L, vm->cid);
+	return 1;
+}
+
 /* vm:ip([bridge]): the guest's IPv4 address on bridge (default: its eth0), or nil. */
 static int vm_ip(lua_State *L)
 {
@@ -418,6 +434,7 @@ void tylua_vm_open(lua_State *L)
 		{"name", vm_name},
 		{"run", vm_run},
 		{"run_async", vm_run_async},
+		{"cid", vm_cid},
 		{"snapshot", tylua_vm_snapshot},
 		{"restore", tylua_vm_restore},
 		{"nic", vm_nic},
