@@ -67,6 +67,7 @@ struct capset_cap {
 	size_t nnics;
 	struct capset_nic *nics;
 	struct capstore *store;
+	struct capfilter filter; /* what it keeps */
 	uint64_t ring_lost; /* frozen at stop */
 	/* the file writer */
 	struct pcapng *png;
@@ -129,6 +130,7 @@ static void capset_put(const struct capset_sub *sub, enum dp_hook_dir dir, uint6
 		       const uint8_t *data, size_t caplen, size_t len,
 		       const struct dp_hook_frame *drop)
 {
+	struct capset_cap *cap = sub->cap;
 	struct capstore_rec rec = {
 		.ts_ns = ts_ns,
 		.len = (uint32_t)len,
@@ -139,7 +141,10 @@ static void capset_put(const struct capset_sub *sub, enum dp_hook_dir dir, uint6
 		.reason = drop ? drop->drop_reason : NULL,
 	};
 
-	capstore_put(sub->cap->store, &rec, data);
+	if (cap->filter.on && !capfilter_match(&cap->filter, data, caplen, len, dir,
+					       cap->nics[sub->nic].name, rec.reason))
+		return;
+	capstore_put(cap->store, &rec, data);
 }
 
 static void capset_on_event(void *ctx, const struct cap_event *ev, size_t size)
@@ -800,6 +805,10 @@ static int capset_cap_init(struct capset *s, struct capset_cap *cap, const struc
 	cap->snaplen = o->snaplen ? o->snaplen : CAPSET_DEFAULT_SNAPLEN;
 	snprintf(cap->target, sizeof(cap->target), "%s", o->target ? o->target : "");
 	snprintf(cap->path, sizeof(cap->path), "%s", o->path ? o->path : "");
+	if (o->filter)
+		cap->filter = *o->filter;
+	else
+		capfilter_init(&cap->filter);
 	err = capset_nics_init(s, cap, o, &all_taps, why, size);
 	if (!err)
 		err = capstore_create(CAPSET_STORE_BYTES, CAPSET_STORE_FRAMES, &cap->store);
@@ -905,6 +914,27 @@ int capset_stop(struct capset *s, uint32_t id, struct capset_info *info)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err;
+}
+
+int capset_release(struct capset *s, uint32_t id)
+{
+	struct capset_info info;
+	struct capset_cap **pp, *cap;
+	int err = capset_stop(s, id, &info);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	for (pp = &s->caps; (cap = *pp) && cap->id != id; pp = &cap->next)
+		;
+	if (cap && cap->refs) {
+		err = -EBUSY;
+	} else if (cap) {
+		*pp = cap->next;
+		capset_cap_free(cap);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return cap ? err : -ENOENT;
 }
 
 int capset_info(struct capset *s, uint32_t id, struct capset_info *info)

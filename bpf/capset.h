@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "cap.h"
+#include "capfilter.h"
 #include "dp.h"
 
 #define CAPSET_DEFAULT_SNAPLEN 65535
@@ -54,6 +55,7 @@ struct capset_opts {
 	enum capset_mode mode;
 	const char *target; /* how list shows it, e.g. "port tap0" or "bridge br0" */
 	const char *bridge; /* the bridge's name, for pcapng interface names */
+	const struct capfilter *filter; /* frames to keep (copied), or NULL: all */
 };
 
 /* A capture's state. */
@@ -116,6 +118,13 @@ int capset_start(struct capset *s, const struct capset_opts *o, uint32_t *id, ch
  * Return: 0 or -ENOENT.
  */
 int capset_stop(struct capset *s, uint32_t id, struct capset_info *info);
+
+/*
+ * capset_release() - stop a capture and forget it at once, its frames too
+ * (no longer listed, read or saved).
+ * Return: 0, -ENOENT, or -EBUSY while a capset_wait() waits for it.
+ */
+int capset_release(struct capset *s, uint32_t id);
 
 /* A capture's state. Returns 0 or -ENOENT. */
 int capset_info(struct capset *s, uint32_t id, struct capset_info *info);

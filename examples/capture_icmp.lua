@@ -11,7 +11,11 @@ test("bridge capture sees ICMP", function(t)
     local f = cap:wait_for({proto = "icmp", src = a:ip(), dst = b:ip()}, "5s")
     t:assert_eq(f.nic, "a-lan")
     t:assert_eq(f.dir, "tx")
-    t:assert(cap:count({proto = "icmp"}) >= 4, "requests and replies")
+    -- Each frame once (as it entered the bridge): 2 requests and 2 replies.
+    wait_until(function() return cap:count({proto = "icmp"}) == 4 end,
+               {timeout = 5, desc = "2 requests and 2 replies"})
+    wait_until(function() return cap:count({proto = "icmp", dir = "rx"}) == 4 end,
+               {timeout = 5, desc = "dir selects the receiving side"})
 
     -- The byte stream is a classic pcap stream, as Provium's tcpdump gave.
     local bytes = table.concat(cap:drain("0.2s"))

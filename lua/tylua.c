@@ -8,6 +8,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -162,9 +163,35 @@ double tylua_duration(lua_State *L, int idx, double def)
 
 static void tylua_hook(lua_State *L, lua_Debug *ar);
 
+const char *tylua_format_duration(double secs, char *buf, size_t size)
+{
+	static const struct {
+		uint64_t ns;
+		int digits;
+		const char *unit;
+	} units[] = {
+		{1000000000u, 9, "s"}, {1000000u, 6, "ms"}, {1000u, 3, "\u00b5s"}, {1, 0, "ns"}};
+	uint64_t ns = secs > 0 ? (uint64_t)llround(secs * 1e9) : 0;
+	size_t u = 0, len;
+
+	while (u < 3 && ns < units[u].ns)
+		u++;
+	len = (size_t)snprintf(buf, size, "%" PRIu64, ns / units[u].ns);
+	if (ns % units[u].ns && len < size) {
+		len += (size_t)snprintf(buf + len, size - len, ".%0*" PRIu64, units[u].digits,
+					ns % units[u].ns);
+		while (len > 0 && len < size && buf[len - 1] == '0')
+			buf[--len] = '\0';
+	}
+	if (len < size)
+		snprintf(buf + len, size - len, "%s", units[u].unit);
+	return buf;
+}
+
 void tylua_check_deadline(lua_State *L)
 {
 	struct tylua_world *w = tylua_world(L);
+	char buf[32];
 
 	if (interrupt_pending() || (w->deadline_ns && clock_mono_ns() >= w->deadline_ns)) {
 		/*
@@ -175,7 +202,8 @@ void tylua_check_deadline(lua_State *L)
 		lua_sethook(L, tylua_hook, LUA_MASKCOUNT, 1);
 		if (interrupt_pending())
 			luaL_error(L, "interrupted");
-		luaL_error(L, "test timeout exceeded (%fs)", (lua_Number)w->timeout_s);
+		luaL_error(L, "test timeout exceeded (%s)",
+			   tylua_format_duration(w->timeout_s, buf, sizeof(buf)));
 	}
 }
 
@@ -290,7 +318,7 @@ void *tylua_check_handle(lua_State *L, int idx, enum tylua_kind kind, const char
 			 const char *what, uint32_t *slot)
 {
 	static const char *const nouns[] = {"this lab", "this bridge", "this vm",
-					    "this capture stream"};
+					    "this capture stream", "this process"};
 	struct tylua_handle *h = luaL_checkudata(L, idx, mt);
 	void *obj = tylua_handle_obj(L, h, kind, what, nouns[kind]);
 
@@ -326,7 +354,7 @@ void tylua_new_type(lua_State *L, const char *mt, const luaL_Reg *methods, const
 
 /* ---- misc ---- */
 
-void tylua_log(lua_State *L, const char *fmt, ...)
+void tylua_log_at(lua_State *L, bool warn, const char *fmt, ...)
 {
 	struct tylua_world *w = tylua_world(L);
 	char msg[1024];
@@ -335,7 +363,9 @@ void tylua_log(lua_State *L, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (w->verbose)
+	if (warn)
+		fprintf(stderr, "%s\n", msg);
+	else if (w->verbose)
 		fprintf(stderr, "        log: %s\n", msg);
 	if (w->log_ref != LUA_NOREF && w->log_ref != LUA_REFNIL) {
 		lua_rawgeti(L, LUA_REGISTRYINDEX, w->log_ref);
@@ -453,6 +483,8 @@ static int tylua_open_all(lua_State *L)
 	tylua_stream_open(L);
 	tylua_result_open(L);
 	tylua_json_open(L);
+	tylua_proc_open(L);
+	tylua_snapshot_open(L);
 	tylua_test_open(L);
 	lua_createtable(L, 0, 2);
 	lua_pushcfunction(L, tylua_ctl);

@@ -749,7 +749,32 @@ static int bridge_impair(lua_State *L)
 	return 0;
 }
 
-/* impair/get for the whole bridge, or for {from=, to=}: {knobs=, stats=}. */
+/* The knobs declared for from -> to before both are booted: {knobs=, stats={}, pending=true}. */
+static int tylua_bridge_declared(lua_State *L, struct tylua_bridge *br, const char *from,
+				 const char *to)
+{
+	char key[2 * TYLUA_NAME_MAX + 2];
+	json_t *knobs;
+
+	tylua_pair_key(key, sizeof(key), from, to, false);
+	knobs = json_object_get(br->pairs, key);
+	lua_createtable(L, 0, 3);
+	if (knobs)
+		tylua_push_json(L, knobs);
+	else
+		lua_newtable(L);
+	lua_setfield(L, -2, "knobs");
+	lua_newtable(L);
+	lua_setfield(L, -2, "stats");
+	lua_pushboolean(L, 1);
+	lua_setfield(L, -2, "pending");
+	return 1;
+}
+
+/*
+ * impair/get for the whole bridge, or for {from=, to=}: {knobs=, stats=}; a
+ * pair not both booted yet gives what was declared for it (pending=true).
+ */
 static int bridge_impairment(lua_State *L)
 {
 	struct tylua_bridge *br = check_bridge(L, 1, "bridge:impairment", NULL);
@@ -764,10 +789,10 @@ static int bridge_impairment(lua_State *L)
 		const char *pa = a ? tylua_vm_port(a, br->name) : NULL;
 		const char *pb = b ? tylua_vm_port(b, br->name) : NULL;
 
+		tylua_bridge_need_member(L, br, from, "bridge:impairment");
+		tylua_bridge_need_member(L, br, to, "bridge:impairment");
 		if (!pa || !pb)
-			return luaL_error(
-				L, "bridge:impairment: %s and %s must both be booted and attached",
-				from, to);
+			return tylua_bridge_declared(L, br, from, to);
 		target = json_pack("{s:s, s:s}", "from", pa, "to", pb);
 	} else {
 		target = json_pack("{s:s}", "bridge", br->name);
@@ -838,7 +863,8 @@ static int bridge_capture(lua_State *L)
 {
 	struct tylua_bridge *br = check_bridge(L, 1, "bridge:capture", NULL);
 
-	tylua_stream_start(L, json_pack("{s:s}", "bridge", br->name), br->name, false,
+	lua_settop(L, 2); /* the filter stays at 2 */
+	tylua_stream_start(L, json_pack("{s:s}", "bridge", br->name), 2, br->name, false,
 			   "bridge:capture");
 	return 1;
 }
@@ -907,6 +933,13 @@ void tylua_bridge_close(lua_State *L, uint32_t slot)
 
 	if (!br)
 		return;
+	if (tylua_stream_live(L, br->name))
+		tylua_warn(
+			L,
+			"provium: bridge `%s` unrealize with %d active capture(s) \u2014 captures "
+			"will end at this point. Close streams before unrealize to avoid "
+			"truncation.",
+			br->name, tylua_stream_live(L, br->name));
 	for (uint32_t i = 0; i < s->cap; i++) {
 		if (s->obj[i] && strcmp(((struct tylua_stream *)s->obj[i])->bridge, br->name) == 0)
 			tylua_stream_close(L, i);
@@ -931,12 +964,15 @@ void tylua_bridge_close(lua_State *L, uint32_t slot)
 	tylua_slot_free(w, TYLUA_K_BRIDGE, slot);
 }
 
+/* bridge:close(): tear it down now; closing a closed bridge does nothing (Provium's). */
 static int bridge_close(lua_State *L)
 {
-	uint32_t slot;
+	struct tylua_handle *h = luaL_checkudata(L, 1, TYLUA_BRIDGE);
+	struct tylua_world *w = tylua_world(L);
 
-	check_bridge(L, 1, "bridge:close", &slot);
-	tylua_bridge_close(L, slot);
+	if (tylua_slot_get(w, TYLUA_K_BRIDGE, h->slot) &&
+	    w->slots[TYLUA_K_BRIDGE].gen[h->slot] == h->gen)
+		tylua_bridge_close(L, h->slot);
 	return 0;
 }
 

@@ -26,14 +26,9 @@
 
 #define CLI_DEFAULT_TIMEOUT 300.0
 
-struct cli_case {
-	char *name;
-	struct tylua_outcome o;
-};
-
 struct cli_file {
 	char *path;
-	struct cli_case *cases;
+	struct tylua_case *cases;
 	size_t n, cap;
 	char *chunk_error;
 	double secs;
@@ -43,7 +38,8 @@ struct cli_file {
 struct cli_opts {
 	const char *filter;
 	const char *junit;
-	bool list, tap, verbose;
+	bool list, tap, verbose, quiet, json;
+	struct tylua_select sel;
 	double timeout;
 	char **paths;
 	size_t npaths, cap;
@@ -64,6 +60,13 @@ static const char cli_test_usage[] =
 	"  --timeout S       per-test timeout in seconds (default 300; 0: none); a test's\n"
 	"                    meta.timeout or the file's provium.timeout take precedence\n"
 	"  -v, --verbose     print every test as it ends, with its t:log lines and tapyard's log\n"
+	"  -q, --quiet       print failures only (and the summary line)\n"
+	"  --json            print one JSON object per file instead of the text report:\n"
+	"                    {path, timeout, passed, chunk_error, tests: [{name, status,\n"
+	"                    message, log}]}\n"
+	"  --tag TAG         run only tests whose meta.tags has TAG (repeatable: any of them)\n"
+	"  --no-tag TAG      never run tests whose meta.tags has TAG (repeatable)\n"
+	"  --include-slow    run the tests marked meta.slow too (skipped by default)\n"
 	"\n"
 	"The last line is \"N passed, N failed, N skipped\"; the exit code is 0 when nothing\n"
 	"failed, 1 otherwise, 2 for usage errors, 130 after Ctrl-C. Guests need root.\n";
@@ -116,13 +119,35 @@ static int cli_scan(struct cli_opts *o, const char *dir)
 
 /* ---- options ---- */
 
-enum { TEST_FILTER = 1, TEST_JUNIT, TEST_TIMEOUT, TEST_LIST, TEST_TAP, TEST_VERBOSE, TEST_HELP };
+enum {
+	TEST_FILTER = 1,
+	TEST_JUNIT,
+	TEST_TIMEOUT,
+	TEST_LIST,
+	TEST_TAP,
+	TEST_VERBOSE,
+	TEST_HELP,
+	TEST_QUIET,
+	TEST_JSON,
+	TEST_TAG,
+	TEST_NO_TAG,
+	TEST_SLOW,
+};
 
 static const struct ctl_opt cli_test_options[] = {
-	{"filter", 0, true, TEST_FILTER, NULL},	  {"junit", 0, true, TEST_JUNIT, NULL},
-	{"timeout", 0, true, TEST_TIMEOUT, NULL}, {"list", 0, false, TEST_LIST, NULL},
-	{"tap", 0, false, TEST_TAP, NULL},	  {"verbose", 'v', false, TEST_VERBOSE, NULL},
-	{"help", 'h', false, TEST_HELP, NULL},	  {NULL, 0, false, 0, NULL},
+	{"filter", 0, true, TEST_FILTER, NULL},
+	{"junit", 0, true, TEST_JUNIT, NULL},
+	{"timeout", 0, true, TEST_TIMEOUT, NULL},
+	{"list", 0, false, TEST_LIST, NULL},
+	{"tap", 0, false, TEST_TAP, NULL},
+	{"verbose", 'v', false, TEST_VERBOSE, NULL},
+	{"help", 'h', false, TEST_HELP, NULL},
+	{"quiet", 'q', false, TEST_QUIET, NULL},
+	{"json", 0, false, TEST_JSON, NULL},
+	{"tag", 0, true, TEST_TAG, "TAG"},
+	{"no-tag", 0, true, TEST_NO_TAG, "TAG"},
+	{"include-slow", 0, false, TEST_SLOW, NULL},
+	{NULL, 0, false, 0, NULL},
 };
 
 /* Add a test file, or the *.lua files under a directory. */
@@ -137,6 +162,26 @@ static int cli_add_file(struct cli_opts *o, const char *path)
 	return S_ISDIR(st.st_mode) ? cli_scan(o, path) : cli_add_path(o, path);
 }
 
+/* The repeatable --tag/--no-tag and --include-slow of res into o->sel. Returns -1 or 2. */
+static int cli_take_select(struct cli_opts *o, const struct ctl_opt_res *res)
+{
+	struct tylua_select *sel = &o->sel;
+
+	sel->include_slow = ctl_opt_has(res, TEST_SLOW);
+	for (int i = 0; i < res->nhits; i++) {
+		bool no = res->hits[i].id == TEST_NO_TAG;
+		size_t *n = no ? &sel->nno_tags : &sel->ntags;
+
+		if (res->hits[i].id != TEST_TAG && !no)
+			continue;
+		if (*n == TYLUA_SELECT_MAX)
+			return ctl_opt_usage("test", "test", "at most %d --tag and %d --no-tag",
+					     TYLUA_SELECT_MAX, TYLUA_SELECT_MAX);
+		(no ? sel->no_tags : sel->tags)[(*n)++] = res->hits[i].value;
+	}
+	return -1;
+}
+
 /* The options and files of res into o. Returns -1 to go on, or an exit code. */
 static int cli_take(struct cli_opts *o, const struct ctl_opt_res *res)
 {
@@ -147,6 +192,10 @@ static int cli_take(struct cli_opts *o, const struct ctl_opt_res *res)
 	o->list = ctl_opt_has(res, TEST_LIST);
 	o->tap = ctl_opt_has(res, TEST_TAP);
 	o->verbose = ctl_opt_has(res, TEST_VERBOSE);
+	o->quiet = ctl_opt_has(res, TEST_QUIET);
+	o->json = ctl_opt_has(res, TEST_JSON);
+	if (cli_take_select(o, res) >= 0)
+		return 2;
 	o->timeout = CLI_DEFAULT_TIMEOUT;
 	if (timeout && ctl_opt_real(timeout, 0, INFINITY, &o->timeout))
 		return ctl_opt_usage("test", "test", "--timeout: not a number of seconds: %s",
@@ -197,7 +246,7 @@ static void cli_indent(FILE *f, const char *text, const char *indent)
 	}
 }
 
-static void cli_print_case(const struct cli_case *c, bool verbose)
+static void cli_print_case(const struct tylua_case *c, bool verbose)
 {
 	printf("    %s %s (%.2fs)\n", cli_status[c->o.status], c->name, c->o.secs);
 	if (c->o.status != TYLUA_PASS)
@@ -208,7 +257,7 @@ static void cli_print_case(const struct cli_case *c, bool verbose)
 	}
 }
 
-static void cli_tap_case(struct cli_opts *o, const char *path, const struct cli_case *c)
+static void cli_tap_case(struct cli_opts *o, const char *path, const struct tylua_case *c)
 {
 	o->tap_seq++;
 	if (c->o.status == TYLUA_SKIP) {
@@ -229,6 +278,12 @@ static void cli_tap_case(struct cli_opts *o, const char *path, const struct cli_
 
 static void cli_file_line(struct cli_opts *o, const struct cli_file *f)
 {
+	if (o->json) {
+		tylua_report_json(stdout, f->path, f->chunk_error, f->cases, f->n);
+		return;
+	}
+	if (o->quiet && !f->fail)
+		return;
 	if (o->tap) {
 		if (f->chunk_error) {
 			printf("not ok %d - %s # file failed to load\n  ---\n  message: |\n",
@@ -275,7 +330,7 @@ static void cli_xml(FILE *f, const char *s)
 	}
 }
 
-static void cli_junit_case(FILE *f, const struct cli_file *file, const struct cli_case *c)
+static void cli_junit_case(FILE *f, const struct cli_file *file, const struct tylua_case *c)
 {
 	fputs("    <testcase classname=\"", f);
 	cli_xml(f, file->path);
@@ -334,11 +389,11 @@ static int cli_junit(const char *path, struct cli_file *files, size_t n)
 
 /* ---- running ---- */
 
-static struct cli_case *cli_case_new(struct cli_file *f, const char *name)
+static struct tylua_case *cli_case_new(struct cli_file *f, const char *name)
 {
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 8;
-		struct cli_case *grown = realloc(f->cases, cap * sizeof(*grown));
+		struct tylua_case *grown = realloc(f->cases, cap * sizeof(*grown));
 
 		if (!grown)
 			return NULL;
@@ -377,7 +432,7 @@ static void cli_run_tests(lua_State *L, struct cli_opts *o, struct cli_file *f)
 
 	for (size_t i = 1; i <= n && !interrupt_pending(); i++) {
 		const char *name = tylua_test_name(L, i);
-		struct cli_case *c;
+		struct tylua_case *c;
 
 		if (!cli_selected(o, name))
 			continue;
@@ -388,15 +443,19 @@ static void cli_run_tests(lua_State *L, struct cli_opts *o, struct cli_file *f)
 		c = cli_case_new(f, name);
 		if (!c)
 			break;
-		tylua_test_run(L, i, o->timeout, &c->o);
+		c->o.message = tylua_select_why(L, i, &o->sel);
+		if (c->o.message)
+			c->o.status = TYLUA_SKIP;
+		else
+			tylua_test_run(L, i, o->timeout, &c->o);
 		f->pass += c->o.status == TYLUA_PASS;
 		f->fail += c->o.status == TYLUA_FAIL;
 		f->skip += c->o.status == TYLUA_SKIP;
 		tylua_watchdog_count(o->wd, c->o.status == TYLUA_PASS, c->o.status == TYLUA_FAIL,
 				     c->o.status == TYLUA_SKIP);
-		if (o->tap)
+		if (o->tap && !o->json)
 			cli_tap_case(o, f->path, c);
-		else if (o->verbose)
+		else if (o->verbose && !o->quiet && !o->json)
 			cli_print_case(c, true);
 		fflush(stdout);
 	}
@@ -481,7 +540,7 @@ int tylua_test_main(int argc, char **argv)
 		cli_free(&o, NULL);
 		return 2;
 	}
-	if (o.tap && !o.list)
+	if (o.tap && !o.list && !o.json)
 		printf("TAP version 13\n");
 	if (!o.list && tylua_watchdog_start(&o.wd))
 		fputs("tapyard test: no watchdog: a test held in C code runs on\n", stderr);
@@ -496,7 +555,7 @@ int tylua_test_main(int argc, char **argv)
 	tylua_watchdog_stop(o.wd);
 	if (o.junit && !o.list)
 		cli_junit(o.junit, files, o.npaths);
-	if (!o.list) {
+	if (!o.list && !o.json) {
 		if (o.tap)
 			printf("1..%d\n# ", o.tap_seq);
 		printf("%d passed, %d failed, %d skipped\n", pass, fail, skip);

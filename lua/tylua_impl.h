@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 #include <lauxlib.h>
@@ -39,8 +40,16 @@
 #define TYLUA_STREAM "tapyard.stream"
 #define TYLUA_RESULT "tapyard.result"
 #define TYLUA_TEST "tapyard.test"
+#define TYLUA_PROC "tapyard.proc"
 
-enum tylua_kind { TYLUA_K_LAB, TYLUA_K_BRIDGE, TYLUA_K_VM, TYLUA_K_STREAM, TYLUA_K_COUNT };
+enum tylua_kind {
+	TYLUA_K_LAB,
+	TYLUA_K_BRIDGE,
+	TYLUA_K_VM,
+	TYLUA_K_STREAM,
+	TYLUA_K_PROC,
+	TYLUA_K_COUNT
+};
 
 /* What a userdata holds: which slot, and which generation of it. */
 struct tylua_handle {
@@ -84,6 +93,7 @@ struct tylua_vm {
 	char profile[TYLUA_NAME_MAX];
 	enum tylua_vm_state state;
 	bool ipv6;
+	uint32_t cid; /* vm:cid(): given at its first boot (from 3 up, as vsock CIDs), 0 before */
 	json_t *bridges; /* bridge name -> port name ("" until booted) */
 };
 
@@ -92,6 +102,7 @@ struct tylua_stream {
 	int64_t id; /* capture id */
 	char bridge[TYLUA_NAME_MAX];
 	bool nic; /* a NIC capture (both directions) rather than a bridge capture */
+	bool dir_filtered; /* started with a dir filter: every frame kept is one to show */
 	bool stopped, closed;
 	int64_t cursor; /* capture/read cursor */
 	int frames_ref; /* registry ref: array of decoded frames */
@@ -119,6 +130,7 @@ struct tylua_world {
 	json_t *warned; /* profile names already logged */
 	int log_ref; /* registry ref of the running test's log table, or LUA_NOREF */
 	struct tylua_watchdog *watchdog; /* the runner's, or NULL (tylua_watchdog.h) */
+	uint32_t cids; /* CIDs given so far */
 };
 
 /* ---- tylua.c: world, state, calls, durations ---- */
@@ -164,6 +176,12 @@ double tylua_duration(lua_State *L, int idx, double def);
  */
 int tylua_parse_duration(lua_State *L, int idx, double *out, const char **unit_at);
 
+/*
+ * tylua_format_duration() - secs as Provium (Rust's Duration Debug) writes
+ * durations: "1s", "1.5s", "500ms", "250\u00b5s". Returns buf.
+ */
+const char *tylua_format_duration(double secs, char *buf, size_t size);
+
 /* Milliseconds left before the running test's deadline (UINT64_MAX: none); raises when past. */
 uint64_t tylua_remaining_ms(lua_State *L);
 
@@ -205,8 +223,14 @@ int tylua_handle_eq(lua_State *L);
 /* Build a type's metatable from methods and metamethods (one function for all types). */
 void tylua_new_type(lua_State *L, const char *mt, const luaL_Reg *methods, const luaL_Reg *meta);
 
-/* Print a log line (to stderr with -v, and into the running test's log). */
-void tylua_log(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * tylua_log_at() - a line for the running test's log, printed on stderr with
+ * -v, or always when it is a warning. tylua_log() and tylua_warn() say which.
+ */
+void tylua_log_at(lua_State *L, bool warn, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define tylua_log(L, ...) tylua_log_at(L, false, __VA_ARGS__)
+#define tylua_warn(L, ...) tylua_log_at(L, true, __VA_ARGS__)
 
 /* The name of a VM argument (VM userdata or string); raises Provium's error otherwise. */
 const char *tylua_vm_arg(lua_State *L, int idx, const char *what);
@@ -221,11 +245,21 @@ void tylua_stream_open(lua_State *L);
 void tylua_result_open(lua_State *L);
 void tylua_test_open(lua_State *L);
 void tylua_json_open(lua_State *L);
+void tylua_proc_open(lua_State *L);
+void tylua_snapshot_open(lua_State *L);
+
+/* tylua_snapshot.c: the snapshot methods of Lab and Vm (lab:snapshot(), vm:restore()...). */
+int tylua_lab_snapshot(lua_State *L);
+int tylua_lab_restore(lua_State *L);
+int tylua_vm_snapshot(lua_State *L);
+int tylua_vm_restore(lua_State *L);
 
 /* tylua_lab.c: make a lab (parent -1 for the root) and push it; close one and its contents. */
 uint32_t tylua_lab_new(lua_State *L, int parent, const char *name, bool test_scope);
 void tylua_lab_push(lua_State *L, uint32_t slot);
 void tylua_lab_close(lua_State *L, uint32_t slot);
+/* Is lab anc the lab slot or one of its ancestors? */
+bool tylua_lab_within(struct tylua_world *w, uint32_t slot, uint32_t anc);
 
 /* tylua_bridge.c */
 struct tylua_bridge *tylua_bridge_find(struct tylua_world *w, const char *name, uint32_t *slot);
@@ -254,9 +288,23 @@ const char *tylua_vm_port(struct tylua_vm *vm, const char *bridge);
 void tylua_nic_push(lua_State *L, uint32_t bridge_slot, const char *vm, bool with_vm);
 
 /* tylua_stream.c: start a capture and push its stream; close one. */
-void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, bool nic,
+/*
+ * tylua_stream_start() - start a capture of target (capture/start args, stolen)
+ * with the filter table at stack index filter (0 or nil: none), push its stream.
+ */
+void tylua_stream_start(lua_State *L, json_t *target, int filter, const char *bridge, bool nic,
 			const char *what);
+/* How many streams of bridge are still open (not closed). */
+int tylua_stream_live(lua_State *L, const char *bridge);
 void tylua_stream_close(lua_State *L, uint32_t slot);
+
+/*
+ * tylua_proc.c: start a background process (proc/start args, stolen) and push
+ * its Process; kill and release one; the lab that owns one (UINT32_MAX: none).
+ */
+void tylua_proc_start(lua_State *L, json_t *args);
+void tylua_proc_close(lua_State *L, uint32_t slot);
+uint32_t tylua_proc_lab(struct tylua_world *w, uint32_t slot);
 
 /* tylua_test.c: the tests a file registered, and running one of them. */
 enum tylua_status { TYLUA_PASS, TYLUA_FAIL, TYLUA_SKIP };
@@ -269,11 +317,43 @@ struct tylua_outcome {
 };
 
 size_t tylua_test_count(lua_State *L);
+/* Push field ("name", "meta", "fn") of test i (1-based). */
+void tylua_test_field(lua_State *L, size_t i, const char *field);
 const char *tylua_test_name(lua_State *L, size_t i); /* 1-based */
 /* The file's todo() reason, or NULL. */
 const char *tylua_test_todo(lua_State *L);
 /* Run test i with default timeout (seconds, 0: none) in its own scope; fill out. */
 void tylua_test_run(lua_State *L, size_t i, double timeout, struct tylua_outcome *out);
+
+/* A test the runner ran (or skipped), for the reports. */
+struct tylua_case {
+	char *name;
+	struct tylua_outcome o;
+};
+
+/* tylua_select.c: which tests the runner's --tag, --no-tag and --include-slow let run. */
+#define TYLUA_SELECT_MAX 16
+
+struct tylua_select {
+	const char *tags[TYLUA_SELECT_MAX]; /* --tag: run tests with one of these (none: all) */
+	const char *no_tags[TYLUA_SELECT_MAX]; /* --no-tag: never tests with one of these */
+	size_t ntags, nno_tags;
+	bool include_slow; /* --include-slow: meta.slow tests run too */
+};
+
+/*
+ * tylua_select_why() - why test i (1-based) does not run under sel.
+ * Return: NULL when it runs, else the skip reason ("filtered: ..."), malloc'ed.
+ */
+char *tylua_select_why(lua_State *L, size_t i, const struct tylua_select *sel);
+
+/*
+ * tylua_report_json() - write one file's outcome as one line of JSON:
+ * {"path", "timeout", "passed", "chunk_error", "tests": [{"name", "status",
+ * "message", "log"}]}, status being "passed", "failed" or "skipped".
+ */
+void tylua_report_json(FILE *out, const char *path, const char *chunk_error,
+		       const struct tylua_case *cases, size_t n);
 
 /* tylua_result.c: push a RunResult built from a guest/run result. */
 void tylua_result_push(lua_State *L, json_t *res);

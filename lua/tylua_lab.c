@@ -30,8 +30,7 @@ void tylua_lab_push(lua_State *L, uint32_t slot)
 	tylua_push_handle(L, TYLUA_K_LAB, slot, TYLUA_LAB);
 }
 
-/* Is lab slot anc the lab slot or one of its ancestors? */
-static bool tylua_lab_within(struct tylua_world *w, uint32_t slot, uint32_t anc)
+bool tylua_lab_within(struct tylua_world *w, uint32_t slot, uint32_t anc)
 {
 	for (int s = (int)slot; s >= 0;) {
 		struct tylua_lab *lab = tylua_slot_get(w, TYLUA_K_LAB, (uint32_t)s);
@@ -50,6 +49,11 @@ void tylua_lab_close(lua_State *L, uint32_t slot)
 	struct tylua_world *w = tylua_world(L);
 	struct tylua_slots *s;
 
+	s = &w->slots[TYLUA_K_PROC];
+	for (uint32_t i = 0; i < s->cap; i++) {
+		if (tylua_proc_lab(w, i) == slot)
+			tylua_proc_close(L, i);
+	}
 	for (int k = TYLUA_K_LAB; k < TYLUA_K_COUNT; k++) {
 		s = &w->slots[k];
 		for (uint32_t i = 0; i < s->cap; i++) {
@@ -193,7 +197,9 @@ static int lab_vm(lua_State *L)
 		opts = 4;
 	if (!tylua_vm_name_ok(name))
 		return luaL_error(
-			L, "lab:vm: bad vm name `%s`: use up to %d letters, digits, '-' and '_'",
+			L,
+			"lab:vm: bad vm name `%s`: use 1 to %d letters, digits, '-' and '_', not "
+			"starting with '-' (it names the guest's host name)",
 			name, TYLUA_NAME_MAX - 1);
 	if (tylua_vm_find(w, name, NULL))
 		return luaL_error(L, "vm name `%s` already used in this lab", name);
@@ -328,6 +334,89 @@ static int lab_members(lua_State *L)
 	return 1;
 }
 
+/* ---- lab:include, lab:remove ---- */
+
+/* The owner field of the VM, bridge or lab userdata at idx (its lab, or a lab's parent). */
+static int *tylua_lab_owner(lua_State *L, int idx, uint32_t *slot, const char *what)
+{
+	if (luaL_testudata(L, idx, TYLUA_VM))
+		return (int *)&((struct tylua_vm *)tylua_check_handle(L, idx, TYLUA_K_VM, TYLUA_VM,
+								      what, slot))
+			->lab;
+	if (luaL_testudata(L, idx, TYLUA_BRIDGE))
+		return (int *)&((struct tylua_bridge *)tylua_check_handle(L, idx, TYLUA_K_BRIDGE,
+									  TYLUA_BRIDGE, what, slot))
+			->lab;
+	if (luaL_testudata(L, idx, TYLUA_LAB))
+		return &check_lab(L, idx, what, slot)->parent;
+	luaL_error(L, "%s: expected a vm, bridge or lab, got %s", what, luaL_typename(L, idx));
+	return NULL;
+}
+
+/* Move the object at idx into lab (a lab may not go into itself or its own sub-labs). */
+static void tylua_lab_move(lua_State *L, int idx, uint32_t lab, bool apply, const char *what)
+{
+	uint32_t slot;
+	int *owner = tylua_lab_owner(L, idx, &slot, what);
+
+	if (luaL_testudata(L, idx, TYLUA_LAB) && tylua_lab_within(tylua_world(L), lab, slot))
+		luaL_error(L, "%s: a lab cannot include itself or a lab above it", what);
+	if (apply)
+		*owner = (int)lab;
+}
+
+/*
+ * lab:include(x | {x, ...}): the VMs, bridges and labs become this lab's (its
+ * lookups find them, and they close with it); a list is checked whole first.
+ */
+static int lab_include(lua_State *L)
+{
+	uint32_t lab;
+
+	check_lab(L, 1, "lab:include", &lab);
+	if (lua_type(L, 2) != LUA_TTABLE) {
+		tylua_lab_move(L, 2, lab, true, "lab:include");
+		return 0;
+	}
+	for (int apply = 0; apply < 2; apply++) {
+		for (lua_Integer i = 1; lua_rawgeti(L, 2, i) != LUA_TNIL; i++) {
+			tylua_lab_move(L, lua_gettop(L), lab, apply, "lab:include");
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+/*
+ * lab:remove(x | "name"): the object leaves this lab for the lab above it (the
+ * root lab keeps it); it is not shut down or deleted (Provium's). A name this
+ * lab does not have: nothing.
+ */
+static int lab_remove(lua_State *L)
+{
+	struct tylua_world *w = tylua_world(L);
+	struct tylua_vm *vm;
+	struct tylua_bridge *br;
+	uint32_t lab, slot;
+	int up, *owner = NULL;
+
+	up = check_lab(L, 1, "lab:remove", &lab)->parent;
+	if (lua_type(L, 2) == LUA_TUSERDATA) {
+		owner = tylua_lab_owner(L, 2, &slot, "lab:remove");
+	} else if (lua_type(L, 2) != LUA_TSTRING) {
+		return luaL_error(L, "lab:remove expected name|vm|bridge|lab, got %s",
+				  luaL_typename(L, 2));
+	} else if ((vm = tylua_vm_find(w, lua_tostring(L, 2), NULL)) && vm->lab == lab) {
+		owner = (int *)&vm->lab;
+	} else if ((br = tylua_bridge_find(w, lua_tostring(L, 2), NULL))) {
+		owner = (int *)&br->lab;
+	}
+	if (owner && *owner == (int)lab && up >= 0)
+		*owner = up;
+	return 0;
+}
+
 /* lab.<name>: methods, config values, then VMs, bridges and sub-labs by name. */
 /*
  * provium.timer_spin_us: how long before each delay deadline the switch polls
@@ -402,7 +491,7 @@ static int lab_newindex(lua_State *L)
 		return 0;
 	}
 	if (strcmp(key, "reset_between_tests") == 0)
-		return 0; /* snapshots are not part of tapyard: nothing to reset */
+		return 0; /* each test already runs in a fresh scope of its own */
 	if (strcmp(key, "timer_spin_us") == 0) {
 		lua_Integer spin = luaL_checkinteger(L, 3);
 
@@ -440,6 +529,10 @@ void tylua_lab_open(lua_State *L)
 		{"name", lab_name},
 		{"bridge_names", lab_bridge_names},
 		{"members", lab_members},
+		{"include", lab_include},
+		{"remove", lab_remove},
+		{"snapshot", tylua_lab_snapshot},
+		{"restore", tylua_lab_restore},
 		{NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {

@@ -62,8 +62,18 @@ static int nic_counters(lua_State *L)
 		lua_pushinteger(L, 0);
 		lua_setfield(L, -2, five[i]);
 	}
-	if (!port)
+	if (!port) {
+		/* Before boot: every counter there will be, at 0. */
+		size_t i;
+
+		res = tylua_call(L, "counters/names", NULL, "nic:counters");
+		json_array_foreach(res, i, v) {
+			lua_pushinteger(L, 0);
+			lua_setfield(L, -2, json_string_value(v));
+		}
+		json_decref(res);
 		return 1;
+	}
 	res = tylua_call(L, "counters/get", json_pack("{s:s}", "port", port), "nic:counters");
 	c = json_object_get(json_array_get(json_object_get(res, "ports"), 0), "counters");
 	json_object_foreach(c, key, v) {
@@ -88,7 +98,8 @@ static int nic_capture(lua_State *L)
 				  "nic:capture: vm `%s` has no TAP on bridge `%s` (not booted?). "
 				  "Call lab:boot() / vm:boot() first.",
 				  nic->vm, br->name);
-	tylua_stream_start(L, json_pack("{s:s}", "port", port), br->name, true, "nic:capture");
+	lua_settop(L, 2); /* the filter stays at 2 */
+	tylua_stream_start(L, json_pack("{s:s}", "port", port), 2, br->name, true, "nic:capture");
 	return 1;
 }
 

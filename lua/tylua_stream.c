@@ -150,15 +150,23 @@ static void tylua_add_u32(luaL_Buffer *b, uint32_t v)
 	luaL_addlstring(b, le, 4);
 }
 
-/* Does the frame at -1 belong in the byte stream? */
+/*
+ * Does the frame at -1 belong in the byte stream (and, unless a filter names
+ * a dir, in count/frames/wait_for)? A NIC stream carries what its guest sent
+ * and received (and what was dropped on the way to it); a bridge stream each
+ * frame once, as it entered the bridge (the sender's tx record); a capture
+ * started with a dir filter carries what it kept.
+ */
 static bool tylua_stream_carries(lua_State *L, struct tylua_stream *st)
 {
 	const char *dir;
 	bool yes;
 
+	if (st->nic || st->dir_filtered)
+		return true;
 	lua_getfield(L, -1, "dir");
 	dir = lua_tostring(L, -1);
-	yes = dir && (strcmp(dir, "tx") == 0 || (st->nic && strcmp(dir, "rx") == 0));
+	yes = dir && strcmp(dir, "tx") == 0;
 	lua_pop(L, 1);
 	return yes;
 }
@@ -266,6 +274,8 @@ static bool tylua_stream_chunk(lua_State *L, struct tylua_stream *st, double tim
 {
 	uint64_t deadline = clock_mono_ms() + (uint64_t)(timeout_s * 1000);
 
+	if (st->closed)
+		return false; /* closed is EOF, even for a stream never read */
 	for (;;) {
 		tylua_stream_take(L, st);
 		if (lua_rawlen(L, -1))
@@ -345,6 +355,8 @@ static int stream_drain(lua_State *L)
 	lua_Integer n = 0;
 
 	lua_newtable(L);
+	if (st->closed)
+		return 1;
 	tylua_stream_take(L, st);
 	tylua_stream_emit(L, st);
 	lua_concat(L, 2);
@@ -379,9 +391,15 @@ static void tylua_stream_stop(lua_State *L, struct tylua_stream *st, bool keep)
 
 static void tylua_stream_release(lua_State *L, struct tylua_stream *st)
 {
+	json_t *reply, *res;
+
 	if (st->closed)
 		return;
-	tylua_stream_stop(L, st, false);
+	/* Gone from the switch at once: no longer listed, its frames freed. */
+	res = tylua_try(L, "capture/release", json_pack("{s:I}", "id", (json_int_t)st->id), &reply);
+	json_decref(res);
+	json_decref(reply);
+	st->stopped = true;
 	luaL_unref(L, LUA_REGISTRYINDEX, st->pending_ref);
 	st->pending_ref = LUA_NOREF;
 	st->closed = true;
@@ -498,6 +516,19 @@ static bool tylua_frame_match(lua_State *L, int f, const char *what)
 	return ok;
 }
 
+/* Does the frame at -1 count for filter f of a stream's frame methods? Pops it when not. */
+static bool tylua_stream_match(lua_State *L, struct tylua_stream *st, int f, const char *what)
+{
+	bool side = lua_type(L, f) == LUA_TTABLE && lua_getfield(L, f, "dir") != LUA_TNIL;
+
+	if (lua_type(L, f) == LUA_TTABLE)
+		lua_pop(L, 1);
+	if ((side || tylua_stream_carries(L, st)) && tylua_frame_match(L, f, what))
+		return true;
+	lua_pop(L, 1);
+	return false;
+}
+
 static int stream_count(lua_State *L)
 {
 	struct tylua_stream *st = check_stream(L, 1, "capture:count");
@@ -511,8 +542,10 @@ static int stream_count(lua_State *L)
 	len = luaL_len(L, -1);
 	for (lua_Integer i = 1; i <= len; i++) {
 		lua_rawgeti(L, -1, i);
-		n += tylua_frame_match(L, 2, "capture:count");
-		lua_pop(L, 1);
+		if (tylua_stream_match(L, st, 2, "capture:count")) {
+			n++;
+			lua_pop(L, 1);
+		}
 	}
 	lua_pushinteger(L, n);
 	return 1;
@@ -530,10 +563,8 @@ static int stream_frames(lua_State *L)
 	len = luaL_len(L, -1);
 	for (lua_Integer i = 1; i <= len; i++) {
 		lua_rawgeti(L, -1, i);
-		if (tylua_frame_match(L, 2, "capture:frames"))
+		if (tylua_stream_match(L, st, 2, "capture:frames"))
 			lua_rawseti(L, -3, ++n);
-		else
-			lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
 	return 1;
@@ -552,11 +583,10 @@ static int stream_wait_for(lua_State *L)
 
 		for (; st->match_pos < len; st->match_pos++) {
 			lua_rawgeti(L, 4, st->match_pos + 1);
-			if (tylua_frame_match(L, 2, "capture:wait_for")) {
+			if (tylua_stream_match(L, st, 2, "capture:wait_for")) {
 				st->match_pos++;
 				return 1;
 			}
-			lua_pop(L, 1);
 		}
 		if (st->stopped || st->closed || clock_mono_ms() >= deadline)
 			return luaL_error(L, "capture:wait_for: no matching frame within %fs%s",
@@ -597,17 +627,83 @@ static int stream_tostring(lua_State *L)
 
 /* ---- lifetime ---- */
 
-void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, bool nic,
+/* The port a filter's vm or nic value names on bridge; raises when there is none. */
+static const char *tylua_stream_port(lua_State *L, const char *key, const char *v,
+				     const char *bridge, const char *what)
+{
+	struct tylua_slots *s = &tylua_world(L)->slots[TYLUA_K_VM];
+	size_t n;
+
+	for (uint32_t i = 0; i < s->cap; i++) {
+		struct tylua_vm *vm = s->obj[i];
+
+		if (!vm)
+			continue;
+		n = strlen(vm->name);
+		if (strcmp(key, "vm") == 0 ? strcmp(v, vm->name) == 0
+					   : strncmp(v, vm->name, n) == 0 && v[n] == '-' &&
+						     strcmp(v + n + 1, bridge) == 0)
+			if (tylua_vm_port(vm, bridge))
+				return tylua_vm_port(vm, bridge);
+	}
+	luaL_error(L, "%s: filter %s `%s`: no booted vm has a NIC on bridge `%s`", what, key, v,
+		   bridge);
+	return NULL;
+}
+
+/*
+ * Add the filter table at idx to the capture/start args (vm and nic become the
+ * port they name): the switch applies it, so frames it leaves out are never kept.
+ */
+static void tylua_stream_filter(lua_State *L, int idx, json_t *args, const char *bridge,
+				const char *what)
+{
+	json_t *filter;
+
+	if (lua_isnoneornil(L, idx))
+		return;
+	if (lua_type(L, idx) != LUA_TTABLE)
+		luaL_error(L,
+			   "%s: the filter must be a table (the switch applies it; a function "
+			   "filter goes to count, frames or wait_for), got %s",
+			   what, luaL_typename(L, idx));
+	filter = json_object();
+	json_object_set_new(args, "filter", filter);
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+		const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+
+		if (!k || (!v && !lua_isinteger(L, -1)))
+			luaL_error(L, "%s: filter keys must be strings, values strings or integers",
+				   what);
+		if (strcmp(k, "vm") == 0 || strcmp(k, "nic") == 0)
+			json_object_set_new(
+				filter, "port",
+				json_string(tylua_stream_port(L, k, v ? v : "", bridge, what)));
+		else if (v)
+			json_object_set_new(filter, k, json_stringn_nocheck(v, lua_rawlen(L, -1)));
+		else
+			json_object_set_new(filter, k, json_integer(lua_tointeger(L, -1)));
+		lua_pop(L, 1);
+	}
+}
+
+void tylua_stream_start(lua_State *L, json_t *target, int filter, const char *bridge, bool nic,
 			const char *what)
 {
 	struct tylua_world *w = tylua_world(L);
 	struct tylua_stream *st;
+	json_t *res, **box;
 	lua_Debug ar;
-	json_t *res;
 	uint32_t slot;
+	bool dir_filtered;
 
+	box = tylua_json_box(L, target);
 	tylua_require(L, "capture", what);
-	res = tylua_call(L, "capture/start", target, what);
+	tylua_stream_filter(L, filter, target, bridge, what);
+	dir_filtered = json_object_get(json_object_get(target, "filter"), "dir") != NULL;
+	res = tylua_call(L, "capture/start", tylua_json_take(L, box), what);
 	st = calloc(1, sizeof(*st));
 	if (!st) {
 		json_decref(res);
@@ -618,6 +714,7 @@ void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, bool n
 	json_decref(res);
 	st->lab = w->scope;
 	st->nic = nic;
+	st->dir_filtered = dir_filtered;
 	snprintf(st->bridge, sizeof(st->bridge), "%s", bridge);
 	lua_newtable(L);
 	st->frames_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -628,6 +725,19 @@ void tylua_stream_start(lua_State *L, json_t *target, const char *bridge, bool n
 	}
 	slot = tylua_slot_alloc(L, TYLUA_K_STREAM, st);
 	tylua_push_handle(L, TYLUA_K_STREAM, slot, TYLUA_STREAM);
+}
+
+int tylua_stream_live(lua_State *L, const char *bridge)
+{
+	struct tylua_slots *s = &tylua_world(L)->slots[TYLUA_K_STREAM];
+	int n = 0;
+
+	for (uint32_t i = 0; i < s->cap; i++) {
+		struct tylua_stream *st = s->obj[i];
+
+		n += st && !st->closed && (!bridge || strcmp(st->bridge, bridge) == 0);
+	}
+	return n;
 }
 
 void tylua_stream_close(lua_State *L, uint32_t slot)

@@ -9,6 +9,7 @@
  * before raising, so a pcall that swallows it still fails the test.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -134,9 +135,12 @@ static int test_wait_until(lua_State *L)
 		if (lua_toboolean(L, -1))
 			return 1;
 		lua_pop(L, 1);
-		if (clock_mono_s() - start >= timeout)
-			return luaL_error(L, "wait_until: %s not met within %fs", desc,
-					  (lua_Number)timeout);
+		if (clock_mono_s() - start >= timeout) {
+			char secs[32]; /* as Rust prints an f64: 5, 0.5 */
+
+			snprintf(secs, sizeof(secs), "%.14g", timeout);
+			return luaL_error(L, "wait_until: %s not met within %ss", desc, secs);
+		}
 		tylua_sleep(L, fmin(interval, fmax(0, timeout - (clock_mono_s() - start))) * 1000);
 	}
 }
@@ -309,8 +313,7 @@ size_t tylua_test_count(lua_State *L)
 	return n;
 }
 
-/* Push field of test i (1-based). */
-static void tylua_test_field(lua_State *L, size_t i, const char *field)
+void tylua_test_field(lua_State *L, size_t i, const char *field)
 {
 	lua_getfield(L, LUA_REGISTRYINDEX, TESTS_KEY);
 	lua_rawgeti(L, -1, (lua_Integer)i);

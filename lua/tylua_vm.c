@@ -114,6 +114,8 @@ void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what)
 			 json_pack("{s:s, s:b}", "name", vm->name, "ipv6", vm->ipv6), what);
 	json_decref(res);
 	vm->state = TYLUA_VM_BOOTED;
+	if (!vm->cid)
+		vm->cid = 3 + w->cids++;
 	tylua_vm_bridges(L, vm);
 	for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
 		const char *name = lua_tostring(L, -1);
@@ -298,6 +300,34 @@ static int vm_run(lua_State *L)
 	return 1;
 }
 
+/* vm:run_async(cmd, [args | opts]): a Process (tylua_proc.c); no timeout, that is proc:wait's. */
+static int vm_run_async(lua_State *L)
+{
+	struct tylua_vm *vm = check_vm(L, 1, "vm:run_async", NULL);
+	const char *cmd = luaL_checkstring(L, 2);
+	json_t *args, **box;
+
+	if (vm->state != TYLUA_VM_BOOTED)
+		return luaL_error(
+			L, "vm:run_async: vm `%s` is not booted (state: %s). Call vm:boot() first.",
+			vm->name, tylua_vm_states[vm->state]);
+	lua_settop(L, 3);
+	if (lua_type(L, 3) == LUA_TTABLE && (lua_getfield(L, 3, "timeout") != LUA_TNIL ||
+					     lua_getfield(L, 3, "timeout_ms") != LUA_TNIL))
+		return luaL_error(L, "vm:run_async: `timeout` is not honoured here; pass it to "
+				     "`proc:wait(timeout)` instead");
+	if (lua_type(L, 3) == LUA_TTABLE && lua_getfield(L, 3, "stdin") != LUA_TNIL)
+		return luaL_error(L,
+				  "vm:run_async: `stdin` is not taken here; write it with "
+				  "`proc:stdin_write(data)` and end it with `proc:close_stdin()`");
+	lua_settop(L, 3);
+	args = json_pack("{s:s, s:s}", "guest", vm->name, "cmd", cmd);
+	box = tylua_json_box(L, args);
+	tylua_run_opts(L, cmd, args);
+	tylua_proc_start(L, tylua_json_take(L, box));
+	return 1;
+}
+
 /* N of "eth<N>", "ens<N>" or "enp0s<N>", or -1. */
 static int tylua_guest_ifname(const char *name)
 {
@@ -337,6 +367,20 @@ static int vm_nic(lua_State *L)
 			"guest iface like `eth0`)",
 			name, vm->name);
 	tylua_nic_push(L, slot, vm->name, true);
+	return 1;
+}
+
+/*
+ * vm:cid(): Provium's vsock CID. A namespace guest has no vsock; it gets a
+ * number of the same kind (3 up, unique in the file) at its first boot, nil before.
+ */
+static int vm_cid(lua_State *L)
+{
+	struct tylua_vm *vm = check_vm(L, 1, "vm:cid", NULL);
+
+	if (!vm->cid)
+		return 0;
+	lua_pushinteger(L, vm->cid);
 	return 1;
 }
 
@@ -384,10 +428,18 @@ static int vm_tostring(lua_State *L)
 void tylua_vm_open(lua_State *L)
 {
 	static const luaL_Reg methods[] = {
-		{"boot", vm_boot},   {"shutdown", vm_shutdown},
-		{"state", vm_state}, {"name", vm_name},
-		{"run", vm_run},     {"nic", vm_nic},
-		{"ip", vm_ip},	     {NULL, NULL},
+		{"boot", vm_boot},
+		{"shutdown", vm_shutdown},
+		{"state", vm_state},
+		{"name", vm_name},
+		{"run", vm_run},
+		{"run_async", vm_run_async},
+		{"cid", vm_cid},
+		{"snapshot", tylua_vm_snapshot},
+		{"restore", tylua_vm_restore},
+		{"nic", vm_nic},
+		{"ip", vm_ip},
+		{NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {
 		{"__tostring", vm_tostring},

@@ -216,7 +216,7 @@ static void test_framework(void **state)
 	assert_int_equal(o[4].status, TYLUA_SKIP);
 	assert_string_equal(o[4].message, "skipped (meta.skip)");
 	assert_int_equal(o[5].status, TYLUA_FAIL);
-	assert_non_null(strstr(o[5].message, "test timeout exceeded (0.1s)"));
+	assert_non_null(strstr(o[5].message, "test timeout exceeded (100ms)"));
 	assert_int_equal(o[6].status, TYLUA_PASS);
 	/* The test's bridge was closed with its scope: the name is free at file scope. */
 	lua_ok("assert(provium:bridge('inner', {}):name() == 'inner')");

@@ -12,11 +12,13 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
@@ -313,6 +315,8 @@ struct guest_proc {
 	uint64_t deadline_ms; /* 0: none */
 	size_t max_output;
 	char **argv, **envp; /* freed with the proc */
+	bool reaped; /* a detached process that exited, its status in wstatus */
+	int wstatus;
 };
 
 /* Report a failed setup step on the child's stderr and exit 127. Async-signal-safe enough. */
@@ -335,10 +339,11 @@ static void guest_child_run(const struct guest_child *c)
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Signals were blocked across fork: a signal sent now finds default handlers. */
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
 	if (dup2(c->in, 0) < 0 || dup2(c->out, 1) < 0 || dup2(c->err, 2) < 0)
 		_exit(127);
@@ -480,11 +485,38 @@ static int guest_argv(const struct guest_run_req *req, struct guest_proc *p)
 	return 0;
 }
 
+/* A memory file for an output stream of a detached process: the child's fd in *child, ours in *own.
+ */
+static int guest_memfile(const char *name, int *child, int *own)
+{
+	*child = memfd_create(name, MFD_CLOEXEC);
+	if (*child < 0)
+		return -errno;
+	*own = fcntl(*child, F_DUPFD_CLOEXEC, 3);
+	return *own < 0 ? -errno : 0;
+}
+
+/* stdin a pipe, stdout and stderr memory files: for a detached process. */
+static int guest_files(struct guest_child *c, struct guest_proc *p)
+{
+	int in[2], err;
+
+	if (pipe2(in, O_CLOEXEC))
+		return -errno;
+	c->in = in[0];
+	p->in = in[1];
+	fcntl(p->in, F_SETFL, O_NONBLOCK);
+	err = guest_memfile("tapyard-stdout", &c->out, &p->out);
+	return err ? err : guest_memfile("tapyard-stderr", &c->err, &p->err);
+}
+
 /* Pipes for stdin/stdout/stderr: child ends in c, ours in p (non-blocking). */
 static int guest_pipes(const struct guest_run_req *req, struct guest_child *c, struct guest_proc *p)
 {
 	int in[2] = {-1, -1}, out[2], err[2];
 
+	if (req->detach)
+		return guest_files(c, p);
 	if (req->stdin_data) {
 		if (pipe2(in, O_CLOEXEC))
 			return -errno;
@@ -520,6 +552,7 @@ int guest_run_start(struct guest *g, const struct guest_run_req *req, struct gue
 				.hostname = req->hostname,
 				.cwd = req->cwd};
 	struct guest_proc *p = calloc(1, sizeof(*p));
+	sigset_t all, old;
 	int err;
 
 	if (!p)
@@ -535,17 +568,20 @@ int guest_run_start(struct guest *g, const struct guest_run_req *req, struct gue
 	c.path = p->argv[0];
 	c.argv = p->argv;
 	c.envp = p->envp;
-	p->stdin_data = req->stdin_data;
-	p->stdin_len = req->stdin_len;
+	p->stdin_data = req->detach ? NULL : req->stdin_data;
+	p->stdin_len = req->detach ? 0 : req->stdin_len;
 	p->max_output = req->max_output ? req->max_output : GUEST_MAX_OUTPUT_DEFAULT;
-	p->deadline_ms = req->timeout_ms ? clock_mono_ms() + req->timeout_ms : 0;
+	p->deadline_ms = req->timeout_ms && !req->detach ? clock_mono_ms() + req->timeout_ms : 0;
+	/* Until the child has reset its handlers, a signal must not run the parent's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	p->pid = fork();
-	if (p->pid < 0) {
-		err = -errno;
-		goto out;
-	}
 	if (p->pid == 0)
 		guest_child_run(&c);
+	err = p->pid < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		goto out;
 	p->pidfd = (int)pidfd_open(p->pid, 0);
 	if (p->pidfd < 0) {
 		err = -errno;
@@ -729,6 +765,138 @@ int guest_run_wait(struct guest_proc *p, const atomic_bool *stop, struct guest_r
 		memset(res, 0, sizeof(*res));
 	}
 	return err;
+}
+
+/* ---- background processes ---- */
+
+int guest_proc_wait(struct guest_proc *p, int64_t timeout_ms, const atomic_bool *stop)
+{
+	uint64_t end = timeout_ms < 0 ? UINT64_MAX : clock_mono_ms() + (uint64_t)timeout_ms;
+
+	for (;;) {
+		struct pollfd fd = {.fd = p->pidfd, .events = POLLIN};
+		uint64_t now = clock_mono_ms();
+		int wait = GUEST_POLL_SLICE_MS;
+
+		if (p->reaped)
+			return 0;
+		if (interrupt_pending() || (stop && atomic_load(stop)))
+			return -ECANCELED;
+		if (now >= end)
+			return -ETIMEDOUT;
+		if (end - now < (uint64_t)wait)
+			wait = (int)(end - now);
+		if (poll(&fd, 1, wait) > 0 && (fd.revents & POLLIN))
+			return 0;
+	}
+}
+
+int guest_proc_signal(struct guest_proc *p, int sig)
+{
+	if (p->reaped)
+		return -ESRCH;
+	if (kill(-p->pid, sig) && kill(p->pid, sig))
+		return -errno;
+	return 0;
+}
+
+pid_t guest_proc_pid(const struct guest_proc *p)
+{
+	return p->pid;
+}
+
+/* Reap the process if it exited. Returns whether it has. */
+static bool guest_proc_reap(struct guest_proc *p)
+{
+	pid_t r;
+
+	if (p->reaped)
+		return true;
+	r = waitpid(p->pid, &p->wstatus, WNOHANG);
+	if (r == p->pid || (r < 0 && errno == ECHILD))
+		p->reaped = true;
+	return p->reaped;
+}
+
+/* Read up to max bytes of memory file fd (from its start) into b. */
+static int guest_proc_read(int fd, size_t max, struct guest_buf *b)
+{
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st))
+		return -errno;
+	b->truncated = (size_t)st.st_size > max;
+	b->cap = ((size_t)st.st_size < max ? (size_t)st.st_size : max) + 1;
+	b->data = malloc(b->cap);
+	if (!b->data)
+		return -ENOMEM;
+	n = pread(fd, b->data, b->cap - 1, 0);
+	b->len = n > 0 ? (size_t)n : 0;
+	return 0;
+}
+
+int guest_proc_result(struct guest_proc *p, bool timed_out, struct guest_run_result *res)
+{
+	struct guest_buf o = {0}, e = {0};
+	bool done = guest_proc_reap(p);
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	err = guest_proc_read(p->out, p->max_output, &o);
+	if (!err)
+		err = guest_proc_read(p->err, p->max_output, &e);
+	if (!err)
+		err = guest_take(&o, &res->out, &res->out_len, &res->out_truncated);
+	if (!err)
+		err = guest_take(&e, &res->err, &res->err_len, &res->err_truncated);
+	if (err) {
+		free(o.data);
+		free(e.data);
+		memset(res, 0, sizeof(*res));
+		return err;
+	}
+	res->status = timed_out ? GUEST_RUN_TIMED_OUT : GUEST_RUN_EXITED;
+	if (done)
+		guest_status(p->wstatus, res);
+	return done;
+}
+
+ssize_t guest_proc_write(struct guest_proc *p, const char *data, size_t len)
+{
+	size_t off = 0;
+	uint64_t end = clock_mono_ms() + 1000;
+
+	while (p->in >= 0 && off < len && clock_mono_ms() < end) {
+		struct pollfd fd = {.fd = p->in, .events = POLLOUT};
+		ssize_t n = write(p->in, data + off, len - off);
+
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno == EAGAIN)
+			poll(&fd, 1, GUEST_POLL_SLICE_MS);
+		else if (n < 0 && errno != EINTR)
+			return off ? (ssize_t)off : -EPIPE;
+	}
+	if (p->in < 0)
+		return -EPIPE;
+	return off ? (ssize_t)off : -EAGAIN;
+}
+
+void guest_proc_close_stdin(struct guest_proc *p)
+{
+	guest_close(&p->in);
+}
+
+void guest_proc_destroy(struct guest_proc *p)
+{
+	if (!p)
+		return;
+	if (!p->reaped) {
+		guest_kill_proc(p);
+		waitpid(p->pid, NULL, 0);
+	}
+	guest_proc_free(p);
 }
 
 void guest_run_result_free(struct guest_run_result *res)

@@ -85,6 +85,12 @@ struct guest_run_req {
 	const char *cwd; /* working directory (NULL: /) */
 	uint64_t timeout_ms; /* 0: no timeout */
 	size_t max_output; /* bytes kept per stream (0: 1 MiB) */
+	/*
+	 * A background process (guest_proc_*()): stdout and stderr go to memory
+	 * files read whenever asked, stdin is a pipe kept open for
+	 * guest_proc_write(); stdin_data and timeout_ms are not used.
+	 */
+	bool detach;
 };
 
 enum guest_run_status { GUEST_RUN_EXITED, GUEST_RUN_SIGNALLED, GUEST_RUN_TIMED_OUT };
@@ -119,6 +125,48 @@ int guest_run_start(struct guest *g, const struct guest_run_req *req, struct gue
  * Return: 0 with *res filled, or a negative errno.
  */
 int guest_run_wait(struct guest_proc *proc, const atomic_bool *stop, struct guest_run_result *res);
+
+/*
+ * Background processes: started with req.detach by guest_run_start(), then
+ * waited for, signalled, read and fed as often as needed, and freed with
+ * guest_proc_destroy() (never guest_run_wait()).
+ */
+
+/*
+ * guest_proc_wait() - wait up to timeout_ms (-1: no limit) for the process to
+ * exit; does not reap it, so another thread may call this while the owner
+ * reads it.
+ * @stop: NULL, or a flag another thread may set
+ * Return: 0 when it exited, -ETIMEDOUT, -ECANCELED (*stop or the interrupt flag).
+ */
+int guest_proc_wait(struct guest_proc *p, int64_t timeout_ms, const atomic_bool *stop);
+
+/* Send sig to the process's group (it leads one). Returns 0, or -ESRCH once it was reaped. */
+int guest_proc_signal(struct guest_proc *p, int sig);
+
+/* The process id (as the host sees it). */
+pid_t guest_proc_pid(const struct guest_proc *p);
+
+/*
+ * guest_proc_result() - what the process wrote so far (up to max_output of
+ * each stream) and, once it exited (reaped here), how it ended.
+ * @timed_out: report it as timed out (the caller killed it at its deadline)
+ * Return: 1 when it has exited, 0 while it runs (status and exit_code unset),
+ * or a negative errno; free res with guest_run_result_free().
+ */
+int guest_proc_result(struct guest_proc *p, bool timed_out, struct guest_run_result *res);
+
+/*
+ * guest_proc_write() - write to the process's stdin, waiting up to 1 s for
+ * room. Return: bytes written, or -EPIPE (stdin closed or nobody reads), -EAGAIN.
+ */
+ssize_t guest_proc_write(struct guest_proc *p, const char *data, size_t len);
+
+/* Close the process's stdin (it reads EOF). */
+void guest_proc_close_stdin(struct guest_proc *p);
+
+/* SIGKILL the process's group if it still runs, reap it, free p. NULL is a no-op. */
+void guest_proc_destroy(struct guest_proc *p);
 
 /* Free the buffers of a result. */
 void guest_run_result_free(struct guest_run_result *res);

@@ -21,6 +21,7 @@
 #include "ctl_capture.h"
 #include "ctl_core.h"
 #include "ctl_guest.h"
+#include "ctl_proc.h"
 #include "ctl_impair.h"
 #include "ctl_impl.h"
 #include "ctl_link.h"
@@ -31,6 +32,7 @@ static const struct ctl_cmd_table ctl_tables[] = {
 	CTL_TABLE(ctl_core_cmds),
 	CTL_TABLE(ctl_link_cmds),
 	CTL_TABLE(ctl_guest_cmds),
+	CTL_TABLE(ctl_proc_cmds),
 	CTL_TABLE(ctl_impair_cmds),
 	CTL_TABLE(ctl_capture_cmds),
 };
@@ -298,6 +300,7 @@ void ctl_destroy(struct ctl *ctl)
 	if (!ctl)
 		return;
 	ctl_capture_release(ctl);
+	ctl_proc_release(ctl);
 	ctl_guest_release(ctl);
 	ctl_link_release(ctl);
 	pthread_mutex_destroy(&ctl->lock);

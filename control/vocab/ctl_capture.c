@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capdecode.h"
 #include "capset.h"
 #include "frame.h"
 #include "log.h"
@@ -187,8 +188,41 @@ static json_t *ctl_capture_nics(struct capset *s, uint32_t id)
 	return nics;
 }
 
+/* args.filter (an object of keys to strings, numbers or booleans) into f. */
+static int ctl_capture_filter(json_t *args, struct capfilter *f, struct ctl_err *e)
+{
+	json_t *filter = json_object_get(args, "filter"), *v;
+	const char *key;
+	char num[32];
+	int err;
+
+	capfilter_init(f);
+	if (filter && !json_is_object(filter))
+		return ctl_args_fail(e, -EINVAL, "args.filter: expected an object");
+	json_object_foreach(filter, key, v) {
+		if (json_is_integer(v))
+			snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else if (!json_is_string(v))
+			return ctl_args_fail(e, -EINVAL,
+					     "args.filter.%s: expected a string or a number", key);
+		err = capfilter_set(f, key, json_is_string(v) ? json_string_value(v) : num,
+				    json_is_string(v) ? json_string_length(v) : strlen(num));
+		if (err == -ENOENT)
+			return ctl_args_fail(
+				e, -EINVAL,
+				"args.filter.%s: unknown key (proto src dst host src_mac "
+				"dst_mac port dir ethertype drop_reason min_len contains)",
+				key);
+		if (err)
+			return ctl_args_fail(e, -EINVAL, "args.filter.%s: %s", key,
+					     err == -E2BIG ? "too long" : "bad value");
+	}
+	return 0;
+}
+
 static int cmd_capture_start(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
+	struct capfilter filter;
 	char bridge[DP_BRIDGE_NAME_MAX] = "", target[CAPSET_TARGET_MAX], why[256];
 	uint32_t ports[DP_MAX_PORTS], id;
 	struct capset_opts o = {0};
@@ -205,8 +239,11 @@ static int cmd_capture_start(struct ctl *ctl, json_t *args, json_t **result, str
 		err = ctl_args_str(args, "path", false, &o.path, e);
 	if (!err)
 		err = ctl_capture_mode(args, &o.mode, e);
+	if (!err)
+		err = ctl_capture_filter(args, &filter, e);
 	if (err)
 		return err;
+	o.filter = &filter;
 	o.snaplen = (uint32_t)snaplen;
 	s = ctl_capture_set(ctl, true);
 	if (!s)
@@ -260,6 +297,20 @@ static int cmd_capture_stop(struct ctl *ctl, json_t *args, json_t **result, stru
 		return ctl_args_fail(e, -ENOENT, "capture %u not found", id);
 	*result = ctl_capture_info_json(&info);
 	return 0;
+}
+
+static int cmd_capture_release(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
+{
+	struct capset *s;
+	uint32_t id;
+	int err;
+
+	(void)result;
+	err = ctl_capture_id(ctl, args, &s, &id, e);
+	if (!err && (err = capset_release(s, id)))
+		ctl_args_fail(e, err, "capture %u: %s", id,
+			      err == -EBUSY ? "a capture/read is waiting for it" : "not found");
+	return err;
 }
 
 /* Does capture id have a NIC on bridge br? */
@@ -328,105 +379,40 @@ static json_t *ctl_capture_base64(const uint8_t *data, size_t len)
 	return s;
 }
 
-/* An address of family af at off in f as "src_ip" or "dst_ip". */
-static void ctl_capture_ip(json_t *obj, const char *key, int af, const struct frame *f, size_t off)
+/* Set obj[key] to the string v unless it is empty, or to the integer n unless negative. */
+static void ctl_capture_str_opt(json_t *obj, const char *key, const char *v)
 {
-	char buf[INET6_ADDRSTRLEN];
-	size_t n = af == AF_INET ? 4 : 16;
-
-	if (frame_has(f, off, n) && inet_ntop(af, f->data + off, buf, sizeof(buf)))
-		ctl_capture_set_str(obj, key, buf);
+	if (v[0])
+		ctl_capture_set_str(obj, key, v);
 }
 
-/* The transport header at l4: ports of TCP and UDP, type and code of ICMP. */
-static void ctl_capture_l4(json_t *obj, unsigned int proto, const struct frame *l4)
+static void ctl_capture_int_opt(json_t *obj, const char *key, int n)
 {
-	static const struct {
-		unsigned int proto;
-		const char *name;
-	} names[] = {{1, "icmp"}, {6, "tcp"}, {17, "udp"}, {58, "icmpv6"}, {132, "sctp"}};
-	char num[8];
-	uint16_t a, b;
-
-	snprintf(num, sizeof(num), "%u", proto);
-	ctl_capture_set_str(obj, "proto", num);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (names[i].proto == proto)
-			ctl_capture_set_str(obj, "proto", names[i].name);
-	}
-	if (!l4 || !frame_has(l4, 0, 4))
-		return;
-	frame_be16(l4, 0, &a);
-	frame_be16(l4, 2, &b);
-	if (proto == 6 || proto == 17 || proto == 132) {
-		ctl_capture_set_int(obj, "sport", a);
-		ctl_capture_set_int(obj, "dport", b);
-	} else if (proto == 1 || proto == 58) {
-		ctl_capture_set_int(obj, "icmp_type", a >> 8);
-		ctl_capture_set_int(obj, "icmp_code", a & 0xff);
-	}
+	if (n >= 0)
+		ctl_capture_set_int(obj, key, n);
 }
 
-static void ctl_capture_ipv4(json_t *obj, const struct frame *l3)
-{
-	size_t ihl;
-	uint16_t frag;
-	struct frame l4;
-
-	if (!frame_has(l3, 0, 20) || frame_be16(l3, 6, &frag))
-		return;
-	ihl = (size_t)(l3->data[0] & 0x0f) * 4;
-	ctl_capture_ip(obj, "src_ip", AF_INET, l3, 12);
-	ctl_capture_ip(obj, "dst_ip", AF_INET, l3, 16);
-	l4 = frame_tail(l3, ihl);
-	ctl_capture_l4(obj, l3->data[9], ihl >= 20 && !(frag & 0x1fff) ? &l4 : NULL);
-}
-
-static void ctl_capture_ipv6(json_t *obj, const struct frame *l3)
-{
-	struct frame l4;
-
-	if (!frame_has(l3, 0, 40))
-		return;
-	ctl_capture_ip(obj, "src_ip", AF_INET6, l3, 8);
-	ctl_capture_ip(obj, "dst_ip", AF_INET6, l3, 24);
-	l4 = frame_tail(l3, 40);
-	ctl_capture_l4(obj, l3->data[6], &l4);
-}
-
-static void ctl_capture_arp(json_t *obj, const struct frame *l3)
-{
-	uint16_t op;
-
-	ctl_capture_set_str(obj, "proto", "arp");
-	if (frame_be16(l3, 6, &op))
-		return;
-	ctl_capture_set_int(obj, "arp_op", op);
-	ctl_capture_ip(obj, "src_ip", AF_INET, l3, 14);
-	ctl_capture_ip(obj, "dst_ip", AF_INET, l3, 24);
-}
-
-/* Decode what the captured bytes show into obj. */
+/* What the captured bytes show (capdecode) into obj. */
 static void ctl_capture_decode(json_t *obj, const uint8_t *data, size_t len)
 {
-	struct frame f = {(uint8_t *)data, len}, l3;
-	struct frame_eth eth;
-	char mac[18];
+	struct capdecode d;
 
-	if (frame_eth_parse(&f, &eth))
+	capdecode(data, len, &d);
+	if (!d.eth)
 		return;
-	ctl_capture_set_str(obj, "src_mac", mac_format(eth.src, mac));
-	ctl_capture_set_str(obj, "dst_mac", mac_format(eth.dst, mac));
-	ctl_capture_set_int(obj, "ethertype", eth.ethertype);
-	if (eth.vlan)
-		ctl_capture_set_int(obj, "vlan", eth.vlan);
-	l3 = frame_tail(&f, eth.l3_off);
-	if (eth.ethertype == 0x0800)
-		ctl_capture_ipv4(obj, &l3);
-	else if (eth.ethertype == 0x86dd)
-		ctl_capture_ipv6(obj, &l3);
-	else if (eth.ethertype == 0x0806)
-		ctl_capture_arp(obj, &l3);
+	ctl_capture_set_str(obj, "src_mac", d.src_mac);
+	ctl_capture_set_str(obj, "dst_mac", d.dst_mac);
+	ctl_capture_set_int(obj, "ethertype", d.ethertype);
+	if (d.vlan)
+		ctl_capture_set_int(obj, "vlan", d.vlan);
+	ctl_capture_str_opt(obj, "proto", d.proto);
+	ctl_capture_str_opt(obj, "src_ip", d.src_ip);
+	ctl_capture_str_opt(obj, "dst_ip", d.dst_ip);
+	ctl_capture_int_opt(obj, "arp_op", d.arp_op);
+	ctl_capture_int_opt(obj, "sport", d.sport);
+	ctl_capture_int_opt(obj, "dport", d.dport);
+	ctl_capture_int_opt(obj, "icmp_type", d.icmp_type);
+	ctl_capture_int_opt(obj, "icmp_code", d.icmp_code);
 }
 
 static const char *ctl_capture_dir_name(enum dp_hook_dir dir)
@@ -565,8 +551,9 @@ static int cmd_capture_save(struct ctl *ctl, json_t *args, json_t **result, stru
 
 const struct ctl_cmd ctl_capture_cmds[] = {
 	CTL_CMD("capture/start", cmd_capture_start,
-		CTL_ARGS("port", "bridge", "snaplen", "path", "mode")),
+		CTL_ARGS("port", "bridge", "snaplen", "path", "mode", "filter")),
 	CTL_CMD("capture/stop", cmd_capture_stop, CTL_ARGS("id")),
+	CTL_CMD("capture/release", cmd_capture_release, CTL_ARGS("id")),
 	CTL_READ("capture/list", cmd_capture_list, CTL_ARGS("bridge")),
 	CTL_LATER("capture/read", start_capture_read,
 		  CTL_ARGS("id", "cursor", "max", CTL_WAIT_ARG, "data"), CTL_PERM_READ),

@@ -3,9 +3,13 @@
  * ctl_capture: the capture commands, over one capture set (capset) per
  * dispatcher, created at the first capture/start.
  *
- *   capture/start {port | bridge, snaplen?, path?, mode?: auto|bpf|loop}
+ *   capture/start {port | bridge, snaplen?, path?, mode?: auto|bpf|loop, filter?}
+ *                 filter: {proto, src, dst, host, src_mac, dst_mac, port, dir: tx|rx|drop,
+ *                 ethertype, drop_reason, min_len, contains}, all to match (capfilter.h);
+ *                 frames it leaves out are never stored
  *                 -> {id, mode, target, nics, snaplen, path}
  *   capture/stop  {id} -> {id, frames, dropped, evicted, path}
+ *   capture/release {id}   stop it and forget it and its frames at once
  *   capture/list  {bridge?} -> [{id, target, mode, running, frames, dropped, evicted, path}]
  *   capture/read  {id, cursor?, max?, wait_ms?, data?}
  *                 -> {frames: [{seq, ts, ts_ns, nic, dir, drop_reason?, peer?, len, caplen,
@@ -28,7 +32,7 @@
 
 #include "ctl_impl.h"
 
-#define CTL_CAPTURE_NCMDS 5
+#define CTL_CAPTURE_NCMDS 6
 
 /* The command table (listed in ctl_tables[] in ctl.c). */
 extern const struct ctl_cmd ctl_capture_cmds[CTL_CAPTURE_NCMDS];

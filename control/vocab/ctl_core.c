@@ -537,6 +537,18 @@ static int cmd_counters_get(struct ctl *ctl, json_t *args, json_t **result, stru
 	return 0;
 }
 
+/* counters/names: every counter a port has, in the order counters/get gives them. */
+static int cmd_counters_names(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
+{
+	(void)ctl;
+	(void)args;
+	(void)e;
+	*result = ctl_must(json_array());
+	for (unsigned int i = 0; i < dp_counter_count; i++)
+		json_array_append_new(*result, ctl_must(json_string(dp_counter_names[i])));
+	return 0;
+}
+
 static int cmd_counters_reset(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	const char *name;
@@ -707,6 +719,7 @@ const struct ctl_cmd ctl_core_cmds[] = {
 	CTL_READ("partition/list", cmd_partition_list, CTL_ARGS("bridge")),
 	CTL_READ("counters/get", cmd_counters_get, CTL_ARGS("port", "bridge")),
 	CTL_CMD("counters/reset", cmd_counters_reset, CTL_ARGS("port")),
+	CTL_READ("counters/names", cmd_counters_names, CTL_NO_ARGS),
 	CTL_READ("fdb/show", cmd_fdb_show, CTL_ARGS("bridge")),
 	CTL_CMD("fdb/flush", cmd_fdb_flush, CTL_ARGS("bridge", "port")),
 	CTL_CMD("fdb/set_age", cmd_fdb_set_age, CTL_ARGS("bridge", "age_ms")),

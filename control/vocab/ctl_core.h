@@ -8,7 +8,7 @@
 
 #include "ctl_impl.h"
 
-#define CTL_CORE_NCMDS 19
+#define CTL_CORE_NCMDS 20
 
 extern const struct ctl_cmd ctl_core_cmds[CTL_CORE_NCMDS];
 

@@ -933,7 +933,7 @@ static json_t *ctl_guest_bytes(const char *data, size_t len)
 	return ctl_must(json_stringn_nocheck(data, len));
 }
 
-static json_t *ctl_guest_run_json(const struct guest_run_result *r)
+json_t *ctl_guest_result_json(const struct guest_run_result *r)
 {
 	static const char *const status[] = {"exited", "signalled", "timed_out"};
 
@@ -970,7 +970,7 @@ static int ctl_guest_run_finish(struct ctl *ctl, struct ctl_later *l, int err, j
 	if (err) {
 		err = ctl_dp_fail(e, err, "guest/run");
 	} else {
-		*result = ctl_guest_run_json(&w->res);
+		*result = ctl_guest_result_json(&w->res);
 		guest_run_result_free(&w->res);
 	}
 	free(w->argv);
@@ -1011,6 +1011,33 @@ static int start_guest_run(struct ctl *ctl, json_t *args, struct ctl_later *late
 	*later = (struct ctl_later){
 		.wait = ctl_guest_run_wait, .finish = ctl_guest_run_finish, .state = w};
 	return 0;
+}
+
+int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char *name, size_t size,
+		    struct ctl_err *e)
+{
+	struct guest_run_req req = {.detach = true};
+	const char **argv = NULL;
+	char **env = NULL;
+	struct ctl_guests *s;
+	struct cg_guest *gu;
+	int err;
+
+	err = ctl_guest_arg(ctl, args, "guest", &s, &gu, e);
+	if (!err)
+		err = ctl_guest_run_req(args, &req, &argv, &env, e);
+	if (!err) {
+		req.hosts = s->hosts;
+		req.hostname = gu->name;
+		snprintf(name, size, "%s", gu->name);
+		err = guest_run_start(gu->g, &req, out);
+		if (err)
+			ctl_args_fail(e, err, "guest \"%s\": cannot run: %s", gu->name,
+				      strerror(-err));
+	}
+	free(argv);
+	ctl_guest_env_free(env);
+	return err;
 }
 
 static int cmd_guest_list(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
@@ -1082,9 +1109,10 @@ const struct ctl_cmd ctl_guest_cmds[] = {
 		CTL_ARGS("guest", "bridge", "port", "subnet", "address", "mac")),
 	CTL_CMD("guest/detach", cmd_guest_detach, CTL_ARGS("guest", "bridge")),
 	CTL_CMD("guest/link", cmd_guest_link, CTL_ARGS("guest", "bridge", "up")),
-	CTL_LATER("guest/run", start_guest_run,
-		  CTL_ARGS("guest", "cmd", "argv", "timeout_ms", "stdin", "env", "cwd",
-			   "max_output"), CTL_PERM_ADMIN),
+	CTL_LATER(
+		"guest/run", start_guest_run,
+		CTL_ARGS("guest", "cmd", "argv", "timeout_ms", "stdin", "env", "cwd", "max_output"),
+		CTL_PERM_ADMIN),
 	CTL_READ("guest/list", cmd_guest_list, CTL_NO_ARGS),
 	CTL_CMD("guest/clear", cmd_guest_clear, CTL_NO_ARGS),
 };

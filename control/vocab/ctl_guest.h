@@ -34,6 +34,21 @@
 /* The command table (listed in ctl_tables[] in ctl.c). */
 extern const struct ctl_cmd ctl_guest_cmds[CTL_GUEST_NCMDS];
 
+struct guest_proc;
+struct guest_run_result;
+
+/*
+ * ctl_guest_spawn() - start a background process in the guest args.guest
+ * names (args as guest/run's, without timeout_ms and stdin), for proc/start.
+ * @name, @size: receive the guest's name
+ * Return: 0 with *out set (the caller owns it), or a negative errno with e set.
+ */
+int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char *name,
+		    size_t size, struct ctl_err *e);
+
+/* A run's result as guest/run replies it (exit_code, status, signal, stdout, ...). */
+json_t *ctl_guest_result_json(const struct guest_run_result *r);
+
 /* Delete every guest of ctl and forget its state (ctl_destroy() calls it). */
 void ctl_guest_release(struct ctl *ctl);
 

@@ -24,6 +24,7 @@
 struct capset;
 struct ctl_guests;
 struct ctl_links;
+struct ctl_procs;
 
 /* Scratch space of the commands of one dispatcher (they run one at a time, under its lock). */
 struct ctl_scratch {
@@ -49,6 +50,7 @@ struct ctl {
 	struct capset *capset; /* the captures (ctl_capture.c), made by the first one */
 	struct ctl_guests *guests; /* the guests (ctl_guest.c), made by the first one */
 	struct ctl_links *links; /* the ports' QMP sockets (ctl_link.c), made by the first one */
+	struct ctl_procs *procs; /* background processes (ctl_proc.c), made by the first one */
 	unsigned int port_seq; /* names of guest NICs made without a name */
 	const struct ctl_caller *caller; /* who sent the request running now; NULL: this process */
 	struct ctl_scratch *scratch;

@@ -101,8 +101,9 @@ end)
 test("impairment errors", function(t)
     need(t)
     local lan, a = pair()
-    t:assert_contains(tostring(t:assert_raises(function() lan:impairment({from = a, to = "b"}) end)),
-                      "must both be booted and attached")
+    t:assert_eq(lan:impairment({from = a, to = "b"}).pending, true, "declared, not booted")
+    t:assert_contains(tostring(t:assert_raises(function() lan:impairment({from = a, to = "z"}) end)),
+                      "is not attached")
     t:assert_contains(tostring(t:assert_raises(function() lan:impair("x") end)), "bad argument #1")
 end)
 
