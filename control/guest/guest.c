@@ -11,30 +11,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "interrupt.h"
 #include "netlink.h"
 
 /* <linux/if.h> has it but clashes with <net/if.h>. */
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000
 #endif
-
-#define GUEST_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define GUEST_MAX_OUTPUT_DEFAULT (1u << 20)
-#define GUEST_POLL_SLICE_MS 100
 
 struct guest {
 	int netns; /* the namespace */
@@ -295,445 +287,28 @@ int guest_parse_cidr(const char *s, uint32_t *addr, unsigned int *prefix)
 
 /* ---- running commands ---- */
 
-/* Everything the child needs, prepared before fork (the child only makes system calls). */
-struct guest_child {
-	int netns;
-	int in, out, err; /* the child's ends */
-	const char *path; /* executable */
-	char **argv, **envp;
-	const char *hosts, *hostname, *cwd;
-};
-
-struct guest_proc {
-	pid_t pid;
-	int pidfd;
-	int in, out, err; /* our ends, or -1 */
-	const char *stdin_data; /* borrowed from the request */
-	size_t stdin_len, stdin_off;
-	uint64_t deadline_ms; /* 0: none */
-	size_t max_output;
-	char **argv, **envp; /* freed with the proc */
-};
-
-/* Report a failed setup step on the child's stderr and exit 127. Async-signal-safe enough. */
-static void guest_child_fail(const char *what)
+/* The child's way into the guest: its network namespace, a fresh sysfs, hosts and hostname. */
+static void guest_enter(const struct guest_run_req *req, void *ctx)
 {
-	const char *why = strerrordesc_np(errno);
-	const char *parts[] = {"tapyard: guest: ", what, ": ", why ? why : "error", "\n"};
+	const struct guest *g = ctx;
 
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		if (write(2, parts[i], strlen(parts[i])) < 0)
-			break;
-	}
-	_exit(127);
-}
-
-/* Enter the guest's namespaces, mounts and files, then exec. Never returns. */
-static void guest_child_run(const struct guest_child *c)
-{
-	static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD};
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &dfl, NULL);
-	setsid();
-	if (dup2(c->in, 0) < 0 || dup2(c->out, 1) < 0 || dup2(c->err, 2) < 0)
-		_exit(127);
-	if (setns(c->netns, CLONE_NEWNET))
-		guest_child_fail("setns");
+	if (setns(g->netns, CLONE_NEWNET))
+		guest_run_child_fail("setns");
 	if (unshare(CLONE_NEWNS | CLONE_NEWUTS))
-		guest_child_fail("unshare");
+		guest_run_child_fail("unshare");
 	if (mount("", "/", NULL, MS_SLAVE | MS_REC, NULL))
-		guest_child_fail("mount --make-rslave /");
+		guest_run_child_fail("mount --make-rslave /");
 	/* A fresh sysfs shows the guest's own links, as `ip netns exec` does. */
 	umount2("/sys", MNT_DETACH);
 	if (mount("sysfs", "/sys", "sysfs", 0, NULL))
-		guest_child_fail("mount /sys");
-	if (c->hosts && mount(c->hosts, "/etc/hosts", NULL, MS_BIND, NULL))
-		guest_child_fail("bind-mount /etc/hosts");
-	if (c->hostname && sethostname(c->hostname, strlen(c->hostname)))
-		guest_child_fail("sethostname");
-	if (chdir(c->cwd ? c->cwd : "/"))
-		guest_child_fail("chdir");
-	close_range(3, ~0u, 0);
-	execve(c->path, c->argv, c->envp);
-	guest_child_fail(c->path);
-}
-
-/* A NULL-terminated copy of a string list, or NULL when out of memory. */
-static char **guest_strv(const char *const *v, size_t extra)
-{
-	size_t n = 0;
-	char **out;
-
-	while (v && v[n])
-		n++;
-	out = calloc(n + extra + 1, sizeof(*out));
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char *)v[i];
-	return out;
-}
-
-/* Does env (NULL-terminated "K=V") set the variable of def ("K=...")? */
-static bool guest_env_has(char **env, size_t n, const char *def)
-{
-	size_t klen = strcspn(def, "=");
-
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(env[i], def, klen) == 0 && env[i][klen] == '=')
-			return true;
-	}
-	return false;
-}
-
-/* The clean environment: the caller's extras first, then defaults they did not set. */
-static char **guest_envp(const struct guest_run_req *req)
-{
-	static const char *const defaults[] = {
-		"PATH=" GUEST_PATH, "HOME=/root", "USER=root",	  "LOGNAME=root",
-		"SHELL=/bin/sh",    "TERM=dumb",  "LANG=C.UTF-8", NULL};
-	char **env = guest_strv(req->env, sizeof(defaults) / sizeof(defaults[0]));
-	size_t n = 0;
-
-	if (!env)
-		return NULL;
-	while (env[n])
-		n++;
-	for (size_t i = 0; defaults[i]; i++) {
-		if (!guest_env_has(env, n, defaults[i]))
-			env[n++] = (char *)defaults[i];
-	}
-	env[n] = NULL;
-	return env;
-}
-
-/* Find file in the clean PATH; *out receives a malloc'ed path. */
-static int guest_which(const char *file, char **out)
-{
-	char path[4096];
-	const char *dir = GUEST_PATH;
-
-	if (strchr(file, '/')) {
-		*out = strdup(file);
-		return *out ? 0 : -ENOMEM;
-	}
-	while (*dir) {
-		size_t n = strcspn(dir, ":");
-
-		snprintf(path, sizeof(path), "%.*s/%s", (int)n, dir, file);
-		if (access(path, X_OK) == 0) {
-			*out = strdup(path);
-			return *out ? 0 : -ENOMEM;
-		}
-		dir += n + (dir[n] == ':');
-	}
-	return -ENOENT;
-}
-
-static void guest_close(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-static void guest_proc_free(struct guest_proc *p)
-{
-	if (!p)
-		return;
-	guest_close(&p->in);
-	guest_close(&p->out);
-	guest_close(&p->err);
-	guest_close(&p->pidfd);
-	if (p->argv)
-		free(p->argv[0]);
-	free(p->argv);
-	free(p->envp);
-	free(p);
-}
-
-/* argv for the request: /bin/sh -c cmd, or req->argv with argv[0] resolved. */
-static int guest_argv(const struct guest_run_req *req, struct guest_proc *p)
-{
-	const char *sh[] = {"/bin/sh", "-c", req->cmd, NULL};
-	const char *const *src = req->argv ? req->argv : sh;
-	int err;
-
-	if (!req->argv && !req->cmd)
-		return -EINVAL;
-	if (!src[0])
-		return -EINVAL;
-	p->argv = guest_strv(src, 0);
-	if (!p->argv)
-		return -ENOMEM;
-	/* argv[0] keeps its name for the program; the resolved path goes first, freed later. */
-	err = guest_which(src[0], &p->argv[0]);
-	if (err) {
-		p->argv[0] = NULL;
-		return err;
-	}
-	return 0;
-}
-
-/* Pipes for stdin/stdout/stderr: child ends in c, ours in p (non-blocking). */
-static int guest_pipes(const struct guest_run_req *req, struct guest_child *c, struct guest_proc *p)
-{
-	int in[2] = {-1, -1}, out[2], err[2];
-
-	if (req->stdin_data) {
-		if (pipe2(in, O_CLOEXEC))
-			return -errno;
-	} else {
-		in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (in[0] < 0)
-			return -errno;
-	}
-	c->in = in[0];
-	p->in = in[1];
-	if (pipe2(out, O_CLOEXEC))
-		return -errno;
-	c->out = out[1];
-	p->out = out[0];
-	if (pipe2(err, O_CLOEXEC))
-		return -errno;
-	c->err = err[1];
-	p->err = err[0];
-	fcntl(p->out, F_SETFL, O_NONBLOCK);
-	fcntl(p->err, F_SETFL, O_NONBLOCK);
-	if (p->in >= 0)
-		fcntl(p->in, F_SETFL, O_NONBLOCK);
-	return 0;
+		guest_run_child_fail("mount /sys");
+	if (req->hosts && mount(req->hosts, "/etc/hosts", NULL, MS_BIND, NULL))
+		guest_run_child_fail("bind-mount /etc/hosts");
+	if (req->hostname && sethostname(req->hostname, strlen(req->hostname)))
+		guest_run_child_fail("sethostname");
 }
 
 int guest_run_start(struct guest *g, const struct guest_run_req *req, struct guest_proc **out)
 {
-	struct guest_child c = {.netns = g->netns,
-				.in = -1,
-				.out = -1,
-				.err = -1,
-				.hosts = req->hosts,
-				.hostname = req->hostname,
-				.cwd = req->cwd};
-	struct guest_proc *p = calloc(1, sizeof(*p));
-	int err;
-
-	if (!p)
-		return -ENOMEM;
-	p->in = p->out = p->err = p->pidfd = -1;
-	err = guest_argv(req, p);
-	if (!err) {
-		p->envp = guest_envp(req);
-		err = p->envp ? guest_pipes(req, &c, p) : -ENOMEM;
-	}
-	if (err)
-		goto out;
-	c.path = p->argv[0];
-	c.argv = p->argv;
-	c.envp = p->envp;
-	p->stdin_data = req->stdin_data;
-	p->stdin_len = req->stdin_len;
-	p->max_output = req->max_output ? req->max_output : GUEST_MAX_OUTPUT_DEFAULT;
-	p->deadline_ms = req->timeout_ms ? clock_mono_ms() + req->timeout_ms : 0;
-	p->pid = fork();
-	if (p->pid < 0) {
-		err = -errno;
-		goto out;
-	}
-	if (p->pid == 0)
-		guest_child_run(&c);
-	p->pidfd = (int)pidfd_open(p->pid, 0);
-	if (p->pidfd < 0) {
-		err = -errno;
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, NULL, 0);
-	}
-out:
-	guest_close(&c.in);
-	guest_close(&c.out);
-	guest_close(&c.err);
-	if (err) {
-		guest_proc_free(p);
-		return err;
-	}
-	*out = p;
-	return 0;
-}
-
-/* One output stream being collected. */
-struct guest_buf {
-	char *data;
-	size_t len, cap;
-	bool truncated;
-};
-
-/* Read what fd has now into b (beyond max: counted as truncated). Closes fd at EOF. */
-static void guest_collect(int *fd, struct guest_buf *b, size_t max)
-{
-	char chunk[16384];
-	ssize_t n;
-
-	while (*fd >= 0) {
-		n = read(*fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			guest_close(fd);
-			return;
-		}
-		size_t keep = max - b->len < (size_t)n ? max - b->len : (size_t)n;
-
-		b->truncated |= keep < (size_t)n;
-		if (!keep)
-			continue;
-		if (b->len + keep + 1 > b->cap) {
-			size_t cap = 2 * (b->len + keep + 1);
-			char *grown;
-
-			cap = cap > max + 1 ? max + 1 : cap;
-			grown = realloc(b->data, cap);
-			if (!grown) {
-				b->truncated = true;
-				continue;
-			}
-			b->data = grown;
-			b->cap = cap;
-		}
-		memcpy(b->data + b->len, chunk, keep);
-		b->len += keep;
-	}
-}
-
-/* Write what stdin can take now; close it when everything is written or the reader left. */
-static void guest_feed(struct guest_proc *p)
-{
-	while (p->in >= 0 && p->stdin_off < p->stdin_len) {
-		ssize_t n = write(p->in, p->stdin_data + p->stdin_off, p->stdin_len - p->stdin_off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n < 0)
-			break;
-		p->stdin_off += (size_t)n;
-	}
-	guest_close(&p->in);
-}
-
-static void guest_kill_proc(struct guest_proc *p)
-{
-	kill(-p->pid, SIGKILL);
-	kill(p->pid, SIGKILL);
-}
-
-/* Fill res from the wait status st. */
-static void guest_status(int st, struct guest_run_result *res)
-{
-	if (res->status == GUEST_RUN_TIMED_OUT) {
-		res->exit_code = -2;
-		res->signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-	} else if (WIFSIGNALED(st)) {
-		res->status = GUEST_RUN_SIGNALLED;
-		res->exit_code = -1;
-		res->signal = WTERMSIG(st);
-	} else {
-		res->status = GUEST_RUN_EXITED;
-		res->exit_code = WEXITSTATUS(st);
-	}
-}
-
-/* Move a collected buffer into the result as a NUL-terminated string. */
-static int guest_take(struct guest_buf *b, char **s, size_t *len, bool *truncated)
-{
-	if (!b->data) {
-		b->data = malloc(1);
-		if (!b->data)
-			return -ENOMEM;
-	}
-	b->data[b->len] = '\0';
-	*s = b->data;
-	*len = b->len;
-	*truncated = b->truncated;
-	return 0;
-}
-
-/* Poll the pipes and the child until it exits; kills it at the deadline or on interrupt. */
-static int guest_wait_loop(struct guest_proc *p, const atomic_bool *stop, struct guest_buf *o,
-			   struct guest_buf *e, struct guest_run_result *res)
-{
-	bool killed = false;
-
-	for (;;) {
-		struct pollfd fds[4] = {{.fd = p->pidfd, .events = POLLIN},
-					{.fd = p->out, .events = POLLIN},
-					{.fd = p->err, .events = POLLIN},
-					{.fd = p->in, .events = POLLOUT}};
-		uint64_t now = clock_mono_ms();
-		int wait = GUEST_POLL_SLICE_MS;
-
-		if (!killed && (interrupt_pending() || (stop && atomic_load(stop)))) {
-			res->interrupted = true;
-			res->status = GUEST_RUN_TIMED_OUT;
-			guest_kill_proc(p);
-			killed = true;
-		} else if (!killed && p->deadline_ms && now >= p->deadline_ms) {
-			res->status = GUEST_RUN_TIMED_OUT;
-			guest_kill_proc(p);
-			killed = true;
-		} else if (!killed && p->deadline_ms && p->deadline_ms - now < (uint64_t)wait) {
-			wait = (int)(p->deadline_ms - now);
-		}
-		if (poll(fds, 4, wait) < 0 && errno != EINTR)
-			return -errno;
-		guest_collect(&p->out, o, p->max_output);
-		guest_collect(&p->err, e, p->max_output);
-		guest_feed(p);
-		if (fds[0].revents & POLLIN)
-			return 0;
-	}
-}
-
-int guest_run_wait(struct guest_proc *p, const atomic_bool *stop, struct guest_run_result *res)
-{
-	struct guest_buf o = {0}, e = {0};
-	int st = 0, err;
-
-	memset(res, 0, sizeof(*res));
-	res->status = GUEST_RUN_EXITED;
-	err = guest_wait_loop(p, stop, &o, &e, res);
-	if (err)
-		guest_kill_proc(p);
-	/* ECHILD: whoever set SIGCHLD to SIG_IGN reaped it; the status is lost. */
-	if (waitpid(p->pid, &st, 0) < 0 && errno != ECHILD && !err)
-		err = -errno;
-	/* Whatever the child wrote before exiting is in the pipes now; grandchildren are not waited
-	 * for. */
-	guest_collect(&p->out, &o, p->max_output);
-	guest_collect(&p->err, &e, p->max_output);
-	guest_status(st, res);
-	if (!err)
-		err = guest_take(&o, &res->out, &res->out_len, &res->out_truncated);
-	if (!err)
-		err = guest_take(&e, &res->err, &res->err_len, &res->err_truncated);
-	guest_proc_free(p);
-	if (err) {
-		free(o.data);
-		free(e.data);
-		memset(res, 0, sizeof(*res));
-	}
-	return err;
-}
-
-void guest_run_result_free(struct guest_run_result *res)
-{
-	free(res->out);
-	free(res->err);
-	res->out = res->err = NULL;
+	return guest_run_spawn(req, guest_enter, g, out);
 }
