@@ -31,9 +31,10 @@
 #include "guest_run.h"
 
 /* Bump when the init, the archive's layout or the module list changes: it rebuilds. */
-#define IMAGE_FORMAT 1
+#define IMAGE_FORMAT 2
 #define IMAGE_KERNEL_META "linux-image-amd64"
 #define IMAGE_BUSYBOX "busybox-static"
+#define IMAGE_KERNEL_KEY "meta_sha256" /* the meta package pins the kernel's exact version */
 #define IMAGE_CMD_TIMEOUT_MS (15u * 60 * 1000)
 #define IMAGE_MAX_MODULES 32
 
@@ -318,41 +319,73 @@ static bool image_field(const char *rec, const char *field, char *buf, size_t si
 	return false;
 }
 
-/* `apt-cache show` of one package's candidate version; *rec receives the record. */
-static int image_apt_show(struct image_err *e, const char *pkg, char **rec)
+/* The record of package pkg in `apt-cache show` output (records end at a blank line). */
+static const char *image_record(const char *out, const char *pkg, char *rec, size_t size)
 {
-	const char *argv[] = {"apt-cache", "show", "--no-all-versions", pkg, NULL};
-	int err = image_cmd(e, NULL, argv, rec);
+	char name[128];
 
-	if (!err && !**rec) {
-		free(*rec);
-		*rec = NULL;
-		err = image_fail(e, -ENOENT, "apt-cache knows no package %s", pkg);
+	for (const char *r = out; r && *r; r = strstr(r, "\n\n"), r = r ? r + 2 : NULL) {
+		const char *end = strstr(r, "\n\n");
+		size_t n = end ? (size_t)(end - r) : strlen(r);
+
+		image_fmt(rec, size, "%.*s", (int)n, r);
+		if (image_field(rec, "Package", name, sizeof(name)) && strcmp(name, pkg) == 0)
+			return rec;
 	}
-	return err;
+	return NULL;
 }
 
-/* Name, version and hash of pkg; for the kernel's meta package, of what it depends on. */
-static int image_resolve(struct image_err *e, const char *pkg, bool meta, struct image_pkg *out)
+/* pkg's Package, Version and SHA256 from `apt-cache show` output. */
+static int image_pkg_of(struct image_err *e, const char *out, const char *pkg, struct image_pkg *p)
 {
-	char *rec = NULL, dep[256];
-	int err = image_apt_show(e, pkg, &rec);
+	char rec[16384];
 
-	if (!err && meta) {
-		if (!image_field(rec, "Depends", dep, sizeof(dep)))
-			err = image_fail(e, -EINVAL, "%s has no Depends", pkg);
-		free(rec);
-		rec = NULL;
-		dep[strcspn(dep, " ,(")] = '\0';
-		if (!err)
-			err = image_apt_show(e, dep, &rec);
-	}
-	if (!err && (!image_field(rec, "Package", out->name, sizeof(out->name)) ||
-		     !image_field(rec, "Version", out->version, sizeof(out->version)) ||
-		     !image_field(rec, "SHA256", out->sha256, sizeof(out->sha256))))
-		err = image_fail(e, -EINVAL, "apt-cache show %s: no Package, Version or SHA256",
-				 pkg);
-	free(rec);
+	if (!image_record(out, pkg, rec, sizeof(rec)))
+		return image_fail(e, -ENOENT, "apt-cache knows no package %s", pkg);
+	if (!image_field(rec, "Package", p->name, sizeof(p->name)) ||
+	    !image_field(rec, "Version", p->version, sizeof(p->version)) ||
+	    !image_field(rec, "SHA256", p->sha256, sizeof(p->sha256)))
+		return image_fail(e, -EINVAL, "apt-cache show %s: no Version or SHA256", pkg);
+	return 0;
+}
+
+/*
+ * The kernel package the meta package depends on ("linux-image-6.1.0-57-amd64 (=
+ * 6.1.192-3)"): its name and exact version; the meta package's own SHA256 is the key.
+ */
+static int image_kernel_of(struct image_err *e, const char *out, struct image_pkg *k)
+{
+	char rec[16384], dep[256], *v;
+	int err = image_pkg_of(e, out, IMAGE_KERNEL_META, k);
+
+	image_record(out, IMAGE_KERNEL_META, rec, sizeof(rec));
+	if (!err && !image_field(rec, "Depends", dep, sizeof(dep)))
+		err = image_fail(e, -EINVAL, "%s has no Depends", IMAGE_KERNEL_META);
+	if (err)
+		return err;
+	v = strstr(dep, "(= ");
+	image_fmt(k->version, sizeof(k->version), "%.*s", v ? (int)strcspn(v + 3, ")") : 0,
+		  v ? v + 3 : "");
+	dep[strcspn(dep, " ,(")] = '\0';
+	image_fmt(k->name, sizeof(k->name), "%s", dep);
+	return 0;
+}
+
+/* One `apt-cache show` of both packages: the kernel's name and version, busybox's. */
+static int image_resolve(struct image *img)
+{
+	const char *argv[] = {"apt-cache",	 "show",	"--no-all-versions",
+			      IMAGE_KERNEL_META, IMAGE_BUSYBOX, NULL};
+	char *out = NULL;
+	int err = image_cmd(img->e, NULL, argv, &out);
+
+	if (err == -EIO) /* apt-cache fails when it knows neither */
+		err = image_fail(img->e, -ENOENT, "%s", img->e->msg);
+	if (!err)
+		err = image_kernel_of(img->e, out, &img->kernel);
+	if (!err)
+		err = image_pkg_of(img->e, out, IMAGE_BUSYBOX, &img->busybox);
+	free(out);
 	return err;
 }
 
@@ -364,18 +397,16 @@ static int image_apt_update(struct image *img)
 	return image_cmd(img->e, NULL, argv, NULL);
 }
 
-/* Both packages' versions; apt-get update once (as root) when apt knows neither. */
+/* Both packages' versions; apt-get update once (as root) when apt does not know them. */
 static int image_resolve_all(struct image *img)
 {
-	int err = image_resolve(img->e, IMAGE_KERNEL_META, true, &img->kernel);
+	int err = image_resolve(img);
 
 	if (err == -ENOENT && geteuid() == 0) {
 		err = image_apt_update(img);
 		if (!err)
-			err = image_resolve(img->e, IMAGE_KERNEL_META, true, &img->kernel);
+			err = image_resolve(img);
 	}
-	if (!err)
-		err = image_resolve(img->e, IMAGE_BUSYBOX, false, &img->busybox);
 	if (err == -ENOENT)
 		image_fail(img->e, err, "%s (run apt-get update as root?)", img->e->msg);
 	return err;
@@ -388,7 +419,8 @@ static int image_download(struct image *img)
 	const char *argv[] = {"apt-get", "download", k, b, NULL};
 	int err;
 
-	image_fmt(k, sizeof(k), "%s=%s", img->kernel.name, img->kernel.version);
+	image_fmt(k, sizeof(k), "%s%s%s", img->kernel.name, img->kernel.version[0] ? "=" : "",
+		  img->kernel.version);
 	image_fmt(b, sizeof(b), "%s=%s", img->busybox.name, img->busybox.version);
 	image_progress(img, "downloading %s %s and %s %s", img->kernel.name, img->kernel.version,
 		       img->busybox.name, img->busybox.version);
@@ -791,9 +823,10 @@ static int image_archive(const struct image *img, struct image_err *e, const cha
 
 /* ---- the manifest ---- */
 
-static json_t *image_pkg_json(const struct image_pkg *p)
+/* A package in the manifest; key names its hash (the kernel's is its meta package's). */
+static json_t *image_pkg_json(const struct image_pkg *p, const char *key)
 {
-	return json_pack("{s:s, s:s, s:s}", "package", p->name, "version", p->version, "sha256",
+	return json_pack("{s:s, s:s, s:s}", "package", p->name, "version", p->version, key,
 			 p->sha256);
 }
 
@@ -817,13 +850,14 @@ static json_t *image_manifest(const struct image *img, uint64_t ms)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	for (int i = 0; mods && i < img->nmods; i++)
 		json_array_append_new(mods, json_string(img->mods[i]->name));
-	m = json_pack(
-		"{s:i, s:s, s:o, s:s, s:o, s:{s:s, s:s}, s:o, s:{s:I, s:I}, s:s, s:I}", "format",
-		IMAGE_FORMAT, "tapyard", TAPYARD_VERSION, "kernel", image_pkg_json(&img->kernel),
-		"release", img->release, "busybox", image_pkg_json(&img->busybox), "agent", "path",
-		img->agent, "sha256", img->agent_sha, "modules", mods, "sizes", IMAGE_KERNEL,
-		image_size(img->dir, IMAGE_KERNEL), IMAGE_INITRD,
-		image_size(img->dir, IMAGE_INITRD), "built", when, "build_ms", (json_int_t)ms);
+	m = json_pack("{s:i, s:s, s:o, s:s, s:o, s:{s:s, s:s}, s:o, s:{s:I, s:I}, s:s, s:I}",
+		      "format", IMAGE_FORMAT, "tapyard", TAPYARD_VERSION, "kernel",
+		      image_pkg_json(&img->kernel, IMAGE_KERNEL_KEY), "release", img->release,
+		      "busybox", image_pkg_json(&img->busybox, "sha256"), "agent", "path",
+		      img->agent, "sha256", img->agent_sha, "modules", mods, "sizes", IMAGE_KERNEL,
+		      image_size(img->dir, IMAGE_KERNEL), IMAGE_INITRD,
+		      image_size(img->dir, IMAGE_INITRD), "built", when, "build_ms",
+		      (json_int_t)ms);
 	return m;
 }
 
@@ -850,7 +884,7 @@ static bool image_current(const struct image *img)
 {
 	json_t *m = image_manifest_load(img->dir);
 	bool same = m && json_integer_value(json_object_get(m, "format")) == IMAGE_FORMAT &&
-		    !strcmp(image_get(m, "kernel", "sha256"), img->kernel.sha256) &&
+		    !strcmp(image_get(m, "kernel", IMAGE_KERNEL_KEY), img->kernel.sha256) &&
 		    !strcmp(image_get(m, "busybox", "sha256"), img->busybox.sha256) &&
 		    !strcmp(image_get(m, "agent", "sha256"), img->agent_sha) &&
 		    image_size(img->dir, IMAGE_KERNEL) && image_size(img->dir, IMAGE_INITRD);
