@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -247,6 +248,38 @@ static pid_t agent_serve(const char *path)
 	return pid;
 }
 
+/* A long run in a thread of its own. */
+static void *long_run(void *arg)
+{
+	struct agent_client *c = arg;
+	char msg[256];
+	json_t *res = NULL;
+	int err = agent_client_call(c, "run", json_pack("{s:s}", "cmd", "sleep 2; echo late"),
+				    20000, &res, msg, sizeof(msg));
+
+	if (!err && strcmp(json_string_value(json_object_get(res, "stdout")), "late\n"))
+		err = -EIO;
+	json_decref(res);
+	return (void *)(intptr_t)err;
+}
+
+/* While one thread waits for a long run, another's requests are answered. */
+static void concurrent_calls(struct agent_client *c)
+{
+	char msg[256];
+	pthread_t t;
+	void *ret;
+
+	assert_int_equal(pthread_create(&t, NULL, long_run, c), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(agent_client_call(c, "hello", NULL, 20000, NULL, msg, sizeof(msg)),
+				 0);
+	/* the run is still going: its reply can only come later */
+	assert_int_equal(pthread_tryjoin_np(t, &ret), EBUSY);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	assert_int_equal((intptr_t)ret, 0);
+}
+
 static void test_client(void **state)
 {
 	char dir[] = "/tmp/tyvm-agent-XXXXXX", path[64], msg[256];
@@ -282,6 +315,7 @@ static void test_client(void **state)
 			 -ETIMEDOUT);
 	/* the late reply to the request given up on is skipped */
 	assert_int_equal(agent_client_call(c, "hello", NULL, 10000, NULL, msg, sizeof(msg)), 0);
+	concurrent_calls(c);
 	agent_client_close(c);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);

@@ -3,13 +3,10 @@
  * agent_client: the host's end of the guest agent's line protocol
  * (control/agent/agent_proto.h): a connection to the unix socket QEMU's
  * virtio-serial chardev listens on, requests tagged with increasing ids, and
- * their replies. One request at a time per client; lines that are not the
- * awaited reply (the agent's ready event, replies to requests given up on)
- * are skipped.
- *
- * TODO(qemu guests): a run that waits long holds the client; a VM that needs
- * a carrier query meanwhile wants a reader thread that hands each reply to
- * its waiter by id (the agent answers in any order already).
+ * their replies. Threads may call at once (a long run does not hold up a
+ * carrier query: the agent answers in any order, replies go to their callers
+ * by id); lines that are no awaited reply (the agent's ready event, replies
+ * to requests given up on) are dropped.
  */
 #ifndef TAPYARD_AGENT_CLIENT_H
 #define TAPYARD_AGENT_CLIENT_H

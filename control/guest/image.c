@@ -477,30 +477,32 @@ int image_payload(const unsigned char *data, size_t size, size_t *off, size_t *l
 	return 0;
 }
 
-/* Read a whole file (at most 256 MiB) into *data. */
+/* Read a whole file (at most 256 MiB) into *data, NUL-terminated. */
 static int image_slurp(const char *path, char **data, size_t *size)
 {
 	struct stat st;
-	ssize_t n = -1;
+	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
 
+	*data = NULL;
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || st.st_size > (256 << 20))
-		err = fstat(fd, &st) ? -errno : -EFBIG;
-	*data = err ? NULL : malloc((size_t)st.st_size + 1);
-	if (!err && *data)
-		n = read(fd, *data, (size_t)st.st_size);
-	if (!err && (!*data || n != st.st_size))
-		err = *data ? -EIO : -ENOMEM;
+	if (fstat(fd, &st))
+		err = -errno;
+	else if (st.st_size > (256 << 20))
+		err = -EFBIG;
+	else if (!(*data = malloc((size_t)st.st_size + 1)))
+		err = -ENOMEM;
+	else if ((n = read(fd, *data, (size_t)st.st_size)) != st.st_size)
+		err = n < 0 ? -errno : -EIO;
 	close(fd);
 	if (err) {
 		free(*data);
 		*data = NULL;
 		return err;
 	}
-	(*data)[n] = '\0';
-	*size = (size_t)n;
+	(*data)[st.st_size] = '\0';
+	*size = (size_t)st.st_size;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
  */
 #include "qemu.h"
 #include "clock.h"
+#include "interrupt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -300,11 +301,15 @@ static int qemu_spawn(struct qemu *q, const struct qemu_opts *o, char **argv, st
 	return err;
 }
 
-/* Has QEMU exited? Reaps it and describes how into why. */
+/* Has QEMU exited (reaped, how in why), or is the wait interrupted (Ctrl-C)? */
 static bool qemu_exited(struct qemu *q, char *why, size_t size)
 {
 	int st;
 
+	if (interrupt_pending()) {
+		snprintf(why, size, "interrupted during boot");
+		return true;
+	}
 	if (q->pid <= 0 || waitpid(q->pid, &st, WNOHANG) != q->pid)
 		return false;
 	q->pid = -1;

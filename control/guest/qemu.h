@@ -74,8 +74,9 @@ struct qemu;
 
 /*
  * qemu_start() - start QEMU for o and wait until the guest agent answers
- * hello (or o->boot_timeout_ms pass, or QEMU exits): a VM whose agent is
- * ready, or an error with its console's last lines (QEMU is then stopped).
+ * hello (or o->boot_timeout_ms pass, QEMU exits, or interrupt_pending()): a VM
+ * whose agent is ready, or an error with its console's last lines (QEMU is then
+ * stopped).
  * Return: 0 with *out set, or a negative errno with e filled.
  */
 int qemu_start(const struct qemu_opts *o, struct qemu **out, struct qemu_err *e);
