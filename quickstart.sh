@@ -14,26 +14,36 @@ build=${TAPYARD_BUILD:-$here/build}
 
 packages=(gcc libc6-dev pkg-config meson ninja-build liburing-dev libbpf-dev bpftool clang llvm
 	libnl-3-dev libnl-route-3-dev libjansson-dev liblua5.4-dev lua5.4 libcmocka-dev
-	iproute2 iputils-ping iperf3 tcpdump python3)
+	iproute2 iputils-ping iperf3 tcpdump python3 xz-utils)
+# QEMU guests (tapyard image build fetches the kernel and busybox itself): without
+# recommends, which would bring a desktop's worth of display libraries.
+packages_norec=(qemu-system-x86)
 
 usage() {
 	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 deps() {
-	local missing=()
+	local missing=() norec=()
 	for p in "${packages[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 			missing+=("$p")
 	done
-	[ ${#missing[@]} -eq 0 ] && return 0
+	for p in "${packages_norec[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+			norec+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && [ ${#norec[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "quickstart: missing packages: ${missing[*]}; run as root to install them" >&2
+		echo "quickstart: missing packages: ${missing[*]} ${norec[*]}; run as root to install them" >&2
 		exit 1
 	fi
-	echo "quickstart: installing ${missing[*]}"
+	echo "quickstart: installing ${missing[*]} ${norec[*]}"
 	apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+	[ ${#missing[@]} -eq 0 ] ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+	[ ${#norec[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends "${norec[@]}" >/dev/null
 }
 
 build() {
