@@ -34,7 +34,7 @@ static void test_argv(void **state)
 {
 	struct qemu_nic nics[2] = {{.fd = 7, .mac = {0x52, 0x54, 0, 1, 2, 3}},
 				   {.fd = 9, .mac = {0x52, 0x54, 0, 0xaa, 0xbb, 0xcc}}};
-	struct qemu_opts o = {.name = "a",
+	struct qemu_opts o = {.name = "a,b",
 			      .dir = "/run/x,y",
 			      .kernel = "/img/vmlinux",
 			      .initrd = "/img/initrd.cpio",
@@ -47,6 +47,7 @@ static void test_argv(void **state)
 	(void)state;
 	assert_int_equal(qemu_argv(&o, QEMU_ACCEL_TCG, &argv), 0);
 	assert_string_equal(argv[0], "qemu-system-x86_64");
+	assert_string_equal(after(argv, "-name", 0), "tapyard-a,,b");
 	assert_string_equal(after(argv, "-machine", 0), "q35,accel=tcg");
 	assert_null(after(argv, "-cpu", 0));
 	assert_string_equal(after(argv, "-m", 0), "512");

@@ -120,9 +120,12 @@ static void qemu_arg(char **argv, int *n, int *err, const char *fmt, ...)
 static void qemu_argv_machine(const struct qemu_opts *o, enum qemu_accel accel, const char *dir,
 			      char **argv, int *n, int *err)
 {
+	char *name = qemu_escape(o->name);
+
 	qemu_arg(argv, n, err, "%s", o->binary ? o->binary : QEMU_DEFAULT_BINARY);
 	qemu_arg(argv, n, err, "-name");
-	qemu_arg(argv, n, err, "tapyard-%s", o->name);
+	qemu_arg(argv, n, err, "tapyard-%s", name ? name : "vm");
+	free(name);
 	qemu_arg(argv, n, err, "-machine");
 	qemu_arg(argv, n, err, "q35,accel=%s", accel == QEMU_ACCEL_KVM ? "kvm" : "tcg");
 	if (accel == QEMU_ACCEL_KVM) {
