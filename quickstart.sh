@@ -17,7 +17,8 @@ build=${TAPYARD_BUILD:-$here/build}
 
 packages=(gcc libc6-dev pkg-config meson ninja-build liburing-dev libbpf-dev bpftool clang llvm
 	libnl-3-dev libnl-route-3-dev libjansson-dev liblua5.4-dev lua5.4 libcmocka-dev
-	iproute2 iputils-ping iperf3 tcpdump python3 libclang-rt-14-dev)
+	iproute2 iputils-ping iperf3 tcpdump python3 libclang-rt-14-dev
+	xz-utils)
 # Installed without their recommends (QEMU's would pull in a GUI, OVMF and the block drivers).
 lean_packages=(qemu-system-x86)
 

@@ -5,6 +5,7 @@
 
 #include "bridge_helper.h"
 #include "cli.h"
+#include "cli_image.h"
 #include "ctl.h"
 #include "cleanup.h"
 #include "daemon.h"
@@ -24,6 +25,7 @@ static const char main_usage[] =
 	"  test [OPTIONS] FILE|DIR...  run Lua test files (tapyard test --help)\n"
 	"  run FILE [ARGS]    run a Lua script with the lab API (tapyard run --help)\n"
 	"  lsp-setup [DIR]    write Lua Language Server type stubs for the API\n"
+	"  image build|info|agent-initrd  the QEMU guests' image (tapyard image --help)\n"
 	"  --help             this text\n"
 	"  --version          print the version\n";
 
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
 		return tylua_run_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "lsp-setup") == 0)
 		return tylua_lsp_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "image") == 0)
+		return cli_image_main(argc - 1, argv + 1);
 	fprintf(stderr, "tapyard: unknown command \"%s\"\n%s", argv[1], main_usage);
 	return CTL_EXIT_USAGE;
 }

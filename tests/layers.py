@@ -7,13 +7,16 @@ Each source folder is a layer, lowest first:
   0 dataplane/ (and its subfolders)   the switch
   1 bpf/                              capture
   2 control/guest/                    guests and OS plumbing
+  3 control/agent/                    the guest agent (a program of its own)
   3 control/vocab/                    the command vocabulary
   4 control/daemon/, control/cli/, lua/   its users (siblings: none sees another)
   5 tapyard.c                         the entry point
 
 A file may include headers of its own folder and of lower layers only; lua/
 speaks the vocabulary only (of lower layers it sees control/vocab/ and the
-process-wide log.h, clock.h and interrupt.h). NAME_impl.h and NAME_internal.h
+process-wide log.h, clock.h and interrupt.h); control/agent/ is the
+guest agent, a static program run inside QEMU guests: it sees control/guest/
+and below, and no other folder includes it. NAME_impl.h and NAME_internal.h
 are seen from their own folder only. A module is a .c file and the .h
 of the same name (with NAME_impl.h or NAME_internal.h, its inside); there must be no include cycle between modules of different
 folders, and none through the data path's modules (loop, fwd, tx,
@@ -33,7 +36,7 @@ import subprocess
 import sys
 
 LAYERS = [
-    ("dataplane", 0), ("bpf", 1), ("control/guest", 2), ("control/vocab", 3),
+    ("dataplane", 0), ("bpf", 1), ("control/guest", 2), ("control/agent", 3), ("control/vocab", 3),
     ("control/daemon", 4), ("control/cli", 4), ("lua", 4), ("tapyard.c", 5),
 ]
 LUA_MAY_SEE = {"log.h", "clock.h", "interrupt.h"}
@@ -99,6 +102,9 @@ def check_includes(root, files):
             if tfolder != folder and re.search(r"_(impl|internal)\.h$", target):
                 errors.append(f"{rel}: includes {target}, the inside of a module of "
                               f"{tfolder}/")
+            elif tfolder != folder and tfolder == "control/agent":
+                errors.append(f"{rel}: includes {target}: control/agent/ is the guest's "
+                              f"program, no layer includes it")
             elif tfolder != folder:
                 mine, theirs = layer_of(folder), layer_of(tfolder)
                 if theirs >= mine:
@@ -199,6 +205,7 @@ def self_test():
         "lua/tylua.h": '#include "guest.h"\n',        # lua past the vocabulary
         "control/daemon/d.c": '#include "ctl_impl.h"\n', "control/vocab/ctl_impl.h": "",
         "control/guest/guest.h": "",
+        "control/cli/c.c": '#include "agent.h"\n', "control/agent/agent.h": "",  # the agent
         "dataplane/fwd.c": '#include "tx.h"\n', "dataplane/fwd.h": "",
         "dataplane/tx.c": '#include "fwd.h"\n', "dataplane/tx.h": "",  # a data path cycle
     }
@@ -213,6 +220,7 @@ def self_test():
     want = ["dataplane/a.c: includes control/vocab/ctl.h", "control/vocab/ctl.h: includes",
             "control/cli/cli.h: includes lua/tylua.h", "lua/tylua.h: includes control/guest",
             "control/daemon/d.c: includes control/vocab/ctl_impl.h, the inside",
+            "control/cli/c.c: includes control/agent/agent.h: control/agent/",
             "include cycle in the dataplane: dataplane/fwd -> dataplane/tx"]
     missing = [w for w in want if not any(e.startswith(w) for e in errors)]
     for w in missing:
