@@ -32,10 +32,13 @@ struct cli_boot {
 	struct qemu_opts o;
 };
 
-/* "IFNAME=MAC": create the TAP and note its fd and MAC. */
+/*
+ * "IFNAME=MAC": create the TAP, or open one made beforehand (`ip tuntap add`,
+ * as microvm.nix's tap-up does) that no one holds, and note its fd and MAC.
+ */
 static int cli_boot_tap(struct cli_boot *b, const char *spec)
 {
-	struct port_tap_opts topts = {.must_create = true};
+	struct port_tap_opts topts = {0};
 	char ifname[32];
 	unsigned int m[6];
 	const char *eq = strchr(spec, '=');
