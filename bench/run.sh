@@ -7,7 +7,8 @@
 # Usage: bench/run.sh [--duration S] [--rounds N] [--only LIST] [--tapyard PATH] [--trial S]
 #   --duration S    seconds per throughput measurement (default 5)
 #   --rounds N      measure every path N times, interleaved, and print the medians (default 1)
-#   --only LIST     paths out of veth,bridge,tapyard,minfwd,minfwd2,ovs,ovs-tso,vde (default: all)
+#   --only LIST     paths out of veth,bridge,tapyard,tapyard-rps,minfwd,minfwd2,ovs,ovs-tso,vde
+#                   (default: all)
 #   --tapyard PATH  tapyard binary (default: $TAPYARD, else build/tapyard in this repo)
 #   --trial S       seconds per offered rate in the zero-loss search (default 2)
 #   --rr-count N    request/response exchanges per latency measurement (default 20000)
@@ -23,7 +24,7 @@ set -u -o pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DURATION=5
 ROUNDS=1
-ALL_PATHS="veth bridge tapyard minfwd minfwd2 ovs ovs-tso vde"
+ALL_PATHS="veth bridge tapyard tapyard-rps minfwd minfwd2 ovs ovs-tso vde"
 ONLY=${ALL_PATHS// /,}
 TRIAL=2
 RR_COUNT=20000
@@ -54,7 +55,7 @@ declare -A V ALL NOTE CDF
 
 usage()
 {
-	sed -n '7,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '7,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 	exit "${1:-0}"
 }
 
@@ -351,6 +352,20 @@ setup_vde()
 	SWITCH_PID=$pid
 	wait_links 5 tybe0 tybe1 && ns_create &&
 		ns_attach "$NS_A" tybe0 "$ADDR_A" && ns_attach "$NS_B" tybe1 "$ADDR_B"
+}
+
+# tapyard with RPS on both guests' eth0 (rps_cpus: every CPU): the receiving guest's stack, which
+# otherwise runs inside the loop's TAP writes, is handed to a backlog on the other core.
+setup_tapyard_rps()
+{
+	local mask ns
+
+	mask=$(printf '%x' $(((1 << $(nproc)) - 1)))
+	setup_tapyard || return 1
+	for ns in "$NS_A" "$NS_B"; do
+		run ip netns exec "$ns" sh -c "echo $mask >/sys/class/net/eth0/queues/rx-0/rps_cpus" ||
+			return 1
+	done
 }
 
 # bench/minfwd.c with THREADS threads: the two-copy floor of a TAP-fd switch.
