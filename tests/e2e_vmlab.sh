@@ -16,13 +16,7 @@ TAPS=(tyvla0 tyvlb0)
 MACS=(52:54:00:7e:01:01 52:54:00:7e:01:02)
 ADDRS=(10.99.8.1 10.99.8.2)
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $* [$SECONDS s]"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
-eq() { [ "$1" = "$2" ] || { echo "    expected '$2', got '$1'" >&2; return 1; }; }
-has() { grep -q -- "$2" <<<"$1" || { echo "    '$2' not in: $1" >&2; return 1; }; }
-skip() { echo "SKIP: $*"; exit 77; }
+. "$(dirname "$0")/vm_lib.sh"
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (TAPs, a daemon)"
 command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
@@ -65,16 +59,6 @@ trap e2e_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-PY=$(command -v /usr/bin/python3 || command -v python3)
-jget() { # JSON PATH...: the values at dotted paths, joined by "/"
-	"$PY" -c 'import json, sys
-def at(v, path):
-    for k in path.split("."):
-        v = v.get(k) if isinstance(v, dict) else None
-    return json.dumps(v) if isinstance(v, (bool, type(None))) else str(v)
-v = json.loads(sys.argv[1])
-print("/".join(at(v, p) for p in sys.argv[2:]), end="")' "$@"
-}
 ctl() { "$TAPYARD" ctl --socket "$SOCK" "$@"; }
 
 IMAGE=${TAPYARD_IMAGE_DIR:-$(dirname "$TAPYARD")/guest-image}
