@@ -492,6 +492,7 @@ static int tylua_open_all(lua_State *L)
 	lua_pushstring(L, TAPYARD_VERSION);
 	lua_setfield(L, -2, "version");
 	lua_setglobal(L, "tapyard");
+	tylua_profile_open(L);
 	w->root = tylua_lab_new(L, -1, "root", false);
 	w->scope = w->root;
 	tylua_lab_push(L, w->root);

@@ -67,6 +67,9 @@ static const char cli_test_usage[] =
 	"  --tag TAG         run only tests whose meta.tags has TAG (repeatable: any of them)\n"
 	"  --no-tag TAG      never run tests whose meta.tags has TAG (repeatable)\n"
 	"  --include-slow    run the tests marked meta.slow too (skipped by default)\n"
+	"  --profile NAME=PROFILE  VMs of profile NAME (*: every profile) run as PROFILE:\n"
+	"                    qemu (a QEMU guest), namespace, or one of tapyard.profile's\n"
+	"                    (repeatable; added to $TAPYARD_PROFILE, which says the same)\n"
 	"\n"
 	"The last line is \"N passed, N failed, N skipped\"; the exit code is 0 when nothing\n"
 	"failed, 1 otherwise, 2 for usage errors, 130 after Ctrl-C. Guests need root.\n";
@@ -132,6 +135,7 @@ enum {
 	TEST_TAG,
 	TEST_NO_TAG,
 	TEST_SLOW,
+	TEST_PROFILE,
 };
 
 static const struct ctl_opt cli_test_options[] = {
@@ -147,6 +151,7 @@ static const struct ctl_opt cli_test_options[] = {
 	{"tag", 0, true, TEST_TAG, "TAG"},
 	{"no-tag", 0, true, TEST_NO_TAG, "TAG"},
 	{"include-slow", 0, false, TEST_SLOW, NULL},
+	{"profile", 0, true, TEST_PROFILE, "NAME=PROFILE"},
 	{NULL, 0, false, 0, NULL},
 };
 
@@ -182,6 +187,28 @@ static int cli_take_select(struct cli_opts *o, const struct ctl_opt_res *res)
 	return -1;
 }
 
+/* Each --profile NAME=PROFILE, appended to $TAPYARD_PROFILE. Returns -1 or 2. */
+static int cli_take_profiles(const struct ctl_opt_res *res)
+{
+	const char *old;
+	char *spec, probe[8];
+
+	for (int i = 0; i < res->nhits; i++) {
+		if (res->hits[i].id != TEST_PROFILE)
+			continue;
+		if (tylua_profile_map(res->hits[i].value, "", probe, sizeof(probe)) < 0)
+			return ctl_opt_usage("test", "test", "--profile %s: expected NAME=PROFILE",
+					     res->hits[i].value);
+		old = getenv("TAPYARD_PROFILE");
+		if (asprintf(&spec, "%s%s%s", old ? old : "", old && *old ? "," : "",
+			     res->hits[i].value) < 0)
+			return 2;
+		setenv("TAPYARD_PROFILE", spec, 1);
+		free(spec);
+	}
+	return -1;
+}
+
 /* The options and files of res into o. Returns -1 to go on, or an exit code. */
 static int cli_take(struct cli_opts *o, const struct ctl_opt_res *res)
 {
@@ -194,7 +221,7 @@ static int cli_take(struct cli_opts *o, const struct ctl_opt_res *res)
 	o->verbose = ctl_opt_has(res, TEST_VERBOSE);
 	o->quiet = ctl_opt_has(res, TEST_QUIET);
 	o->json = ctl_opt_has(res, TEST_JSON);
-	if (cli_take_select(o, res) >= 0)
+	if (cli_take_select(o, res) >= 0 || cli_take_profiles(res) >= 0)
 		return 2;
 	o->timeout = CLI_DEFAULT_TIMEOUT;
 	if (timeout && ctl_opt_real(timeout, 0, INFINITY, &o->timeout))

@@ -64,7 +64,13 @@ struct tylua_slots {
 	uint32_t cap;
 };
 
-enum tylua_vm_state { TYLUA_VM_DEFINED, TYLUA_VM_BOOTED, TYLUA_VM_STOPPED };
+enum tylua_vm_state {
+	TYLUA_VM_DEFINED,
+	TYLUA_VM_BOOTED,
+	TYLUA_VM_STOPPED,
+	TYLUA_VM_BOOTING,
+	TYLUA_VM_FAILED
+};
 
 struct tylua_lab {
 	char name[TYLUA_NAME_MAX];
@@ -95,6 +101,8 @@ struct tylua_vm {
 	bool ipv6;
 	uint32_t cid; /* vm:cid(): given at its first boot (from 3 up, as vsock CIDs), 0 before */
 	json_t *bridges; /* bridge name -> port name ("" until booted) */
+	bool qemu; /* its profile made it a QEMU guest (at its last boot) */
+	char *why; /* TYLUA_VM_FAILED: the reason */
 };
 
 struct tylua_stream {
@@ -279,6 +287,31 @@ void tylua_vm_plug(lua_State *L, struct tylua_vm *vm, struct tylua_bridge *br, c
 /* Unplug vm from bridge br (guest/detach) if plugged; forget the attachment when forget. */
 void tylua_vm_unplug(lua_State *L, struct tylua_vm *vm, const char *bridge, bool forget);
 void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what);
+
+/* The first half of a boot: the guest made (a QEMU guest launched, not waited for). */
+void tylua_vm_launch(lua_State *L, struct tylua_vm *vm, const char *what);
+
+/* The second half: wait until the guest is up, then plug it into its bridges. */
+void tylua_vm_ready(lua_State *L, struct tylua_vm *vm, const char *what);
+
+/* ---- tylua_profile.c ---- */
+
+/*
+ * tylua_profile_map() - where the run-wide mapping spec ("a=qemu,*=namespace")
+ * sends profile: 1 with out set (a named entry wins over "*"), 0 when it does
+ * not, -1 when spec is malformed.
+ */
+int tylua_profile_map(const char *spec, const char *profile, char *out, size_t size);
+
+/*
+ * tylua_profile_apply() - the guest/add args of a VM of profile (after
+ * $TAPYARD_PROFILE's mapping): kind, kernel, initrd, memory, cpus into args.
+ * Return: whether it is a QEMU guest.
+ */
+bool tylua_profile_apply(lua_State *L, const char *profile, const char *vm, json_t *args);
+
+/* Make the registry's profile table and tapyard.profile(). */
+void tylua_profile_open(lua_State *L);
 void tylua_vm_shutdown(lua_State *L, struct tylua_vm *vm);
 void tylua_vm_close(lua_State *L, uint32_t slot);
 /* The host-side port of vm on bridge, or NULL when not booted/attached. */

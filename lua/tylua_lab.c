@@ -162,20 +162,6 @@ static bool tylua_vm_name_ok(const char *name)
 		       n;
 }
 
-/* Log once per profile name that it runs as a namespace guest. */
-static void tylua_lab_profile(lua_State *L, const char *profile, const char *vm)
-{
-	struct tylua_world *w = tylua_world(L);
-
-	if (!*profile || json_object_get(w->warned, profile))
-		return;
-	json_object_set_new(w->warned, profile, json_true());
-	tylua_log(L,
-		  "profile \"%s\" is not configured: vm \"%s\" (and every vm using it) runs as a "
-		  "network-namespace guest",
-		  profile, vm);
-}
-
 static int lab_vm(lua_State *L)
 {
 	struct tylua_world *w = tylua_world(L);
@@ -213,7 +199,6 @@ static int lab_vm(lua_State *L)
 	if (opts && lua_getfield(L, opts, "ipv6") != LUA_TNIL)
 		vm->ipv6 = lua_toboolean(L, -1);
 	slot = tylua_slot_alloc(L, TYLUA_K_VM, vm);
-	tylua_lab_profile(L, profile, name);
 	tylua_vm_push(L, slot);
 	return 1;
 }
@@ -237,15 +222,20 @@ static int tylua_lab_power(lua_State *L, bool boot)
 	uint32_t lab;
 
 	check_lab(L, 1, boot ? "lab:boot" : "lab:shutdown", &lab);
-	for (uint32_t i = 0; i < s->cap; i++) {
-		struct tylua_vm *vm = s->obj[i];
+	/* Boot in parallel: launch every VM, then wait for each. */
+	for (int pass = 0; pass < (boot ? 2 : 1); pass++) {
+		for (uint32_t i = 0; i < s->cap; i++) {
+			struct tylua_vm *vm = s->obj[i];
 
-		if (!vm || !tylua_lab_within(w, vm->lab, lab))
-			continue;
-		if (boot && vm->state != TYLUA_VM_BOOTED)
-			tylua_vm_boot(L, vm, "lab:boot");
-		else if (!boot)
-			tylua_vm_shutdown(L, vm);
+			if (!vm || !tylua_lab_within(w, vm->lab, lab))
+				continue;
+			if (boot && pass == 0 && vm->state != TYLUA_VM_BOOTED)
+				tylua_vm_launch(L, vm, "lab:boot");
+			else if (boot && pass == 1 && vm->state == TYLUA_VM_BOOTING)
+				tylua_vm_ready(L, vm, "lab:boot");
+			else if (!boot)
+				tylua_vm_shutdown(L, vm);
+		}
 	}
 	lua_settop(L, 1);
 	return 1;

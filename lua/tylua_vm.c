@@ -16,7 +16,7 @@
 #define check_vm(L, i, what, slot) \
 	((struct tylua_vm *)tylua_check_handle(L, i, TYLUA_K_VM, TYLUA_VM, what, slot))
 
-static const char *const tylua_vm_states[] = {"defined", "booted", "stopped"};
+static const char *const tylua_vm_states[] = {"defined", "booted", "stopped", "booting", "failed"};
 
 struct tylua_vm *tylua_vm_find(struct tylua_world *w, const char *name, uint32_t *slot)
 {
@@ -102,20 +102,41 @@ static void tylua_vm_bridges(lua_State *L, struct tylua_vm *vm)
 	lua_pop(L, 1);
 }
 
-void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what)
+/* A failed boot: the state says why, then the error is raised. */
+static void tylua_vm_failed(lua_State *L, struct tylua_vm *vm, json_t *reply, const char *what)
+{
+	const char *msg =
+		json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+
+	vm->state = TYLUA_VM_FAILED;
+	free(vm->why);
+	vm->why = strdup(msg ? msg : "unknown");
+	tylua_raise_reply(L, reply, what);
+}
+
+void tylua_vm_launch(lua_State *L, struct tylua_vm *vm, const char *what)
+{
+	json_t *args, **box, *res, *reply = NULL;
+
+	if (vm->state == TYLUA_VM_BOOTED || vm->state == TYLUA_VM_BOOTING)
+		return;
+	args = json_pack("{s:s, s:b, s:b}", "name", vm->name, "ipv6", vm->ipv6, "wait", 0);
+	box = tylua_json_box(L, args); /* a bad profile raises: nothing leaks */
+	vm->qemu = tylua_profile_apply(L, vm->profile, vm->name, args);
+	res = tylua_try(L, "guest/add", tylua_json_take(L, box), &reply);
+	if (!res)
+		tylua_vm_failed(L, vm, reply, what);
+	json_decref(res);
+	json_decref(reply);
+	vm->state = TYLUA_VM_BOOTING;
+}
+
+/* Plug the VM into every bridge it was attached to, in bridge-name order. */
+static void tylua_vm_plug_all(lua_State *L, struct tylua_vm *vm, const char *what)
 {
 	struct tylua_world *w = tylua_world(L);
-	json_t *res;
 	int top = lua_gettop(L);
 
-	if (vm->state == TYLUA_VM_BOOTED)
-		return;
-	res = tylua_call(L, "guest/add",
-			 json_pack("{s:s, s:b}", "name", vm->name, "ipv6", vm->ipv6), what);
-	json_decref(res);
-	vm->state = TYLUA_VM_BOOTED;
-	if (!vm->cid)
-		vm->cid = 3 + w->cids++;
 	tylua_vm_bridges(L, vm);
 	for (lua_Integer i = 1; lua_rawgeti(L, -1, i) != LUA_TNIL; i++) {
 		const char *name = lua_tostring(L, -1);
@@ -130,7 +151,33 @@ void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what)
 		lua_pop(L, 1);
 	}
 	lua_settop(L, top);
-	tylua_log(L, "vm %s booted (namespace guest)", vm->name);
+}
+
+void tylua_vm_ready(lua_State *L, struct tylua_vm *vm, const char *what)
+{
+	struct tylua_world *w = tylua_world(L);
+	json_t *res, *reply = NULL;
+
+	if (vm->state != TYLUA_VM_BOOTING)
+		return;
+	res = tylua_try(L, "guest/wait", json_pack("{s:s}", "name", vm->name), &reply);
+	if (!res)
+		tylua_vm_failed(L, vm, reply, what);
+	json_decref(res);
+	json_decref(reply);
+	vm->state = TYLUA_VM_BOOTED;
+	if (!vm->cid)
+		vm->cid = 3 + w->cids++;
+	tylua_vm_plug_all(L, vm, what);
+	tylua_log(L, "vm %s booted (%s guest)", vm->name, vm->qemu ? "QEMU" : "namespace");
+}
+
+void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what)
+{
+	if (vm->state == TYLUA_VM_BOOTED)
+		return;
+	tylua_vm_launch(L, vm, what);
+	tylua_vm_ready(L, vm, what);
 }
 
 void tylua_vm_shutdown(lua_State *L, struct tylua_vm *vm)
@@ -139,7 +186,7 @@ void tylua_vm_shutdown(lua_State *L, struct tylua_vm *vm)
 	const char *name;
 	json_t *v, *reply, *res;
 
-	if (vm->state != TYLUA_VM_BOOTED)
+	if (vm->state != TYLUA_VM_BOOTED && vm->state != TYLUA_VM_BOOTING)
 		return;
 	res = tylua_try(L, "guest/del", json_pack("{s:s}", "name", vm->name), &reply);
 	json_decref(res);
@@ -169,6 +216,7 @@ void tylua_vm_close(lua_State *L, uint32_t slot)
 			json_object_del(((struct tylua_bridge *)s->obj[i])->members, vm->name);
 	}
 	json_decref(vm->bridges);
+	free(vm->why);
 	free(vm);
 	tylua_slot_free(w, TYLUA_K_VM, slot);
 }
@@ -188,10 +236,16 @@ static int vm_shutdown(lua_State *L)
 	return 0;
 }
 
+/* vm:state(): "defined", "booting", "booted", "stopped" or "failed" (then the reason too). */
 static int vm_state(lua_State *L)
 {
-	lua_pushstring(L, tylua_vm_states[check_vm(L, 1, "vm:state", NULL)->state]);
-	return 1;
+	struct tylua_vm *vm = check_vm(L, 1, "vm:state", NULL);
+
+	lua_pushstring(L, tylua_vm_states[vm->state]);
+	if (vm->state != TYLUA_VM_FAILED)
+		return 1;
+	lua_pushstring(L, vm->why ? vm->why : "unknown");
+	return 2;
 }
 
 static int vm_name(lua_State *L)

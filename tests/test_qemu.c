@@ -63,7 +63,12 @@ static void test_argv(void **state)
 	assert_string_equal(after(argv, "-qmp", 0), "unix:/run/x,,y/qmp.sock,server=on,wait=off");
 	assert_string_equal(after(argv, "-netdev", 0), "tap,id=net0,fd=7");
 	assert_string_equal(after(argv, "-netdev", 1), "tap,id=net1,fd=9");
-	assert_string_equal(after(argv, "-device", 3),
+	/* the empty root ports for hot-plugged NICs, then the NICs of the command line */
+	assert_string_equal(after(argv, "-device", 2),
+			    "pcie-root-port,id=rp0,bus=pcie.0,chassis=1");
+	assert_string_equal(after(argv, "-device", 1 + QEMU_ROOT_PORTS),
+			    "pcie-root-port,id=rp5,bus=pcie.0,chassis=6");
+	assert_string_equal(after(argv, "-device", 3 + QEMU_ROOT_PORTS),
 			    "virtio-net-pci,netdev=net1,id=nic1,mac=52:54:00:aa:bb:cc");
 	assert_non_null(after(argv, "-nodefaults", 0));
 	assert_non_null(after(argv, "-no-reboot", 0));

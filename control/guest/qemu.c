@@ -8,7 +8,8 @@
  *
  * q35 with the kernel given directly boots fastest here under TCG (about a
  * second less than pc; microvm cannot boot an ELF vmlinux with these devices).
- * TODO(qemu guests): pcie-root-ports for NICs hot-plugged through QMP.
+ * QEMU_ROOT_PORTS empty pcie-root-ports (rp0, rp1...) take NICs hot-plugged
+ * through QMP (qemu_nic.c).
  */
 #include "qemu.h"
 #include "clock.h"
@@ -29,14 +30,15 @@
 #define QEMU_DEFAULT_BINARY "qemu-system-x86_64"
 #define QEMU_BOOT_TIMEOUT_MS 60000
 #define QEMU_STOP_GRACE_MS 2000
-#define QEMU_ARGS_MAX (40 + 4 * QEMU_NICS_MAX)
+#define QEMU_ARGS_MAX (40 + 4 * QEMU_NICS_MAX + 2 * QEMU_ROOT_PORTS)
 
 struct qemu {
 	char name[64];
 	char dir[512];
 	pid_t pid;
 	struct agent_client *agent;
-	uint64_t boot_ms;
+	uint64_t start_ms, deadline_ms, boot_ms;
+	unsigned long long start_ticks; /* the child's start time (/proc/PID/stat field 22) */
 };
 
 enum qemu_accel qemu_accel_pick(enum qemu_accel want, char *why, size_t size)
@@ -164,6 +166,10 @@ static void qemu_argv_boot(const struct qemu_opts *o, const char *dir, char **ar
 	qemu_arg(argv, n, err, "virtserialport,chardev=agent,name=org.tapyard.agent");
 	qemu_arg(argv, n, err, "-qmp");
 	qemu_arg(argv, n, err, "unix:%s/qmp.sock,server=on,wait=off", dir);
+	for (int i = 0; i < QEMU_ROOT_PORTS; i++) {
+		qemu_arg(argv, n, err, "-device");
+		qemu_arg(argv, n, err, "pcie-root-port,id=rp%d,bus=pcie.0,chassis=%d", i, i + 1);
+	}
 }
 
 /* -netdev tap,fd=N and a virtio-net-pci device per NIC: netdev net<i>, device nic<i>. */
@@ -380,17 +386,17 @@ static int qemu_check(struct qemu *q, const struct qemu_opts *o, struct qemu_err
 	return 0;
 }
 
-int qemu_start(const struct qemu_opts *o, struct qemu **out, struct qemu_err *e)
+int qemu_launch(const struct qemu_opts *o, struct qemu **out, struct qemu_err *e)
 {
-	uint64_t start = clock_mono_ms();
-	uint64_t deadline =
-		start + (o->boot_timeout_ms ? o->boot_timeout_ms : QEMU_BOOT_TIMEOUT_MS);
 	struct qemu *q = calloc(1, sizeof(*q));
 	char **argv = NULL, path[600];
 	int err;
 
 	if (!q)
 		return -ENOMEM;
+	q->start_ms = clock_mono_ms();
+	q->deadline_ms =
+		q->start_ms + (o->boot_timeout_ms ? o->boot_timeout_ms : QEMU_BOOT_TIMEOUT_MS);
 	snprintf(q->name, sizeof(q->name), "%s", o->name);
 	snprintf(q->dir, sizeof(q->dir), "%s", o->dir);
 	/* A previous run's sockets: we would connect to a dead one. */
@@ -404,16 +410,76 @@ int qemu_start(const struct qemu_opts *o, struct qemu **out, struct qemu_err *e)
 	if (!err)
 		err = qemu_spawn(q, o, argv, e);
 	qemu_argv_free(argv);
+	if (err) {
+		qemu_stop(q);
+		return err;
+	}
+	q->start_ticks = qemu_pid_start(q->pid);
+	*out = q;
+	return 0;
+}
+
+int qemu_wait_ready(struct qemu *q, struct qemu_err *e)
+{
+	int err = 0;
+
+	if (q->boot_ms)
+		return 0;
+	if (!q->agent)
+		err = qemu_connect(q, q->deadline_ms, e);
 	if (!err)
-		err = qemu_connect(q, deadline, e);
+		err = qemu_hello(q, q->start_ms, q->deadline_ms, e);
+	return err;
+}
+
+int qemu_start(const struct qemu_opts *o, struct qemu **out, struct qemu_err *e)
+{
+	struct qemu *q = NULL;
+	int err = qemu_launch(o, &q, e);
+
 	if (!err)
-		err = qemu_hello(q, start, deadline, e);
+		err = qemu_wait_ready(q, e);
 	if (err) {
 		qemu_stop(q);
 		return err;
 	}
 	*out = q;
 	return 0;
+}
+
+unsigned long long qemu_pid_start(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ticks = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+	/* after ")": state is field 3; starttime is field 22, 19 fields further */
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		ticks = strtoull(p + 1, NULL, 10);
+	return ticks;
+}
+
+const char *qemu_dir(const struct qemu *q)
+{
+	return q->dir;
+}
+
+unsigned long long qemu_start_ticks(const struct qemu *q)
+{
+	return q->start_ticks;
 }
 
 struct agent_client *qemu_agent(struct qemu *q)
@@ -439,6 +505,12 @@ static void qemu_kill(struct qemu *q)
 
 	if (q->pid <= 0)
 		return;
+	if (!q->boot_ms) { /* nothing to lose yet: no need for a grace */
+		kill(q->pid, SIGKILL);
+		waitpid(q->pid, NULL, 0);
+		q->pid = -1;
+		return;
+	}
 	kill(q->pid, SIGTERM);
 	while (waitpid(q->pid, NULL, WNOHANG) == 0) {
 		if (clock_mono_ms() >= until) {

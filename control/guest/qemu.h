@@ -22,6 +22,9 @@
 
 #define QEMU_NICS_MAX 16
 
+/* Empty pcie-root-ports rp0.. on every guest's command line, for hot-plugged NICs. */
+#define QEMU_ROOT_PORTS 6
+
 /* How QEMU runs the guest's CPU. */
 enum qemu_accel { QEMU_ACCEL_AUTO, QEMU_ACCEL_TCG, QEMU_ACCEL_KVM };
 
@@ -80,6 +83,28 @@ struct qemu;
  * Return: 0 with *out set, or a negative errno with e filled.
  */
 int qemu_start(const struct qemu_opts *o, struct qemu **out, struct qemu_err *e);
+
+/*
+ * qemu_launch() - qemu_start() without the wait: QEMU is running (its agent
+ * not yet answering) when it returns 0 with *out set; qemu_wait_ready() waits.
+ */
+int qemu_launch(const struct qemu_opts *o, struct qemu **out, struct qemu_err *e);
+
+/*
+ * qemu_wait_ready() - wait until the agent of a launched VM answers hello (at
+ * most until the boot deadline of its qemu_opts): 0 (at once when it answered
+ * before), or a negative errno with e filled (the VM is left for qemu_stop()).
+ */
+int qemu_wait_ready(struct qemu *q, struct qemu_err *e);
+
+/* The start time of process pid in clock ticks since boot (/proc/PID/stat), 0 if unknown. */
+unsigned long long qemu_pid_start(pid_t pid);
+
+/* The VM's run directory. */
+const char *qemu_dir(const struct qemu *q);
+
+/* QEMU's start time (qemu_pid_start()), so a record never names a reused pid. */
+unsigned long long qemu_start_ticks(const struct qemu *q);
 
 /* The VM's agent connection (owned by the VM). */
 struct agent_client *qemu_agent(struct qemu *q);

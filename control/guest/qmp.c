@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -25,6 +26,7 @@ struct qmp {
 	int timeout_ms;
 	int broken; /* a negative errno once the stream can no longer be trusted */
 	uint64_t next_id;
+	int pass_fd; /* sent with the next command's first byte (qmp_getfd()); -1: none */
 	json_t *events; /* the last QMP_EVENTS_MAX events, oldest first */
 	size_t len; /* bytes in buf */
 	char buf[QMP_LINE_MAX];
@@ -73,6 +75,31 @@ static int qmp_poll(struct qmp *q, short events, uint64_t deadline)
 	return n ? 0 : -ETIMEDOUT;
 }
 
+/* send(), or sendmsg() with q->pass_fd as SCM_RIGHTS (then forgotten). */
+static ssize_t qmp_send_some(struct qmp *q, const char *text, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl = {0};
+	struct iovec iov = {.iov_base = (void *)text, .iov_len = len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n;
+
+	if (q->pass_fd < 0)
+		return send(q->fd, text, len, MSG_NOSIGNAL);
+	m.msg_control = ctl.buf;
+	m.msg_controllen = sizeof(ctl.buf);
+	ctl.h.cmsg_level = SOL_SOCKET;
+	ctl.h.cmsg_type = SCM_RIGHTS;
+	ctl.h.cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(&ctl.h), &q->pass_fd, sizeof(int));
+	n = sendmsg(q->fd, &m, MSG_NOSIGNAL);
+	if (n > 0)
+		q->pass_fd = -1;
+	return n;
+}
+
 /* Write all of text (len bytes) before deadline. */
 static int qmp_write(struct qmp *q, const char *text, size_t len, uint64_t deadline)
 {
@@ -80,7 +107,7 @@ static int qmp_write(struct qmp *q, const char *text, size_t len, uint64_t deadl
 	int err;
 
 	while (len) {
-		n = send(q->fd, text, len, MSG_NOSIGNAL);
+		n = qmp_send_some(q, text, len);
 		if (n < 0 && errno == EAGAIN)
 			err = qmp_poll(q, POLLOUT, deadline);
 		else if (n < 0 && errno != EINTR)
@@ -297,6 +324,19 @@ int qmp_set_link(struct qmp *q, const char *name, bool up, struct qmp_error *e)
 	return qmp_execute(q, "set_link", args, NULL, e);
 }
 
+int qmp_getfd(struct qmp *q, const char *fdname, int fd, struct qmp_error *e)
+{
+	json_t *args = json_pack("{s:s}", "fdname", fdname);
+	int err;
+
+	if (!args)
+		return qmp_fail(e, -ENOMEM, q->name, "out of memory");
+	q->pass_fd = fd;
+	err = qmp_execute(q, "getfd", args, NULL, e);
+	q->pass_fd = -1;
+	return err;
+}
+
 /* Read the greeting ({"QMP": {...}}) and leave command mode's negotiation done. */
 static int qmp_handshake(struct qmp *q, struct qmp_error *e)
 {
@@ -339,6 +379,7 @@ int qmp_open_fd(int fd, const char *name, int timeout_ms, struct qmp **out, stru
 	}
 	q->timeout_ms = timeout_ms > 0 ? timeout_ms : QMP_TIMEOUT_MS;
 	q->next_id = 1;
+	q->pass_fd = -1;
 	err = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ? -errno : 0;
 	if (err)
 		qmp_fail(e, err, name, "%s", strerror(-err));

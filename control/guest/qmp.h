@@ -69,6 +69,13 @@ int qmp_execute(struct qmp *q, const char *cmd, json_t *args, json_t **ret, stru
 int qmp_set_link(struct qmp *q, const char *name, bool up, struct qmp_error *e);
 
 /*
+ * qmp_getfd() - getfd: hand QEMU a copy of fd (SCM_RIGHTS with the command),
+ * known to it as fdname (for netdev_add's "fd"). fd stays the caller's.
+ * Return: as qmp_execute().
+ */
+int qmp_getfd(struct qmp *q, const char *fdname, int fd, struct qmp_error *e);
+
+/*
  * qmp_take_events() - the events received so far (the last QMP_EVENTS_MAX),
  * oldest first; the client forgets them. Return: a new reference to an array.
  */

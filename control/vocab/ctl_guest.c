@@ -9,6 +9,7 @@
  * process without its lock (struct ctl_later).
  */
 #include "ctl_guest.h"
+#include "ctl_guest_impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,45 +24,6 @@
 #include "guest.h"
 #include "frame.h"
 #include "log.h"
-
-#define CG_NAME_MAX 64
-#define CG_MAX_GUESTS 1024
-#define CG_MAX_NICS 16
-
-/* One NIC of a guest: a port of the switch, moved into the guest. */
-struct cg_nic {
-	char bridge[DP_BRIDGE_NAME_MAX];
-	char port[PORT_NAME_MAX];
-	char ifname[IFNAMSIZ]; /* its name inside the guest */
-	uint32_t addr; /* network byte order */
-	uint8_t mac[6];
-};
-
-struct cg_guest {
-	char name[CG_NAME_MAX];
-	struct guest *g;
-	struct cg_nic nics[CG_MAX_NICS]; /* sorted by bridge name */
-	size_t n;
-};
-
-/* A bridge's subnet. */
-struct cg_net {
-	char bridge[DP_BRIDGE_NAME_MAX];
-	uint32_t net; /* network byte order */
-	unsigned int prefix;
-};
-
-/* Everything one dispatcher's guests share (ctl->guests). */
-struct ctl_guests {
-	char dir[64]; /* holds the hosts file */
-	char hosts[96];
-	char *hosts_text; /* what the hosts file holds, as last written */
-	size_t hosts_len;
-	struct cg_guest *guests[CG_MAX_GUESTS];
-	size_t n;
-	struct cg_net nets[DP_MAX_BRIDGES];
-	size_t nnets;
-};
 
 /* A new set for ctl with its hosts file directory. */
 static struct ctl_guests *ctl_guest_set_new(struct ctl *ctl)
@@ -89,7 +51,7 @@ static struct ctl_guests *ctl_guest_set(struct ctl *ctl, bool create)
 	return ctl->guests;
 }
 
-static struct cg_guest *ctl_guest_find(struct ctl_guests *s, const char *name, size_t *idx)
+struct cg_guest *ctl_guest_find(struct ctl_guests *s, const char *name, size_t *idx)
 {
 	for (size_t i = 0; s && i < s->n; i++) {
 		if (strcmp(s->guests[i]->name, name) == 0) {
@@ -140,8 +102,8 @@ static int ctl_guest_errno(const char *code)
 }
 
 /* Run a nested command; its error becomes ours. *result (may be NULL) gets a new reference. */
-static int ctl_guest_call(struct ctl *ctl, const char *cmd, json_t *args, json_t **result,
-			  struct ctl_err *e)
+int ctl_guest_call(struct ctl *ctl, const char *cmd, json_t *args, json_t **result,
+		   struct ctl_err *e)
 {
 	json_t *reply = ctl_call(ctl, cmd, args);
 	const char *code, *msg;
@@ -229,6 +191,7 @@ static void ctl_guest_hosts_write(struct ctl_guests *s)
 	free(s->hosts_text);
 	s->hosts_text = text;
 	s->hosts_len = len;
+	ctl_guest_qemu_hosts(s);
 }
 
 /* ---- subnets and addresses ---- */
@@ -448,6 +411,9 @@ static int ctl_guest_renumber(struct cg_guest *gu, size_t skip)
 	char want[IFNAMSIZ];
 	int err = 0;
 
+	if (gu->kind == CG_QEMU)
+		return ctl_guest_qemu_renumber(gu, skip);
+
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < gu->n; i++) {
 			struct cg_nic *nic = &gu->nics[i];
@@ -477,8 +443,7 @@ static void ctl_guest_nic_remove(struct cg_guest *gu, size_t i)
 	gu->n--;
 }
 
-/* Delete a NIC's port (already gone is fine). */
-static void ctl_guest_port_del(struct ctl *ctl, const char *port)
+void ctl_guest_port_del(struct ctl *ctl, const char *port)
 {
 	json_t *reply = ctl_call(ctl, "port/del", ctl_must(json_pack("{s:s}", "name", port)));
 
@@ -510,7 +475,10 @@ static void ctl_guest_remove(struct ctl *ctl, struct ctl_guests *s, size_t idx)
 
 	for (size_t i = 0; i < gu->n; i++)
 		ctl_guest_port_del(ctl, gu->nics[i].port);
-	guest_destroy(gu->g);
+	if (gu->kind == CG_QEMU)
+		ctl_guest_qemu_destroy(ctl, gu);
+	else
+		guest_destroy(gu->g);
 	free(gu);
 	memmove(&s->guests[idx], &s->guests[idx + 1], (s->n - idx - 1) * sizeof(s->guests[0]));
 	s->n--;
@@ -541,47 +509,135 @@ static unsigned int ctl_guest_prefix(struct ctl_guests *s, const char *bridge)
 
 /* ---- commands ---- */
 
-static int cmd_guest_add(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
+/* guest/add's reply, made at its start. */
+static int ctl_guest_add_done(struct ctl *ctl, struct ctl_later *l, int err, json_t **result,
+			      struct ctl_err *e)
+{
+	(void)ctl;
+	(void)e;
+	if (err)
+		json_decref(l->state);
+	else
+		*result = l->state;
+	return err;
+}
+
+/* args.kind: "netns" (or "namespace", the default) or "qemu". */
+static int ctl_guest_kind(json_t *args, enum cg_kind *kind, struct ctl_err *e)
+{
+	const char *k;
+	int err = ctl_args_str(args, "kind", false, &k, e);
+
+	if (err || !k)
+		return err;
+	if (strcmp(k, "qemu") == 0)
+		*kind = CG_QEMU;
+	else if (strcmp(k, "netns") != 0 && strcmp(k, "namespace") != 0)
+		return ctl_args_fail(e, -EINVAL,
+				     "args.kind: \"%s\": expected \"netns\" or \"qemu\"", k);
+	return 0;
+}
+
+/* The new guest gu: a namespace, or a QEMU launched. */
+static int ctl_guest_make(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu, json_t *args,
+			  struct ctl_err *e)
 {
 	struct guest_opts opts = {0};
-	struct cg_guest *gu;
-	struct ctl_guests *s;
-	const char *name;
-	char netns[64];
 	int err;
 
-	err = ctl_args_str(args, "name", true, &name, e);
-	if (!err)
-		err = ctl_args_bool(args, "ipv6", 0, &opts.ipv6, e);
+	if (gu->kind == CG_QEMU)
+		return ctl_guest_qemu_add(ctl, s, gu, args, e);
+	err = ctl_args_bool(args, "ipv6", 0, &opts.ipv6, e);
 	if (err)
 		return err;
+	err = guest_create(&opts, &gu->g);
+	if (err)
+		ctl_args_fail(e, err, "cannot create the network namespace of guest \"%s\": %s%s",
+			      gu->name, strerror(-err), err == -EPERM ? " (guests need root)" : "");
+	return err;
+}
+
+/* The checks of a new guest's name; the set of ctl into *s. */
+static int ctl_guest_add_check(struct ctl *ctl, const char *name, struct ctl_guests **s,
+			       struct ctl_err *e)
+{
 	if (!ctl_guest_name_ok(name))
 		return ctl_args_fail(e, -EINVAL,
 				     "args.name: \"%s\": use up to %d letters, digits, '-' and '_'",
 				     name, CG_NAME_MAX - 1);
-	s = ctl_guest_set(ctl, true);
-	if (!s)
+	*s = ctl_guest_set(ctl, true);
+	if (!*s)
 		return ctl_args_fail(e, -ENOMEM, "guest: cannot set up the hosts file directory");
-	if (ctl_guest_find(s, name, NULL))
+	if (ctl_guest_find(*s, name, NULL))
 		return ctl_args_fail(e, -EEXIST, "guest \"%s\" already exists", name);
-	if (s->n >= CG_MAX_GUESTS)
+	if ((*s)->n >= CG_MAX_GUESTS)
 		return ctl_args_fail(e, -ENOSPC, "too many guests (at most %d)", CG_MAX_GUESTS);
+	return 0;
+}
+
+/* guest/add: a namespace at once; a QEMU guest launched, then (unless args.wait is false) its boot
+ * waited for. */
+static int start_guest_add(struct ctl *ctl, json_t *args, struct ctl_later *later,
+			   struct ctl_err *e)
+{
+	struct cg_guest *gu;
+	struct ctl_guests *s = NULL;
+	enum cg_kind kind = CG_NETNS;
+	const char *name;
+	char netns[64];
+	bool wait;
+	int err;
+
+	err = ctl_args_str(args, "name", true, &name, e);
+	if (!err)
+		err = ctl_guest_kind(args, &kind, e);
+	if (!err)
+		err = ctl_args_bool(args, "wait", 1, &wait, e);
+	if (!err)
+		err = ctl_guest_add_check(ctl, name, &s, e);
+	if (err)
+		return err;
 	gu = calloc(1, sizeof(*gu));
 	if (!gu)
 		return -ENOMEM;
 	snprintf(gu->name, sizeof(gu->name), "%s", name);
-	err = guest_create(&opts, &gu->g);
+	gu->kind = kind;
+	err = ctl_guest_make(ctl, s, gu, args, e);
 	if (err) {
 		free(gu);
-		return ctl_args_fail(
-			e, err, "cannot create the network namespace of guest \"%s\": %s%s", name,
-			strerror(-err), err == -EPERM ? " (guests need root)" : "");
+		return err;
 	}
 	s->guests[s->n++] = gu;
 	ctl_guest_hosts_write(s);
-	snprintf(netns, sizeof(netns), "/proc/%d/fd/%d", (int)getpid(), guest_netns_fd(gu->g));
-	log_info("guest %s added", name);
-	*result = ctl_must(json_pack("{s:s, s:s}", "name", name, "netns", netns));
+	log_info("guest %s added%s", name, kind == CG_QEMU ? " (QEMU, booting)" : "");
+	if (kind == CG_QEMU && wait)
+		return ctl_guest_qemu_wait_start(ctl, gu, later, e);
+	if (kind == CG_QEMU)
+		later->state = ctl_must(json_pack("{s:s, s:s}", "name", name, "kind", "qemu"));
+	else
+		snprintf(netns, sizeof(netns), "/proc/%d/fd/%d", (int)getpid(),
+			 guest_netns_fd(gu->g));
+	if (kind == CG_NETNS)
+		later->state = ctl_must(json_pack("{s:s, s:s, s:s}", "name", name, "kind", "netns",
+						  "netns", netns));
+	later->finish = ctl_guest_add_done;
+	return 0;
+}
+
+/* guest/wait: until a QEMU guest's agent answers (at once for a namespace guest). */
+static int start_guest_wait(struct ctl *ctl, json_t *args, struct ctl_later *later,
+			    struct ctl_err *e)
+{
+	struct cg_guest *gu;
+	struct ctl_guests *s;
+	int err = ctl_guest_arg(ctl, args, "name", &s, &gu, e);
+
+	if (err)
+		return err;
+	if (gu->kind == CG_QEMU)
+		return ctl_guest_qemu_wait_start(ctl, gu, later, e);
+	later->state = ctl_must(json_pack("{s:s}", "name", gu->name));
+	later->finish = ctl_guest_add_done;
 	return 0;
 }
 
@@ -660,9 +716,10 @@ static void ctl_guest_record_moved(struct ctl *ctl, struct cg_guest *gu, const s
 
 	if (!ctl_recording(ctl) || fstat(guest_netns_fd(gu->g), &st))
 		return;
-	ctl_record_add(ctl, "tap", nic->port,
-		       ctl_must(json_pack("{s:s, s:I, s:s}", "bridge", nic->bridge, "netns_ino",
-					  (json_int_t)st.st_ino, "mac", mac_format(nic->mac, mac))));
+	ctl_record_add(
+		ctl, "tap", nic->port,
+		ctl_must(json_pack("{s:s, s:I, s:s}", "bridge", nic->bridge, "netns_ino",
+				   (json_int_t)st.st_ino, "mac", mac_format(nic->mac, mac))));
 }
 
 /* Move a new port into the guest as NIC pos, renaming the others around it. */
@@ -672,6 +729,8 @@ static int ctl_guest_plug(struct ctl *ctl, struct cg_guest *gu, size_t pos, cons
 	struct cg_nic *nic = &gu->nics[pos];
 	int netns = -1, ifindex, err;
 
+	if (gu->kind == CG_QEMU)
+		return ctl_guest_qemu_plug(ctl, gu, pos, e);
 	err = ctl_guest_port_make(ctl, nic->bridge, nic->port, &netns, &ifindex, e);
 	if (err)
 		return err;
@@ -779,6 +838,7 @@ static int cmd_guest_attach(struct ctl *ctl, json_t *args, json_t **result, stru
 	if (err)
 		return err;
 	pos = ctl_guest_nic_insert(gu, bridge, port, addr, mac);
+	gu->nics[pos].prefix = n->prefix;
 	err = ctl_guest_plug(ctl, gu, pos, n, e);
 	if (err) {
 		ctl_guest_nic_remove(gu, pos);
@@ -824,6 +884,8 @@ static int cmd_guest_detach(struct ctl *ctl, json_t *args, json_t **result, stru
 		return err;
 	log_info("guest %s: detached from bridge %s", gu->name, gu->nics[idx].bridge);
 	ctl_guest_port_del(ctl, gu->nics[idx].port);
+	if (gu->kind == CG_QEMU)
+		ctl_guest_qemu_unplug(gu, &gu->nics[idx]);
 	ctl_guest_nic_remove(gu, idx);
 	ctl_guest_renumber(gu, SIZE_MAX);
 	ctl_guest_hosts_write(s);
@@ -849,7 +911,11 @@ static int cmd_guest_link(struct ctl *ctl, json_t *args, json_t **result, struct
 	if (err)
 		return err;
 	/* The guest's kernel applies carrier changes asynchronously: wait until it has. */
-	if (guest_link_wait(gu->g, gu->nics[idx].ifname, up, 2000))
+	if (gu->kind == CG_QEMU)
+		err = ctl_guest_qemu_link_wait(gu, gu->nics[idx].ifname, up);
+	else
+		err = guest_link_wait(gu->g, gu->nics[idx].ifname, up, 2000);
+	if (err)
 		log_warn("guest %s: %s did not show carrier %s within 2 s", gu->name,
 			 gu->nics[idx].ifname, up ? "up" : "down");
 	return 0;
@@ -992,6 +1058,10 @@ static int start_guest_run(struct ctl *ctl, json_t *args, struct ctl_later *late
 	if (!w)
 		return -ENOMEM;
 	err = ctl_guest_arg(ctl, args, "guest", &s, &gu, e);
+	if (!err && gu->kind == CG_QEMU) {
+		free(w);
+		return ctl_guest_qemu_run_start(ctl, gu, args, later, e);
+	}
 	if (!err)
 		err = ctl_guest_run_req(args, &req, &w->argv, &w->env, e);
 	if (!err) {
@@ -1024,6 +1094,11 @@ int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char
 	int err;
 
 	err = ctl_guest_arg(ctl, args, "guest", &s, &gu, e);
+	if (!err && gu->kind == CG_QEMU)
+		err = ctl_args_fail(e, -EOPNOTSUPP,
+				    "guest \"%s\": background processes run in namespace guests "
+				    "only (not yet in QEMU guests)",
+				    gu->name);
 	if (!err)
 		err = ctl_guest_run_req(args, &req, &argv, &env, e);
 	if (!err) {
@@ -1050,18 +1125,23 @@ static int cmd_guest_list(struct ctl *ctl, json_t *args, json_t **result, struct
 	*result = ctl_must(json_array());
 	for (size_t i = 0; s && i < s->n; i++) {
 		struct cg_guest *gu = s->guests[i];
-		json_t *nics = ctl_must(json_array());
+		json_t *nics = ctl_must(json_array()), *obj;
 
 		ctl_guest_prune(ctl, s, gu);
 		for (size_t j = 0; j < gu->n; j++)
 			json_array_append_new(
 				nics, ctl_guest_nic_json(gu, &gu->nics[j],
 							 ctl_guest_prefix(s, gu->nics[j].bridge)));
-		snprintf(netns, sizeof(netns), "/proc/%d/fd/%d", (int)getpid(),
-			 guest_netns_fd(gu->g));
-		json_array_append_new(*result,
-				      ctl_must(json_pack("{s:s, s:s, s:o}", "name", gu->name,
-							 "netns", netns, "nics", nics)));
+		obj = ctl_must(json_pack("{s:s, s:s, s:o}", "name", gu->name, "kind",
+					 gu->kind == CG_QEMU ? "qemu" : "netns", "nics", nics));
+		if (gu->kind == CG_QEMU) {
+			ctl_guest_qemu_json(gu, obj);
+		} else {
+			snprintf(netns, sizeof(netns), "/proc/%d/fd/%d", (int)getpid(),
+				 guest_netns_fd(gu->g));
+			json_object_set_new(obj, "netns", ctl_must(json_string(netns)));
+		}
+		json_array_append_new(*result, obj);
 	}
 	return 0;
 }
@@ -1103,7 +1183,11 @@ void ctl_guest_release(struct ctl *ctl)
 }
 
 const struct ctl_cmd ctl_guest_cmds[] = {
-	CTL_CMD("guest/add", cmd_guest_add, CTL_ARGS("name", "ipv6")),
+	CTL_LATER("guest/add", start_guest_add,
+		  CTL_ARGS("name", "ipv6", "kind", "kernel", "initrd", "memory", "cpus", "wait",
+			   CTL_WAIT_ARG),
+		  CTL_PERM_LAB),
+	CTL_LATER("guest/wait", start_guest_wait, CTL_ARGS("name", CTL_WAIT_ARG), CTL_PERM_ADMIN),
 	CTL_CMD("guest/del", cmd_guest_del, CTL_ARGS("name")),
 	CTL_CMD("guest/attach", cmd_guest_attach,
 		CTL_ARGS("guest", "bridge", "port", "subnet", "address", "mac")),

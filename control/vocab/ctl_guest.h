@@ -29,7 +29,7 @@
 
 #include "ctl_impl.h"
 
-#define CTL_GUEST_NCMDS 8
+#define CTL_GUEST_NCMDS 9
 
 /* The command table (listed in ctl_tables[] in ctl.c). */
 extern const struct ctl_cmd ctl_guest_cmds[CTL_GUEST_NCMDS];
