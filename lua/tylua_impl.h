@@ -298,8 +298,8 @@ void tylua_vm_ready(lua_State *L, struct tylua_vm *vm, const char *what);
 
 /*
  * tylua_profile_map() - where the run-wide mapping spec ("a=qemu,*=namespace")
- * sends profile: 1 with out set (a named entry wins over "*"), 0 when it does
- * not, -1 when spec is malformed.
+ * sends profile: 2 with out set by a named entry (it wins over "*"), 1 by
+ * "*", 0 when none maps it, -1 when spec is malformed.
  */
 int tylua_profile_map(const char *spec, const char *profile, char *out, size_t size);
 

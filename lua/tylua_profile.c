@@ -5,8 +5,9 @@
  * name) and "qemu" (a QEMU guest of tapyard's own image); a file adds its own
  * with tapyard.profile(name, {kind = "qemu", kernel, initrd, memory, cpus}).
  * A run-wide mapping, $TAPYARD_PROFILE ("peios=qemu,*=namespace"; `tapyard
- * test --profile` sets it), sends a profile name (or "*": every one) to
- * another profile first, so a test file runs on QEMU without an edit.
+ * test --profile` adds to it), sends a profile name to another profile
+ * first, so a test file runs on QEMU without an edit; "*" sends every profile
+ * the file does not define itself.
  * The profiles a file defines live in the registry table tapyard.profiles.
  */
 #include <stdio.h>
@@ -41,7 +42,7 @@ int tylua_profile_map(const char *spec, const char *profile, char *out, size_t s
 		p += len;
 		p += strspn(p, ", \t");
 	}
-	return found ? 1 : 0; /* a named entry beats "*" whatever their order */
+	return found; /* a named entry beats "*" whatever their order */
 }
 
 /* tapyard.profile(name, {kind, kernel, initrd, memory, cpus}) */
@@ -93,16 +94,36 @@ static void tylua_profile_unknown(lua_State *L, const char *profile, const char 
 		  profile, vm, profile);
 }
 
-bool tylua_profile_apply(lua_State *L, const char *profile, const char *vm, json_t *args)
+/* Is profile one the file defined with tapyard.profile()? */
+static bool tylua_profile_defined(lua_State *L, const char *profile)
+{
+	bool defined;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, TYLUA_PROFILES);
+	defined = lua_getfield(L, -1, profile) == LUA_TTABLE;
+	lua_pop(L, 2);
+	return defined;
+}
+
+/* The profile $TAPYARD_PROFILE sends profile to: a named entry always, "*" only undefined ones. */
+static void tylua_profile_mapped(lua_State *L, const char *profile, char *name, size_t size)
 {
 	const char *spec = getenv("TAPYARD_PROFILE");
+	int m = spec ? tylua_profile_map(spec, profile, name, size) : 0;
+
+	if (m < 0)
+		luaL_error(L, "TAPYARD_PROFILE=\"%s\": expected NAME=PROFILE[,NAME=PROFILE...]",
+			   spec);
+	if (m == 0 || (m == 1 && tylua_profile_defined(L, profile)))
+		snprintf(name, size, "%s", profile);
+}
+
+bool tylua_profile_apply(lua_State *L, const char *profile, const char *vm, json_t *args)
+{
 	char name[TYLUA_NAME_MAX];
 	bool qemu = false;
 
-	snprintf(name, sizeof(name), "%s", profile);
-	if (spec && tylua_profile_map(spec, profile, name, sizeof(name)) < 0)
-		luaL_error(L, "TAPYARD_PROFILE=\"%s\": expected NAME=PROFILE[,NAME=PROFILE...]",
-			   spec);
+	tylua_profile_mapped(L, profile, name, sizeof(name));
 	lua_getfield(L, LUA_REGISTRYINDEX, TYLUA_PROFILES);
 	if (lua_getfield(L, -1, name) == LUA_TTABLE) {
 		lua_getfield(L, -1, "kind");

@@ -235,6 +235,27 @@ static void test_todo(void **state)
 	outcomes_free(o, 1);
 }
 
+/* The run-wide profile mapping: named entries beat "*", malformed specs are refused. */
+static void test_profile_map(void **state)
+{
+	char out[32] = "";
+
+	(void)state;
+	assert_int_equal(tylua_profile_map("peios=qemu", "peios", out, sizeof(out)), 2);
+	assert_string_equal(out, "qemu");
+	assert_int_equal(tylua_profile_map("peios=qemu", "other", out, sizeof(out)), 0);
+	assert_int_equal(tylua_profile_map("*=qemu,a=namespace", "a", out, sizeof(out)), 2);
+	assert_string_equal(out, "namespace");
+	assert_int_equal(tylua_profile_map("a=namespace, *=qemu", "b", out, sizeof(out)), 1);
+	assert_string_equal(out, "qemu");
+	assert_int_equal(tylua_profile_map("a=x,a=y", "a", out, sizeof(out)), 2);
+	assert_string_equal(out, "y");
+	assert_int_equal(tylua_profile_map("", "a", out, sizeof(out)), 0);
+	assert_int_equal(tylua_profile_map("peios", "peios", out, sizeof(out)), -1);
+	assert_int_equal(tylua_profile_map("=qemu", "peios", out, sizeof(out)), -1);
+	assert_int_equal(tylua_profile_map("peios=", "peios", out, sizeof(out)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +267,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_result, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_framework, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_todo, setup, teardown),
+		cmocka_unit_test(test_profile_map),
 	};
 
 	json_set_alloc_funcs(json_count_malloc, json_count_free); /* before any jansson call */

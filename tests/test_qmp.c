@@ -7,6 +7,7 @@
  * path, which refuses a symbolic link.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -143,6 +146,67 @@ static void test_greeting_capabilities_and_a_reply(void **state)
 		json_string_value(json_object_get(json_object_get(f.last, "arguments"), "name")),
 		"n0");
 	fake_stop(&f, q);
+}
+
+/* The fd getfd passed, fstat'ed by the fake (its inode), or 0. */
+static ino_t getfd_ino;
+
+/* Take a getfd request with its fd (SCM_RIGHTS rides on the request's first bytes). */
+static void serve_getfd(struct fake *f)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char line[4096];
+	struct iovec iov = {.iov_base = line, .iov_len = sizeof(line) - 1};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = ctl.buf,
+			   .msg_controllen = sizeof(ctl.buf)};
+	struct cmsghdr *c;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fake_hello(f);
+	n = recvmsg(f->fd, &m, 0);
+	c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (c && c->cmsg_type == SCM_RIGHTS) {
+		memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+		if (fstat(fd, &st) == 0)
+			getfd_ino = st.st_ino;
+		close(fd);
+	}
+	json_decref(f->last);
+	f->last = n > 0 ? json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
+	if (n > 0 && line[n - 1] != '\n')
+		read(f->fd, line, 1); /* the newline, sent apart */
+	fake_reply(f, "\"return\": {}");
+	fake_read(f); /* until the client closes */
+}
+
+static void test_getfd_passes_the_fd(void **state)
+{
+	struct qmp_error e = {{0}};
+	struct stat st;
+	struct fake f;
+	struct qmp *q;
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(fake_start(&f, serve_getfd, 0, &q, &e), 0);
+	assert_int_equal(qmp_getfd(q, "fd-x", fd, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(f.last, "execute")), "getfd");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(f.last, "arguments"), "fdname")),
+		"fd-x");
+	assert_true(getfd_ino == st.st_ino);
+	assert_true(fcntl(fd, F_GETFD) >= 0); /* still the caller's */
+	fake_stop(&f, q);
+	close(fd);
 }
 
 static void serve_error(struct fake *f)
@@ -366,6 +430,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_greeting_capabilities_and_a_reply),
+		cmocka_unit_test(test_getfd_passes_the_fd),
 		cmocka_unit_test(test_an_error_reply_names_class_and_desc),
 		cmocka_unit_test(test_events_are_kept_never_taken_for_replies),
 		cmocka_unit_test(test_garbage_is_a_protocol_error),

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "qemu.h"
 
 #define RECORD_NETNS_DIR "/run/netns"
 
@@ -52,12 +53,14 @@ struct record_kind {
 static int record_rm_tap(const char *name, json_t *extra, char *msg, size_t len);
 static int record_rm_netns(const char *name, json_t *extra, char *msg, size_t len);
 static int record_rm_tc(const char *name, json_t *extra, char *msg, size_t len);
+static int record_rm_qemu(const char *name, json_t *extra, char *msg, size_t len);
 
 /* Every kind of object `tapyard cleanup` knows how to remove; a module adds its row here. */
 static const struct record_kind record_kinds[] = {
 	{"tap", record_rm_tap},
 	{"netns", record_rm_netns},
 	{"tc", record_rm_tc},
+	{"qemu", record_rm_qemu},
 };
 
 int record_path(const char *socket, char *buf, size_t len)
@@ -475,6 +478,29 @@ static int record_rm_tap(const char *name, json_t *extra, char *msg, size_t len)
 	}
 	record_netns_leave(back);
 	return err;
+}
+
+/*
+ * A QEMU guest's process ("pid" and its "start" time in extra): killed only
+ * while that pid is still the process that was started then, never a process
+ * that reused the pid. Its TAPs go with it.
+ */
+static int record_rm_qemu(const char *name, json_t *extra, char *msg, size_t len)
+{
+	json_int_t pid = json_integer_value(json_object_get(extra, "pid"));
+	json_int_t start = json_integer_value(json_object_get(extra, "start"));
+
+	(void)name;
+	if (pid <= 1 || start <= 0) {
+		snprintf(msg, len, "no pid and start time in the record");
+		return -EINVAL;
+	}
+	if (qemu_pid_start((pid_t)pid) != (unsigned long long)start)
+		return 0; /* gone (or the pid is another process's now) */
+	if (kill((pid_t)pid, SIGKILL))
+		return -errno;
+	snprintf(msg, len, "pid %d", (int)pid);
+	return 1;
 }
 
 /* Like `ip netns del`: detach the namespace's bind mount and remove its file. */

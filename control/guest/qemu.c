@@ -251,7 +251,7 @@ static int qemu_fail(const struct qemu *q, struct qemu_err *e, int err, const ch
 
 static int qemu_fail(const struct qemu *q, struct qemu_err *e, int err, const char *fmt, ...)
 {
-	char path[600], tail[1500];
+	char path[600], tail[2400];
 	size_t len;
 	va_list ap;
 
@@ -265,7 +265,7 @@ static int qemu_fail(const struct qemu *q, struct qemu_err *e, int err, const ch
 		len += (size_t)snprintf(e->msg + len, sizeof(e->msg) - len, "\nQEMU said:\n%s",
 					tail);
 	snprintf(path, sizeof(path), "%s/console.log", q->dir);
-	qemu_console_tail(path, 12, tail, sizeof(tail));
+	qemu_console_tail(path, 20, tail, sizeof(tail));
 	if (len < sizeof(e->msg))
 		snprintf(e->msg + len, sizeof(e->msg) - len, "\nconsole (%s), last lines:\n%s",
 			 path, tail[0] ? tail : "  (empty)\n");
@@ -355,12 +355,18 @@ static int qemu_hello(struct qemu *q, uint64_t start, uint64_t deadline, struct 
 	char msg[256], why[128];
 	int err;
 
+	struct timespec slice = {.tv_nsec = 20 * 1000000L};
+
 	do {
 		err = agent_client_call(q->agent, "hello", NULL, 250, NULL, msg, sizeof(msg));
+		if (err == -ECONNRESET)
+			err = -EPIPE; /* QEMU is going away: say why once it has */
 		if (err != -ETIMEDOUT && err != -EPIPE)
 			break;
 		if (qemu_exited(q, why, sizeof(why)))
 			return qemu_fail(q, e, -ECHILD, "%s", why);
+		if (err == -EPIPE)
+			nanosleep(&slice, NULL);
 	} while (clock_mono_ms() < deadline);
 	if (err == -ETIMEDOUT || err == -EPIPE)
 		return qemu_fail(q, e, -ETIMEDOUT,

@@ -84,7 +84,7 @@ static int ctl_request_parse(json_t *req, const struct ctl_cmd **cmd, json_t **a
 
 json_t *ctl_error_reply(int err, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[sizeof(((struct ctl_err *)0)->msg)];
 	va_list ap;
 
 	va_start(ap, fmt);

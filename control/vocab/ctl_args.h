@@ -18,7 +18,7 @@
 /* An error on its way into a reply. */
 struct ctl_err {
 	int code; /* negative errno */
-	char msg[256];
+	char msg[4096]; /* a VM's boot error ends with its console's last lines */
 };
 
 /* Record err and a printf-style message in e. Returns err. */

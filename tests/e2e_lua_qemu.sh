@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# End to end: Lua test files on QEMU guests. The seed example examples/link_flap.lua, unchanged,
+# with every "peios" VM mapped to QEMU (--profile peios=qemu), and tests/lua_qemu/lab4.lua: four
+# QEMU VMs pinging each other by name, carrier seen inside, a partition, a one-way 50 ms latency
+# measured by ping in the guest, a capture, and a boot failure naming the VM with its console's
+# last lines. Then: no QEMU and no TAP of the runs is left, and a daemon killed with -9 leaves a
+# QEMU guest that `tapyard cleanup` stops (the record names its pid and start time). Skips (77)
+# without root, QEMU or an image. Run it under `flock /tmp/tapyard-e2e.lock` with the others.
+set -u
+TAPYARD=${TAPYARD:-$(dirname "$0")/../build/tapyard}
+SRC=${TAPYARD_SRC:-$(dirname "$0")/..}
+
+. "$(dirname "$0")/vm_lib.sh"
+
+[ "$(id -u)" -eq 0 ] || skip "needs root (TAPs, QEMU guests)"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+command -v python3 >/dev/null || skip "needs python3 to talk to the daemon"
+
+work=$(mktemp -d /tmp/tyqg-e2e-XXXXXX)
+DPID=
+e2e_cleanup() {
+	local rc=$?
+	[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null
+	"$TAPYARD" cleanup --socket "$work/d.sock" >/dev/null 2>&1
+	rm -rf "$work"
+	exit $rc
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The image, cached beside the build as e2e_vm.sh keeps it; guests boot from it.
+export TAPYARD_IMAGE_DIR=${TAPYARD_IMAGE_DIR:-$(realpath -m "$(dirname "$TAPYARD")/guest-image")}
+if ! "$TAPYARD" image build "$TAPYARD_IMAGE_DIR" >"$work/build.log" 2>&1; then
+	cat "$work/build.log"
+	skip "the guest image cannot be built here"
+fi
+export TYQG_KERNEL=$TAPYARD_IMAGE_DIR/vmlinux
+
+# QEMU processes of tapyard's guests, and tapyard's guest TAPs, as they are now.
+qemus() { pgrep -f 'qemu-system.*-serial file:/tmp/tapyard-guests-' | sort; }
+taps() { ip -o link show type tun 2>/dev/null | awk -F': ' '{print $2}' | grep '^tyl' | sort; }
+qemus_before=$(qemus)
+taps_before=$(taps)
+
+start=$(date +%s%N)
+out=$("$TAPYARD" test -v --profile peios=qemu "$SRC/examples/link_flap.lua" 2>&1)
+rc=$?
+echo "link_flap.lua on QEMU: $((($(date +%s%N) - start) / 1000000)) ms"
+grep -E 'agent ready|PASS|FAIL' <<<"$out"
+check "examples/link_flap.lua passes unchanged with --profile peios=qemu" eq "$rc" 0
+check "its VMs were QEMU guests" has "$out" "vm a booted (QEMU guest)"
+
+start=$(date +%s%N)
+out=$(TAPYARD_PROFILE='*=qemu' "$TAPYARD" test -v "$SRC/tests/lua_qemu/lab4.lua" 2>&1)
+rc=$?
+echo "lab4.lua (4 QEMU VMs): $((($(date +%s%N) - start) / 1000000)) ms"
+grep -E 'agent ready|rtt|PASS|FAIL|SKIP' <<<"$out"
+check "tests/lua_qemu/lab4.lua passes (TAPYARD_PROFILE='*=qemu')" eq "$rc" 0
+[ "$rc" -eq 0 ] || echo "$out" | tail -40
+check "the boot failure test ran (not skipped)" has "$out" "PASS a QEMU VM that cannot boot"
+
+check "no QEMU of the runs is left" eq "$(qemus)" "$qemus_before"
+check "no guest TAP of the runs is left" eq "$(taps)" "$taps_before"
+
+# A daemon's QEMU guest is in its record: after kill -9, `tapyard cleanup` stops it.
+"$TAPYARD" daemon --socket "$work/d.sock" 2>>"$work/daemon.log" &
+DPID=$!
+for _ in $(seq 50); do [ -S "$work/d.sock" ] && break; sleep 0.1; done
+reply=$("$PY" - "$work/d.sock" <<'PYEOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(json.dumps({"cmd": "guest/add", "args": {"name": "tyqgd", "kind": "qemu", "wait": False}}).encode() + b"\n")
+print(s.makefile().readline().strip())
+PYEOF
+)
+check "the daemon launches a QEMU guest" has "$reply" '"ok":true'
+qpid=$(qemus | grep -vxF -f <(echo "$qemus_before") | head -1)
+check "its QEMU runs" test -n "$qpid"
+check "the record names it" has "$(tr -d ' \n' <"$work/d.state" 2>/dev/null)" '"kind":"qemu","name":"tyqgd"'
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+out=$("$TAPYARD" cleanup --socket "$work/d.sock" 2>&1)
+echo "$out"
+check "cleanup stops it" has "$out" "removed qemu tyqgd"
+for _ in $(seq 20); do [ -z "$qpid" ] || ! kill -0 "$qpid" 2>/dev/null && break; sleep 0.1; done
+check "no QEMU is left after cleanup" eq "$(qemus)" "$qemus_before"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
