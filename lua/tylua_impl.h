@@ -288,6 +288,9 @@ void tylua_vm_plug(lua_State *L, struct tylua_vm *vm, struct tylua_bridge *br, c
 void tylua_vm_unplug(lua_State *L, struct tylua_vm *vm, const char *bridge, bool forget);
 void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what);
 
+/* Log the console's last lines of every booted QEMU guest (a failed test's report). */
+void tylua_vm_console_report(lua_State *L);
+
 /* The first half of a boot: the guest made (a QEMU guest launched, not waited for). */
 void tylua_vm_launch(lua_State *L, struct tylua_vm *vm, const char *what);
 

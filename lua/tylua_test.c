@@ -517,6 +517,8 @@ void tylua_test_run(lua_State *L, size_t i, double timeout, struct tylua_outcome
 	lua_pushvalue(L, ctx);
 	status = tylua_pcall(L, 4, 0);
 	tylua_test_outcome(L, status, ctx, out);
+	if (out->status == TYLUA_FAIL)
+		tylua_vm_console_report(L);
 	out->log = tylua_ctx_log(L);
 	lua_settop(L, ctx - 1);
 	tylua_test_teardown(L, scope, out);

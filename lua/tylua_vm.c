@@ -221,7 +221,47 @@ void tylua_vm_close(lua_State *L, uint32_t slot)
 	tylua_slot_free(w, TYLUA_K_VM, slot);
 }
 
+void tylua_vm_console_report(lua_State *L)
+{
+	struct tylua_slots *s = &tylua_world(L)->slots[TYLUA_K_VM];
+	json_t *res, *reply;
+
+	for (uint32_t i = 0; i < s->cap; i++) {
+		struct tylua_vm *vm = s->obj[i];
+
+		if (!vm || !vm->qemu || vm->state != TYLUA_VM_BOOTED)
+			continue;
+		reply = NULL;
+		res = tylua_try(L, "guest/console",
+				json_pack("{s:s, s:i}", "name", vm->name, "lines", 10), &reply);
+		if (res)
+			tylua_log(L, "vm %s console (%s), last lines:\n%s", vm->name,
+				  json_string_value(json_object_get(res, "path")),
+				  json_string_value(json_object_get(res, "text")));
+		json_decref(res);
+		json_decref(reply);
+	}
+}
+
 /* ---- methods ---- */
+
+/* vm:console([lines]): the last lines of a QEMU guest's console (default 20). */
+static int vm_console(lua_State *L)
+{
+	struct tylua_vm *vm = check_vm(L, 1, "vm:console", NULL);
+	lua_Integer lines = luaL_optinteger(L, 2, 20);
+	json_t *res;
+
+	if (vm->state != TYLUA_VM_BOOTED || !vm->qemu)
+		return luaL_error(L, "vm:console: vm `%s` is no booted QEMU guest (state: %s)",
+				  vm->name, tylua_vm_states[vm->state]);
+	res = tylua_call(L, "guest/console",
+			 json_pack("{s:s, s:I}", "name", vm->name, "lines", (json_int_t)lines),
+			 "vm:console");
+	lua_pushstring(L, json_string_value(json_object_get(res, "text")));
+	json_decref(res);
+	return 1;
+}
 
 static int vm_boot(lua_State *L)
 {
@@ -493,6 +533,7 @@ void tylua_vm_open(lua_State *L)
 		{"restore", tylua_vm_restore},
 		{"nic", vm_nic},
 		{"ip", vm_ip},
+		{"console", vm_console},
 		{NULL, NULL},
 	};
 	static const luaL_Reg meta[] = {

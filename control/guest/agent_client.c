@@ -10,6 +10,7 @@
  */
 #include "agent_client.h"
 #include "clock.h"
+#include "interrupt.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #define AGENT_CLIENT_LINE_MAX (64u << 20) /* a run's two 16 MiB outputs, escaped */
+#define AGENT_CLIENT_SLICE_MS 100u /* how soon a wait sees stop or Ctrl-C */
 
 /* A caller waiting for its reply. */
 struct agent_client_wait {
@@ -229,21 +231,38 @@ static void agent_client_read_turn(struct agent_client *c, uint64_t deadline)
 	pthread_cond_broadcast(&c->cond);
 }
 
-/* Wait for w's reply: read in turn, or sleep while another caller reads. */
-static int agent_client_wait(struct agent_client *c, struct agent_client_wait *w, uint64_t deadline)
+/* Should a wait end early: *stop set, or Ctrl-C (interrupt_pending())? */
+static bool agent_client_stopped(const atomic_bool *stop)
 {
-	struct timespec until = {.tv_sec = (time_t)(deadline / 1000),
-				 .tv_nsec = (long)(deadline % 1000) * 1000000L};
+	return (stop && atomic_load(stop)) || interrupt_pending();
+}
+
+/*
+ * Wait for w's reply: read in turn, or sleep while another caller reads, in
+ * slices of AGENT_CLIENT_SLICE_MS so that stop and Ctrl-C end it soon.
+ */
+static int agent_client_wait(struct agent_client *c, struct agent_client_wait *w, uint64_t deadline,
+			     const atomic_bool *stop)
+{
+	struct timespec until;
+	uint64_t now, slice;
 	int err = 0;
 
 	pthread_mutex_lock(&c->lock);
 	while (!w->reply && !err) {
+		now = clock_mono_ms();
+		slice = now + AGENT_CLIENT_SLICE_MS < deadline ? now + AGENT_CLIENT_SLICE_MS
+							       : deadline;
+		until = (struct timespec){.tv_sec = (time_t)(slice / 1000),
+					  .tv_nsec = (long)(slice % 1000) * 1000000L};
 		if (c->broken)
 			err = c->broken;
-		else if (clock_mono_ms() >= deadline)
+		else if (now >= deadline)
 			err = -ETIMEDOUT;
+		else if (agent_client_stopped(stop))
+			err = -EINTR;
 		else if (!c->reading)
-			agent_client_read_turn(c, deadline);
+			agent_client_read_turn(c, slice);
 		else
 			pthread_cond_timedwait(&c->cond, &c->lock, &until);
 	}
@@ -311,6 +330,13 @@ static int agent_client_send(struct agent_client *c, uint64_t id, const char *cm
 int agent_client_call(struct agent_client *c, const char *cmd, json_t *args,
 		      unsigned int timeout_ms, json_t **result, char *msg, size_t msglen)
 {
+	return agent_client_call_until(c, cmd, args, timeout_ms, NULL, result, msg, msglen);
+}
+
+int agent_client_call_until(struct agent_client *c, const char *cmd, json_t *args,
+			    unsigned int timeout_ms, const atomic_bool *stop, json_t **result,
+			    char *msg, size_t msglen)
+{
 	uint64_t deadline = clock_mono_ms() + timeout_ms;
 	struct agent_client_wait w = {0};
 	int err;
@@ -318,7 +344,7 @@ int agent_client_call(struct agent_client *c, const char *cmd, json_t *args,
 	agent_client_enlist(c, &w, true);
 	err = agent_client_send(c, w.id, cmd, args);
 	if (!err)
-		err = agent_client_wait(c, &w, deadline);
+		err = agent_client_wait(c, &w, deadline, stop);
 	agent_client_enlist(c, &w, false);
 	/* no reader touches w now: a reply that came after all is still the answer */
 	if (w.reply) {
@@ -329,6 +355,7 @@ int agent_client_call(struct agent_client *c, const char *cmd, json_t *args,
 	snprintf(msg, msglen, "%s: %s", cmd,
 		 err == -ETIMEDOUT ? "the agent did not answer in time"
 		 : err == -EPIPE   ? "the agent's connection closed"
+		 : err == -EINTR   ? "interrupted (the command may still run in the guest)"
 				   : strerror(-err));
 	return err;
 }

@@ -12,6 +12,7 @@
 #define TAPYARD_AGENT_CLIENT_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 struct agent_client;
@@ -37,6 +38,15 @@ void agent_client_close(struct agent_client *c);
  */
 int agent_client_call(struct agent_client *c, const char *cmd, json_t *args,
 		      unsigned int timeout_ms, json_t **result, char *msg, size_t msglen);
+
+/*
+ * agent_client_call_until() - agent_client_call() that also ends, with -EINTR,
+ * soon after *stop is set (stop may be NULL) or Ctrl-C (interrupt_pending()).
+ * The agent may still be running the request then; its late reply is dropped.
+ */
+int agent_client_call_until(struct agent_client *c, const char *cmd, json_t *args,
+			    unsigned int timeout_ms, const atomic_bool *stop, json_t **result,
+			    char *msg, size_t msglen);
 
 /* The errno named name ("EINVAL"), as a negative number; -EIO for an unknown name. */
 int agent_client_errno(const char *name);

@@ -1115,6 +1115,24 @@ int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char
 	return err;
 }
 
+static int cmd_guest_console(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
+{
+	struct cg_guest *gu;
+	struct ctl_guests *s;
+	uint64_t lines;
+	int err = ctl_guest_arg(ctl, args, "name", &s, &gu, e);
+
+	if (!err)
+		err = ctl_args_uint_opt(args, "lines", 1, 100, 20, &lines, e);
+	if (err)
+		return err;
+	if (gu->kind != CG_QEMU)
+		return ctl_args_fail(e, -EOPNOTSUPP,
+				     "guest \"%s\" is a namespace guest: it has no console",
+				     gu->name);
+	return ctl_guest_qemu_console(gu, (unsigned int)lines, result);
+}
+
 static int cmd_guest_list(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	struct ctl_guests *s = ctl_guest_set(ctl, false);
@@ -1198,6 +1216,7 @@ const struct ctl_cmd ctl_guest_cmds[] = {
 		CTL_ARGS("guest", "cmd", "argv", "timeout_ms", "stdin", "env", "cwd", "max_output"),
 		CTL_PERM_ADMIN),
 	CTL_READ("guest/list", cmd_guest_list, CTL_NO_ARGS),
+	CTL_READ("guest/console", cmd_guest_console, CTL_ARGS("name", "lines")),
 	CTL_CMD("guest/clear", cmd_guest_clear, CTL_NO_ARGS),
 };
 

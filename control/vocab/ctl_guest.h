@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_guest: the guest commands: namespace guests on the switch's bridges.
+ * ctl_guest: the guest commands: namespace guests and QEMU guests on the switch's bridges.
  *
- *   guest/add    {name, ipv6?}                       -> {name, netns}
+ *   guest/add    {name, ipv6?, kind?: "netns" | "qemu", kernel?, initrd?, memory?, cpus?,
+ *                 wait?, wait_ms?}                   -> {name, kind, netns | pid, boot_ms}
+ *                (QEMU: launched, then its agent waited for, unless wait is false)
+ *   guest/wait   {name, wait_ms?}                    until a QEMU guest's agent answers
  *   guest/del    {name}
  *   guest/attach {guest, bridge, port?, subnet?, address?, mac?}
  *                -> {guest, bridge, port, ifname, address, mac}
@@ -10,7 +13,8 @@
  *   guest/link   {guest, bridge, up}                 link/set, then wait until the guest sees it
  *   guest/run    {guest, cmd | argv, timeout_ms?, stdin?, env?, cwd?, max_output?}
  *                -> {exit_code, status, signal, timed_out, stdout, stderr, ...}
- *   guest/list   {}                                  -> [{name, netns, nics: [...]}]
+ *   guest/list   {}                                  -> [{name, kind, netns | pid, dir, state,
+ * nics}] guest/console {name, lines?}                     -> {path, text}: a QEMU guest's console
  *   guest/clear  {}                                  delete every guest of this dispatcher
  *
  * A guest's NICs are TAPs made by port/add (host-side name "tyl<pid>-<n>"
@@ -22,14 +26,16 @@
  * free 10.K.0.0/24) and each NIC the lowest free address in it unless
  * args.address names one; its MAC is 52:54:00 + FNV-1a of "<guest>-<bridge>"
  * (Provium's), unless args.mac names one. Every guest of a dispatcher sees the same hosts
- * file: "<guest>.<bridge>" for each NIC and "<guest>" for its eth0.
+ * file: "<guest>.<bridge>" for each NIC and "<guest>" for its eth0. A QEMU guest's NICs are
+ * the same, but made by ctl_guest_qemu.c: TAPs hot-plugged into QEMU, switched as netdev
+ * ports, named and addressed by its agent (which also writes its hosts file and runs).
  */
 #ifndef TAPYARD_CTL_GUEST_H
 #define TAPYARD_CTL_GUEST_H
 
 #include "ctl_impl.h"
 
-#define CTL_GUEST_NCMDS 9
+#define CTL_GUEST_NCMDS 10
 
 /* The command table (listed in ctl_tables[] in ctl.c). */
 extern const struct ctl_cmd ctl_guest_cmds[CTL_GUEST_NCMDS];
@@ -43,8 +49,8 @@ struct guest_run_result;
  * @name, @size: receive the guest's name
  * Return: 0 with *out set (the caller owns it), or a negative errno with e set.
  */
-int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char *name,
-		    size_t size, struct ctl_err *e);
+int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char *name, size_t size,
+		    struct ctl_err *e);
 
 /* A run's result as guest/run replies it (exit_code, status, signal, stdout, ...). */
 json_t *ctl_guest_result_json(const struct guest_run_result *r);

@@ -107,6 +107,9 @@ void ctl_guest_qemu_hosts(struct ctl_guests *s);
 int ctl_guest_qemu_run_start(struct ctl *ctl, struct cg_guest *gu, json_t *args,
 			     struct ctl_later *later, struct ctl_err *e);
 
+/* guest/console: the last lines (at most 2 KiB) of gu's console log, and its path. */
+int ctl_guest_qemu_console(const struct cg_guest *gu, unsigned int lines, json_t **result);
+
 /* What guest/list says of a QEMU guest besides name and nics. */
 void ctl_guest_qemu_json(const struct cg_guest *gu, json_t *obj);
 

@@ -299,9 +299,8 @@ static int ctl_guest_qemu_run_wait(struct ctl_later *l, const atomic_bool *stop)
 {
 	struct cgq_run *r = l->state;
 
-	(void)stop;
-	return agent_client_call(qemu_agent(r->vm->q), "run", json_incref(r->args), r->timeout_ms,
-				 &r->res, r->msg, sizeof(r->msg));
+	return agent_client_call_until(qemu_agent(r->vm->q), "run", json_incref(r->args),
+				       r->timeout_ms, stop, &r->res, r->msg, sizeof(r->msg));
 }
 
 static int ctl_guest_qemu_run_finish(struct ctl *ctl, struct ctl_later *l, int err, json_t **result,
@@ -309,11 +308,20 @@ static int ctl_guest_qemu_run_finish(struct ctl *ctl, struct ctl_later *l, int e
 {
 	struct cgq_run *r = l->state;
 	char name[CG_NAME_MAX];
+	bool said = err && err != -EINTR && !r->vm->gone;
 
 	snprintf(name, sizeof(name), "%s", r->vm->name);
+	if (said) { /* the agent is not answering: say what the console says */
+		char path[256], tail[2400];
+
+		snprintf(path, sizeof(path), "%s/console.log", r->vm->dir);
+		qemu_console_tail(path, 12, tail, sizeof(tail));
+		ctl_args_fail(e, err, "vm \"%s\": run: %s\nconsole (%s), last lines:\n%s", name,
+			      r->msg, path, tail[0] ? tail : "  (empty)\n");
+	}
 	if (!ctl_guest_qemu_put(ctl, r->vm) && !err)
 		err = ctl_args_fail(e, -ECANCELED, "vm \"%s\": deleted during the run", name);
-	else if (err)
+	else if (err && !said)
 		ctl_args_fail(e, err, "vm \"%s\": run: %s", name, r->msg);
 	if (!err)
 		*result = json_incref(r->res);
@@ -504,4 +512,16 @@ void ctl_guest_qemu_json(const struct cg_guest *gu, json_t *obj)
 	json_object_set_new(obj, "pid", ctl_must(json_integer(vm->pid)));
 	json_object_set_new(obj, "dir", ctl_must(json_string(vm->dir)));
 	json_object_set_new(obj, "state", ctl_must(json_string(vm->ready ? "booted" : "booting")));
+}
+
+int ctl_guest_qemu_console(const struct cg_guest *gu, unsigned int lines, json_t **result)
+{
+	char path[256], tail[2400];
+
+	if (!gu->vm)
+		return -ENODEV;
+	snprintf(path, sizeof(path), "%s/console.log", gu->vm->dir);
+	qemu_console_tail(path, lines, tail, sizeof(tail));
+	*result = ctl_must(json_pack("{s:s, s:s}", "path", path, "text", tail));
+	return 0;
 }
