@@ -12,10 +12,7 @@ SRC=${TAPYARD_SRC:-$(dirname "$0")/..}
 
 . "$(dirname "$0")/vm_lib.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (TAPs, QEMU guests)"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-command -v python3 >/dev/null || skip "needs python3 to talk to the daemon"
+vm_require "TAPs, QEMU guests"
 
 work=$(mktemp -d /tmp/tyqg-e2e-XXXXXX)
 DPID=

@@ -15,10 +15,7 @@ MAC=52:54:00:7e:00:01
 
 . "$(dirname "$0")/vm_lib.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (TAPs, namespaces)"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-command -v python3 >/dev/null || skip "needs python3 to read JSON"
+vm_require "TAPs, namespaces"
 
 work=$(mktemp -d /tmp/tyvm-e2e-XXXXXX)
 VM_PID=

@@ -18,10 +18,7 @@ ADDRS=(10.99.8.1 10.99.8.2)
 
 . "$(dirname "$0")/vm_lib.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root (TAPs, a daemon)"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-command -v python3 >/dev/null || skip "needs python3 to read JSON"
+vm_require "TAPs, a daemon"
 
 work=$(mktemp -d /tmp/tyvl-e2e-XXXXXX)
 chmod 755 "$work"

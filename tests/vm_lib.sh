@@ -9,6 +9,13 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; 
 eq() { [ "$1" = "$2" ] || { echo "    expected '$2', got '$1'" >&2; return 1; }; }
 has() { grep -q -- "$2" <<<"$1" || { echo "    '$2' not in: $1" >&2; return 1; }; }
 skip() { echo "SKIP: $*"; exit 77; }
+# vm_require WHY: skip unless root (for WHY), QEMU, /dev/net/tun and python3 are here.
+vm_require() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root ($1)"
+	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+	command -v python3 >/dev/null || skip "needs python3 to read JSON"
+}
 
 PY=$(command -v /usr/bin/python3 || command -v python3)
 # jget JSON PATH...: the values at dotted paths ("result.stdout"), joined by "/"; true, false

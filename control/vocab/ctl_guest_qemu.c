@@ -303,26 +303,39 @@ static int ctl_guest_qemu_run_wait(struct ctl_later *l, const atomic_bool *stop)
 				       r->timeout_ms, stop, &r->res, r->msg, sizeof(r->msg));
 }
 
+/*
+ * Why a run failed: the agent's own answer as a namespace guest's ("cannot
+ * run: ..."), or, when the agent stopped answering, what the console says.
+ */
+static void ctl_guest_qemu_run_error(const struct cgq_run *r, int err, struct ctl_err *e)
+{
+	char path[256], tail[2400];
+
+	if (err == -EINTR || r->vm->gone) {
+		ctl_args_fail(e, err, "vm \"%s\": run: %s", r->vm->name, r->msg);
+		return;
+	}
+	if (err != -EPIPE && err != -ETIMEDOUT && err != -ECONNRESET) {
+		ctl_args_fail(e, err, "guest \"%s\": %s", r->vm->name, r->msg);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/console.log", r->vm->dir);
+	qemu_console_tail(path, 12, tail, sizeof(tail));
+	ctl_args_fail(e, err, "vm \"%s\": run: %s\nconsole (%s), last lines:\n%s", r->vm->name,
+		      r->msg, path, tail[0] ? tail : "  (empty)\n");
+}
+
 static int ctl_guest_qemu_run_finish(struct ctl *ctl, struct ctl_later *l, int err, json_t **result,
 				     struct ctl_err *e)
 {
 	struct cgq_run *r = l->state;
 	char name[CG_NAME_MAX];
-	bool said = err && err != -EINTR && !r->vm->gone;
 
 	snprintf(name, sizeof(name), "%s", r->vm->name);
-	if (said) { /* the agent is not answering: say what the console says */
-		char path[256], tail[2400];
-
-		snprintf(path, sizeof(path), "%s/console.log", r->vm->dir);
-		qemu_console_tail(path, 12, tail, sizeof(tail));
-		ctl_args_fail(e, err, "vm \"%s\": run: %s\nconsole (%s), last lines:\n%s", name,
-			      r->msg, path, tail[0] ? tail : "  (empty)\n");
-	}
+	if (err)
+		ctl_guest_qemu_run_error(r, err, e);
 	if (!ctl_guest_qemu_put(ctl, r->vm) && !err)
 		err = ctl_args_fail(e, -ECANCELED, "vm \"%s\": deleted during the run", name);
-	else if (err && !said)
-		ctl_args_fail(e, err, "vm \"%s\": run: %s", name, r->msg);
 	if (!err)
 		*result = json_incref(r->res);
 	json_decref(r->res);
