@@ -160,9 +160,9 @@ int ctl_guest_qemu_add(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *g
 	o.initrd = initrd;
 	o.accel = ctl_guest_qemu_accel();
 	err = qemu_launch(&o, &vm->q, &vm->err);
-	if (err) {
+	if (err) { /* its message holds what the logs said */
 		ctl_args_fail(e, err, "%s", vm->err.msg);
-		free(vm);
+		ctl_guest_qemu_free(ctl, vm, false);
 		return err;
 	}
 	vm->pid = qemu_pid(vm->q);
