@@ -459,6 +459,8 @@ static void ctl_guest_prune(struct ctl *ctl, struct ctl_guests *s, struct cg_gue
 	for (size_t i = gu->n; i-- > 0;) {
 		if (dp_port_find(ctl->dp, gu->nics[i].port, &id) == 0)
 			continue;
+		if (gu->kind == CG_QEMU) /* its TAP is QEMU's: unplug it there */
+			ctl_guest_qemu_unplug(gu, &gu->nics[i]);
 		ctl_guest_nic_remove(gu, i);
 		gone = true;
 	}
