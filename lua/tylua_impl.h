@@ -288,6 +288,12 @@ void tylua_vm_plug(lua_State *L, struct tylua_vm *vm, struct tylua_bridge *br, c
 void tylua_vm_unplug(lua_State *L, struct tylua_vm *vm, const char *bridge, bool forget);
 void tylua_vm_boot(lua_State *L, struct tylua_vm *vm, const char *what);
 
+/* A booted QEMU VM's state saved beside path (path.qemu): guest/save's result, else NULL. */
+json_t *tylua_vm_save(lua_State *L, struct tylua_vm *vm, const char *path);
+
+/* The VM (shut down first) resumed from what tylua_vm_save() returned. */
+void tylua_vm_resume(lua_State *L, struct tylua_vm *vm, json_t *saved, const char *what);
+
 /* Log the console's last lines of every booted QEMU guest (a failed test's report). */
 void tylua_vm_console_report(lua_State *L);
 

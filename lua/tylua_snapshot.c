@@ -229,6 +229,25 @@ static int snap_size(lua_State *L)
 	return 1;
 }
 
+/* Remove the QEMU guests' states (NAME.qemu) of a lab snapshot's directory. */
+static void tylua_snap_unlink_qemu(const char *dir)
+{
+	char file[4200];
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+	size_t n;
+
+	while (dp && (d = readdir(dp))) {
+		n = strlen(d->d_name);
+		if (n <= 5 || strcmp(d->d_name + n - 5, ".qemu") != 0)
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", dir, d->d_name);
+		unlink(file);
+	}
+	if (dp)
+		closedir(dp);
+}
+
 static int snap_delete(lua_State *L)
 {
 	struct tylua_snap *sn = luaL_checkudata(L, 1, TYLUA_SNAPSHOT);
@@ -237,11 +256,14 @@ static int snap_delete(lua_State *L)
 	if (sn->lab) {
 		snprintf(file, sizeof(file), "%s/lab.json", sn->path);
 		unlink(file);
+		tylua_snap_unlink_qemu(sn->path);
 		if (rmdir(sn->path) && errno != ENOENT)
 			return luaL_error(L, "snapshot:delete: %s: %s", sn->path, strerror(errno));
 	} else if (unlink(sn->path) && errno != ENOENT) {
 		return luaL_error(L, "snapshot:delete: %s: %s", sn->path, strerror(errno));
 	}
+	snprintf(file, sizeof(file), "%s.qemu", sn->path); /* a QEMU guest's state */
+	unlink(file);
 	return 0;
 }
 
@@ -265,11 +287,37 @@ static void tylua_snap_write(lua_State *L, const char *path, json_t *doc, const 
 		luaL_error(L, "%s: cannot write %s: %s", what, path, strerror(errno));
 }
 
+/* Save each booted QEMU guest of lab as DIR/NAME.qemu, noted in its entry of vms. */
+static void tylua_snap_save_qemu(lua_State *L, uint32_t lab, const char *dir, json_t *vms)
+{
+	struct tylua_world *w = tylua_world(L);
+	struct tylua_slots *s = &w->slots[TYLUA_K_VM];
+	char base[4200];
+	json_t *entry, *saved;
+	size_t j;
+
+	for (uint32_t i = 0; i < s->cap; i++) {
+		struct tylua_vm *vm = s->obj[i];
+
+		if (!vm || !tylua_lab_within(w, vm->lab, lab))
+			continue;
+		snprintf(base, sizeof(base), "%s/%s", dir, vm->name);
+		saved = tylua_vm_save(L, vm, base);
+		json_array_foreach(vms, j, entry) {
+			if (saved && strcmp(json_string_value(json_object_get(entry, "name")),
+					    vm->name) == 0)
+				json_object_set(entry, "qemu", saved);
+		}
+		json_decref(saved);
+	}
+}
+
 int tylua_lab_snapshot(lua_State *L)
 {
 	struct tylua_handle *h = luaL_checkudata(L, 1, TYLUA_LAB);
 	const char *dir = luaL_optstring(L, 2, NULL);
 	char tmp[] = "/tmp/tapyard-snapshot-XXXXXX", path[4200];
+	json_t *doc, **box;
 
 	tylua_check_handle(L, 1, TYLUA_K_LAB, TYLUA_LAB, "lab:snapshot", NULL);
 	tylua_snap_guard(L, h->slot, NULL, "lab:snapshot");
@@ -278,7 +326,10 @@ int tylua_lab_snapshot(lua_State *L)
 	if (dir && mkdir(dir, 0755) && errno != EEXIST)
 		return luaL_error(L, "lab:snapshot: %s: %s", dir, strerror(errno));
 	snprintf(path, sizeof(path), "%s/lab.json", dir ? dir : tmp);
-	tylua_snap_write(L, path, tylua_snap_lab(tylua_world(L), h->slot), "lab:snapshot");
+	doc = tylua_snap_lab(tylua_world(L), h->slot);
+	box = tylua_json_box(L, doc);
+	tylua_snap_save_qemu(L, h->slot, dir ? dir : tmp, json_object_get(doc, "vms"));
+	tylua_snap_write(L, path, tylua_json_take(L, box), "lab:snapshot");
 	if (dir)
 		lua_pushstring(L, dir);
 	else
@@ -291,7 +342,7 @@ int tylua_lab_snapshot(lua_State *L)
  * restore is exactly what a test doing the same calls would get.
  */
 static const char tylua_restore_lua[] =
-	"local lab, snap = ...\n"
+	"local lab, snap, resume = ...\n"
 	"local vms = {}\n"
 	"for _, v in ipairs(snap.vms or {}) do\n"
 	"  vms[v.name] = lab:vm(v.name, v.profile ~= '' and v.profile or nil, {ipv6 = v.ipv6})\n"
@@ -319,7 +370,8 @@ static const char tylua_restore_lua[] =
 	"  end\n"
 	"end\n"
 	"for _, v in ipairs(snap.vms or {}) do\n"
-	"  if v.state == 'booted' then vms[v.name]:boot() end\n"
+	"  if v.qemu then resume(vms[v.name], v.qemu)\n"
+	"  elseif v.state == 'booted' then vms[v.name]:boot() end\n"
 	"end\n";
 
 /* Push the decoded JSON file at path. */
@@ -337,6 +389,17 @@ static void tylua_snap_read(lua_State *L, const char *path, const char *what)
 	lua_remove(L, -2); /* the emptied box */
 }
 
+/* resume(vm, saved): a QEMU guest of a lab snapshot resumed where it was. */
+static int tylua_snap_resume(lua_State *L)
+{
+	struct tylua_vm *vm = tylua_check_handle(L, 1, TYLUA_K_VM, TYLUA_VM, "lab:restore", NULL);
+	json_t **box = tylua_json_box(L, tylua_to_json(L, 2));
+
+	tylua_vm_resume(L, vm, *box, "lab:restore");
+	json_decref(tylua_json_take(L, box));
+	return 0;
+}
+
 int tylua_lab_restore(lua_State *L)
 {
 	const char *dir;
@@ -349,7 +412,8 @@ int tylua_lab_restore(lua_State *L)
 		return lua_error(L);
 	lua_pushvalue(L, 1);
 	tylua_snap_read(L, path, "lab:restore");
-	lua_call(L, 2, 0);
+	lua_pushcfunction(L, tylua_snap_resume);
+	lua_call(L, 3, 0);
 	lua_settop(L, 1);
 	return 1;
 }
@@ -361,6 +425,7 @@ int tylua_vm_snapshot(lua_State *L)
 	struct tylua_vm *vm = tylua_check_handle(L, 1, TYLUA_K_VM, TYLUA_VM, "vm:snapshot", NULL);
 	char tmp[] = "/tmp/tapyard-vm-snapshot-XXXXXX";
 	const char *path = luaL_optstring(L, 2, NULL);
+	json_t *doc, *saved;
 	int fd;
 
 	tylua_snap_guard(L, 0, vm, "vm:snapshot");
@@ -371,7 +436,11 @@ int tylua_vm_snapshot(lua_State *L)
 		close(fd);
 		path = tmp;
 	}
-	tylua_snap_write(L, path, tylua_snap_vm(vm), "vm:snapshot");
+	doc = tylua_snap_vm(vm);
+	saved = tylua_vm_save(L, vm, path); /* a QEMU guest's memory and devices */
+	if (saved)
+		json_object_set_new(doc, "qemu", saved);
+	tylua_snap_write(L, path, doc, "vm:snapshot");
 	tylua_snap_push(L, false, path);
 	return 1;
 }
@@ -381,6 +450,7 @@ int tylua_vm_restore(lua_State *L)
 {
 	struct tylua_vm *vm = tylua_check_handle(L, 1, TYLUA_K_VM, TYLUA_VM, "vm:restore", NULL);
 	const char *path = tylua_snap_arg(L, 2, "vm:restore");
+	json_t *saved, **box;
 	const char *state;
 
 	tylua_snap_read(L, path, "vm:restore");
@@ -388,7 +458,14 @@ int tylua_vm_restore(lua_State *L)
 	if (!lua_isstring(L, -1) || strcmp(lua_tostring(L, -1), vm->name) != 0)
 		return luaL_error(L, "vm:restore: %s is a snapshot of vm `%s`, not `%s`", path,
 				  lua_tostring(L, -1) ? lua_tostring(L, -1) : "?", vm->name);
-	lua_getfield(L, -2, "state");
+	if (lua_getfield(L, -2, "qemu") == LUA_TTABLE) { /* resume it where it was */
+		saved = tylua_to_json(L, lua_gettop(L));
+		box = tylua_json_box(L, saved);
+		tylua_vm_resume(L, vm, saved, "vm:restore");
+		json_decref(tylua_json_take(L, box));
+		return 0;
+	}
+	lua_getfield(L, -3, "state");
 	state = lua_tostring(L, -1);
 	tylua_vm_shutdown(L, vm);
 	if (state && strcmp(state, "booted") == 0)

@@ -221,6 +221,40 @@ void tylua_vm_close(lua_State *L, uint32_t slot)
 	tylua_slot_free(w, TYLUA_K_VM, slot);
 }
 
+json_t *tylua_vm_save(lua_State *L, struct tylua_vm *vm, const char *path)
+{
+	char file[4096];
+
+	if (!vm->qemu || vm->state != TYLUA_VM_BOOTED)
+		return NULL;
+	snprintf(file, sizeof(file), "%s.qemu", path);
+	return tylua_call(L, "guest/save", json_pack("{s:s, s:s}", "name", vm->name, "path", file),
+			  "vm:snapshot");
+}
+
+void tylua_vm_resume(lua_State *L, struct tylua_vm *vm, json_t *saved, const char *what)
+{
+	struct tylua_world *w = tylua_world(L);
+	json_t *args = json_deep_copy(saved), *res, *nic;
+	size_t i;
+
+	tylua_vm_shutdown(L, vm);
+	json_object_set_new(args, "name", json_string(vm->name));
+	res = tylua_call(L, "guest/restore", args, what);
+	vm->state = TYLUA_VM_BOOTED;
+	vm->qemu = true;
+	json_array_foreach(json_object_get(res, "nics"), i, nic) {
+		const char *bridge = json_string_value(json_object_get(nic, "bridge"));
+		struct tylua_bridge *br = tylua_bridge_find(w, bridge, NULL);
+
+		json_object_set(vm->bridges, bridge, json_object_get(nic, "port"));
+		if (br)
+			tylua_bridge_sync(L, br, what);
+	}
+	json_decref(res);
+	tylua_log(L, "vm %s resumed from its saved state (QEMU guest)", vm->name);
+}
+
 void tylua_vm_console_report(lua_State *L)
 {
 	struct tylua_slots *s = &tylua_world(L)->slots[TYLUA_K_VM];

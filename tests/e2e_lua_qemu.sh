@@ -3,9 +3,11 @@
 # with every "peios" VM mapped to QEMU (--profile peios=qemu), and tests/lua_qemu/lab4.lua: four
 # QEMU VMs pinging each other by name, carrier seen inside, a partition, a one-way 50 ms latency
 # measured by ping in the guest, a capture, and a boot failure naming the VM with its console's
-# last lines. Then: no QEMU and no TAP of the runs is left, and a daemon killed with -9 leaves a
-# QEMU guest that `tapyard cleanup` stops (the record names its pid and start time). Skips (77)
-# without root, QEMU or an image. Run it under `flock /tmp/tapyard-e2e.lock` with the others.
+# last lines; tests/lua_qemu/snapshot.lua: vm:snapshot()/provium:snapshot() save a QEMU
+# guest's state through QMP and restores resume it. Then: no QEMU and no TAP of the runs is
+# left, and a daemon killed with -9 leaves a QEMU guest that `tapyard cleanup` stops (the record
+# names its pid and start time). Skips (77) without root, QEMU or an image. Run it under
+# `flock /tmp/tapyard-e2e.lock` with the others.
 set -u
 TAPYARD=${TAPYARD:-$(dirname "$0")/../build/tapyard}
 SRC=${TAPYARD_SRC:-$(dirname "$0")/..}
@@ -57,9 +59,18 @@ grep -E 'agent ready|rtt|PASS|FAIL|SKIP' <<<"$out"
 check "tests/lua_qemu/lab4.lua passes (TAPYARD_PROFILE='*=qemu')" eq "$rc" 0
 [ "$rc" -eq 0 ] || echo "$out" | tail -40
 check "the boot failure test ran (not skipped)" has "$out" "PASS a QEMU VM that cannot boot"
+lab4_out=$out
 # a failed boot keeps its logs for a person to read: this one was on purpose
-sed -n 's/.*boot failed; its logs stay in \(\/tmp\/tapyard-guests-[^/]*\)\/vm-.*/\1/p' <<<"$out" |
+sed -n 's/.*boot failed; its logs stay in \(\/tmp\/tapyard-guests-[^/]*\)\/vm-.*/\1/p' <<<"$lab4_out" |
 	while read -r d; do rm -rf "$d"; done
+
+start=$(date +%s%N)
+out=$("$TAPYARD" test -v "$SRC/tests/lua_qemu/snapshot.lua" 2>&1)
+rc=$?
+echo "snapshot.lua (QEMU state saved and resumed): $((($(date +%s%N) - start) / 1000000)) ms"
+grep -E 'saved in|resumed from|PASS|FAIL' <<<"$out"
+check "tests/lua_qemu/snapshot.lua passes: vm and lab snapshots resume QEMU guests" eq "$rc" 0
+[ "$rc" -eq 0 ] || grep -A12 "^    FAIL" <<<"$out"
 
 check "no QEMU of the runs is left" eq "$(qemus)" "$qemus_before"
 check "no guest TAP of the runs is left" eq "$(taps)" "$taps_before"

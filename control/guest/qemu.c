@@ -14,6 +14,7 @@
 #include "qemu.h"
 #include "clock.h"
 #include "interrupt.h"
+#include "qmp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -176,14 +177,29 @@ static void qemu_argv_boot(const struct qemu_opts *o, const char *dir, char **ar
 static void qemu_argv_nics(const struct qemu_opts *o, char **argv, int *n, int *err)
 {
 	for (size_t i = 0; i < o->nnics; i++) {
-		const uint8_t *m = o->nics[i].mac;
+		const struct qemu_nic *nic = &o->nics[i];
+		const uint8_t *m = nic->mac;
+		char id[64], bus[24] = "";
 
+		if (nic->id)
+			snprintf(id, sizeof(id), "-%s", nic->id);
+		else
+			snprintf(id, sizeof(id), "%zu", i);
+		if (nic->id)
+			snprintf(bus, sizeof(bus), ",bus=rp%d", nic->bus);
 		qemu_arg(argv, n, err, "-netdev");
-		qemu_arg(argv, n, err, "tap,id=net%zu,fd=%d", i, o->nics[i].fd);
+		qemu_arg(argv, n, err, "tap,id=net%s,fd=%d", id, nic->fd);
 		qemu_arg(argv, n, err, "-device");
 		qemu_arg(argv, n, err,
-			 "virtio-net-pci,netdev=net%zu,id=nic%zu,mac=%02x:%02x:%02x:%02x:%02x:%02x",
-			 i, i, m[0], m[1], m[2], m[3], m[4], m[5]);
+			 "virtio-net-pci,netdev=net%s,id=nic%s,mac=%02x:%02x:%02x:%02x:%02x:%02x%s",
+			 id, id, m[0], m[1], m[2], m[3], m[4], m[5], bus);
+	}
+	if (o->incoming) {
+		char *path = qemu_escape(o->incoming);
+
+		qemu_arg(argv, n, err, "-incoming");
+		qemu_arg(argv, n, err, "exec:cat '%s'", path ? path : "");
+		free(path);
 	}
 }
 
@@ -381,6 +397,10 @@ static int qemu_hello(struct qemu *q, uint64_t start, uint64_t deadline, struct 
 /* Check what a start needs before forking. */
 static int qemu_check(struct qemu *q, const struct qemu_opts *o, struct qemu_err *e)
 {
+	if (o->incoming && (strchr(o->incoming, '\'') || access(o->incoming, R_OK)))
+		return qemu_fail(q, e, -ENOENT, "saved state %s: %s", o->incoming,
+				 strchr(o->incoming, '\'') ? "a path with a quote"
+							   : strerror(errno));
 	if (access(o->kernel, R_OK) || access(o->initrd, R_OK))
 		return qemu_fail(q, e, -ENOENT, "kernel %s or initramfs %s: %s", o->kernel,
 				 o->initrd, strerror(errno));
@@ -486,6 +506,98 @@ const char *qemu_dir(const struct qemu *q)
 unsigned long long qemu_start_ticks(const struct qemu *q)
 {
 	return q->start_ticks;
+}
+
+/* Connect to the VM's QMP socket (QEMU may not have made it yet) while watching QEMU. */
+static int qemu_qmp(struct qemu *q, uint64_t deadline, struct qmp **out, struct qemu_err *e)
+{
+	struct timespec slice = {.tv_nsec = 20 * 1000000L};
+	struct qmp_error qe;
+	char path[600], why[128];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/qmp.sock", q->dir);
+	for (;;) {
+		err = qmp_open(path, NULL, QMP_TIMEOUT_MS, out, &qe);
+		if (!err)
+			return 0;
+		if (qemu_exited(q, why, sizeof(why)))
+			return qemu_fail(q, e, -ECHILD, "%s", why);
+		if ((err != -ENOENT && err != -ECONNREFUSED) || clock_mono_ms() >= deadline)
+			return qemu_fail(q, e, err, "%s", qe.msg);
+		nanosleep(&slice, NULL);
+	}
+}
+
+/* Poll cmd's reply until its "status" is none of the busy ones; that status into st. */
+static int qemu_poll_status(struct qemu *q, struct qmp *m, const char *cmd, const char *const *busy,
+			    uint64_t deadline, char *st, size_t size, struct qemu_err *e)
+{
+	struct timespec slice = {.tv_nsec = 50 * 1000000L};
+	struct qmp_error qe;
+	json_t *ret = NULL;
+	const char *now;
+	bool waiting;
+	int err;
+
+	do {
+		err = qmp_execute(m, cmd, NULL, &ret, &qe);
+		if (err)
+			return qemu_fail(q, e, err, "%s", qe.msg);
+		now = json_string_value(json_object_get(ret, "status"));
+		snprintf(st, size, "%s", now ? now : "");
+		json_decref(ret);
+		waiting = false;
+		for (size_t i = 0; busy[i]; i++)
+			waiting |= strcmp(st, busy[i]) == 0;
+		if (waiting)
+			nanosleep(&slice, NULL);
+	} while (waiting && clock_mono_ms() < deadline);
+	if (waiting)
+		return qemu_fail(q, e, -ETIMEDOUT, "%s still says %s", cmd, st);
+	return 0;
+}
+
+int qemu_resume(struct qemu *q, struct qemu_err *e)
+{
+	static const char *const busy[] = {"inmigrate", NULL};
+	struct qmp_error qe;
+	struct qmp *m = NULL;
+	char st[32];
+	int err = qemu_qmp(q, q->deadline_ms, &m, e);
+
+	if (!err)
+		err = qemu_poll_status(q, m, "query-status", busy, q->deadline_ms, st, sizeof(st),
+				       e);
+	if (!err && qmp_execute(m, "cont", NULL, NULL, &qe))
+		err = qemu_fail(q, e, -EIO, "cannot resume it: %s", qe.msg);
+	qmp_close(m);
+	return err;
+}
+
+int qemu_save(struct qemu *q, const char *path, unsigned int timeout_ms, struct qemu_err *e)
+{
+	static const char *const busy[] = {"setup", "active", "pre-switchover", "device", NULL};
+	uint64_t deadline = clock_mono_ms() + timeout_ms;
+	struct qmp_error qe;
+	struct qmp *m = NULL;
+	char uri[700], st[32];
+	int err;
+
+	if (strchr(path, '\''))
+		return qemu_fail(q, e, -EINVAL, "%s: a path with a quote", path);
+	snprintf(uri, sizeof(uri), "exec:cat > '%s'", path);
+	err = qemu_qmp(q, deadline, &m, e);
+	if (!err && qmp_execute(m, "migrate", json_pack("{s:s}", "uri", uri), NULL, &qe))
+		err = qemu_fail(q, e, -EIO, "cannot save its state: %s", qe.msg);
+	if (!err)
+		err = qemu_poll_status(q, m, "query-migrate", busy, deadline, st, sizeof(st), e);
+	if (!err && strcmp(st, "completed") != 0)
+		err = qemu_fail(q, e, -EIO, "saving its state ended as %s", st);
+	if (m && qmp_execute(m, "cont", NULL, NULL, &qe) && !err)
+		err = qemu_fail(q, e, -EIO, "cannot resume it after the save: %s", qe.msg);
+	qmp_close(m);
+	return err;
 }
 
 struct agent_client *qemu_agent(struct qemu *q)

@@ -32,6 +32,9 @@ enum qemu_accel { QEMU_ACCEL_AUTO, QEMU_ACCEL_TCG, QEMU_ACCEL_KVM };
 struct qemu_nic {
 	int fd; /* the caller's TAP fd (opened with IFF_VNET_HDR); QEMU gets a copy */
 	uint8_t mac[6];
+	const char *id; /* NULL: netdev net<i>, device nic<i>; else net-<id>, nic-<id> on root port
+			   bus */
+	int bus;
 };
 
 /* What qemu_start() boots. */
@@ -40,6 +43,7 @@ struct qemu_opts {
 	const char *dir; /* the run directory (exists) */
 	const char *kernel, *initrd; /* an image's files (image_files()) */
 	const char *append; /* more kernel command line, or NULL */
+	const char *incoming; /* NULL, or a saved state to resume (-incoming, qemu_resume()) */
 	unsigned int memory_mb; /* 0: 256 */
 	unsigned int cpus; /* 0: 1 */
 	enum qemu_accel accel;
@@ -105,6 +109,21 @@ const char *qemu_dir(const struct qemu *q);
 
 /* QEMU's start time (qemu_pid_start()), so a record never names a reused pid. */
 unsigned long long qemu_start_ticks(const struct qemu *q);
+
+/*
+ * qemu_resume() - for a VM launched with o->incoming: wait (at most until its
+ * boot deadline) until QEMU has loaded the saved state, then let it run. The
+ * agent answers from where it was (qemu_wait_ready()).
+ * Return: 0 or a negative errno with e filled.
+ */
+int qemu_resume(struct qemu *q, struct qemu_err *e);
+
+/*
+ * qemu_save() - write the running VM's whole state (memory, devices) to path
+ * through QMP migrate, wait until it is done (at most timeout_ms), and let the
+ * VM run on. Return: 0 or a negative errno with e filled.
+ */
+int qemu_save(struct qemu *q, const char *path, unsigned int timeout_ms, struct qemu_err *e);
 
 /* The VM's agent connection (owned by the VM). */
 struct agent_client *qemu_agent(struct qemu *q);

@@ -559,9 +559,9 @@ static int ctl_guest_make(struct ctl *ctl, struct ctl_guests *s, struct cg_guest
 	return err;
 }
 
-/* The checks of a new guest's name; the set of ctl into *s. */
-static int ctl_guest_add_check(struct ctl *ctl, const char *name, struct ctl_guests **s,
-			       struct ctl_err *e)
+/* A new guest of kind called name (checked; not listed yet) into *gu, the set of ctl into *s. */
+static int ctl_guest_new(struct ctl *ctl, const char *name, enum cg_kind kind,
+			 struct ctl_guests **s, struct cg_guest **gu, struct ctl_err *e)
 {
 	if (!ctl_guest_name_ok(name))
 		return ctl_args_fail(e, -EINVAL,
@@ -574,6 +574,11 @@ static int ctl_guest_add_check(struct ctl *ctl, const char *name, struct ctl_gue
 		return ctl_args_fail(e, -EEXIST, "guest \"%s\" already exists", name);
 	if ((*s)->n >= CG_MAX_GUESTS)
 		return ctl_args_fail(e, -ENOSPC, "too many guests (at most %d)", CG_MAX_GUESTS);
+	*gu = calloc(1, sizeof(**gu));
+	if (!*gu)
+		return -ENOMEM;
+	snprintf((*gu)->name, sizeof((*gu)->name), "%s", name);
+	(*gu)->kind = kind;
 	return 0;
 }
 
@@ -596,14 +601,9 @@ static int start_guest_add(struct ctl *ctl, json_t *args, struct ctl_later *late
 	if (!err)
 		err = ctl_args_bool(args, "wait", 1, &wait, e);
 	if (!err)
-		err = ctl_guest_add_check(ctl, name, &s, e);
+		err = ctl_guest_new(ctl, name, kind, &s, &gu, e);
 	if (err)
 		return err;
-	gu = calloc(1, sizeof(*gu));
-	if (!gu)
-		return -ENOMEM;
-	snprintf(gu->name, sizeof(gu->name), "%s", name);
-	gu->kind = kind;
 	err = ctl_guest_make(ctl, s, gu, args, e);
 	if (err) {
 		free(gu);
@@ -1117,6 +1117,100 @@ int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char
 	return err;
 }
 
+static int cmd_guest_save(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
+{
+	struct cg_guest *gu;
+	struct ctl_guests *s;
+	const char *path;
+	int err = ctl_guest_arg(ctl, args, "name", &s, &gu, e);
+
+	if (!err)
+		err = ctl_args_str(args, "path", true, &path, e);
+	if (err)
+		return err;
+	if (gu->kind != CG_QEMU)
+		return ctl_args_fail(e, -EOPNOTSUPP,
+				     "guest \"%s\" is a namespace guest: it has no memory state to "
+				     "save",
+				     gu->name);
+	return ctl_guest_qemu_save(gu, path, result, e);
+}
+
+/* A saved NIC (guest/save's nics[i]) into gu, on a new port, its bridge's subnet kept. */
+static int ctl_guest_restore_nic(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu,
+				 json_t *j, struct ctl_err *e)
+{
+	const char *bridge = json_string_value(json_object_get(j, "bridge"));
+	const char *addr_s = json_string_value(json_object_get(j, "address"));
+	const char *qid = json_string_value(json_object_get(j, "qid"));
+	const char *mac_s = json_string_value(json_object_get(j, "mac"));
+	int prefix = (int)json_integer_value(json_object_get(j, "prefix"));
+	char port[PORT_NAME_MAX], subnet[32];
+	struct cg_net *n = NULL;
+	uint32_t br, addr;
+	uint8_t mac[6];
+	size_t pos;
+	int err;
+
+	if (!bridge || !addr_s || !qid || strlen(qid) >= PORT_NAME_MAX || !mac_s ||
+	    gu->n >= CG_MAX_NICS)
+		return ctl_args_fail(e, -EINVAL, "args.nics: not what guest/save gave");
+	snprintf(subnet, sizeof(subnet), "%s/%d", addr_s, prefix);
+	err = ctl_find_bridge(ctl, bridge, &br, e);
+	if (!err)
+		err = ctl_guest_net(s, bridge, subnet, &n, e);
+	if (!err)
+		err = ctl_guest_addr(s, n, addr_s, &addr, e);
+	if (!err)
+		err = ctl_guest_mac(s, gu->name, bridge, mac_s, mac, e);
+	if (!err)
+		err = ctl_guest_port_name(ctl, json_object_get(j, "no-such-key"), port, e);
+	if (err)
+		return err;
+	pos = ctl_guest_nic_insert(gu, bridge, port, addr, mac);
+	gu->nics[pos].prefix = n->prefix;
+	gu->nics[pos].bus = (int)json_integer_value(json_object_get(j, "bus"));
+	snprintf(gu->nics[pos].qid, sizeof(gu->nics[pos].qid), "%s", qid);
+	return 0;
+}
+
+/* guest/restore: a QEMU guest resumed from guest/save's file, on its bridges again. */
+static int cmd_guest_restore(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
+{
+	struct ctl_guests *s = NULL;
+	struct cg_guest *gu;
+	const char *name, *path;
+	json_t *nics = json_object_get(args, "nics"), *j;
+	size_t i;
+	int err;
+
+	err = ctl_args_str(args, "name", true, &name, e);
+	if (!err)
+		err = ctl_args_str(args, "path", true, &path, e);
+	if (!err)
+		err = ctl_guest_new(ctl, name, CG_QEMU, &s, &gu, e);
+	if (err)
+		return err;
+	json_array_foreach(nics, i, j) {
+		if (!err)
+			err = ctl_guest_restore_nic(ctl, s, gu, j, e);
+	}
+	if (!err)
+		err = ctl_guest_qemu_restore(ctl, s, gu, path, args, e);
+	s->guests[s->n++] = gu;
+	if (err) {
+		ctl_guest_remove(ctl, s, s->n - 1);
+		ctl_guest_hosts_write(s);
+		return err;
+	}
+	ctl_guest_hosts_write(s);
+	*result = ctl_must(json_pack("{s:s, s:o}", "name", name, "nics", ctl_must(json_array())));
+	for (i = 0; i < gu->n; i++)
+		json_array_append_new(json_object_get(*result, "nics"),
+				      ctl_guest_nic_json(gu, &gu->nics[i], gu->nics[i].prefix));
+	return 0;
+}
+
 static int cmd_guest_console(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
 {
 	struct cg_guest *gu;
@@ -1219,6 +1313,9 @@ const struct ctl_cmd ctl_guest_cmds[] = {
 		CTL_PERM_ADMIN),
 	CTL_READ("guest/list", cmd_guest_list, CTL_NO_ARGS),
 	CTL_READ("guest/console", cmd_guest_console, CTL_ARGS("name", "lines")),
+	CTL_CMD("guest/save", cmd_guest_save, CTL_ARGS("name", "path")),
+	CTL_CMD("guest/restore", cmd_guest_restore,
+		CTL_ARGS("name", "path", "kernel", "initrd", "memory", "cpus", "nics")),
 	CTL_CMD("guest/clear", cmd_guest_clear, CTL_NO_ARGS),
 };
 

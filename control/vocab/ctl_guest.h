@@ -13,8 +13,13 @@
  *   guest/link   {guest, bridge, up}                 link/set, then wait until the guest sees it
  *   guest/run    {guest, cmd | argv, timeout_ms?, stdin?, env?, cwd?, max_output?}
  *                -> {exit_code, status, signal, timed_out, stdout, stderr, ...}
- *   guest/list   {}                                  -> [{name, kind, netns | pid, dir, state,
- * nics}] guest/console {name, lines?}                     -> {path, text}: a QEMU guest's console
+ *   guest/list   {}        -> [{name, kind, netns | pid, dir, state, nics}]
+ *   guest/console {name, lines?}  -> {path, text}: a QEMU guest's console, its last lines
+ *   guest/save   {name, path}     a QEMU guest's state into path (QMP migrate; it runs on)
+ *                -> {path, kernel, initrd, memory, cpus, nics: [{bridge, qid, bus, mac, ...}]}
+ *   guest/restore {name, path, kernel, initrd, memory, cpus, nics}: guest/save's result;
+ *                a new QEMU resumed from path (-incoming), its NICs on new ports
+ *                -> {name, nics}
  *   guest/clear  {}                                  delete every guest of this dispatcher
  *
  * A guest's NICs are TAPs made by port/add (host-side name "tyl<pid>-<n>"
@@ -35,7 +40,7 @@
 
 #include "ctl_impl.h"
 
-#define CTL_GUEST_NCMDS 10
+#define CTL_GUEST_NCMDS 12
 
 /* The command table (listed in ctl_tables[] in ctl.c). */
 extern const struct ctl_cmd ctl_guest_cmds[CTL_GUEST_NCMDS];

@@ -29,6 +29,7 @@ struct cg_nic {
 	unsigned int prefix;
 	uint8_t mac[6];
 	int bus; /* QEMU: the pcie-root-port it is plugged into */
+	char qid[PORT_NAME_MAX]; /* QEMU: its id there (netdev net-<qid>): the port's first name */
 };
 
 struct cg_vm;
@@ -109,6 +110,17 @@ int ctl_guest_qemu_run_start(struct ctl *ctl, struct cg_guest *gu, json_t *args,
 
 /* guest/console: the last lines (at most 2 KiB) of gu's console log, and its path. */
 int ctl_guest_qemu_console(const struct cg_guest *gu, unsigned int lines, json_t **result);
+
+/* guest/save: gu's state into path; *result: what guest/restore needs besides. */
+int ctl_guest_qemu_save(struct cg_guest *gu, const char *path, json_t **result, struct ctl_err *e);
+
+/*
+ * ctl_guest_qemu_restore() - guest/restore: gu (its NICs filled, ports not made
+ * yet) resumed from path: QEMU started with gu's NICs on their root ports and
+ * the saved state, its NICs' ports made. args: guest/save's result.
+ */
+int ctl_guest_qemu_restore(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu,
+			   const char *path, json_t *args, struct ctl_err *e);
 
 /* What guest/list says of a QEMU guest besides name and nics. */
 void ctl_guest_qemu_json(const struct cg_guest *gu, json_t *obj);

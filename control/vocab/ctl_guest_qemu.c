@@ -37,6 +37,7 @@
 #define CGQ_CARRIER_MS 3000u
 #define CGQ_RUN_SLACK_MS 10000u /* past a run's own timeout */
 #define CGQ_RUN_FOREVER_MS (24u * 3600 * 1000)
+#define CGQ_SAVE_MS 120000u /* a VM's whole state written to a file */
 
 struct cg_vm {
 	char name[CG_NAME_MAX];
@@ -49,6 +50,8 @@ struct cg_vm {
 	bool gone; /* its guest was deleted during a wait */
 	bool ready;
 	struct qemu_err err;
+	char kernel[600], initrd[600]; /* what it booted, for guest/save */
+	unsigned int memory_mb, cpus;
 };
 
 /* Free vm's QEMU and run directory (its logs go with it unless keep). */
@@ -128,38 +131,31 @@ static int ctl_guest_qemu_opts(json_t *args, struct qemu_opts *o, struct ctl_err
 	return err;
 }
 
-int ctl_guest_qemu_add(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu, json_t *args,
-		       struct ctl_err *e)
+/* Launch QEMU for gu as o says (its run directory made here): gu->vm, recorded. */
+static int ctl_guest_qemu_launch(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu,
+				 struct qemu_opts *o, struct ctl_err *e)
 {
-	struct qemu_opts o = {.name = gu->name};
-	char kernel[600], initrd[600];
-	struct cg_vm *vm;
+	struct cg_vm *vm = calloc(1, sizeof(*vm));
 	int err;
 
-	if (ctl->caller && ctl->caller->member)
-		return ctl_args_fail(e, -EPERM, "QEMU guests are for root and the daemon's user");
-	err = ctl_guest_qemu_opts(args, &o, e);
-	if (!err)
-		err = ctl_guest_qemu_files(args, kernel, initrd, sizeof(kernel), e);
-	if (err)
-		return err;
-	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
 	snprintf(vm->name, sizeof(vm->name), "%s", gu->name);
 	snprintf(vm->dir, sizeof(vm->dir), "%s/vm-%s", s->dir, gu->name);
 	snprintf(vm->qmp, sizeof(vm->qmp), "%s/qmp.sock", vm->dir);
+	snprintf(vm->kernel, sizeof(vm->kernel), "%s", o->kernel);
+	snprintf(vm->initrd, sizeof(vm->initrd), "%s", o->initrd);
+	vm->memory_mb = o->memory_mb;
+	vm->cpus = o->cpus;
 	if (mkdir(vm->dir, 0700) && errno != EEXIST) {
 		err = -errno;
 		free(vm);
 		return ctl_args_fail(e, err, "vm \"%s\": cannot create %s: %s", gu->name, vm->dir,
 				     strerror(-err));
 	}
-	o.dir = vm->dir;
-	o.kernel = kernel;
-	o.initrd = initrd;
-	o.accel = ctl_guest_qemu_accel();
-	err = qemu_launch(&o, &vm->q, &vm->err);
+	o->dir = vm->dir;
+	o->accel = ctl_guest_qemu_accel();
+	err = qemu_launch(o, &vm->q, &vm->err);
 	if (err) { /* its message holds what the logs said */
 		ctl_args_fail(e, err, "%s", vm->err.msg);
 		ctl_guest_qemu_free(ctl, vm, false);
@@ -171,6 +167,25 @@ int ctl_guest_qemu_add(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *g
 					  (json_int_t)qemu_start_ticks(vm->q), "dir", vm->dir)));
 	gu->vm = vm;
 	return 0;
+}
+
+int ctl_guest_qemu_add(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu, json_t *args,
+		       struct ctl_err *e)
+{
+	struct qemu_opts o = {.name = gu->name};
+	char kernel[600], initrd[600];
+	int err;
+
+	if (ctl->caller && ctl->caller->member)
+		return ctl_args_fail(e, -EPERM, "QEMU guests are for root and the daemon's user");
+	err = ctl_guest_qemu_opts(args, &o, e);
+	if (!err)
+		err = ctl_guest_qemu_files(args, kernel, initrd, sizeof(kernel), e);
+	if (err)
+		return err;
+	o.kernel = kernel;
+	o.initrd = initrd;
+	return ctl_guest_qemu_launch(ctl, s, gu, &o, e);
 }
 
 void ctl_guest_qemu_destroy(struct ctl *ctl, struct cg_guest *gu)
@@ -438,7 +453,8 @@ static int ctl_guest_qemu_tap(struct cg_vm *vm, struct cg_nic *nic, struct ctl_e
 	if (err)
 		return ctl_args_fail(e, err, "vm \"%s\": TAP %s: %s", vm->name, nic->port,
 				     port_strerror(err));
-	err = qemu_nic_plug(vm->qmp, nic->port, port_fd(tap), nic->mac, &vm->used, &nic->bus, &qe);
+	snprintf(nic->qid, sizeof(nic->qid), "%s", nic->port);
+	err = qemu_nic_plug(vm->qmp, nic->qid, port_fd(tap), nic->mac, &vm->used, &nic->bus, &qe);
 	port_destroy(tap); /* QEMU holds the TAP now: it goes when QEMU lets go of it */
 	if (err)
 		ctl_args_fail(e, err, "vm \"%s\": cannot hot-plug NIC %s: %s", vm->name, nic->port,
@@ -446,11 +462,25 @@ static int ctl_guest_qemu_tap(struct cg_vm *vm, struct cg_nic *nic, struct ctl_e
 	return err;
 }
 
+/* The switch's port of NIC nic: its TAP (QEMU's), with the VM's QMP socket for link state. */
+static int ctl_guest_qemu_port(struct ctl *ctl, const struct cg_vm *vm, const struct cg_nic *nic,
+			       struct ctl_err *e)
+{
+	char netdev[QEMU_NIC_ID_MAX + 8];
+
+	qemu_nic_netdev(nic->qid, netdev, sizeof(netdev));
+	return ctl_guest_call(
+		ctl, "port/add",
+		ctl_must(json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:s}", "bridge", nic->bridge,
+				   "name", nic->port, "type", "netdev", "existing", 1, "up", 1,
+				   "qmp", vm->qmp, "qmp_netdev", netdev)),
+		NULL, e);
+}
+
 int ctl_guest_qemu_plug(struct ctl *ctl, struct cg_guest *gu, size_t pos, struct ctl_err *e)
 {
 	struct cg_nic *nic = &gu->nics[pos];
 	struct cg_vm *vm = gu->vm;
-	char netdev[QEMU_NIC_ID_MAX + 8];
 	int err;
 
 	err = ctl_guest_qemu_ready(vm, e);
@@ -458,13 +488,7 @@ int ctl_guest_qemu_plug(struct ctl *ctl, struct cg_guest *gu, size_t pos, struct
 		err = ctl_guest_qemu_tap(vm, nic, e);
 	if (err)
 		return err;
-	qemu_nic_netdev(nic->port, netdev, sizeof(netdev));
-	err = ctl_guest_call(
-		ctl, "port/add",
-		ctl_must(json_pack("{s:s, s:s, s:s, s:b, s:b, s:s, s:s}", "bridge", nic->bridge,
-				   "name", nic->port, "type", "netdev", "existing", 1, "up", 1,
-				   "qmp", vm->qmp, "qmp_netdev", netdev)),
-		NULL, e);
+	err = ctl_guest_qemu_port(ctl, vm, nic, e);
 	if (!err)
 		err = ctl_guest_qemu_renumber(gu, pos);
 	if (!err)
@@ -483,7 +507,7 @@ void ctl_guest_qemu_unplug(struct cg_guest *gu, const struct cg_nic *nic)
 	if (!gu->vm)
 		return;
 	gu->vm->used &= ~(1u << nic->bus);
-	if (qemu_nic_unplug(gu->vm->qmp, nic->port, &qe))
+	if (qemu_nic_unplug(gu->vm->qmp, nic->qid, &qe))
 		log_warn("vm %s: unplugging NIC %s: %s", gu->name, nic->port, qe.msg);
 }
 
@@ -537,4 +561,95 @@ int ctl_guest_qemu_console(const struct cg_guest *gu, unsigned int lines, json_t
 	qemu_console_tail(path, lines, tail, sizeof(tail));
 	*result = ctl_must(json_pack("{s:s, s:s}", "path", path, "text", tail));
 	return 0;
+}
+
+/* ---- saved state ---- */
+
+/* A NIC as guest/save gives it and guest/restore takes it. */
+static json_t *ctl_guest_qemu_nic_json(const struct cg_nic *nic)
+{
+	char mac[18], addr[INET_ADDRSTRLEN];
+
+	mac_format(nic->mac, mac);
+	inet_ntop(AF_INET, &nic->addr, addr, sizeof(addr));
+	return ctl_must(json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:s}", "bridge", nic->bridge,
+				  "qid", nic->qid, "bus", nic->bus, "mac", mac, "address", addr,
+				  "prefix", (int)nic->prefix, "ifname", nic->ifname));
+}
+
+int ctl_guest_qemu_save(struct cg_guest *gu, const char *path, json_t **result, struct ctl_err *e)
+{
+	struct cg_vm *vm = gu->vm;
+	json_t *nics;
+	int err = ctl_guest_qemu_ready(vm, e);
+
+	if (!err && qemu_save(vm->q, path, CGQ_SAVE_MS, &vm->err))
+		err = ctl_args_fail(e, -EIO, "%s", vm->err.msg);
+	if (err)
+		return err;
+	nics = ctl_must(json_array());
+	for (size_t i = 0; i < gu->n; i++)
+		json_array_append_new(nics, ctl_guest_qemu_nic_json(&gu->nics[i]));
+	*result = ctl_must(json_pack("{s:s, s:s, s:s, s:i, s:i, s:o}", "path", path, "kernel",
+				     vm->kernel, "initrd", vm->initrd, "memory", (int)vm->memory_mb,
+				     "cpus", (int)vm->cpus, "nics", nics));
+	log_info("vm %s: state saved in %s", gu->name, path);
+	return 0;
+}
+
+/* Launch gu's QEMU from path with its NICs' TAPs (made here, then QEMU's alone). */
+static int ctl_guest_qemu_relaunch(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu,
+				   struct qemu_opts *o, struct ctl_err *e)
+{
+	struct port_tap_opts topts = {.must_create = true, .up = true};
+	struct port *taps[CG_MAX_NICS] = {0};
+	struct qemu_nic qn[CG_MAX_NICS];
+	int err = 0;
+
+	for (size_t i = 0; i < gu->n && !err; i++) {
+		err = port_tap_open(gu->nics[i].port, &topts, &taps[i]);
+		if (err)
+			ctl_args_fail(e, err, "vm \"%s\": TAP %s: %s", gu->name, gu->nics[i].port,
+				      port_strerror(err));
+		else
+			qn[i] = (struct qemu_nic){.fd = port_fd(taps[i]),
+						  .id = gu->nics[i].qid,
+						  .bus = gu->nics[i].bus};
+		memcpy(qn[i].mac, gu->nics[i].mac, 6);
+	}
+	o->nics = qn;
+	o->nnics = gu->n;
+	if (!err)
+		err = ctl_guest_qemu_launch(ctl, s, gu, o, e);
+	for (size_t i = 0; i < gu->n; i++)
+		port_destroy(taps[i]); /* QEMU holds them now (or they go) */
+	return err;
+}
+
+int ctl_guest_qemu_restore(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu,
+			   const char *path, json_t *args, struct ctl_err *e)
+{
+	struct qemu_opts o = {.name = gu->name, .incoming = path};
+	char kernel[600], initrd[600];
+	int err;
+
+	err = ctl_guest_qemu_opts(args, &o, e);
+	if (!err)
+		err = ctl_guest_qemu_files(args, kernel, initrd, sizeof(kernel), e);
+	o.kernel = kernel;
+	o.initrd = initrd;
+	if (!err)
+		err = ctl_guest_qemu_relaunch(ctl, s, gu, &o, e);
+	if (!err &&
+	    (qemu_resume(gu->vm->q, &gu->vm->err) || qemu_wait_ready(gu->vm->q, &gu->vm->err)))
+		err = ctl_args_fail(e, -EIO, "%s", gu->vm->err.msg);
+	for (size_t i = 0; !err && i < gu->n; i++) {
+		gu->vm->used |= 1u << gu->nics[i].bus;
+		err = ctl_guest_qemu_port(ctl, gu->vm, &gu->nics[i], e);
+	}
+	if (!err) {
+		gu->vm->ready = true;
+		log_info("vm %s: resumed from %s", gu->name, path);
+	}
+	return err;
 }
