@@ -81,6 +81,19 @@ static void test_argv(void **state)
 	assert_string_equal(after(argv, "-cpu", 0), "host");
 	assert_string_equal(after(argv, "-append", 0), "console=ttyS0 quiet panic=-1");
 	qemu_argv_free(argv);
+	/* a resumed VM: its NICs named and on their root ports, the saved state incoming */
+	nics[1].id = "tyl1-2";
+	nics[1].bus = 3;
+	o.incoming = "/tmp/a b.qemu";
+	assert_int_equal(qemu_argv(&o, QEMU_ACCEL_TCG, &argv), 0);
+	assert_string_equal(after(argv, "-netdev", 0), "tap,id=net0,fd=7");
+	assert_string_equal(after(argv, "-netdev", 1), "tap,id=net-tyl1-2,fd=9");
+	assert_string_equal(
+		after(argv, "-device", 3 + QEMU_ROOT_PORTS),
+		"virtio-net-pci,netdev=net-tyl1-2,id=nic-tyl1-2,mac=52:54:00:aa:bb:cc,bus=rp3");
+	assert_string_equal(after(argv, "-incoming", 0), "exec:cat '/tmp/a b.qemu'");
+	qemu_argv_free(argv);
+	o.incoming = NULL;
 	o.nnics = QEMU_NICS_MAX + 1;
 	assert_int_equal(qemu_argv(&o, QEMU_ACCEL_TCG, &argv), -EINVAL);
 }
