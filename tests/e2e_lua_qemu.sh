@@ -91,6 +91,7 @@ check "the daemon launches a QEMU guest" has "$reply" '"ok":true'
 qpid=$(qemus | grep -vxF -f <(echo "$qemus_before") | head -1)
 check "its QEMU runs" test -n "$qpid"
 check "the record names it" has "$(tr -d ' \n' <"$work/d.state" 2>/dev/null)" '"kind":"qemu","name":"tyqgd"'
+vmdir=$(tr -d ' \n' <"$work/d.state" | sed -n 's/.*"dir":"\([^"]*\/vm-tyqgd\)".*/\1/p')
 kill -9 "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
@@ -99,6 +100,8 @@ echo "$out"
 check "cleanup stops it" has "$out" "removed qemu tyqgd"
 for _ in $(seq 20); do [ -z "$qpid" ] || ! kill -0 "$qpid" 2>/dev/null && break; sleep 0.1; done
 check "no QEMU is left after cleanup" eq "$(qemus)" "$qemus_before"
+check "cleanup removes its run directory" test -n "$vmdir" -a ! -e "$vmdir"
+[ -n "$vmdir" ] && rm -rf "$(dirname "$vmdir")" # the dead daemon's guest directory (hosts file)
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -480,6 +480,21 @@ static int record_rm_tap(const char *name, json_t *extra, char *msg, size_t len)
 	return err;
 }
 
+/* A QEMU guest's run directory ("dir" in extra): the files QEMU and tapyard put there, then it. */
+static void record_rm_qemu_dir(json_t *extra)
+{
+	static const char *const files[] = {"agent.sock", "qmp.sock", "console.log", "qemu.log"};
+	const char *dir = json_string_value(json_object_get(extra, "dir"));
+	char path[PATH_MAX];
+
+	for (size_t i = 0; dir && i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	if (dir)
+		rmdir(dir);
+}
+
 /*
  * A QEMU guest's process ("pid" and its "start" time in extra): killed only
  * while that pid is still the process that was started then, never a process
@@ -495,10 +510,13 @@ static int record_rm_qemu(const char *name, json_t *extra, char *msg, size_t len
 		snprintf(msg, len, "no pid and start time in the record");
 		return -EINVAL;
 	}
-	if (qemu_pid_start((pid_t)pid) != (unsigned long long)start)
+	if (qemu_pid_start((pid_t)pid) != (unsigned long long)start) {
+		record_rm_qemu_dir(extra);
 		return 0; /* gone (or the pid is another process's now) */
+	}
 	if (kill((pid_t)pid, SIGKILL))
 		return -errno;
+	record_rm_qemu_dir(extra);
 	snprintf(msg, len, "pid %d", (int)pid);
 	return 1;
 }
