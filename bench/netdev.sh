@@ -24,9 +24,9 @@ NS_B=tyndbB
 WORK=
 DPID=
 declare -A GBPS
+. "$BENCH_DIR/lib.sh"
 
 usage() { sed -n '6,10s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
-log() { printf '# %s\n' "$*" >&2; }
 
 # Undo one path: stop the daemon, delete the namespaces and links.
 teardown() {
@@ -58,17 +58,7 @@ veths() {
 	ns_eth "$NS_A" 10.76.0.1 && ns_eth "$NS_B" 10.76.0.2
 }
 
-# daemon ARGS...: a tapyard daemon on WORK's socket, waiting until it answers.
-daemon() {
-	"$TAPYARD" daemon --socket "$WORK/b.sock" "$@" 2>>"$WORK/daemon.log" &
-	DPID=$!
-	for _ in $(seq 100); do
-		"$TAPYARD" ctl --socket "$WORK/b.sock" status >/dev/null 2>&1 && return 0
-		kill -0 "$DPID" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
+daemon() { bench_daemon "$WORK/b.sock" "$WORK/daemon.log" "$@"; }
 
 setup_bridge() {
 	veths || return 1
@@ -118,8 +108,6 @@ bench_path() {
 	GBPS[$1]="${GBPS[$1]:-} ${v:-nan}"
 }
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "nan")}'; }
-
 main() {
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -148,8 +136,7 @@ main() {
 	for p in bridge netdev tap; do
 		local m
 		m=$(median <<<"${GBPS[$p]}")
-		printf '%-28s %10s %10s\n' "$(label "$p")" "$m" \
-			"$(awk -v m="$m" -v b="$base" 'BEGIN { if (b > 0 && m == m + 0) printf "%.2f", m / b; else print "-" }')"
+		printf '%-28s %10s %10s\n' "$(label "$p")" "$m" "$(ratio "$m" "$base")"
 	done
 }
 

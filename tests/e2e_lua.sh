@@ -95,13 +95,14 @@ check "two concurrent runs of one file both pass" '[ $r1 -eq 0 ] && [ $r2 -eq 0 
 
 # 5. Ctrl-C in the middle of a test: exit 130, guests, TAPs and processes gone.
 mark="$tmp/started"
+nap="300.$$" # a sleep of this run's own, so that no other process on the machine is taken for it
 cat >"$tmp/slow.lua" <<EOF
 test("slow", function(t)
     local lan = provium:bridge("lan")
     local a = provium:vm("a"):boot()
     lan:attach(a)
-    a:run("sleep 300 >/dev/null 2>&1 &")
-    a:run("touch $mark; sleep 300")
+    a:run("sleep $nap >/dev/null 2>&1 &")
+    a:run("touch $mark; sleep $nap")
 end)
 EOF
 "$TAPYARD" test "$tmp/slow.lua" >"$tmp/slow.out" 2>"$tmp/stderr" & ps=$!
@@ -111,7 +112,7 @@ kill -INT "$ps"
 wait "$ps"; rc=$?
 check "Ctrl-C stops the run with exit 130" '[ $rc -eq 130 ]'
 check "Ctrl-C fails the running test as interrupted" 'grep -q "slow.lua:6: interrupted" "$tmp/slow.out"'
-check "no process of the test is left" '! pgrep -f "^sleep 300$" >/dev/null'
+check "no process of the test is left" '! pgrep -xf "sleep $nap" >/dev/null'
 
 # 6. tapyard run and lsp-setup.
 cat >"$tmp/script.lua" <<'EOF'

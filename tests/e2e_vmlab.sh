@@ -169,30 +169,8 @@ check "after the restart the VMs ping again" eq "$(pings 0 "${ADDRS[1]}")" 0
 
 # microvm.nix's type = "bridge": QEMU's own -netdev bridge, with tapyard bridge-helper as its
 # helper (the access list allows this lab's bridge only), and no TAP made beforehand. The agent
-# is spoken to directly on its socket (agent_req), as `image boot` would.
-agent_req() { # SOCKET JSON: one request, the reply on stdout; asks hello until the agent answers
-	"$PY" - "$@" <<'PYEOF'
-import json, socket, sys, time
-end = time.time() + 120
-while True:
-    try:
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(3)
-        s.connect(sys.argv[1])
-        s.sendall(b'{"cmd":"hello"}\n')
-        f = s.makefile("rb")
-        if json.loads(f.readline()).get("ok"):
-            break
-    except (OSError, ValueError):
-        pass
-    if time.time() > end:
-        sys.exit("no agent on " + sys.argv[1])
-    time.sleep(0.3)
-s.settimeout(60)
-s.sendall(sys.argv[2].encode() + b"\n")
-print(f.readline().decode().strip())
-PYEOF
-}
+# is spoken to directly on its socket (tests/agent_req.py), as `image boot` would.
+agent_req() { "$PY" "$(dirname "$0")/agent_req.py" "$@"; } # SOCKET JSON: the reply on stdout
 printf 'allow %s\n' "$BR" >"$work/bridge.conf"
 mkdir -p "$work/vmc"
 TAPYARD_BRIDGE_CONF=$work/bridge.conf TAPYARD_BRIDGE_TAP=tyvlq%d qemu-system-x86_64 \
