@@ -27,12 +27,22 @@ command -v clang >/dev/null || skip "clang is not installed"
 echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
 	clang -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null ||
 	skip "clang has no libFuzzer (Debian: libclang-rt-14-dev)"
+# The build failing is a failure of every target, said with the compiler's words.
+build_failed() {
+	echo "$1 (clang); its output:" >&2
+	grep -E -A12 'error|FAILED|ERROR' "$2" | head -40 >&2
+	echo "fuzz: 0 passed, ${#targets[@]} failed, 0 skipped"
+	exit 1
+}
+mkdir -p "$build"
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" "$here" -Dfuzz=true -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dc_args=-fsanitize=fuzzer-no-link \
-		-Dc_link_args=-fsanitize=fuzzer-no-link >/dev/null || exit 1
+		-Dc_link_args=-fsanitize=fuzzer-no-link >"$build/setup.log" 2>&1 ||
+		build_failed "meson setup of $build failed" "$build/setup.log"
 fi
-ninja -C "$build" "${targets[@]/#/tests/}" >/dev/null || exit 1
+ninja -C "$build" "${targets[@]/#/tests/}" >"$build/ninja.log" 2>&1 ||
+	build_failed "building the fuzz targets failed" "$build/ninja.log"
 
 dict=$build/fuzz_ctl.dict
 {

@@ -125,10 +125,12 @@ static int ctl_guest_qemu_opts(json_t *args, struct qemu_opts *o, struct ctl_err
 		err = ctl_args_uint_opt(args, "cpus", 1, 64, 1, &cpus, e);
 	if (!err)
 		err = ctl_args_uint_opt(args, CTL_WAIT_ARG, 1000, 3600000, 60000, &ms, e);
+	if (err)
+		return err;
 	o->memory_mb = (unsigned int)mem;
 	o->cpus = (unsigned int)cpus;
 	o->boot_timeout_ms = (unsigned int)ms;
-	return err;
+	return 0;
 }
 
 /* Launch QEMU for gu as o says (its run directory made here): gu->vm, recorded. */
