@@ -4,7 +4,8 @@
 # QEMU VMs pinging each other by name, carrier seen inside, a partition, a one-way 50 ms latency
 # measured by ping in the guest, a capture, and a boot failure naming the VM with its console's
 # last lines; tests/lua_qemu/snapshot.lua: vm:snapshot()/provium:snapshot() save a QEMU
-# guest's state through QMP and restores resume it. Then: no QEMU and no TAP of the runs is
+# guest's state through QMP and restores resume it; tests/lua_qemu/proc.lua: vm:run_async and its
+# Process through the guest agent. Then: no QEMU and no TAP of the runs is
 # left, and a daemon killed with -9 leaves a QEMU guest that `tapyard cleanup` stops (the record
 # names its pid and start time). Skips (77) without root, QEMU or an image. Run it under
 # `flock /tmp/tapyard-e2e.lock` with the others.
@@ -43,34 +44,40 @@ taps() { ip -o link show type tun 2>/dev/null | awk -F': ' '{print $2}' | grep '
 qemus_before=$(qemus)
 taps_before=$(taps)
 
-start=$(date +%s%N)
-out=$("$TAPYARD" test -v --profile peios=qemu "$SRC/examples/link_flap.lua" 2>&1)
-rc=$?
-echo "link_flap.lua on QEMU: $((($(date +%s%N) - start) / 1000000)) ms"
-grep -E 'agent ready|PASS|FAIL' <<<"$out"
+# lua_run LABEL PATTERN [ENV=V...] -- ARGS...: `tapyard test -v ARGS` into $out and $rc, timed;
+# the lines matching PATTERN shown, and the failures when it failed.
+lua_run() {
+	local label=$1 pattern=$2 start env=()
+	shift 2
+	while [ "$1" != -- ]; do env+=("$1"); shift; done
+	shift
+	start=$(date +%s%N)
+	out=$(env "${env[@]}" "$TAPYARD" test -v "$@" 2>&1)
+	rc=$?
+	echo "$label: $((($(date +%s%N) - start) / 1000000)) ms"
+	grep -E "$pattern" <<<"$out"
+	[ "$rc" -eq 0 ] || grep -A12 "^    FAIL" <<<"$out"
+}
+
+lua_run "link_flap.lua on QEMU" 'agent ready|PASS|FAIL' -- --profile peios=qemu \
+	"$SRC/examples/link_flap.lua"
 check "examples/link_flap.lua passes unchanged with --profile peios=qemu" eq "$rc" 0
 check "its VMs were QEMU guests" has "$out" "vm a booted (QEMU guest)"
 
-start=$(date +%s%N)
-out=$(TAPYARD_PROFILE='*=qemu' "$TAPYARD" test -v "$SRC/tests/lua_qemu/lab4.lua" 2>&1)
-rc=$?
-echo "lab4.lua (4 QEMU VMs): $((($(date +%s%N) - start) / 1000000)) ms"
-grep -E 'agent ready|rtt|PASS|FAIL|SKIP' <<<"$out"
+lua_run "lab4.lua (4 QEMU VMs)" 'agent ready|rtt|PASS|FAIL|SKIP' 'TAPYARD_PROFILE=*=qemu' -- \
+	"$SRC/tests/lua_qemu/lab4.lua"
 check "tests/lua_qemu/lab4.lua passes (TAPYARD_PROFILE='*=qemu')" eq "$rc" 0
-[ "$rc" -eq 0 ] || echo "$out" | tail -40
 check "the boot failure test ran (not skipped)" has "$out" "PASS a QEMU VM that cannot boot"
-lab4_out=$out
 # a failed boot keeps its logs for a person to read: this one was on purpose
-sed -n 's/.*boot failed; its logs stay in \(\/tmp\/tapyard-guests-[^/]*\)\/vm-.*/\1/p' <<<"$lab4_out" |
+sed -n 's/.*boot failed; its logs stay in \(\/tmp\/tapyard-guests-[^/]*\)\/vm-.*/\1/p' <<<"$out" |
 	while read -r d; do rm -rf "$d"; done
 
-start=$(date +%s%N)
-out=$("$TAPYARD" test -v "$SRC/tests/lua_qemu/snapshot.lua" 2>&1)
-rc=$?
-echo "snapshot.lua (QEMU state saved and resumed): $((($(date +%s%N) - start) / 1000000)) ms"
-grep -E 'saved in|resumed from|PASS|FAIL' <<<"$out"
+lua_run "snapshot.lua (QEMU state saved and resumed)" 'saved in|resumed from|PASS|FAIL' -- \
+	"$SRC/tests/lua_qemu/snapshot.lua"
 check "tests/lua_qemu/snapshot.lua passes: vm and lab snapshots resume QEMU guests" eq "$rc" 0
-[ "$rc" -eq 0 ] || grep -A12 "^    FAIL" <<<"$out"
+
+lua_run "proc.lua (vm:run_async on QEMU guests)" 'PASS|FAIL' -- "$SRC/tests/lua_qemu/proc.lua"
+check "tests/lua_qemu/proc.lua passes: background processes in QEMU guests" eq "$rc" 0
 
 check "no QEMU of the runs is left" eq "$(qemus)" "$qemus_before"
 check "no guest TAP of the runs is left" eq "$(taps)" "$taps_before"

@@ -323,12 +323,152 @@ static void test_client(void **state)
 	rmdir(dir);
 }
 
+/* call cmd with args on c; the result (the caller's), NULL on failure with the error in *err. */
+static json_t *call(struct agent_client *c, const char *cmd, json_t *args, int *err, char *msg)
+{
+	json_t *res = NULL;
+
+	*err = agent_client_call(c, cmd, args, 10000, &res, msg, 256);
+	return res;
+}
+
+/* proc_info's field key of process id, as an integer (running: 1/0 for booleans). */
+static json_int_t proc_field(struct agent_client *c, json_int_t id, const char *key,
+			     char *text, size_t size)
+{
+	char msg[256];
+	int err;
+	json_t *res = call(c, "proc_info", json_pack("{s:I}", "id", id), &err, msg);
+	json_t *v = json_object_get(res, key);
+	json_int_t n = json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
+
+	assert_int_equal(err, 0);
+	if (text)
+		snprintf(text, size, "%s", json_string_value(v) ? json_string_value(v) : "");
+	json_decref(res);
+	return n;
+}
+
+/* A proc_wait of 20 s in a thread of its own. */
+struct held_wait {
+	struct agent_client *c;
+	json_int_t id;
+	int err;
+	bool exited;
+};
+
+static void *held_wait(void *arg)
+{
+	struct held_wait *w = arg;
+	char msg[256];
+	json_t *res = call(w->c, "proc_wait", json_pack("{s:I, s:i}", "id", w->id, "timeout_ms",
+						       20000), &w->err, msg);
+
+	w->exited = json_is_true(json_object_get(res, "exited"));
+	json_decref(res);
+	return NULL;
+}
+
+/* Background processes through the real agent: start, write, wait, signal, release. */
+static void test_procs(void **state)
+{
+	char dir[] = "/tmp/tyvm-agent-XXXXXX", path[64], msg[256], out[64];
+	struct agent_client *c;
+	struct held_wait w = {0};
+	json_int_t cat, sleeper;
+	json_t *res;
+	pthread_t t;
+	void *ret;
+	pid_t pid;
+	int err, st;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/agent.sock", dir);
+	pid = agent_serve(path);
+	assert_int_equal(agent_client_connect(path, 5000, &c), 0);
+
+	/* a process fed through its stdin, read while it runs, then after it ends */
+	res = call(c, "proc_start", json_pack("{s:[s]}", "argv", "cat"), &err, msg);
+	assert_int_equal(err, 0);
+	cat = json_integer_value(json_object_get(res, "id"));
+	assert_true(cat > 0 && json_integer_value(json_object_get(res, "pid")) > 1);
+	json_decref(res);
+	assert_int_equal(proc_field(c, cat, "running", NULL, 0), 1);
+	json_decref(call(c, "proc_write", json_pack("{s:I, s:s}", "id", cat, "data", "hi\n"),
+			 &err, msg));
+	assert_int_equal(err, 0);
+	res = call(c, "proc_wait", json_pack("{s:I, s:i}", "id", cat, "timeout_ms", 300), &err,
+		   msg);
+	assert_int_equal(err, 0);
+	assert_false(json_is_true(json_object_get(res, "exited"))); /* cat waits for EOF */
+	json_decref(res);
+	json_decref(call(c, "proc_close_stdin", json_pack("{s:I}", "id", cat), &err, msg));
+	res = call(c, "proc_wait", json_pack("{s:I, s:i}", "id", cat, "timeout_ms", 5000), &err,
+		   msg);
+	assert_true(json_is_true(json_object_get(res, "exited")));
+	json_decref(res);
+	assert_int_equal(proc_field(c, cat, "running", NULL, 0), 0);
+	assert_int_equal(proc_field(c, cat, "exit_code", out, sizeof(out)), 0);
+	proc_field(c, cat, "stdout", out, sizeof(out));
+	assert_string_equal(out, "hi\n");
+
+	/* a signal to a sleeping process ends it signalled */
+	res = call(c, "proc_start", json_pack("{s:s}", "cmd", "echo up; exec sleep 30"), &err,
+		   msg);
+	sleeper = json_integer_value(json_object_get(res, "id"));
+	json_decref(res);
+	json_decref(call(c, "proc_signal", json_pack("{s:I, s:i}", "id", sleeper, "signal", 15),
+			 &err, msg));
+	assert_int_equal(err, 0);
+	json_decref(call(c, "proc_wait", json_pack("{s:I, s:i}", "id", sleeper, "timeout_ms",
+						       5000), &err, msg));
+	assert_int_equal(proc_field(c, sleeper, "signal", NULL, 0), 15);
+	proc_field(c, sleeper, "status", out, sizeof(out));
+	assert_string_equal(out, "signalled");
+
+	/* bad requests say what was wrong; a released process is gone */
+	call(c, "proc_start", json_pack("{s:s, s:s}", "cmd", "true", "stdin", "x"), &err, msg);
+	assert_int_equal(err, -EINVAL);
+	assert_string_equal(msg, "args.stdin: unknown field for proc_start");
+	call(c, "proc_wait", json_pack("{s:I}", "id", sleeper), &err, msg);
+	assert_int_equal(err, -EINVAL);
+	assert_string_equal(msg, "args.timeout_ms: missing");
+	call(c, "proc_signal", json_pack("{s:I, s:i}", "id", sleeper, "signal", 9), &err, msg);
+	assert_int_equal(err, -ESRCH);
+	assert_non_null(strstr(msg, "it has ended"));
+	json_decref(call(c, "proc_release", json_pack("{s:I}", "id", cat), &err, msg));
+	assert_int_equal(err, 0);
+	call(c, "proc_info", json_pack("{s:I}", "id", cat), &err, msg);
+	assert_int_equal(err, -ENOENT);
+	assert_string_equal(msg, "process 1 not found");
+
+	/* released while a wait holds it: the process is killed and the wait answers at once */
+	res = call(c, "proc_start", json_pack("{s:s}", "cmd", "sleep 30"), &err, msg);
+	w.c = c;
+	w.id = json_integer_value(json_object_get(res, "id"));
+	json_decref(res);
+	assert_int_equal(pthread_create(&t, NULL, held_wait, &w), 0);
+	usleep(300 * 1000); /* the wait is in the agent by now */
+	json_decref(call(c, "proc_release", json_pack("{s:I}", "id", w.id), &err, msg));
+	assert_int_equal(err, 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	assert_int_equal(w.err, 0);
+	assert_true(w.exited);
+
+	agent_client_close(c); /* the agent kills what is left and exits */
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_envelope),	 cmocka_unit_test(test_run_args),
 		cmocka_unit_test(test_nic_carrier_args), cmocka_unit_test(test_replies),
-		cmocka_unit_test(test_client),
+		cmocka_unit_test(test_client),		 cmocka_unit_test(test_procs),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -4,7 +4,7 @@
  * the image's init starts. It reads requests from the virtio-serial port
  * named org.tapyard.agent (one JSON object per line, agent_proto.h) and
  * answers each on the same port, tagged with the request's id. Commands that
- * wait (run, carrier with wait_for) get a thread each, so a long run does not
+ * wait (run, carrier with wait_for, proc_wait) get a thread each, so a long run does not
  * hold up a carrier query; the others are answered at once. It uses no
  * network, so it keeps working while the guest's NICs are down.
  *
@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "agent_net.h"
+#include "agent_proc.h"
 #include "agent_proto.h"
 
 #ifndef TAPYARD_VERSION
@@ -42,6 +43,7 @@ struct agent {
 	bool stdio;
 	pthread_mutex_t wlock; /* one reply line at a time */
 	atomic_int jobs; /* requests in threads */
+	struct agent_procs *procs; /* background processes (agent_proc.h) */
 	char kernel[65]; /* uname -r */
 	char *buf; /* the request line being read */
 	size_t len;
@@ -145,6 +147,14 @@ static int agent_exec(struct agent *a, const struct agent_req *req, json_t **res
 		return agent_do_text(req, e);
 	case AGENT_POWEROFF:
 		return a->stdio ? agent_fail(e, -EPERM, "poweroff: not in a guest (--stdio)") : 0;
+	case AGENT_PROC_START:
+	case AGENT_PROC_WAIT:
+	case AGENT_PROC_INFO:
+	case AGENT_PROC_SIGNAL:
+	case AGENT_PROC_WRITE:
+	case AGENT_PROC_CLOSE_STDIN:
+	case AGENT_PROC_RELEASE:
+		return agent_proc_exec(a->procs, req, result, e);
 	}
 	return agent_fail(e, -ENOSYS, "unknown command");
 }
@@ -184,7 +194,7 @@ static void *agent_job_main(void *arg)
 /* Does the request wait (and so get a thread)? */
 static bool agent_waits(const struct agent_req *req)
 {
-	return req->cmd == AGENT_RUN ||
+	return req->cmd == AGENT_RUN || req->cmd == AGENT_PROC_WAIT ||
 	       (req->cmd == AGENT_CARRIER && json_object_get(req->args, "wait_for"));
 }
 
@@ -353,12 +363,14 @@ int main(int argc, char **argv)
 	if (err)
 		return 1;
 	a.buf = malloc(AGENT_LINE_MAX);
-	if (!a.buf)
+	a.procs = agent_procs_new();
+	if (!a.buf || !a.procs)
 		return 1;
 	if (uname(&u) == 0)
 		snprintf(a.kernel, sizeof(a.kernel), "%s", u.release);
 	agent_send(&a, agent_event_ready(TAPYARD_VERSION, a.kernel));
 	err = agent_loop(&a);
+	agent_procs_destroy(a.procs);
 	free(a.buf);
 	return err ? 1 : 0;
 }

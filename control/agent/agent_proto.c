@@ -29,6 +29,13 @@ static const struct agent_cmd_def agent_cmds[] = {
 	[AGENT_HOSTNAME] = {"hostname", {"name", NULL}},
 	[AGENT_CARRIER] = {"carrier", {"name", "wait_for", "timeout_ms", NULL}},
 	[AGENT_POWEROFF] = {"poweroff", {NULL}},
+	[AGENT_PROC_START] = {"proc_start", {"cmd", "argv", "env", "cwd", "max_output", NULL}},
+	[AGENT_PROC_WAIT] = {"proc_wait", {"id", "timeout_ms", NULL}},
+	[AGENT_PROC_INFO] = {"proc_info", {"id", "output", "timed_out", NULL}},
+	[AGENT_PROC_SIGNAL] = {"proc_signal", {"id", "signal", NULL}},
+	[AGENT_PROC_WRITE] = {"proc_write", {"id", "data", NULL}},
+	[AGENT_PROC_CLOSE_STDIN] = {"proc_close_stdin", {"id", NULL}},
+	[AGENT_PROC_RELEASE] = {"proc_release", {"id", NULL}},
 };
 
 #define AGENT_NCMDS (sizeof(agent_cmds) / sizeof(agent_cmds[0]))
@@ -117,9 +124,8 @@ void agent_req_free(struct agent_req *req)
 	memset(req, 0, sizeof(*req));
 }
 
-/* args[key] as an integer in [min, max]; absent leaves *out alone. */
-static int agent_int_arg(json_t *args, const char *key, int64_t min, int64_t max, int64_t *out,
-			 struct agent_err *e)
+int agent_int_arg(json_t *args, const char *key, int64_t min, int64_t max, int64_t *out,
+		  struct agent_err *e)
 {
 	json_t *v = json_object_get(args, key);
 
@@ -324,6 +330,20 @@ json_t *agent_run_result(const struct guest_run_result *r)
 			 agent_bytes(r->out, r->out_len), "stderr", agent_bytes(r->err, r->err_len),
 			 "stdout_truncated", r->out_truncated, "stderr_truncated", r->err_truncated,
 			 "interrupted", r->interrupted);
+}
+
+json_t *agent_proc_result(const struct guest_run_result *r, bool done)
+{
+	json_t *res = done ? agent_run_result(r)
+			   : json_pack("{s:s, s:o, s:o}", "status", "running", "stdout",
+				       agent_bytes(r->out, r->out_len), "stderr",
+				       agent_bytes(r->err, r->err_len));
+
+	if (res && json_object_set_new(res, "running", json_boolean(!done))) {
+		json_decref(res);
+		res = NULL;
+	}
+	return res;
 }
 
 /* "52:54:00:12:34:56" into mac. */

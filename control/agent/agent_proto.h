@@ -9,8 +9,8 @@
  *            {"id": ANY, "ok": false, "error": {"code": "EINVAL", "message": "..."}}
  *   event    {"event": "ready", "agent": "tapyard-agent", "version": "...", "kernel": "..."}
  *
- * Commands: hello, run, nic, hosts, hostname, carrier, poweroff (README:
- * "The guest agent"). Every field is checked and bounded; a bad line gets an
+ * Commands: hello, run, nic, hosts, hostname, carrier, poweroff, and the
+ * background processes' proc_* (agent_proc.h) (README: "The guest agent"). Every field is checked and bounded; a bad line gets an
  * error reply naming what was wrong.
  */
 #ifndef TAPYARD_AGENT_PROTO_H
@@ -36,6 +36,13 @@ enum agent_cmd {
 	AGENT_HOSTNAME,
 	AGENT_CARRIER,
 	AGENT_POWEROFF,
+	AGENT_PROC_START,
+	AGENT_PROC_WAIT,
+	AGENT_PROC_INFO,
+	AGENT_PROC_SIGNAL,
+	AGENT_PROC_WRITE,
+	AGENT_PROC_CLOSE_STDIN,
+	AGENT_PROC_RELEASE,
 };
 
 /* What went wrong with a request: an errno name and a message naming the field. */
@@ -86,6 +93,17 @@ void agent_run_free(struct agent_run *run);
  * stdout_truncated, stderr_truncated, interrupted.
  */
 json_t *agent_run_result(const struct guest_run_result *r);
+
+/*
+ * agent_proc_result() - what a background process wrote and whether it runs
+ * (proc_info's result): agent_run_result()'s fields once it ended (done),
+ * else status "running" with stdout and stderr so far; "running" either way.
+ */
+json_t *agent_proc_result(const struct guest_run_result *r, bool done);
+
+/* agent_int_arg() - args[key] as an integer in [min, max]; absent leaves *out alone. */
+int agent_int_arg(json_t *args, const char *key, int64_t min, int64_t max, int64_t *out,
+		  struct agent_err *e);
 
 /* What a nic request asks for. */
 struct agent_nic {

@@ -1057,6 +1057,22 @@ int image_files(const char *dir, char *kernel, char *initrd, size_t size, struct
 	return 0;
 }
 
+bool image_agent_stale(const char *dir)
+{
+	char d[512], agent[512], sha[65];
+	struct image_err e;
+	json_t *m;
+	bool stale;
+
+	if (image_dir(dir, d, sizeof(d), &e) || image_agent_path(agent, sizeof(agent)) ||
+	    image_sha256(&e, agent, sha))
+		return false; /* nothing to compare with: the image is what there is */
+	m = image_manifest_load(d);
+	stale = m && strcmp(image_get(m, "agent", "sha256"), sha) != 0;
+	json_decref(m);
+	return stale;
+}
+
 int image_info(const char *dir, FILE *out, struct image_err *e)
 {
 	char d[512];

@@ -44,6 +44,14 @@ struct image_err {
 int image_build(const struct image_opts *o, struct image_err *e);
 
 /*
+ * image_agent_stale() - does the image in dir (NULL: the default) hold
+ * another agent than the one this tapyard finds (image_agent_path())? An
+ * image built by an older tapyard would lack what the host asks of its agent.
+ * False when there is no agent to compare with.
+ */
+bool image_agent_stale(const char *dir);
+
+/*
  * image_info() - print what the image in dir (NULL: the default) holds:
  * kernel and busybox versions, the agent's hash, sizes, the build's date.
  */

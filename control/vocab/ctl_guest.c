@@ -1085,7 +1085,7 @@ static int start_guest_run(struct ctl *ctl, json_t *args, struct ctl_later *late
 	return 0;
 }
 
-int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char *name, size_t size,
+int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct ctl_guest_spawned *out,
 		    struct ctl_err *e)
 {
 	struct guest_run_req req = {.detach = true};
@@ -1095,23 +1095,24 @@ int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char
 	struct cg_guest *gu;
 	int err;
 
+	memset(out, 0, sizeof(*out));
 	err = ctl_guest_arg(ctl, args, "guest", &s, &gu, e);
-	if (!err && gu->kind == CG_QEMU)
-		err = ctl_args_fail(e, -EOPNOTSUPP,
-				    "guest \"%s\": background processes run in namespace guests "
-				    "only (not yet in QEMU guests)",
-				    gu->name);
-	if (!err)
-		err = ctl_guest_run_req(args, &req, &argv, &env, e);
+	if (err)
+		return err;
+	snprintf(out->guest, sizeof(out->guest), "%s", gu->name);
+	if (gu->kind == CG_QEMU)
+		return ctl_guest_qemu_spawn(gu, args, out, e);
+	err = ctl_guest_run_req(args, &req, &argv, &env, e);
 	if (!err) {
 		req.hosts = s->hosts;
 		req.hostname = gu->name;
-		snprintf(name, size, "%s", gu->name);
-		err = guest_run_start(gu->g, &req, out);
+		err = guest_run_start(gu->g, &req, &out->p);
 		if (err)
 			ctl_args_fail(e, err, "guest \"%s\": cannot run: %s", gu->name,
 				      strerror(-err));
 	}
+	if (!err)
+		out->pid = (int)guest_proc_pid(out->p);
 	free(argv);
 	ctl_guest_env_free(env);
 	return err;

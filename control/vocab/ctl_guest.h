@@ -45,17 +45,42 @@
 /* The command table (listed in ctl_tables[] in ctl.c). */
 extern const struct ctl_cmd ctl_guest_cmds[CTL_GUEST_NCMDS];
 
+struct agent_client;
+struct cg_vm;
 struct guest_proc;
 struct guest_run_result;
 
+/* A background process just started (ctl_guest_spawn()). */
+struct ctl_guest_spawned {
+	char guest[64]; /* its guest's name */
+	struct guest_proc *p; /* a namespace guest's process (the caller owns it); NULL for QEMU */
+	uint64_t serial; /* a QEMU guest's: the VM (ctl_guest_qemu_vm()) */
+	int64_t rid; /* and the process's id at the VM's agent */
+	int pid; /* as its guest sees it */
+};
+
 /*
  * ctl_guest_spawn() - start a background process in the guest args.guest
- * names (args as guest/run's, without timeout_ms and stdin), for proc/start.
- * @name, @size: receive the guest's name
- * Return: 0 with *out set (the caller owns it), or a negative errno with e set.
+ * names (args as guest/run's, without timeout_ms and stdin), for proc/start:
+ * a namespace guest's here, a QEMU guest's by its agent (agent_proc.h).
+ * Return: 0 with *out filled, or a negative errno with e set.
  */
-int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct guest_proc **out, char *name, size_t size,
+int ctl_guest_spawn(struct ctl *ctl, json_t *args, struct ctl_guest_spawned *out,
 		    struct ctl_err *e);
+
+/*
+ * The agent of a QEMU guest, for its background processes (ctl_proc.c).
+ * ctl_guest_qemu_vm() - the VM of guest started as serial, or NULL once it was deleted.
+ * ctl_guest_qemu_agent_call() - a short request to its agent; errors name the VM.
+ * ctl_guest_qemu_hold() - keep vm (and the agent client returned) across a wait
+ *   without the lock; ctl_guest_qemu_release() ends that (false: the guest was
+ *   deleted meanwhile, vm is gone).
+ */
+struct cg_vm *ctl_guest_qemu_vm(struct ctl *ctl, const char *guest, uint64_t serial);
+int ctl_guest_qemu_agent_call(struct cg_vm *vm, const char *cmd, json_t *args, json_t **result,
+			      struct ctl_err *e);
+struct agent_client *ctl_guest_qemu_hold(struct cg_vm *vm);
+bool ctl_guest_qemu_release(struct ctl *ctl, struct cg_vm *vm);
 
 /* A run's result as guest/run replies it (exit_code, status, signal, stdout, ...). */
 json_t *ctl_guest_result_json(const struct guest_run_result *r);

@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <stdint.h>
 
+#include "ctl_guest.h"
 #include "ctl_impl.h"
 
 #define CG_NAME_MAX 64
@@ -60,6 +61,7 @@ struct ctl_guests {
 	size_t n;
 	struct cg_net nets[DP_MAX_BRIDGES];
 	size_t nnets;
+	uint64_t vm_serial; /* the last QEMU's serial */
 };
 
 /* The guest called name in s, or NULL. */
@@ -121,6 +123,10 @@ int ctl_guest_qemu_save(struct cg_guest *gu, const char *path, json_t **result, 
  */
 int ctl_guest_qemu_restore(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *gu,
 			   const char *path, json_t *args, struct ctl_err *e);
+
+/* proc/start on a QEMU guest: the agent starts args (proc/start's) in the background. */
+int ctl_guest_qemu_spawn(struct cg_guest *gu, json_t *args, struct ctl_guest_spawned *out,
+			 struct ctl_err *e);
 
 /* What guest/list says of a QEMU guest besides name and nics. */
 void ctl_guest_qemu_json(const struct cg_guest *gu, json_t *obj);

@@ -49,6 +49,7 @@ struct cg_vm {
 	int refs; /* waits in progress */
 	bool gone; /* its guest was deleted during a wait */
 	bool ready;
+	uint64_t serial; /* this QEMU among the dispatcher's, for processes kept by name */
 	struct qemu_err err;
 	char kernel[600], initrd[600]; /* what it booted, for guest/save */
 	unsigned int memory_mb, cpus;
@@ -91,9 +92,11 @@ static int ctl_guest_qemu_files(json_t *args, char *kernel, char *initrd, size_t
 		snprintf(initrd, size, "%s", i);
 		return 0;
 	}
-	if (image_files(NULL, kernel, initrd, size, &ie) == 0)
+	err = image_files(NULL, kernel, initrd, size, &ie);
+	if (!err && !image_agent_stale(NULL))
 		return 0;
-	log_info("guest image: building it (once; later runs take it from the cache)");
+	log_info(err ? "guest image: building it (once; later runs take it from the cache)"
+		     : "guest image: its agent is not this tapyard's: building it again");
 	err = image_build(&(struct image_opts){.progress = stderr}, &ie);
 	if (!err)
 		err = image_files(NULL, kernel, initrd, size, &ie);
@@ -143,6 +146,7 @@ static int ctl_guest_qemu_launch(struct ctl *ctl, struct ctl_guests *s, struct c
 	if (!vm)
 		return -ENOMEM;
 	snprintf(vm->name, sizeof(vm->name), "%s", gu->name);
+	vm->serial = ++s->vm_serial;
 	snprintf(vm->dir, sizeof(vm->dir), "%s/vm-%s", s->dir, gu->name);
 	snprintf(vm->qmp, sizeof(vm->qmp), "%s/qmp.sock", vm->dir);
 	snprintf(vm->kernel, sizeof(vm->kernel), "%s", o->kernel);
@@ -384,6 +388,54 @@ int ctl_guest_qemu_run_start(struct ctl *ctl, struct cg_guest *gu, json_t *args,
 	*later = (struct ctl_later){
 		.wait = ctl_guest_qemu_run_wait, .finish = ctl_guest_qemu_run_finish, .state = r};
 	return 0;
+}
+
+/* ---- the agent for background processes (ctl_proc.c) ---- */
+
+struct cg_vm *ctl_guest_qemu_vm(struct ctl *ctl, const char *guest, uint64_t serial)
+{
+	struct cg_guest *gu = ctl->guests ? ctl_guest_find(ctl->guests, guest, NULL) : NULL;
+
+	if (!gu || gu->kind != CG_QEMU || !gu->vm || gu->vm->serial != serial)
+		return NULL;
+	return gu->vm;
+}
+
+int ctl_guest_qemu_agent_call(struct cg_vm *vm, const char *cmd, json_t *args, json_t **result,
+			      struct ctl_err *e)
+{
+	return ctl_guest_qemu_call(vm, cmd, args, CGQ_CALL_MS, result, e);
+}
+
+struct agent_client *ctl_guest_qemu_hold(struct cg_vm *vm)
+{
+	vm->refs++;
+	return qemu_agent(vm->q);
+}
+
+bool ctl_guest_qemu_release(struct ctl *ctl, struct cg_vm *vm)
+{
+	return ctl_guest_qemu_put(ctl, vm);
+}
+
+int ctl_guest_qemu_spawn(struct cg_guest *gu, json_t *args, struct ctl_guest_spawned *out,
+			 struct ctl_err *e)
+{
+	json_t *a, *res = NULL;
+	int err = ctl_guest_qemu_ready(gu->vm, e);
+
+	if (err)
+		return err;
+	a = ctl_must(json_deep_copy(args));
+	json_object_del(a, "guest");
+	err = ctl_guest_qemu_call(gu->vm, "proc_start", a, CGQ_CALL_MS, &res, e);
+	if (!err) {
+		out->serial = gu->vm->serial;
+		out->rid = json_integer_value(json_object_get(res, "id"));
+		out->pid = (int)json_integer_value(json_object_get(res, "pid"));
+	}
+	json_decref(res);
+	return err;
 }
 
 /* ---- NICs ---- */

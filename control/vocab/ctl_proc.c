@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ctl_proc: the proc/ commands over guest.c's background processes, kept by
- * id per dispatcher (ctl->procs). proc/wait replies later: it waits without
- * the dispatcher's lock, and the process it waits for is marked busy so that
+ * ctl_proc: the proc/ commands over background processes, kept by id per
+ * dispatcher (ctl->procs): a namespace guest's are guest.c's, a QEMU guest's
+ * live at its agent (agent_proc.h) and are found again by the guest's name
+ * and its VM's serial, so that a deleted VM reads as such. proc/wait replies
+ * later: it waits without the dispatcher's lock (a QEMU guest's VM held
+ * meanwhile), and the process it waits for is marked busy so that
  * proc/release cannot free it meanwhile.
  */
 #include "ctl_proc.h"
@@ -13,15 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_client.h"
+#include "clock.h"
 #include "ctl_guest.h"
 #include "guest.h"
 
 #define CTL_PROC_MAX 1024
+#define CTL_PROC_SLICE_MS 2000 /* one proc_wait at a QEMU guest's agent */
+#define CTL_PROC_SLACK_MS 5000 /* past it, for the agent's reply to come */
+#define CTL_PROC_KILL_MS 2000 /* a process killed at its wait's deadline ends */
 
 struct ctl_proc {
 	uint32_t id;
-	char guest[64];
-	struct guest_proc *p;
+	struct ctl_guest_spawned s; /* its guest; s.p a namespace guest's, else at a QEMU agent */
 	unsigned int busy; /* proc/wait calls waiting for it */
 	bool timed_out; /* proc/wait killed it at its deadline */
 };
@@ -52,9 +59,43 @@ static int ctl_proc_arg(struct ctl *ctl, json_t *args, struct ctl_proc **out, si
 	return ctl_args_fail(e, -ENOENT, "process %u not found", (unsigned int)id);
 }
 
-static void ctl_proc_free(struct ctl_proc *pr)
+/* ---- a QEMU guest's process: requests to its agent ---- */
+
+/* The VM of a QEMU guest's process, or NULL (e says so) once its guest was deleted. */
+static struct cg_vm *ctl_proc_vm(struct ctl *ctl, const struct ctl_proc *pr, struct ctl_err *e)
 {
-	guest_proc_destroy(pr->p);
+	struct cg_vm *vm = ctl_guest_qemu_vm(ctl, pr->s.guest, pr->s.serial);
+
+	if (!vm && e)
+		ctl_args_fail(e, -ESRCH, "process %u: its VM \"%s\" was deleted, and the process "
+			      "with it", pr->id, pr->s.guest);
+	return vm;
+}
+
+/* Request cmd {id, ...args} of the agent that runs pr (args stolen; NULL: none). */
+static int ctl_proc_agent(struct ctl *ctl, const struct ctl_proc *pr, const char *cmd, json_t *args,
+			  json_t **result, struct ctl_err *e)
+{
+	struct cg_vm *vm = ctl_proc_vm(ctl, pr, e);
+
+	if (!args)
+		args = ctl_must(json_object());
+	json_object_set_new(args, "id", ctl_must(json_integer(pr->s.rid)));
+	if (!vm) {
+		json_decref(args);
+		return -ESRCH;
+	}
+	return ctl_guest_qemu_agent_call(vm, cmd, args, result, e);
+}
+
+/* ---- both kinds ---- */
+
+static void ctl_proc_free(struct ctl *ctl, struct ctl_proc *pr)
+{
+	if (pr->s.p)
+		guest_proc_destroy(pr->s.p);
+	else
+		ctl_proc_agent(ctl, pr, "proc_release", NULL, NULL, NULL);
 	free(pr);
 }
 
@@ -70,23 +111,23 @@ static int cmd_proc_start(struct ctl *ctl, json_t *args, json_t **result, struct
 	pr = calloc(1, sizeof(*pr));
 	if (!pr)
 		return -ENOMEM;
-	err = ctl_guest_spawn(ctl, args, &pr->p, pr->guest, sizeof(pr->guest), e);
+	err = ctl_guest_spawn(ctl, args, &pr->s, e);
 	if (err) {
 		free(pr);
 		return err;
 	}
 	pr->id = ++ctl->procs->next_id;
 	ctl->procs->v[ctl->procs->n++] = pr;
-	*result = ctl_must(json_pack("{s:i, s:s, s:i}", "id", pr->id, "guest", pr->guest, "pid",
-				     (int)guest_proc_pid(pr->p)));
+	*result = ctl_must(json_pack("{s:i, s:s, s:i}", "id", pr->id, "guest", pr->s.guest, "pid",
+				     pr->s.pid));
 	return 0;
 }
 
-/* What the process wrote and, once it ended, how: the reply of proc/wait and proc/info. */
-static int ctl_proc_result(struct ctl_proc *pr, bool output, json_t **result, struct ctl_err *e)
+/* A namespace guest's process: what it wrote and, once it ended, how. */
+static int ctl_proc_local_result(struct ctl_proc *pr, json_t **result, struct ctl_err *e)
 {
 	struct guest_run_result res;
-	int done = guest_proc_result(pr->p, pr->timed_out, &res);
+	int done = guest_proc_result(pr->s.p, pr->timed_out, &res);
 
 	if (done < 0)
 		return ctl_dp_fail(e, done, "process output");
@@ -97,32 +138,90 @@ static int ctl_proc_result(struct ctl_proc *pr, bool output, json_t **result, st
 					    ctl_must(json_stringn_nocheck(res.err, res.err_len))));
 	guest_run_result_free(&res);
 	json_object_set_new(*result, "running", ctl_must(json_boolean(!done)));
-	if (!output) {
+	return 0;
+}
+
+/* What the process wrote and, once it ended, how: the reply of proc/wait and proc/info. */
+static int ctl_proc_result(struct ctl *ctl, struct ctl_proc *pr, bool output, json_t **result,
+			   struct ctl_err *e)
+{
+	int err = pr->s.p ? ctl_proc_local_result(pr, result, e)
+			  : ctl_proc_agent(ctl, pr, "proc_info",
+					   ctl_must(json_pack("{s:b}", "timed_out", pr->timed_out)),
+					   result, e);
+
+	if (!err && !output) {
 		json_object_del(*result, "stdout");
 		json_object_del(*result, "stderr");
 	}
-	return 0;
+	return err;
 }
 
 /* Add the process's id, guest and pid to obj. */
 static void ctl_proc_ids(const struct ctl_proc *pr, json_t *obj)
 {
-	json_object_update_new(obj,
-			       ctl_must(json_pack("{s:i, s:s, s:i}", "id", pr->id, "guest",
-						  pr->guest, "pid", (int)guest_proc_pid(pr->p))));
+	json_object_update_new(obj, ctl_must(json_pack("{s:i, s:s, s:i}", "id", pr->id, "guest",
+						       pr->s.guest, "pid", pr->s.pid)));
+}
+
+/* Send sig to the process's group. */
+static int ctl_proc_signal(struct ctl *ctl, struct ctl_proc *pr, int sig, struct ctl_err *e)
+{
+	int err;
+
+	if (!pr->s.p)
+		return ctl_proc_agent(ctl, pr, "proc_signal",
+				      ctl_must(json_pack("{s:i}", "signal", sig)), NULL, e);
+	err = guest_proc_signal(pr->s.p, sig);
+	if (err)
+		ctl_args_fail(e, err, "process %u: %s", pr->id,
+			      err == -ESRCH ? "it has ended" : strerror(-err));
+	return err;
 }
 
 /* A proc/wait in progress. */
 struct ctl_proc_wait {
 	struct ctl_proc *pr;
-	int64_t timeout_ms;
+	int64_t timeout_ms; /* -1: no limit */
+	struct cg_vm *vm; /* a QEMU guest's: held during the wait */
+	struct agent_client *agent;
+	char msg[256];
 };
+
+/* Wait at a QEMU guest's agent, in slices, so that no agent thread outlives us by much. */
+static int ctl_proc_wait_agent(struct ctl_proc_wait *w, const atomic_bool *stop)
+{
+	uint64_t end = w->timeout_ms < 0 ? UINT64_MAX : clock_mono_ms() + (uint64_t)w->timeout_ms;
+
+	for (;;) {
+		uint64_t now = clock_mono_ms(), slice = CTL_PROC_SLICE_MS;
+		json_t *res = NULL;
+		bool exited;
+		int err;
+
+		if (now >= end)
+			return -ETIMEDOUT;
+		if (end - now < slice)
+			slice = end - now;
+		err = agent_client_call_until(
+			w->agent, "proc_wait",
+			ctl_must(json_pack("{s:I, s:I}", "id", w->pr->s.rid, "timeout_ms",
+					   (json_int_t)slice)),
+			(unsigned int)slice + CTL_PROC_SLACK_MS, stop, &res, w->msg, sizeof(w->msg));
+		exited = json_is_true(json_object_get(res, "exited"));
+		json_decref(res);
+		if (err || exited)
+			return err;
+	}
+}
 
 static int ctl_proc_wait(struct ctl_later *l, const atomic_bool *stop)
 {
 	struct ctl_proc_wait *w = l->state;
 
-	return guest_proc_wait(w->pr->p, w->timeout_ms, stop);
+	if (w->vm)
+		return ctl_proc_wait_agent(w, stop);
+	return guest_proc_wait(w->pr->s.p, w->timeout_ms, stop);
 }
 
 static int ctl_proc_wait_finish(struct ctl *ctl, struct ctl_later *l, int err, json_t **result,
@@ -130,17 +229,29 @@ static int ctl_proc_wait_finish(struct ctl *ctl, struct ctl_later *l, int err, j
 {
 	struct ctl_proc_wait *w = l->state;
 	struct ctl_proc *pr = w->pr;
+	bool alive = !w->vm || ctl_guest_qemu_release(ctl, w->vm);
+	bool ended = !err || err == -ETIMEDOUT || err == -ECANCELED || err == -EINTR;
 
-	(void)ctl;
-	free(w);
 	pr->busy--;
+	if (alive && !ended)
+		ctl_args_fail(e, err, "process %u: wait: %s", pr->id, w->msg);
+	free(w);
+	if (!alive)
+		ctl_proc_vm(ctl, pr, e); /* says the VM was deleted */
+	if (!alive || !ended)
+		return alive ? err : -ESRCH;
 	if (err == -ETIMEDOUT) {
 		/* Provium's proc:wait(t): at t the process is killed and reported timed out. */
 		pr->timed_out = true;
-		guest_proc_signal(pr->p, SIGKILL);
-		guest_proc_wait(pr->p, 2000, NULL);
+		ctl_proc_signal(ctl, pr, SIGKILL, &(struct ctl_err){0});
+		if (pr->s.p)
+			guest_proc_wait(pr->s.p, CTL_PROC_KILL_MS, NULL);
+		else
+			ctl_proc_agent(ctl, pr, "proc_wait",
+				       ctl_must(json_pack("{s:i}", "timeout_ms", CTL_PROC_KILL_MS)),
+				       NULL, NULL);
 	}
-	err = ctl_proc_result(pr, true, result, e);
+	err = ctl_proc_result(ctl, pr, true, result, e);
 	if (!err && json_is_true(json_object_get(*result, "running")))
 		json_object_set_new(*result, "interrupted", json_true());
 	return err;
@@ -151,12 +262,15 @@ static int start_proc_wait(struct ctl *ctl, json_t *args, struct ctl_later *late
 {
 	struct ctl_proc_wait *w;
 	struct ctl_proc *pr;
+	struct cg_vm *vm = NULL;
 	uint64_t ms;
 	int err;
 
 	err = ctl_proc_arg(ctl, args, &pr, NULL, e);
 	if (!err)
 		err = ctl_args_uint_opt(args, "timeout_ms", 0, INT64_MAX, 0, &ms, e);
+	if (!err && !pr->s.p && !(vm = ctl_proc_vm(ctl, pr, e)))
+		err = -ESRCH;
 	if (err)
 		return err;
 	w = calloc(1, sizeof(*w));
@@ -164,6 +278,10 @@ static int start_proc_wait(struct ctl *ctl, json_t *args, struct ctl_later *late
 		return -ENOMEM;
 	w->pr = pr;
 	w->timeout_ms = json_object_get(args, "timeout_ms") ? (int64_t)ms : -1;
+	if (vm) {
+		w->vm = vm;
+		w->agent = ctl_guest_qemu_hold(vm);
+	}
 	pr->busy++;
 	*later = (struct ctl_later){
 		.wait = ctl_proc_wait, .finish = ctl_proc_wait_finish, .state = w};
@@ -180,7 +298,7 @@ static int cmd_proc_info(struct ctl *ctl, json_t *args, json_t **result, struct 
 	if (!err)
 		err = ctl_args_bool(args, "output", 1, &output, e);
 	if (!err)
-		err = ctl_proc_result(pr, output, result, e);
+		err = ctl_proc_result(ctl, pr, output, result, e);
 	if (!err)
 		ctl_proc_ids(pr, *result);
 	return err;
@@ -196,9 +314,8 @@ static int cmd_proc_signal(struct ctl *ctl, json_t *args, json_t **result, struc
 	err = ctl_proc_arg(ctl, args, &pr, NULL, e);
 	if (!err)
 		err = ctl_args_uint(args, "signal", 1, 64, &sig, e);
-	if (!err && (err = guest_proc_signal(pr->p, (int)sig)))
-		ctl_args_fail(e, err, "process %u: %s", pr->id,
-			      err == -ESRCH ? "it has ended" : strerror(-err));
+	if (!err)
+		err = ctl_proc_signal(ctl, pr, (int)sig, e);
 	return err;
 }
 
@@ -214,7 +331,10 @@ static int cmd_proc_write(struct ctl *ctl, json_t *args, json_t **result, struct
 		return err;
 	if (!json_is_string(data))
 		return ctl_args_fail(e, -EINVAL, "args.data: expected a string");
-	n = guest_proc_write(pr->p, json_string_value(data), json_string_length(data));
+	if (!pr->s.p)
+		return ctl_proc_agent(ctl, pr, "proc_write",
+				      ctl_must(json_pack("{s:O}", "data", data)), result, e);
+	n = guest_proc_write(pr->s.p, json_string_value(data), json_string_length(data));
 	if (n < 0)
 		return ctl_args_fail(e, (int)n, "process %u: cannot write to its stdin: %s", pr->id,
 				     n == -EPIPE ? "it is closed" : "it does not read");
@@ -228,9 +348,12 @@ static int cmd_proc_close_stdin(struct ctl *ctl, json_t *args, json_t **result, 
 	int err = ctl_proc_arg(ctl, args, &pr, NULL, e);
 
 	(void)result;
-	if (!err)
-		guest_proc_close_stdin(pr->p);
-	return err;
+	if (err)
+		return err;
+	if (!pr->s.p)
+		return ctl_proc_agent(ctl, pr, "proc_close_stdin", NULL, NULL, e);
+	guest_proc_close_stdin(pr->s.p);
+	return 0;
 }
 
 static int cmd_proc_release(struct ctl *ctl, json_t *args, json_t **result, struct ctl_err *e)
@@ -245,7 +368,7 @@ static int cmd_proc_release(struct ctl *ctl, json_t *args, json_t **result, stru
 	if (pr->busy)
 		return ctl_args_fail(e, -EBUSY, "process %u: a proc/wait is waiting for it",
 				     pr->id);
-	ctl_proc_free(pr);
+	ctl_proc_free(ctl, pr);
 	ctl->procs->v[i] = ctl->procs->v[--ctl->procs->n];
 	return 0;
 }
@@ -259,7 +382,7 @@ static int cmd_proc_list(struct ctl *ctl, json_t *args, json_t **result, struct 
 		struct ctl_proc *pr = ctl->procs->v[i];
 		json_t *info = NULL;
 
-		if (ctl_proc_result(pr, false, &info, e) == 0) {
+		if (ctl_proc_result(ctl, pr, false, &info, e) == 0) {
 			ctl_proc_ids(pr, info);
 			json_array_append_new(*result, info);
 		}
@@ -270,7 +393,7 @@ static int cmd_proc_list(struct ctl *ctl, json_t *args, json_t **result, struct 
 void ctl_proc_release(struct ctl *ctl)
 {
 	for (size_t i = 0; ctl->procs && i < ctl->procs->n; i++)
-		ctl_proc_free(ctl->procs->v[i]);
+		ctl_proc_free(ctl, ctl->procs->v[i]);
 	free(ctl->procs);
 	ctl->procs = NULL;
 }
