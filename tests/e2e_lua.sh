@@ -114,6 +114,19 @@ check "Ctrl-C stops the run with exit 130" '[ $rc -eq 130 ]'
 check "Ctrl-C fails the running test as interrupted" 'grep -q "slow.lua:6: interrupted" "$tmp/slow.out"'
 check "no process of the test is left" '! pgrep -xf "sleep $nap" >/dev/null'
 
+# The reader of the output goes away (`tapyard test -v ... | head -1`): the run stops as on Ctrl-C.
+nap2="301.$$"
+cat >"$tmp/chatty.lua" <<EOF
+test("chatty", function(t)
+    local a = provium:vm("a"):boot()
+    a:run_async("sleep $nap2")
+    for i = 1, 200 do t:log("line " .. i); a:run("true") end
+end)
+EOF
+timeout 120 "$TAPYARD" test -v "$tmp/chatty.lua" 2>&1 | head -1 >/dev/null
+check "a closed output stops the run: nothing of it is left" \
+	'! pgrep -xf "sleep $nap2" >/dev/null && [ "$(leftovers)" -eq 0 ]'
+
 # 6. tapyard run and lsp-setup.
 cat >"$tmp/script.lua" <<'EOF'
 local lan = provium:bridge("lan")

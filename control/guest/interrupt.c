@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* interrupt: the process's one interrupt flag and its SIGINT/SIGTERM handler. */
+/* interrupt: the process's one interrupt flag and its SIGINT/SIGTERM/SIGHUP/SIGPIPE handler. */
 #include "interrupt.h"
 
 #include <signal.h>
@@ -27,9 +27,16 @@ void interrupt_install(bool second_exits)
 	struct sigaction sa = {.sa_handler = second_exits ? interrupt_on_signal_twice
 							  : interrupt_on_signal};
 
+	struct sigaction once = {.sa_handler = interrupt_on_signal};
+
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&once.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* Whoever read our output went away (`tapyard test | head`): stop and clean up as on
+	 * Ctrl-C. Every later write raises it again, so it never counts as a second signal. */
+	sigaction(SIGPIPE, &once, NULL);
 }
 
 bool interrupt_pending(void)

@@ -11,13 +11,13 @@
 #include <stdbool.h>
 
 /*
- * interrupt_install() - on SIGINT or SIGTERM, set the flag.
- * @second_exits: a second signal while the flag is set ends the process at
+ * interrupt_install() - on SIGINT, SIGTERM, SIGHUP or SIGPIPE (a closed output), set the flag.
+ * @second_exits: a second signal (but SIGPIPE) while the flag is set ends the process at
  * once with exit code 130 (for a run that does not stop by itself)
  */
 void interrupt_install(bool second_exits);
 
-/* interrupt_pending() - has SIGINT or SIGTERM come since interrupt_install()? */
+/* interrupt_pending() - has one of those signals come since interrupt_install()? */
 bool interrupt_pending(void);
 
 #endif
