@@ -588,6 +588,10 @@ int qemu_save(struct qemu *q, const char *path, unsigned int timeout_ms, struct 
 		return qemu_fail(q, e, -EINVAL, "%s: a path with a quote", path);
 	snprintf(uri, sizeof(uri), "exec:cat > '%s'", path);
 	err = qemu_qmp(q, deadline, &m, e);
+	/* Paused while it is written: one pass over a memory that holds still (a live
+	 * migration under TCG gave restores whose kernel then faulted). */
+	if (!err && qmp_execute(m, "stop", NULL, NULL, &qe))
+		err = qemu_fail(q, e, -EIO, "cannot pause it for the save: %s", qe.msg);
 	if (!err && qmp_execute(m, "migrate", json_pack("{s:s}", "uri", uri), NULL, &qe))
 		err = qemu_fail(q, e, -EIO, "cannot save its state: %s", qe.msg);
 	if (!err)

@@ -119,7 +119,7 @@ unsigned long long qemu_start_ticks(const struct qemu *q);
 int qemu_resume(struct qemu *q, struct qemu_err *e);
 
 /*
- * qemu_save() - write the running VM's whole state (memory, devices) to path
+ * qemu_save() - write the VM's whole state (memory, devices) to path, paused,
  * through QMP migrate, wait until it is done (at most timeout_ms), and let the
  * VM run on. Return: 0 or a negative errno with e filled.
  */
