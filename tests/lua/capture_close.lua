@@ -38,8 +38,15 @@ test("capture{filter} keeps only what matches, in the switch", function(t)
     t:assert_eq(udp:count({proto = "icmp"}), 0, "no ICMP was kept")
     -- The switch kept only what matched: the first capture (udp) holds the 2 datagrams, each
     -- as a sent (tx) and b received it (rx), and not the ICMP and ARP the other two hold.
-    local list = tapyard.ctl("capture/list")
-    table.sort(list, function(x, y) return x.id < y.id end)
+    local function sorted()
+        local list = tapyard.ctl("capture/list")
+        table.sort(list, function(x, y) return x.id < y.id end)
+        return list
+    end
+    -- b's rx records reach the capture after the sender's tx ones: wait for them too
+    wait_until(function() return sorted()[1].frames >= 4 end,
+               {timeout = 5, desc = "the udp capture's 4 records"})
+    local list = sorted()
     t:assert_eq(list[1].frames, 4, "the udp capture stored 4 records")
     t:assert(list[3].frames > list[1].frames + 6, "the unfiltered one stored more")
     t:assert_contains(tostring(t:assert_raises(function() lan:capture({colour = "red"}) end)),
