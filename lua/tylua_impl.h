@@ -72,6 +72,10 @@ enum tylua_vm_state {
 	TYLUA_VM_FAILED
 };
 
+/* A VM state's name as vm:state() says it ("defined", "booting", "booted", ...). */
+const char *tylua_vm_state_name(enum tylua_vm_state state);
+
+
 struct tylua_lab {
 	char name[TYLUA_NAME_MAX];
 	int parent; /* slot of the parent lab, -1 for the root */

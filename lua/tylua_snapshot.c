@@ -150,10 +150,8 @@ static json_t *tylua_snap_bridge(struct tylua_bridge *br)
 
 static json_t *tylua_snap_vm(struct tylua_vm *vm)
 {
-	static const char *const states[] = {"defined", "booted", "stopped"};
-
 	return json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", vm->name, "profile", vm->profile,
-			 "ipv6", vm->ipv6, "state", states[vm->state], "bridges",
+			 "ipv6", vm->ipv6, "state", tylua_vm_state_name(vm->state), "bridges",
 			 tylua_snap_keys(vm->bridges, false));
 }
 

@@ -16,7 +16,12 @@
 #define check_vm(L, i, what, slot) \
 	((struct tylua_vm *)tylua_check_handle(L, i, TYLUA_K_VM, TYLUA_VM, what, slot))
 
-static const char *const tylua_vm_states[] = {"defined", "booted", "stopped", "booting", "failed"};
+const char *tylua_vm_state_name(enum tylua_vm_state state)
+{
+	static const char *const names[] = {"defined", "booted", "stopped", "booting", "failed"};
+
+	return (size_t)state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
+}
 
 struct tylua_vm *tylua_vm_find(struct tylua_world *w, const char *name, uint32_t *slot)
 {
@@ -288,7 +293,7 @@ static int vm_console(lua_State *L)
 
 	if (vm->state != TYLUA_VM_BOOTED || !vm->qemu)
 		return luaL_error(L, "vm:console: vm `%s` is no booted QEMU guest (state: %s)",
-				  vm->name, tylua_vm_states[vm->state]);
+				  vm->name, tylua_vm_state_name(vm->state));
 	res = tylua_call(L, "guest/console",
 			 json_pack("{s:s, s:I}", "name", vm->name, "lines", (json_int_t)lines),
 			 "vm:console");
@@ -315,7 +320,7 @@ static int vm_state(lua_State *L)
 {
 	struct tylua_vm *vm = check_vm(L, 1, "vm:state", NULL);
 
-	lua_pushstring(L, tylua_vm_states[vm->state]);
+	lua_pushstring(L, tylua_vm_state_name(vm->state));
 	if (vm->state != TYLUA_VM_FAILED)
 		return 1;
 	lua_pushstring(L, vm->why ? vm->why : "unknown");
@@ -406,7 +411,7 @@ static int vm_run(lua_State *L)
 	if (vm->state != TYLUA_VM_BOOTED)
 		return luaL_error(
 			L, "vm:run: vm `%s` is not booted (state: %s). Call vm:boot() first.",
-			vm->name, tylua_vm_states[vm->state]);
+			vm->name, tylua_vm_state_name(vm->state));
 	lua_settop(L, 3); /* the options stay at 3, whatever is pushed after them */
 	args = json_pack("{s:s, s:s}", "guest", vm->name, "cmd", cmd);
 	box = tylua_json_box(L, args); /* bad opts or the deadline raise: nothing leaks */
@@ -438,7 +443,7 @@ static int vm_run_async(lua_State *L)
 	if (vm->state != TYLUA_VM_BOOTED)
 		return luaL_error(
 			L, "vm:run_async: vm `%s` is not booted (state: %s). Call vm:boot() first.",
-			vm->name, tylua_vm_states[vm->state]);
+			vm->name, tylua_vm_state_name(vm->state));
 	lua_settop(L, 3);
 	if (lua_type(L, 3) == LUA_TTABLE && (lua_getfield(L, 3, "timeout") != LUA_TNIL ||
 					     lua_getfield(L, 3, "timeout_ms") != LUA_TNIL))
@@ -549,7 +554,7 @@ static int vm_tostring(lua_State *L)
 	if (!vm || tylua_world(L)->slots[TYLUA_K_VM].gen[h->slot] != h->gen)
 		lua_pushstring(L, "vm(closed)");
 	else
-		lua_pushfstring(L, "vm(%s; %s)", vm->name, tylua_vm_states[vm->state]);
+		lua_pushfstring(L, "vm(%s; %s)", vm->name, tylua_vm_state_name(vm->state));
 	return 1;
 }
 

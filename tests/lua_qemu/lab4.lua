@@ -81,6 +81,17 @@ test("a QEMU VM that cannot boot: the error names it and shows its console", fun
     local state, why = v:state()
     t:assert_eq(state, "failed")
     t:assert_contains(why, "Kernel panic")
+    -- a lab holding a VM whose boot failed can still be snapshotted, and says so
+    local dir = os.tmpname()
+    os.remove(dir)
+    t:assert_eq(provium:snapshot(dir), dir)
+    local f = assert(io.open(dir .. "/lab.json"))
+    local doc = json.decode(f:read("a"))
+    f:close()
+    os.execute("rm -rf '" .. dir .. "'")
+    local states = {}
+    for _, vm in ipairs(doc.vms) do states[vm.name] = vm.state end
+    t:assert_eq(states.tyqgbroken, "failed")
 
     tapyard.profile("nokernel", {kind = "qemu", kernel = "/nonexistent/vmlinux", initrd = "/etc/hostname"})
     e = tostring(t:assert_raises(function() provium:vm("tyqgnok", "nokernel"):boot() end))
