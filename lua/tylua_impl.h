@@ -103,11 +103,19 @@ struct tylua_vm {
 	char profile[TYLUA_NAME_MAX];
 	enum tylua_vm_state state;
 	bool ipv6;
+	unsigned int memory_mb, cpus; /* provium:vm's opts for a QEMU guest (0: the profile's) */
 	uint32_t cid; /* vm:cid(): given at its first boot (from 3 up, as vsock CIDs), 0 before */
 	json_t *bridges; /* bridge name -> port name ("" until booted) */
 	bool qemu; /* its profile made it a QEMU guest (at its last boot) */
 	char *why; /* TYLUA_VM_FAILED: the reason */
 };
+
+/*
+ * tylua_vm_sizes() - read memory ("2G", "512M" or MiB as a number) and cpus
+ * from the opts table at index opts into vm; a bad value raises, naming what.
+ */
+void tylua_vm_sizes(lua_State *L, int opts, struct tylua_vm *vm, const char *what);
+
 
 struct tylua_stream {
 	uint32_t lab;

@@ -198,6 +198,8 @@ static int lab_vm(lua_State *L)
 	vm->bridges = json_object();
 	if (opts && lua_getfield(L, opts, "ipv6") != LUA_TNIL)
 		vm->ipv6 = lua_toboolean(L, -1);
+	if (opts)
+		tylua_vm_sizes(L, opts, vm, "lab:vm");
 	slot = tylua_slot_alloc(L, TYLUA_K_VM, vm);
 	tylua_vm_push(L, slot);
 	return 1;

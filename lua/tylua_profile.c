@@ -48,6 +48,7 @@ int tylua_profile_map(const char *spec, const char *profile, char *out, size_t s
 /* tapyard.profile(name, {kind, kernel, initrd, memory, cpus}) */
 static int tylua_profile_define(lua_State *L)
 {
+	struct tylua_vm sizes = {0};
 	const char *kind;
 
 	luaL_checkstring(L, 1);
@@ -61,6 +62,7 @@ static int tylua_profile_define(lua_State *L)
 	if (lua_getfield(L, 2, "kernel") != LUA_TNIL && lua_getfield(L, 2, "initrd") == LUA_TNIL)
 		return luaL_error(L, "tapyard.profile: give kernel and initrd together");
 	lua_settop(L, 2);
+	tylua_vm_sizes(L, 2, &sizes, "tapyard.profile"); /* memory and cpus as provium:vm's */
 	lua_getfield(L, LUA_REGISTRYINDEX, TYLUA_PROFILES);
 	lua_pushvalue(L, 1);
 	lua_pushvalue(L, 2);
@@ -78,6 +80,18 @@ static void tylua_profile_field(lua_State *L, int t, const char *f, json_t *args
 	else if (type == LUA_TSTRING)
 		json_object_set_new(args, f, json_string(lua_tostring(L, -1)));
 	lua_pop(L, 1);
+}
+
+/* memory ("2G", "512M", MiB) and cpus of the profile table at t, as guest/add takes them. */
+static void tylua_profile_sizes(lua_State *L, int t, json_t *args)
+{
+	struct tylua_vm sizes = {0};
+
+	tylua_vm_sizes(L, t, &sizes, "tapyard.profile");
+	if (sizes.memory_mb)
+		json_object_set_new(args, "memory", json_integer(sizes.memory_mb));
+	if (sizes.cpus)
+		json_object_set_new(args, "cpus", json_integer(sizes.cpus));
 }
 
 /* Say once per name that profile runs as a namespace guest. */
@@ -129,10 +143,11 @@ bool tylua_profile_apply(lua_State *L, const char *profile, const char *vm, json
 		lua_getfield(L, -1, "kind");
 		qemu = !lua_isstring(L, -1) || strcmp(lua_tostring(L, -1), "qemu") == 0;
 		lua_pop(L, 1);
-		for (int i = 0; qemu && i < 4; i++)
-			tylua_profile_field(
-				L, lua_gettop(L),
-				(const char *[]){"kernel", "initrd", "memory", "cpus"}[i], args);
+		for (int i = 0; qemu && i < 2; i++)
+			tylua_profile_field(L, lua_gettop(L), (const char *[]){"kernel", "initrd"}[i],
+					    args);
+		if (qemu)
+			tylua_profile_sizes(L, lua_gettop(L), args);
 	} else if (strcmp(name, "qemu") == 0) {
 		qemu = true;
 	} else if (strcmp(name, "namespace") != 0 && strcmp(name, "netns") != 0) {

@@ -150,8 +150,9 @@ static json_t *tylua_snap_bridge(struct tylua_bridge *br)
 
 static json_t *tylua_snap_vm(struct tylua_vm *vm)
 {
-	return json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", vm->name, "profile", vm->profile,
-			 "ipv6", vm->ipv6, "state", tylua_vm_state_name(vm->state), "bridges",
+	return json_pack("{s:s, s:s, s:b, s:i, s:i, s:s, s:o}", "name", vm->name, "profile",
+			 vm->profile, "ipv6", vm->ipv6, "memory_mb", (int)vm->memory_mb, "cpus",
+			 (int)vm->cpus, "state", tylua_vm_state_name(vm->state), "bridges",
 			 tylua_snap_keys(vm->bridges, false));
 }
 
@@ -343,7 +344,9 @@ static const char tylua_restore_lua[] =
 	"local lab, snap, resume = ...\n"
 	"local vms = {}\n"
 	"for _, v in ipairs(snap.vms or {}) do\n"
-	"  vms[v.name] = lab:vm(v.name, v.profile ~= '' and v.profile or nil, {ipv6 = v.ipv6})\n"
+	"  local function size(n) return (n or 0) > 0 and n or nil end\n"
+	"  vms[v.name] = lab:vm(v.name, v.profile ~= '' and v.profile or nil,\n"
+	"                       {ipv6 = v.ipv6, memory = size(v.memory_mb), cpus = size(v.cpus)})\n"
 	"end\n"
 	"for _, b in ipairs(snap.bridges or {}) do\n"
 	"  local br = lab:bridge(b.name, {subnet = b.subnet ~= '' and b.subnet or nil})\n"

@@ -7,9 +7,11 @@
  * shutdown() -> "stopped" (and boot() again).
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tylua_impl.h"
 
@@ -119,6 +121,55 @@ static void tylua_vm_failed(lua_State *L, struct tylua_vm *vm, json_t *reply, co
 	tylua_raise_reply(L, reply, what);
 }
 
+/* A memory size in MiB: a number of MiB, or a string such as "512M", "2G", "512MiB", "2GiB". */
+static bool tylua_vm_mib(lua_State *L, int idx, lua_Integer *mib)
+{
+	unsigned long long n;
+	const char *s;
+	char *end;
+
+	if (lua_isinteger(L, idx)) {
+		*mib = lua_tointeger(L, idx);
+		return true;
+	}
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return false;
+	s = lua_tostring(L, idx);
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || n > (1ull << 30))
+		return false;
+	if (!*end || !strcasecmp(end, "M") || !strcasecmp(end, "MiB"))
+		*mib = (lua_Integer)n;
+	else if (!strcasecmp(end, "G") || !strcasecmp(end, "GiB"))
+		*mib = (lua_Integer)(n * 1024);
+	else
+		return false;
+	return true;
+}
+
+void tylua_vm_sizes(lua_State *L, int opts, struct tylua_vm *vm, const char *what)
+{
+	lua_Integer v = 0;
+
+	if (lua_getfield(L, opts, "memory") != LUA_TNIL) {
+		if (!tylua_vm_mib(L, -1, &v) || v < 64 || v > 65536)
+			luaL_error(L, "%s: memory `%s`: expected 64 MiB to 64 GiB, as \"512M\", \"2G\" "
+				   "or a number of MiB", what, luaL_tolstring(L, -1, NULL));
+		vm->memory_mb = (unsigned int)v;
+	}
+	lua_pop(L, 1);
+	if (lua_getfield(L, opts, "cpus") != LUA_TNIL) {
+		if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 64)
+			luaL_error(L, "%s: cpus `%s`: expected an integer from 1 to 64", what,
+				   luaL_tolstring(L, -1, NULL));
+		vm->cpus = (unsigned int)lua_tointeger(L, -1);
+	}
+	lua_pop(L, 1);
+}
+
 void tylua_vm_launch(lua_State *L, struct tylua_vm *vm, const char *what)
 {
 	json_t *args, **box, *res, *reply = NULL;
@@ -128,6 +179,10 @@ void tylua_vm_launch(lua_State *L, struct tylua_vm *vm, const char *what)
 	args = json_pack("{s:s, s:b, s:b}", "name", vm->name, "ipv6", vm->ipv6, "wait", 0);
 	box = tylua_json_box(L, args); /* a bad profile raises: nothing leaks */
 	vm->qemu = tylua_profile_apply(L, vm->profile, vm->name, args);
+	if (vm->qemu && vm->memory_mb)
+		json_object_set_new(args, "memory", json_integer(vm->memory_mb));
+	if (vm->qemu && vm->cpus)
+		json_object_set_new(args, "cpus", json_integer(vm->cpus));
 	res = tylua_try(L, "guest/add", tylua_json_take(L, box), &reply);
 	if (!res)
 		tylua_vm_failed(L, vm, reply, what);

@@ -21,6 +21,22 @@ test("lifecycle", function(t)
     a:run("true"):assert_ok()
 end)
 
+test("memory and cpus opts: checked when declared, a QEMU guest's size", function(t)
+    -- a namespace guest has no memory or CPUs of its own: the sizes are kept, and boot ignores them
+    local a = provium:vm("a", nil, {memory = "2G", cpus = 2})
+    a:boot():run("true"):assert_ok()
+    provium:vm("b", nil, {memory = 512})
+    provium:vm("c", nil, {memory = "1GiB"})
+    t:assert_contains(err(t, function() provium:vm("d", nil, {memory = "2X"}) end),
+                      "lab:vm: memory `2X`: expected 64 MiB to 64 GiB, as \"512M\", \"2G\" or a number of MiB")
+    t:assert_contains(err(t, function() provium:vm("e", nil, {memory = "32M"}) end), "memory `32M`")
+    t:assert_contains(err(t, function() provium:vm("f", nil, {cpus = 0}) end),
+                      "lab:vm: cpus `0`: expected an integer from 1 to 64")
+    t:assert_contains(err(t, function() provium:vm("g", nil, {cpus = "two"}) end), "cpus `two`")
+    t:assert_contains(err(t, function() tapyard.profile("big", {memory = "lots"}) end),
+                      "tapyard.profile: memory `lots`")
+end)
+
 test("run: results", function(t)
     local a = provium:vm("a"):boot()
     local r = a:run("echo out; echo err >&2; exit 3")

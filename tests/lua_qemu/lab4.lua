@@ -98,3 +98,10 @@ test("a QEMU VM that cannot boot: the error names it and shows its console", fun
     t:assert_contains(e, 'vm "tyqgnok"')
     t:assert_contains(e, "/nonexistent/vmlinux")
 end)
+
+test("provium:vm's memory and cpus size a QEMU guest", function(t)
+    local a = provium:vm("tyqgsize", "qemu", {memory = "384M", cpus = 2}):boot()
+    local kib = tonumber(a:run("awk '/MemTotal/ {print $2}' /proc/meminfo").stdout)
+    t:assert(kib > 256 * 1024 and kib <= 384 * 1024, "MemTotal " .. kib .. " kB of 384 MiB")
+    t:assert_eq(a:run("nproc").stdout, "2\n")
+end)
