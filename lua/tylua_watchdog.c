@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ctl_guest.h"
 
 #define WD_MAX_PROCS 8192
 #define WD_MAX_NETNS 256
@@ -198,6 +200,42 @@ static void wd_say(int fd, const char *s)
 	}
 }
 
+static int wd_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/*
+ * Remove this process's guest directories (CTL_GUEST_DIR_PREFIX<pid>-*: hosts
+ * file, QEMU run directories) as the dispatcher would have: only directories
+ * of our own uid, never following a link.
+ */
+static void wd_remove_guest_dirs(void)
+{
+	const char *base = strrchr(CTL_GUEST_DIR_PREFIX, '/') + 1;
+	char prefix[64], path[PATH_MAX];
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	struct stat st;
+
+	snprintf(prefix, sizeof(prefix), "%s%d-", base, (int)getpid());
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+			nftw(path, wd_rm, 8, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* The second grace passed: report, clean up what can be, end the process. */
 static void wd_last_words(struct tylua_watchdog *wd)
 {
@@ -216,6 +254,7 @@ static void wd_last_words(struct tylua_watchdog *wd)
 		 wd->skip);
 	wd_say(1, line);
 	wd_kill_rounds(NULL, 0);
+	wd_remove_guest_dirs();
 	_exit(1);
 }
 

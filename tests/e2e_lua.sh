@@ -55,12 +55,14 @@ check "os.execute and io.popen cannot hold off a timeout" \
 	 has "$out" "FAIL os.execute cannot hold off its timeout" &&
 	 has "$out" "FAIL io.popen cannot hold off its timeout"'
 check "the watchdog says what it killed" 'grep -q "is held in C code past its deadline" "$tmp/stderr"'
+guest_dirs() { find /tmp -maxdepth 1 -name 'tapyard-guests-*' | sort; }
+dirs_before=$(guest_dirs)
 out=$(timeout 60 "$TAPYARD" test tests/lua_stuck/catastrophic.lua 2>"$tmp/stderr"); rc=$?
 check "a test held in C code for good ends the run as timed out, with the summary" \
 	'[ $rc -eq 1 ] && [ "$(tail -n1 <<<"$out")" = "1 passed, 1 failed, 0 skipped" ] &&
 	 has "$out" "FAIL tests/lua_stuck/catastrophic.lua: a catastrophic string.find: test timeout exceeded"'
-check "its guest's process and links are gone" \
-	'! pgrep -f "sleep 3171" >/dev/null && [ "$(leftovers)" -eq 0 ]'
+check "its guest's process, links and directory are gone" \
+	'! pgrep -f "sleep 3171" >/dev/null && [ "$(leftovers)" -eq 0 ] && [ "$(guest_dirs)" = "$dirs_before" ]'
 
 # 3. --list, --filter, --tap, --junit.
 out=$("$TAPYARD" test --list tests/lua_fail/mixed.lua 2>"$tmp/stderr"); rc=$?

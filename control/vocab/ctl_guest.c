@@ -32,7 +32,8 @@ static struct ctl_guests *ctl_guest_set_new(struct ctl *ctl)
 
 	if (!s)
 		return NULL;
-	snprintf(s->dir, sizeof(s->dir), "/tmp/tapyard-guests-XXXXXX");
+	/* the pid in the name lets a runner that must end at once find its own (tylua_watchdog.c) */
+	snprintf(s->dir, sizeof(s->dir), CTL_GUEST_DIR_PREFIX "%d-XXXXXX", (int)getpid());
 	if (!mkdtemp(s->dir)) {
 		log_error("guest: cannot create %s: %s", s->dir, strerror(errno));
 		free(s);

@@ -41,6 +41,8 @@
 #include "ctl_impl.h"
 
 #define CTL_GUEST_NCMDS 12
+/* A dispatcher's guest directory: this prefix, its process's pid, '-' and six random characters. */
+#define CTL_GUEST_DIR_PREFIX "/tmp/tapyard-guests-"
 
 /* The command table (listed in ctl_tables[] in ctl.c). */
 extern const struct ctl_cmd ctl_guest_cmds[CTL_GUEST_NCMDS];
