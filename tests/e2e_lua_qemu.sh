@@ -110,5 +110,28 @@ check "no QEMU is left after cleanup" eq "$(qemus)" "$qemus_before"
 check "cleanup removes its run directory" test -n "$vmdir" -a ! -e "$vmdir"
 [ -n "$vmdir" ] && rm -rf "$(dirname "$vmdir")" # the dead daemon's guest directory (hosts file)
 
+# A runner's QEMU guests are in no record: killed with -9, the runner takes them with it.
+nap="121.$$" # a sleep of this run's own
+cat >"$work/held.lua" <<EOF
+test("held", function(t)
+    provium:vm("tyqgheld", "qemu"):boot()
+    io.open("$work/booted", "w"):close()
+    os.execute("sleep $nap")
+end)
+EOF
+"$TAPYARD" test "$work/held.lua" >"$work/held.out" 2>&1 &
+rpid=$!
+for _ in $(seq 900); do [ -e "$work/booted" ] && break; sleep 0.1; done
+hpid=$(pgrep -f 'qemu-system.*-name tapyard-tyqgheld' | head -1)
+check "a runner's QEMU guest boots" test -n "$hpid"
+kill -9 "$rpid"
+wait "$rpid" 2>/dev/null
+for _ in $(seq 50); do [ -z "$hpid" ] || ! kill -0 "$hpid" 2>/dev/null && break; sleep 0.1; done
+check "a runner killed with -9 takes its QEMU guest with it" \
+	eval '[ -n "$hpid" ] && ! kill -0 "$hpid" 2>/dev/null'
+[ -n "$hpid" ] && kill -9 "$hpid" 2>/dev/null
+for p in $(pgrep -f "sleep $nap"); do kill -9 "$p"; done # the killed runner's own sleep
+rm -rf /tmp/tapyard-guests-"$rpid"-* # the killed runner's guest directory
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -289,8 +290,12 @@ static int qemu_fail(const struct qemu *q, struct qemu_err *e, int err, const ch
 }
 
 /* In the child: stdio to /dev/null and qemu.log, the NICs' fds inherited, exec. */
-_Noreturn static void qemu_child(char **argv, int null, int log, const struct qemu_opts *o)
+_Noreturn static void qemu_child(char **argv, int null, int log, const struct qemu_opts *o,
+				 pid_t parent)
 {
+	if (o->die_with_parent &&
+	    (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)) /* gone before the call */
+		_exit(127);
 	setsid();
 	if (dup2(null, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0)
 		_exit(127);
@@ -313,9 +318,11 @@ static int qemu_spawn(struct qemu *q, const struct qemu_opts *o, char **argv, st
 		err = qemu_fail(q, e, -errno, "%s: %s", log < 0 ? path : "/dev/null",
 				strerror(errno));
 	if (!err) {
+		pid_t parent = getpid();
+
 		q->pid = fork();
 		if (q->pid == 0)
-			qemu_child(argv, null, log, o);
+			qemu_child(argv, null, log, o, parent);
 		if (q->pid < 0)
 			err = qemu_fail(q, e, -errno, "fork: %s", strerror(errno));
 	}

@@ -51,6 +51,12 @@ struct qemu_opts {
 	size_t nnics;
 	const char *binary; /* NULL: qemu-system-x86_64 from PATH */
 	unsigned int boot_timeout_ms; /* until the agent answers; 0: 60 s */
+	/*
+	 * QEMU gets SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG):
+	 * for a process that keeps no record to clean up after it, whose guests
+	 * are started from a thread that lives as long as it (the Lua runner's).
+	 */
+	bool die_with_parent;
 };
 
 /* A message naming the VM and what failed, with the console's last lines. */

@@ -145,6 +145,8 @@ static int ctl_guest_qemu_launch(struct ctl *ctl, struct ctl_guests *s, struct c
 
 	if (!vm)
 		return -ENOMEM;
+	/* A daemon's guests outlive a crash in its record, for cleanup; the others die with us. */
+	o->die_with_parent = !ctl_recording(ctl);
 	snprintf(vm->name, sizeof(vm->name), "%s", gu->name);
 	vm->serial = ++s->vm_serial;
 	snprintf(vm->dir, sizeof(vm->dir), "%s/vm-%s", s->dir, gu->name);
