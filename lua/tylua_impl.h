@@ -75,7 +75,6 @@ enum tylua_vm_state {
 /* A VM state's name as vm:state() says it ("defined", "booting", "booted", ...). */
 const char *tylua_vm_state_name(enum tylua_vm_state state);
 
-
 struct tylua_lab {
 	char name[TYLUA_NAME_MAX];
 	int parent; /* slot of the parent lab, -1 for the root */
@@ -116,6 +115,8 @@ struct tylua_vm {
  */
 void tylua_vm_sizes(lua_State *L, int opts, struct tylua_vm *vm, const char *what);
 
+/* tylua_vm_sizes_json() - vm's memory and cpus, those that are set, into guest/add's args. */
+void tylua_vm_sizes_json(const struct tylua_vm *vm, json_t *args);
 
 struct tylua_stream {
 	uint32_t lab;

@@ -70,28 +70,12 @@ static int tylua_profile_define(lua_State *L)
 	return 0;
 }
 
-/* Set key of args from field f of the table at t, when it is there. */
+/* Set key of args from string field f of the table at t, when it is there. */
 static void tylua_profile_field(lua_State *L, int t, const char *f, json_t *args)
 {
-	int type = lua_getfield(L, t, f);
-
-	if (type == LUA_TNUMBER)
-		json_object_set_new(args, f, json_integer((json_int_t)lua_tointeger(L, -1)));
-	else if (type == LUA_TSTRING)
+	if (lua_getfield(L, t, f) == LUA_TSTRING)
 		json_object_set_new(args, f, json_string(lua_tostring(L, -1)));
 	lua_pop(L, 1);
-}
-
-/* memory ("2G", "512M", MiB) and cpus of the profile table at t, as guest/add takes them. */
-static void tylua_profile_sizes(lua_State *L, int t, json_t *args)
-{
-	struct tylua_vm sizes = {0};
-
-	tylua_vm_sizes(L, t, &sizes, "tapyard.profile");
-	if (sizes.memory_mb)
-		json_object_set_new(args, "memory", json_integer(sizes.memory_mb));
-	if (sizes.cpus)
-		json_object_set_new(args, "cpus", json_integer(sizes.cpus));
 }
 
 /* Say once per name that profile runs as a namespace guest. */
@@ -143,11 +127,14 @@ bool tylua_profile_apply(lua_State *L, const char *profile, const char *vm, json
 		lua_getfield(L, -1, "kind");
 		qemu = !lua_isstring(L, -1) || strcmp(lua_tostring(L, -1), "qemu") == 0;
 		lua_pop(L, 1);
-		for (int i = 0; qemu && i < 2; i++)
-			tylua_profile_field(L, lua_gettop(L), (const char *[]){"kernel", "initrd"}[i],
-					    args);
-		if (qemu)
-			tylua_profile_sizes(L, lua_gettop(L), args);
+		if (qemu) {
+			struct tylua_vm sizes = {0};
+
+			tylua_profile_field(L, lua_gettop(L), "kernel", args);
+			tylua_profile_field(L, lua_gettop(L), "initrd", args);
+			tylua_vm_sizes(L, lua_gettop(L), &sizes, "tapyard.profile");
+			tylua_vm_sizes_json(&sizes, args);
+		}
 	} else if (strcmp(name, "qemu") == 0) {
 		qemu = true;
 	} else if (strcmp(name, "namespace") != 0 && strcmp(name, "netns") != 0) {

@@ -170,6 +170,14 @@ void tylua_vm_sizes(lua_State *L, int opts, struct tylua_vm *vm, const char *wha
 	lua_pop(L, 1);
 }
 
+void tylua_vm_sizes_json(const struct tylua_vm *vm, json_t *args)
+{
+	if (vm->memory_mb)
+		json_object_set_new(args, "memory", json_integer(vm->memory_mb));
+	if (vm->cpus)
+		json_object_set_new(args, "cpus", json_integer(vm->cpus));
+}
+
 void tylua_vm_launch(lua_State *L, struct tylua_vm *vm, const char *what)
 {
 	json_t *args, **box, *res, *reply = NULL;
@@ -179,10 +187,8 @@ void tylua_vm_launch(lua_State *L, struct tylua_vm *vm, const char *what)
 	args = json_pack("{s:s, s:b, s:b}", "name", vm->name, "ipv6", vm->ipv6, "wait", 0);
 	box = tylua_json_box(L, args); /* a bad profile raises: nothing leaks */
 	vm->qemu = tylua_profile_apply(L, vm->profile, vm->name, args);
-	if (vm->qemu && vm->memory_mb)
-		json_object_set_new(args, "memory", json_integer(vm->memory_mb));
-	if (vm->qemu && vm->cpus)
-		json_object_set_new(args, "cpus", json_integer(vm->cpus));
+	if (vm->qemu)
+		tylua_vm_sizes_json(vm, args); /* provium:vm's sizes win over the profile's */
 	res = tylua_try(L, "guest/add", tylua_json_take(L, box), &reply);
 	if (!res)
 		tylua_vm_failed(L, vm, reply, what);

@@ -4,8 +4,8 @@
  * the image's init starts. It reads requests from the virtio-serial port
  * named org.tapyard.agent (one JSON object per line, agent_proto.h) and
  * answers each on the same port, tagged with the request's id. Commands that
- * wait (run, carrier with wait_for, proc_wait) get a thread each, so a long run does not
- * hold up a carrier query; the others are answered at once. It uses no
+ * wait (run, carrier with wait_for, proc_wait) get a thread each, so a long
+ * run does not hold up a carrier query; the others are answered at once. It uses no
  * network, so it keeps working while the guest's NICs are down.
  *
  * Usage: tapyard-agent [--port PATH | --stdio]

@@ -10,8 +10,9 @@
  *   event    {"event": "ready", "agent": "tapyard-agent", "version": "...", "kernel": "..."}
  *
  * Commands: hello, run, nic, hosts, hostname, carrier, poweroff, and the
- * background processes' proc_* (agent_proc.h) (README: "The guest agent"). Every field is checked and bounded; a bad line gets an
- * error reply naming what was wrong.
+ * background processes' proc_* (agent_proc.h); README: "The guest agent".
+ * Every field is checked and bounded; a bad line gets an error reply naming
+ * what was wrong.
  */
 #ifndef TAPYARD_AGENT_PROTO_H
 #define TAPYARD_AGENT_PROTO_H

@@ -26,7 +26,6 @@ void interrupt_install(bool second_exits)
 {
 	struct sigaction sa = {.sa_handler = second_exits ? interrupt_on_signal_twice
 							  : interrupt_on_signal};
-
 	struct sigaction once = {.sa_handler = interrupt_on_signal};
 
 	sigemptyset(&sa.sa_mask);

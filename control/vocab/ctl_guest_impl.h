@@ -62,6 +62,7 @@ struct ctl_guests {
 	struct cg_net nets[DP_MAX_BRIDGES];
 	size_t nnets;
 	uint64_t vm_serial; /* the last QEMU's serial */
+	bool image_current; /* the default image's agent was found to be this tapyard's */
 };
 
 /* The guest called name in s, or NULL. */

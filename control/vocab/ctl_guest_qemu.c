@@ -73,8 +73,8 @@ static void ctl_guest_qemu_free(struct ctl *ctl, struct cg_vm *vm, bool keep)
 }
 
 /* The kernel and initramfs: args.kernel and args.initrd, or the image (built when absent). */
-static int ctl_guest_qemu_files(json_t *args, char *kernel, char *initrd, size_t size,
-				struct ctl_err *e)
+static int ctl_guest_qemu_files(struct ctl_guests *s, json_t *args, char *kernel, char *initrd,
+				size_t size, struct ctl_err *e)
 {
 	const char *k, *i;
 	struct image_err ie;
@@ -93,13 +93,16 @@ static int ctl_guest_qemu_files(json_t *args, char *kernel, char *initrd, size_t
 		return 0;
 	}
 	err = image_files(NULL, kernel, initrd, size, &ie);
-	if (!err && !image_agent_stale(NULL))
+	if (!err && (s->image_current || !image_agent_stale(NULL))) {
+		s->image_current = true; /* checked once: the agent does not change under us */
 		return 0;
+	}
 	log_info(err ? "guest image: building it (once; later runs take it from the cache)"
 		     : "guest image: its agent is not this tapyard's: building it again");
 	err = image_build(&(struct image_opts){.progress = stderr}, &ie);
 	if (!err)
 		err = image_files(NULL, kernel, initrd, size, &ie);
+	s->image_current = !err;
 	if (err)
 		return ctl_args_fail(e, err, "the QEMU guest image: %s", ie.msg);
 	return 0;
@@ -188,7 +191,7 @@ int ctl_guest_qemu_add(struct ctl *ctl, struct ctl_guests *s, struct cg_guest *g
 		return ctl_args_fail(e, -EPERM, "QEMU guests are for root and the daemon's user");
 	err = ctl_guest_qemu_opts(args, &o, e);
 	if (!err)
-		err = ctl_guest_qemu_files(args, kernel, initrd, sizeof(kernel), e);
+		err = ctl_guest_qemu_files(s, args, kernel, initrd, sizeof(kernel), e);
 	if (err)
 		return err;
 	o.kernel = kernel;
@@ -227,8 +230,7 @@ static int ctl_guest_qemu_call(struct cg_vm *vm, const char *cmd, json_t *args,
 
 /* ---- waits without the lock ---- */
 
-/* The end of a wait under the lock: false when the guest went meanwhile (vm freed). */
-static bool ctl_guest_qemu_put(struct ctl *ctl, struct cg_vm *vm)
+bool ctl_guest_qemu_release(struct ctl *ctl, struct cg_vm *vm)
 {
 	vm->refs--;
 	if (!vm->gone)
@@ -258,7 +260,7 @@ static int ctl_guest_qemu_boot_finish(struct ctl *ctl, struct ctl_later *l, int 
 	snprintf(name, sizeof(name), "%s", vm->name);
 	if (err)
 		ctl_args_fail(e, err, "%s", vm->err.msg);
-	if (!ctl_guest_qemu_put(ctl, vm))
+	if (!ctl_guest_qemu_release(ctl, vm))
 		return err ? err
 			   : ctl_args_fail(e, -ECANCELED, "vm \"%s\": deleted during its boot",
 					   name);
@@ -310,6 +312,15 @@ static int ctl_guest_qemu_ready(struct cg_vm *vm, struct ctl_err *e)
 	return 0;
 }
 
+/* A guest/run's or proc/start's args as the agent takes them: a copy without "guest". */
+static json_t *ctl_guest_qemu_agent_args(json_t *args)
+{
+	json_t *a = ctl_must(json_deep_copy(args));
+
+	json_object_del(a, "guest");
+	return a;
+}
+
 /* A run in progress. */
 struct cgq_run {
 	struct cg_vm *vm;
@@ -357,7 +368,7 @@ static int ctl_guest_qemu_run_finish(struct ctl *ctl, struct ctl_later *l, int e
 	snprintf(name, sizeof(name), "%s", r->vm->name);
 	if (err)
 		ctl_guest_qemu_run_error(r, err, e);
-	if (!ctl_guest_qemu_put(ctl, r->vm) && !err)
+	if (!ctl_guest_qemu_release(ctl, r->vm) && !err)
 		err = ctl_args_fail(e, -ECANCELED, "vm \"%s\": deleted during the run", name);
 	if (!err)
 		*result = json_incref(r->res);
@@ -382,8 +393,7 @@ int ctl_guest_qemu_run_start(struct ctl *ctl, struct cg_guest *gu, json_t *args,
 	if (!r)
 		return -ENOMEM;
 	r->vm = gu->vm;
-	r->args = ctl_must(json_deep_copy(args));
-	json_object_del(r->args, "guest");
+	r->args = ctl_guest_qemu_agent_args(args);
 	r->timeout_ms = t > 0 && t < CGQ_RUN_FOREVER_MS ? (unsigned int)t + CGQ_RUN_SLACK_MS
 							: CGQ_RUN_FOREVER_MS;
 	gu->vm->refs++;
@@ -415,22 +425,16 @@ struct agent_client *ctl_guest_qemu_hold(struct cg_vm *vm)
 	return qemu_agent(vm->q);
 }
 
-bool ctl_guest_qemu_release(struct ctl *ctl, struct cg_vm *vm)
-{
-	return ctl_guest_qemu_put(ctl, vm);
-}
-
 int ctl_guest_qemu_spawn(struct cg_guest *gu, json_t *args, struct ctl_guest_spawned *out,
 			 struct ctl_err *e)
 {
-	json_t *a, *res = NULL;
+	json_t *res = NULL;
 	int err = ctl_guest_qemu_ready(gu->vm, e);
 
 	if (err)
 		return err;
-	a = ctl_must(json_deep_copy(args));
-	json_object_del(a, "guest");
-	err = ctl_guest_qemu_call(gu->vm, "proc_start", a, CGQ_CALL_MS, &res, e);
+	err = ctl_guest_qemu_call(gu->vm, "proc_start", ctl_guest_qemu_agent_args(args),
+				  CGQ_CALL_MS, &res, e);
 	if (!err) {
 		out->serial = gu->vm->serial;
 		out->rid = json_integer_value(json_object_get(res, "id"));
@@ -691,7 +695,7 @@ int ctl_guest_qemu_restore(struct ctl *ctl, struct ctl_guests *s, struct cg_gues
 
 	err = ctl_guest_qemu_opts(args, &o, e);
 	if (!err)
-		err = ctl_guest_qemu_files(args, kernel, initrd, sizeof(kernel), e);
+		err = ctl_guest_qemu_files(s, args, kernel, initrd, sizeof(kernel), e);
 	o.kernel = kernel;
 	o.initrd = initrd;
 	if (!err)
