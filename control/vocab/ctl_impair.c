@@ -179,8 +179,10 @@ static int ctl_knobs_read_table(json_t *obj, const struct ctl_knob *t, size_t n,
 	int err;
 
 	json_object_foreach(obj, key, v) {
-		snprintf(field, sizeof(field), "%s.%s", prefix, key);
 		k = ctl_knob_find(t, n, key);
+		if ((size_t)snprintf(field, sizeof(field), "%s.%s", prefix, key) >= sizeof(field))
+			return ctl_args_fail(e, -EINVAL, "%s: a knob name of %zu characters is unknown",
+					     prefix, strlen(key));
 		if (!k)
 			return ctl_args_fail(e, -EINVAL, "%s: unknown knob", field);
 		err = ctl_knob_read(k, v, field, cfg, e);

@@ -46,6 +46,9 @@ static int ctl_proc_arg(struct ctl *ctl, json_t *args, struct ctl_proc **out, si
 	uint64_t id;
 	int err = ctl_args_uint(args, "id", 1, UINT32_MAX, &id, e);
 
+	*out = NULL;
+	if (idx)
+		*idx = 0;
 	if (err)
 		return err;
 	for (size_t i = 0; ctl->procs && i < ctl->procs->n; i++) {
@@ -56,7 +59,8 @@ static int ctl_proc_arg(struct ctl *ctl, json_t *args, struct ctl_proc **out, si
 			return 0;
 		}
 	}
-	return ctl_args_fail(e, -ENOENT, "process %u not found", (unsigned int)id);
+	ctl_args_fail(e, -ENOENT, "process %u not found", (unsigned int)id);
+	return -ENOENT;
 }
 
 /* ---- a QEMU guest's process: requests to its agent ---- */
