@@ -7,7 +7,8 @@
 # Usage: bench/run.sh [--duration S] [--rounds N] [--only LIST] [--tapyard PATH] [--trial S]
 #   --duration S    seconds per throughput measurement (default 5)
 #   --rounds N      measure every path N times, interleaved, and print the medians (default 1)
-#   --only LIST     paths out of veth,bridge,tapyard,tapyard-rps,minfwd,minfwd2,ovs,ovs-tso,vde
+#   --only LIST     paths out of veth,bridge,tapyard,tapyard-rps,minfwd,minfwd2,
+#                   minfwd-port,ovs,ovs-tso,vde
 #                   (default: all)
 #   --tapyard PATH  tapyard binary (default: $TAPYARD, else build/tapyard in this repo)
 #   --trial S       seconds per offered rate in the zero-loss search (default 2)
@@ -24,7 +25,7 @@ set -u -o pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DURATION=5
 ROUNDS=1
-ALL_PATHS="veth bridge tapyard tapyard-rps minfwd minfwd2 ovs ovs-tso vde"
+ALL_PATHS="veth bridge tapyard tapyard-rps minfwd minfwd2 minfwd-port ovs ovs-tso vde"
 ONLY=${ALL_PATHS// /,}
 TRIAL=2
 RR_COUNT=20000
@@ -50,7 +51,7 @@ PIDS=()
 CLEANED=0
 REASON=
 # Figures of the current round, V[metric,path]; all rounds' figures, ALL[metric,path]; the metrics:
-METRICS="tcp1 tcp4 udp_rx udp_tx udp_loss zl_kpps rr_p50 rr_p99 cpu_gbit"
+METRICS="tcp1 tcp4 udp_rx udp_tx udp_loss zl_kpps rr_p50 rr_p99 cpu_gbit mcpu1 mcpu4 cores1 cores4"
 declare -A V ALL NOTE CDF
 
 usage()
@@ -388,6 +389,13 @@ setup_minfwd2()
 	setup_minfwd 2
 }
 
+# minfwd with one thread per TAP, frames crossing through a queue: what two loops, each owning
+# one of the ports, would do for the floor (one frame's two copies on two cores).
+setup_minfwd_port()
+{
+	setup_minfwd port
+}
+
 # ovs-vsctl on this run's private database.
 ovs_ctl()
 {
@@ -505,23 +513,56 @@ wait_listen()
 
 # TCP throughput in Gbit/s with N streams, as the receiver counted it, into RESULT
 # (empty on failure).
+# The machine's CPU ticks "busy total" so far, all CPUs (/proc/stat; busy: all but idle and iowait).
+stat_ticks()
+{
+	awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat
+}
+
+# Sample stat_ticks into FILE over the middle of a DURATION-second measurement (its first and
+# last second left out when it is long enough).
+stat_window()
+{
+	local file=$1 edge=0
+
+	((DURATION >= 3)) && edge=1
+	{ sleep "$edge"; stat_ticks; sleep $((DURATION - 2 * edge)); stat_ticks; } >"$file"
+}
+
+# From a stat_window FILE and the rate GBPS measured meanwhile: "cores ms_per_gbit": the cores
+# the whole machine kept busy (sender, receiver, switch and the kernel's work for them) and its CPU
+# time per gigabit; empty without both samples.
+machine_cpu()
+{
+	awk -v n="$(nproc)" -v g="$2" 'NR == 1 { b = $1; t = $2 } NR == 2 { b = $1 - b; t = $2 - t }
+		END { if (NR == 2 && t > 0) { c = n * b / t; m = (g > 0) ? sprintf("%.1f", c * 1000 / g) : ""
+			printf "%.2f %s\n", c, m } }' "$1"
+}
+
 measure_tcp()
 {
-	local n=$1 spid json=$WORK/tcp$1.json
+	local n=$1 spid json=$WORK/tcp$1.json stat
 
 	RESULT=
+	MCPU=
 	timeout -k 5 $((DURATION + 30)) ip netns exec "$NS_B" iperf3 -s -1 -p $TCP_PORT \
 		>"$WORK/iperf3-server.log" 2>&1 &
 	spid=$!
 	track "$spid"
 	wait_listen t $TCP_PORT || { stop_pid "$spid"; return 1; }
+	stat_window "$WORK/stat$n" &
+	stat=$!
+	track "$stat"
 	run_waited timeout -k 5 $((DURATION + 20)) \
 		ip netns exec "$NS_A" iperf3 -c "$ADDR_B" -p $TCP_PORT -t "$DURATION" -P "$n" -J >"$json" 2>&1
 	wait_gone "$spid" 5
 	stop_pid "$spid"
+	wait "$stat"
+	stop_pid "$stat"
 	RESULT=$(awk '/"sum_received"/ { f = 1 }
 	     f && /"bits_per_second"/ { gsub(/[^0-9.e+-]/, "", $2); printf "%.2f\n", $2 / 1e9; exit }' \
 		"$json")
+	[ -n "$RESULT" ] && MCPU=$(machine_cpu "$WORK/stat$n" "$RESULT")
 	[ -n "$RESULT" ] || log "iperf3 -P $n gave no result: $(head -c 300 "$json" | tr '\n' ' ')"
 }
 
@@ -645,9 +686,11 @@ measure_path()
 	t1=$(cpu_ticks "${SWITCH_PID:-x}")
 	V[tcp1,$path]=$RESULT
 	V[cpu_gbit,$path]=$(cpu_per_gbit "$t0" "$t1" "$RESULT")
+	read -r "V[cores1,$path]" "V[mcpu1,$path]" <<<"$MCPU"
 	log "$label: tcp, 4 streams, $DURATION s"
 	measure_tcp 4
 	V[tcp4,$path]=$RESULT
+	read -r "V[cores4,$path]" "V[mcpu4,$path]" <<<"$MCPU"
 	log "$label: udp 64-byte flood, $DURATION s"
 	udp_trial 0 "$DURATION"
 	[ -n "$RESULT" ] && read -r "V[udp_rx,$path]" "V[udp_tx,$path]" "V[udp_loss,$path]" <<<"$RESULT"
@@ -761,18 +804,39 @@ vs_bridge()
 	ratio "${V[$1,$2]:-}" "${V[$1,bridge]:-}"
 }
 
+# How far tcp1 or tcp4 (M) of path P could go with every core busy at its whole-machine CPU per
+# gigabit, as a ratio to the bridge's figure: "Gbit/s ratio", or empty.
+ceiling()
+{
+	local m=$1 p=$2
+
+	awk -v n="$(nproc)" -v c="${V[mcpu${m#tcp},$p]:-}" -v b="${V[$m,bridge]:-}" \
+		'BEGIN { if (c > 0 && b > 0) printf "%.1f %.2f\n", n * 1000 / c, n * 1000 / c / b }'
+}
+
 print_table()
 {
-	local p f='%-10s %7s %7s %8s %8s %7s %7s %7s %7s %8s %6s %6s %6s\n'
+	local p c1 c4 f='%-10s %7s %7s %8s %8s %7s %7s %7s %7s %8s %8s %8s %6s %6s %6s\n'
 
-	printf "\n$f" path tcp1 tcp4 zl64 flood64 'loss' rr_p50 rr_p99 'added' 'cpu' tcp1 tcp4 zl64
-	printf "$f" '' Gbit/s Gbit/s kpps kpps_rx '%' us us us_p50 ms/Gbit /br /br /br
+	printf "\n$f" path tcp1 tcp4 zl64 flood64 'loss' rr_p50 rr_p99 'added' 'cpu' m_cpu1 m_cpu4 \
+		tcp1 tcp4 zl64
+	printf "$f" '' Gbit/s Gbit/s kpps kpps_rx '%' us us us_p50 ms/Gbit ms/Gbit ms/Gbit /br /br /br
 	for p in "${PATHS[@]}"; do
 		printf "$f" "$(label_of "$p")" "${V[tcp1,$p]:--}" "${V[tcp4,$p]:--}" \
 			"${V[zl_kpps,$p]:--}" "${V[udp_rx,$p]:--}" "${V[udp_loss,$p]:--}" \
 			"${V[rr_p50,$p]:--}" "${V[rr_p99,$p]:--}" \
 			"$(minus "${V[rr_p50,$p]:-}" "${V[rr_p50,veth]:-}")" "${V[cpu_gbit,$p]:--}" \
+			"${V[mcpu1,$p]:--}" "${V[mcpu4,$p]:--}" \
 			"$(vs_bridge tcp1 "$p")" "$(vs_bridge tcp4 "$p")" "$(vs_bridge zl_kpps "$p")"
+	done
+	echo "m_cpu: the whole machine's CPU time per Gbit during tcp1 and tcp4 (sender, receiver,"
+	echo "switch and the kernel's work for them); cores busy during tcp1 and tcp4, out of $(nproc):"
+	for p in "${PATHS[@]}"; do
+		c1=$(ceiling tcp1 "$p") c4=$(ceiling tcp4 "$p")
+		printf '  %-11s %5s %5s' "$(label_of "$p")" "${V[cores1,$p]:--}" "${V[cores4,$p]:--}"
+		[ -n "$c1" ] && [ -n "$c4" ] && printf '   all cores at this cost: tcp1 %s, tcp4 %s Gbit/s (%s, %s of the bridge)' \
+			${c1% *} ${c4% *} ${c1#* } ${c4#* }
+		echo
 	done
 	for p in "${PATHS[@]}"; do
 		[ -n "${NOTE[$p]:-}" ] && echo "$(label_of "$p"): ${NOTE[$p]}"
@@ -794,6 +858,10 @@ path_json()
 		"$(jnum "${V[zl_kpps,$p]:-}")" "$(jnum "${V[rr_p50,$p]:-}")" \
 		"$(jnum "${V[rr_p99,$p]:-}")" "$(jnum "$(minus "${V[rr_p50,$p]:-}" "${V[rr_p50,veth]:-}")")"
 	printf '"cpu_ms_per_gbit": %s, ' "$(jnum "${V[cpu_gbit,$p]:-}")"
+	printf '"machine_cpu_ms_per_gbit_tcp1": %s, "machine_cpu_ms_per_gbit_tcp4": %s, ' \
+		"$(jnum "${V[mcpu1,$p]:-}")" "$(jnum "${V[mcpu4,$p]:-}")"
+	printf '"machine_cores_busy_tcp1": %s, "machine_cores_busy_tcp4": %s, ' \
+		"$(jnum "${V[cores1,$p]:-}")" "$(jnum "${V[cores4,$p]:-}")"
 	printf '"tcp1_vs_bridge": %s, "tcp4_vs_bridge": %s, "zero_loss_vs_bridge": %s, ' \
 		"$(jnum "$(vs_bridge tcp1 "$p")")" "$(jnum "$(vs_bridge tcp4 "$p")")" \
 		"$(jnum "$(vs_bridge zl_kpps "$p")")"
