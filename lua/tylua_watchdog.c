@@ -8,7 +8,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +21,7 @@
 
 #include "clock.h"
 #include "ctl_guest.h"
+#include "image.h"
 
 #define WD_MAX_PROCS 8192
 #define WD_MAX_NETNS 256
@@ -200,17 +200,6 @@ static void wd_say(int fd, const char *s)
 	}
 }
 
-static int wd_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
 /*
  * Remove this process's guest directories (CTL_GUEST_DIR_PREFIX<pid>-*: hosts
  * file, QEMU run directories) as the dispatcher would have: only directories
@@ -230,7 +219,7 @@ static void wd_remove_guest_dirs(void)
 			continue;
 		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
-			nftw(path, wd_rm, 8, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+			image_rm_rf(path);
 	}
 	if (d)
 		closedir(d);

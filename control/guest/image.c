@@ -292,13 +292,13 @@ static int image_rm_one(const char *path, const struct stat *st, int flag, struc
 	(void)st;
 	(void)flag;
 	(void)ftw;
-	return remove(path) ? -1 : 0;
+	remove(path); /* what cannot go stays; the rest still goes */
+	return 0;
 }
 
-/* rm -rf path (it may be absent). */
-static void image_rm_rf(const char *path)
+void image_rm_rf(const char *path)
 {
-	nftw(path, image_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(path, image_rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 /* ---- packages ---- */

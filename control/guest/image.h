@@ -52,6 +52,13 @@ int image_build(const struct image_opts *o, struct image_err *e);
 bool image_agent_stale(const char *dir);
 
 /*
+ * image_rm_rf() - rm -rf path (it may be absent), never following a link nor
+ * leaving path's file system: the image's work directories, and what a Lua
+ * runner's watchdog removes of its guest directories.
+ */
+void image_rm_rf(const char *path);
+
+/*
  * image_info() - print what the image in dir (NULL: the default) holds:
  * kernel and busybox versions, the agent's hash, sizes, the build's date.
  */
