@@ -21,7 +21,6 @@
 
 #include "clock.h"
 #include "ctl_guest.h"
-#include "image.h"
 
 #define WD_MAX_PROCS 8192
 #define WD_MAX_NETNS 256
@@ -200,31 +199,6 @@ static void wd_say(int fd, const char *s)
 	}
 }
 
-/*
- * Remove this process's guest directories (CTL_GUEST_DIR_PREFIX<pid>-*: hosts
- * file, QEMU run directories) as the dispatcher would have: only directories
- * of our own uid, never following a link.
- */
-static void wd_remove_guest_dirs(void)
-{
-	const char *base = strrchr(CTL_GUEST_DIR_PREFIX, '/') + 1;
-	char prefix[64], path[PATH_MAX];
-	DIR *d = opendir("/tmp");
-	struct dirent *de;
-	struct stat st;
-
-	snprintf(prefix, sizeof(prefix), "%s%d-", base, (int)getpid());
-	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
-			image_rm_rf(path);
-	}
-	if (d)
-		closedir(d);
-}
-
 /* The second grace passed: report, clean up what can be, end the process. */
 static void wd_last_words(struct tylua_watchdog *wd)
 {
@@ -243,7 +217,7 @@ static void wd_last_words(struct tylua_watchdog *wd)
 		 wd->skip);
 	wd_say(1, line);
 	wd_kill_rounds(NULL, 0);
-	wd_remove_guest_dirs();
+	ctl_guest_dirs_remove(getpid());
 	_exit(1);
 }
 

@@ -12,8 +12,10 @@
 #include "ctl_guest_impl.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "guest.h"
+#include "image.h"
 #include "frame.h"
 #include "log.h"
 
@@ -1325,3 +1328,23 @@ const struct ctl_cmd ctl_guest_cmds[] = {
 
 _Static_assert(sizeof(ctl_guest_cmds) / sizeof(ctl_guest_cmds[0]) == CTL_GUEST_NCMDS,
 	       "CTL_GUEST_NCMDS must count ctl_guest_cmds");
+
+void ctl_guest_dirs_remove(pid_t pid)
+{
+	const char *base = strrchr(CTL_GUEST_DIR_PREFIX, '/') + 1;
+	char prefix[64], path[PATH_MAX];
+	DIR *d = opendir("/tmp");
+	struct dirent *de;
+	struct stat st;
+
+	snprintf(prefix, sizeof(prefix), "%s%d-", base, (int)pid);
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+			image_rm_rf(path);
+	}
+	if (d)
+		closedir(d);
+}

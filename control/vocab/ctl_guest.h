@@ -38,11 +38,21 @@
 #ifndef TAPYARD_CTL_GUEST_H
 #define TAPYARD_CTL_GUEST_H
 
+#include <sys/types.h>
+
 #include "ctl_impl.h"
 
 #define CTL_GUEST_NCMDS 12
 /* A dispatcher's guest directory: this prefix, its process's pid, '-' and six random characters. */
 #define CTL_GUEST_DIR_PREFIX "/tmp/tapyard-guests-"
+
+/*
+ * ctl_guest_dirs_remove() - remove process pid's guest directories
+ * (CTL_GUEST_DIR_PREFIX<pid>-*: hosts file, QEMU run directories) as its
+ * dispatcher would have: only directories of our own uid, never following a
+ * link. The last resort of a Lua runner that must end at once (tylua_watchdog.c).
+ */
+void ctl_guest_dirs_remove(pid_t pid);
 
 /* The command table (listed in ctl_tables[] in ctl.c). */
 extern const struct ctl_cmd ctl_guest_cmds[CTL_GUEST_NCMDS];
