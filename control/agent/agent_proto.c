@@ -321,15 +321,7 @@ static json_t *agent_bytes(const char *data, size_t len)
 
 json_t *agent_run_result(const struct guest_run_result *r)
 {
-	static const char *const status[] = {"exited", "signalled", "timed_out"};
-
-	return json_pack("{s:i, s:s, s:o, s:b, s:o, s:o, s:b, s:b, s:b}", "exit_code", r->exit_code,
-			 "status", status[r->status], "signal",
-			 r->signal ? json_integer(r->signal) : json_null(), "timed_out",
-			 r->status == GUEST_RUN_TIMED_OUT, "stdout",
-			 agent_bytes(r->out, r->out_len), "stderr", agent_bytes(r->err, r->err_len),
-			 "stdout_truncated", r->out_truncated, "stderr_truncated", r->err_truncated,
-			 "interrupted", r->interrupted);
+	return guest_run_result_json(r, agent_bytes);
 }
 
 json_t *agent_proc_result(const struct guest_run_result *r, bool done)

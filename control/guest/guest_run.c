@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -646,4 +647,16 @@ void guest_run_result_free(struct guest_run_result *res)
 	free(res->out);
 	free(res->err);
 	res->out = res->err = NULL;
+}
+
+json_t *guest_run_result_json(const struct guest_run_result *r, guest_run_bytes_fn *bytes)
+{
+	static const char *const status[] = {"exited", "signalled", "timed_out"};
+
+	return json_pack("{s:i, s:s, s:o, s:b, s:o, s:o, s:b, s:b, s:b}", "exit_code", r->exit_code,
+			 "status", status[r->status], "signal",
+			 r->signal ? json_integer(r->signal) : json_null(), "timed_out",
+			 r->status == GUEST_RUN_TIMED_OUT, "stdout", bytes(r->out, r->out_len),
+			 "stderr", bytes(r->err, r->err_len), "stdout_truncated", r->out_truncated,
+			 "stderr_truncated", r->err_truncated, "interrupted", r->interrupted);
 }

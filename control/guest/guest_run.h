@@ -126,4 +126,18 @@ void guest_proc_destroy(struct guest_proc *p);
 /* Free the buffers of a result. */
 void guest_run_result_free(struct guest_run_result *res);
 
+struct json_t;
+
+/* A stream's bytes as a JSON string; NULL when out of memory. */
+typedef struct json_t *guest_run_bytes_fn(const char *data, size_t len);
+
+/*
+ * guest_run_result_json() - a result as the wire's RunResult object
+ * (exit_code, status, signal, timed_out, stdout, stderr, *_truncated,
+ * interrupted), its output encoded by bytes: the control socket keeps them
+ * as they are, the agent's reply line makes them valid UTF-8.
+ * Return: the object, or NULL when out of memory.
+ */
+struct json_t *guest_run_result_json(const struct guest_run_result *r, guest_run_bytes_fn *bytes);
+
 #endif

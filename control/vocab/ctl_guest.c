@@ -1004,20 +1004,12 @@ static int ctl_guest_run_req(json_t *args, struct guest_run_req *req, const char
 /* Output bytes as a JSON string as they are (commands may print anything, even NULs). */
 static json_t *ctl_guest_bytes(const char *data, size_t len)
 {
-	return ctl_must(json_stringn_nocheck(data, len));
+	return json_stringn_nocheck(data, len);
 }
 
 json_t *ctl_guest_result_json(const struct guest_run_result *r)
 {
-	static const char *const status[] = {"exited", "signalled", "timed_out"};
-
-	return ctl_must(json_pack(
-		"{s:i, s:s, s:o, s:b, s:o, s:o, s:b, s:b, s:b}", "exit_code", r->exit_code,
-		"status", status[r->status], "signal",
-		r->signal ? json_integer(r->signal) : json_null(), "timed_out",
-		r->status == GUEST_RUN_TIMED_OUT, "stdout", ctl_guest_bytes(r->out, r->out_len),
-		"stderr", ctl_guest_bytes(r->err, r->err_len), "stdout_truncated", r->out_truncated,
-		"stderr_truncated", r->err_truncated, "interrupted", r->interrupted));
+	return ctl_must(guest_run_result_json(r, ctl_guest_bytes));
 }
 
 /* A guest/run in progress: its process and what it was started with. */
