@@ -459,22 +459,32 @@ static void loop_teardown(struct dp *dp)
 }
 
 /*
- * Submit, then wait for at least one completion; but when an impairment
- * deadline is closer than the spin time, poll for completions until it is
- * due instead of sleeping (see dp_impair_timer_set).
+ * Submit, then wait for at least one completion; but poll for completions
+ * instead of sleeping while an impairment deadline is closer than the spin
+ * time (then until it is due; see dp_impair_timer_set) and for the linger
+ * time after the loop last woke (dp->now; see dp_impair_linger).
  */
 static int loop_wait(struct dp *dp)
 {
-	uint64_t due = dp_impair_due(dp), spin = dp_impair_spin(dp), now;
+	uint64_t due = dp_impair_due(dp), spin = dp_impair_spin(dp);
+	uint64_t linger = dp_impair_linger(dp), now = clock_mono_ns();
+	bool polled = false;
 
-	if (!spin || due == UINT64_MAX || due > (now = clock_mono_ns()) + spin)
-		return io_uring_submit_and_wait(&dp->ring, 1);
-	io_uring_submit_and_get_events(&dp->ring); /* runs the deferred completions too */
-	while (now < due && !io_uring_cq_ready(&dp->ring)) {
-		io_uring_get_events(&dp->ring);
+	for (;;) {
+		bool near = spin && due != UINT64_MAX && due <= now + spin;
+		uint64_t until = near ? due : linger ? dp->now + linger : 0;
+
+		if (!near && now >= until)
+			return io_uring_submit_and_wait(&dp->ring, 1);
+		if (!polled) /* runs the deferred completions too */
+			io_uring_submit_and_get_events(&dp->ring);
+		else
+			io_uring_get_events(&dp->ring);
+		polled = true;
+		if (io_uring_cq_ready(&dp->ring) || now >= until)
+			return 0; /* a completion, or the deadline is due */
 		now = clock_mono_ns();
 	}
-	return 0;
 }
 
 static void loop_run(struct dp *dp)

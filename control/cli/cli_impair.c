@@ -465,9 +465,10 @@ void cli_impair_print_timer(FILE *f, json_t *result)
 	json_int_t spin = json_integer_value(json_object_get(result, "spin_us"));
 
 	fprintf(f, "spin: %" JSON_INTEGER_FORMAT " us before each deadline%s\n", spin,
-		json_is_true(json_object_get(result, "auto")) ? " (auto: learned)"
-		: spin					      ? ""
-							      : " (off: sleep)");
+		json_is_true(json_object_get(result, "auto"))
+			? " and after each wake-up while frames are queued (auto: learned)"
+		: spin ? ""
+		       : " (off: sleep)");
 	fprintf(f, "loop wake-up lateness: p50 %" JSON_INTEGER_FORMAT " us\n",
 		json_integer_value(json_object_get(result, "wake_p50_us")));
 	if (!sent) {

@@ -621,6 +621,15 @@ uint64_t dp_impair_spin(const struct dp *dp)
 	return atomic_load_explicit(&dp->imp->spin_ns, memory_order_relaxed);
 }
 
+uint64_t dp_impair_linger(const struct dp *dp)
+{
+	const struct dp_imp *imp = dp->imp;
+
+	if (!dq_count(imp->dq) || !atomic_load_explicit(&imp->spin_auto, memory_order_relaxed))
+		return 0;
+	return atomic_load_explicit(&imp->spin_ns, memory_order_relaxed);
+}
+
 /* ---- ports going away ---- */
 
 struct imp_flush {
