@@ -202,12 +202,12 @@ uint64_t dp_impair_due(const struct dp *dp);
 uint64_t dp_impair_spin(const struct dp *dp);
 
 /*
- * How long after it woke the loop polls before it sleeps again (ns; 0: it
- * sleeps at once): in auto mode, while delayed frames are queued, the learned
- * wake-up tail, so that a frame coming sooner than a wake-up takes is read,
- * and its delay counted, when it comes rather than when the loop wakes.
+ * Whether the loop also polls for the spin time after it woke before it
+ * sleeps again: in auto mode, while delayed frames are queued, so that a
+ * frame coming sooner than a wake-up takes is read, and its delay counted,
+ * when it comes rather than when the loop wakes.
  */
-uint64_t dp_impair_linger(const struct dp *dp);
+bool dp_impair_linger(const struct dp *dp);
 
 /* A TAG_IMPAIR completion (the timer or its update). */
 void dp_impair_on_cqe(struct dp *dp, uint64_t tag, int res);

@@ -461,18 +461,19 @@ static void loop_teardown(struct dp *dp)
 /*
  * Submit, then wait for at least one completion; but poll for completions
  * instead of sleeping while an impairment deadline is closer than the spin
- * time (then until it is due; see dp_impair_timer_set) and for the linger
- * time after the loop last woke (dp->now; see dp_impair_linger).
+ * time (then until it is due; see dp_impair_timer_set) and, when
+ * dp_impair_linger(), for the spin time after the loop last woke (dp->now).
  */
 static int loop_wait(struct dp *dp)
 {
-	uint64_t due = dp_impair_due(dp), spin = dp_impair_spin(dp);
-	uint64_t linger = dp_impair_linger(dp), now = clock_mono_ns();
-	bool polled = false;
+	uint64_t due = dp_impair_due(dp), spin = dp_impair_spin(dp), now;
+	bool linger = dp_impair_linger(dp), polled = false;
 
-	for (;;) {
-		bool near = spin && due != UINT64_MAX && due <= now + spin;
-		uint64_t until = near ? due : linger ? dp->now + linger : 0;
+	if (!spin || (due == UINT64_MAX && !linger)) /* no clock read on the plain path */
+		return io_uring_submit_and_wait(&dp->ring, 1);
+	for (now = clock_mono_ns();; now = clock_mono_ns()) {
+		bool near = due != UINT64_MAX && due <= now + spin;
+		uint64_t until = near ? due : linger ? dp->now + spin : 0;
 
 		if (!near && now >= until)
 			return io_uring_submit_and_wait(&dp->ring, 1);
@@ -483,7 +484,6 @@ static int loop_wait(struct dp *dp)
 		polled = true;
 		if (io_uring_cq_ready(&dp->ring) || now >= until)
 			return 0; /* a completion, or the deadline is due */
-		now = clock_mono_ns();
 	}
 }
 

@@ -1323,17 +1323,19 @@ _Static_assert(sizeof(ctl_guest_cmds) / sizeof(ctl_guest_cmds[0]) == CTL_GUEST_N
 
 void ctl_guest_dirs_remove(pid_t pid)
 {
-	const char *base = strrchr(CTL_GUEST_DIR_PREFIX, '/') + 1;
-	char prefix[64], path[PATH_MAX];
-	DIR *d = opendir("/tmp");
+	char top[] = CTL_GUEST_DIR_PREFIX, prefix[64], path[PATH_MAX];
+	char *base = strrchr(top, '/');
+	DIR *d;
 	struct dirent *de;
 	struct stat st;
 
+	*base++ = '\0'; /* top: the directory the prefix names; base: its file name part */
 	snprintf(prefix, sizeof(prefix), "%s%d-", base, (int)pid);
+	d = opendir(top);
 	while (d && (de = readdir(d))) {
 		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
 			continue;
-		snprintf(path, sizeof(path), "/tmp/%s", de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", top, de->d_name);
 		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
 			image_rm_rf(path);
 	}

@@ -621,13 +621,10 @@ uint64_t dp_impair_spin(const struct dp *dp)
 	return atomic_load_explicit(&dp->imp->spin_ns, memory_order_relaxed);
 }
 
-uint64_t dp_impair_linger(const struct dp *dp)
+bool dp_impair_linger(const struct dp *dp)
 {
-	const struct dp_imp *imp = dp->imp;
-
-	if (!dq_count(imp->dq) || !atomic_load_explicit(&imp->spin_auto, memory_order_relaxed))
-		return 0;
-	return atomic_load_explicit(&imp->spin_ns, memory_order_relaxed);
+	return dq_count(dp->imp->dq) &&
+	       atomic_load_explicit(&dp->imp->spin_auto, memory_order_relaxed);
 }
 
 /* ---- ports going away ---- */
